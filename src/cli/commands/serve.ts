@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import { ConfigError, loadServerConfig } from '../../config.js';
+import { KeyFileError } from '../../keys/key-ring.js';
+import { startServer } from '../../server.js';
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** Runs the server until SIGTERM or SIGINT, then closes gracefully (in-flight requests finish). */
+async function serve(): Promise<void> {
+  let server;
+  try {
+    server = await startServer(loadServerConfig());
+  } catch (err) {
+    // Bad configuration: one clear line naming the variable, and no stack trace.
+    if (err instanceof ConfigError) fail(err.message);
+    if (err instanceof KeyFileError) fail(`LICENSOR_TRUSTED_KEYS: ${err.message}`);
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      fail(`LICENSOR_PORT: the address is already in use (${(err as Error).message})`);
+    throw err;
+  }
+  const running = server;
+  let closing = false;
+  const shutdown = (signal: string): void => {
+    if (closing) return;
+    closing = true;
+    running.app.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    const force = setTimeout(() => {
+      running.app.log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    running.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        running.app.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+function fail(line: string): never {
+  process.stderr.write(`licensor: ${line}\n`);
+  process.exit(1);
+}
+
+export function serveCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run the server (configured by the environment; see README)')
+    .action(serve);
+}

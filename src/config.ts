@@ -1,0 +1,112 @@
+import { isAbsolute, resolve } from 'node:path';
+
+/**
+ * The only module that reads the environment. Each reader validates everything once and returns a
+ * frozen object; a bad value is a ConfigError whose message names the variable.
+ */
+
+export type StoreConfig =
+  | { kind: 'sqlite'; filename: string }
+  | { kind: 'postgres'; url: string };
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  store: StoreConfig;
+  trustedKeyPaths: readonly string[];
+  adminToken: string | null;
+  activityWindowDays: number;
+  bodyLimitBytes: number;
+  logLevel: string;
+}
+
+export interface ClientConfig {
+  url: string | null;
+  token: string | null;
+  dataDir: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+/** Below this a guessed or leaked-by-shoulder token is too easy; generated ones are 43 characters. */
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === '' ? undefined : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, not "${raw}"`);
+  return Number(raw);
+}
+
+function dataDirOf(env: Env): string {
+  const dir = text(env, 'LICENSOR_DATA_DIR') ?? './data';
+  return isAbsolute(dir) ? dir : resolve(dir);
+}
+
+function storeOf(env: Env, dataDir: string): StoreConfig {
+  const url = text(env, 'DATABASE_URL');
+  if (url === undefined) return { kind: 'sqlite', filename: resolve(dataDir, 'licensor.sqlite') };
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    try {
+      new URL(url);
+    } catch {
+      throw new ConfigError('DATABASE_URL is not a valid postgres:// URL');
+    }
+    return { kind: 'postgres', url };
+  }
+  throw new ConfigError(
+    'DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite store)',
+  );
+}
+
+export function loadServerConfig(env: Env = process.env): Readonly<ServerConfig> {
+  const dataDir = dataDirOf(env);
+  const host = text(env, 'LICENSOR_HOST') ?? '127.0.0.1';
+  const adminToken = text(env, 'LICENSOR_ADMIN_TOKEN') ?? null;
+  if (adminToken !== null && adminToken.length < MIN_ADMIN_TOKEN_LENGTH)
+    throw new ConfigError(`LICENSOR_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`);
+  const logLevel = text(env, 'LICENSOR_LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new ConfigError(`LICENSOR_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  const trusted = text(env, 'LICENSOR_TRUSTED_KEYS');
+  return Object.freeze({
+    host,
+    port: integer(env, 'LICENSOR_PORT', 8080, 0, 65535),
+    dataDir,
+    store: storeOf(env, dataDir),
+    trustedKeyPaths: Object.freeze(
+      trusted === undefined
+        ? []
+        : trusted
+            .split(',')
+            .map((p) => p.trim())
+            .filter((p) => p !== '')
+            .map((p) => resolve(p)),
+    ),
+    adminToken,
+    activityWindowDays: integer(env, 'LICENSOR_ACTIVITY_WINDOW_DAYS', 365, 1, 36500),
+    bodyLimitBytes: integer(env, 'LICENSOR_BODY_LIMIT_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
+    logLevel,
+  });
+}
+
+/** What the administrator CLI reads: where the server is and how to authenticate. */
+export function loadClientConfig(env: Env = process.env): Readonly<ClientConfig> {
+  return Object.freeze({
+    url: text(env, 'LICENSOR_URL') ?? null,
+    token: text(env, 'LICENSOR_TOKEN') ?? null,
+    dataDir: dataDirOf(env),
+  });
+}

@@ -1,0 +1,60 @@
+/**
+ * Every error Licensor reports has a stable machine-readable code. This table is the only place a
+ * code gets its HTTP status, so a new code cannot exist without one. Codes never change meaning;
+ * docs/errors.md lists them for API users.
+ */
+export const ERROR_STATUS = {
+  // Request shape
+  VALIDATION_FAILED: 400,
+  INVALID_ID: 400,
+  MALFORMED_JSON: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  ROUTE_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+
+  // License keys: each way a key can be refused has its own code
+  MALFORMED_LICENSE_KEY: 400,
+  UNSUPPORTED_ALGORITHM: 400,
+  UNSUPPORTED_KEY_HEADER: 400,
+  UNTRUSTED_ISSUER: 400,
+  INVALID_SIGNATURE: 400,
+  INVALID_CLAIMS: 400,
+  LICENSE_EXPIRED: 400,
+  LICENSE_NOT_YET_VALID: 400,
+
+  // License lifecycle
+  LICENSE_ALREADY_EXISTS: 409,
+  LICENSE_HARD_DELETED: 409,
+  LICENSE_NOT_FOUND: 404,
+
+  // Auth
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  RATE_LIMITED: 429,
+
+  // Server side
+  INTERNAL_ERROR: 500,
+  STORE_UNAVAILABLE: 503,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** A refusal with a stable code. `detail` is safe to show to the caller: it never holds a secret. */
+export class LicensorError extends Error {
+  override readonly name = 'LicensorError';
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly detail: string;
+
+  constructor(code: ErrorCode, detail: string, options?: { cause?: unknown }) {
+    super(`${code}: ${detail}`, options);
+    this.code = code;
+    this.status = ERROR_STATUS[code];
+    this.detail = detail;
+  }
+}
+
+export function isLicensorError(err: unknown): err is LicensorError {
+  return err instanceof LicensorError;
+}

@@ -1,0 +1,93 @@
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Clock } from '../domain/clock.js';
+import { LicensorError } from '../domain/errors.js';
+import type { KeyRing } from '../keys/key-ring.js';
+import type { Store } from '../store/store.js';
+import { registerAuth } from './auth.js';
+import { handleError, sendProblem } from './problem.js';
+import { licenseRoutes } from './routes/license-routes.js';
+import { metaRoutes } from './routes/meta-routes.js';
+import { Problem } from './schemas/common-schemas.js';
+
+/** What routes need: the store, the trusted issuer keys, the clock and the rules' settings. */
+export interface AppContext {
+  store: Store;
+  keyRing: KeyRing;
+  clock: Clock;
+  activityWindowDays: number;
+}
+
+export interface AppOptions extends AppContext {
+  bodyLimitBytes?: number;
+  logger?: FastifyServerOptions['logger'];
+  version?: string;
+}
+
+/**
+ * Two validators: request bodies are checked strictly (a string "5" is not the number 5), while
+ * path and query parameters, which arrive as text, are coerced to their declared types.
+ */
+function validatorCompiler(): NonNullable<FastifyServerOptions['schemaController']> {
+  const common = { allErrors: false, removeAdditional: false, useDefaults: true, strict: false } as const;
+  const strictAjv = addFormats.default(new Ajv({ ...common, coerceTypes: false }));
+  const coercingAjv = addFormats.default(new Ajv({ ...common, coerceTypes: 'array' }));
+  return {
+    compilersFactory: {
+      buildValidator: () => ({ schema, httpPart }) =>
+        (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema as object),
+    },
+  };
+}
+
+/**
+ * Builds the application without listening (server.ts owns the process). Tests drive it with
+ * inject(); the server adds the network and signals.
+ */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimitBytes ?? 256 * 1024,
+    schemaController: validatorCompiler(),
+    // Route URLs are case-sensitive and exact; a trailing slash is the same route.
+    routerOptions: { ignoreTrailingSlash: true },
+    requestIdHeader: 'x-request-id',
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, new LicensorError('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)),
+  );
+  app.addSchema(Problem);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Licensor',
+        version: options.version ?? '0.0.0',
+        description:
+          "Self-hosted license and seat manager. The /admin/license endpoints follow Immuta's admin license API (2023.2); everything else is Licensor's own. Errors are RFC 9457 problem details with a stable `code`.",
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token' } },
+      },
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+
+  registerAuth(app, options.store);
+  const context: AppContext = {
+    store: options.store,
+    keyRing: options.keyRing,
+    clock: options.clock,
+    activityWindowDays: options.activityWindowDays,
+  };
+  await app.register(licenseRoutes, context);
+  await app.register(metaRoutes, context);
+  return app;
+}

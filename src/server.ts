@@ -1,0 +1,94 @@
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { ServerConfig } from './config.js';
+import { systemClock, type Clock } from './domain/clock.js';
+import { buildApp } from './http/app.js';
+import { generateTokenSecret, hashTokenSecret } from './http/auth.js';
+import { KeyRing } from './keys/key-ring.js';
+import { openStore } from './store/open-store.js';
+import type { Store } from './store/store.js';
+import { VERSION } from './version.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  store: Store;
+  /** The address it listens on, e.g. http://127.0.0.1:8080. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Log paths that may hold a secret; pino replaces them before a line is written. */
+export const REDACTED_LOG_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'licenseKey',
+  'licensekey',
+  'token',
+  'secret',
+  '*.licenseKey',
+  '*.token',
+  '*.secret',
+];
+
+/**
+ * Makes sure an administrator can get in. LICENSOR_ADMIN_TOKEN, when set, is the bootstrap token
+ * (changing it rotates the old one out). Otherwise, on a store with no token at all, one is
+ * generated, written to DATA_DIR/admin-token (mode 0600) and printed once.
+ */
+async function bootstrapAdminToken(config: ServerConfig, store: Store, clock: Clock, notify: (line: string) => void): Promise<void> {
+  if (config.adminToken !== null) {
+    await store.setBootstrapToken(hashTokenSecret(config.adminToken), clock.now());
+    return;
+  }
+  const secret = generateTokenSecret();
+  if (!(await store.createBootstrapTokenIfNone(hashTokenSecret(secret), clock.now()))) return;
+  mkdirSync(config.dataDir, { recursive: true });
+  const file = join(config.dataDir, 'admin-token');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  notify(`Generated the first administrator token; it is shown once and kept in ${file} (mode 0600):\n  ${secret}`);
+}
+
+/**
+ * The only composition root: configuration -> store -> app -> listen. Returns a handle whose
+ * close() stops accepting, finishes in-flight requests and closes the store.
+ */
+export async function startServer(
+  config: ServerConfig,
+  options: { clock?: Clock; notify?: (line: string) => void } = {},
+): Promise<RunningServer> {
+  const clock = options.clock ?? systemClock;
+  const notify = options.notify ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const keyRing = KeyRing.fromFiles(config.trustedKeyPaths);
+  const store = await openStore(config.store);
+  try {
+    await bootstrapAdminToken(config, store, clock, notify);
+    const app = await buildApp({
+      store,
+      keyRing,
+      clock,
+      activityWindowDays: config.activityWindowDays,
+      bodyLimitBytes: config.bodyLimitBytes,
+      version: VERSION,
+      logger: { level: config.logLevel, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } },
+    });
+    if (keyRing.keys.length === 0)
+      app.log.warn('LICENSOR_TRUSTED_KEYS is unset: no issuer key is trusted, so every license key will be refused');
+    else app.log.info({ kids: keyRing.keys.map((k) => k.kid) }, 'trusting issuer keys');
+    const url = await app.listen({ host: config.host, port: config.port });
+    app.log.info({ store: store.kind, version: VERSION }, `Licensor ${VERSION} ready at ${url}`);
+    return {
+      app,
+      store,
+      url,
+      close: async () => {
+        await app.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}

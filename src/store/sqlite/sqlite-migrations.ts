@@ -1,0 +1,58 @@
+/**
+ * Versioned schema for SQLite. A migration is never edited once released: add a new one.
+ * Timestamps are ISO 8601 UTC text with milliseconds, which sorts as time does.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'licenses, users, tokens',
+    sql: `
+      CREATE TABLE licenses (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        uuid        TEXT    NOT NULL,
+        license_key TEXT    NOT NULL,
+        payload     TEXT    NOT NULL,
+        hard_delete INTEGER NOT NULL CHECK (hard_delete IN (0, 1)),
+        added_at    TEXT    NOT NULL,
+        updated_at  TEXT    NOT NULL,
+        deleted     INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),
+        invalidated INTEGER NOT NULL DEFAULT 0 CHECK (invalidated IN (0, 1))
+      );
+      -- One live license per uuid; deleted ones stay beside it as history.
+      CREATE UNIQUE INDEX licenses_live_uuid ON licenses (uuid) WHERE deleted = 0;
+      CREATE INDEX licenses_uuid ON licenses (uuid);
+
+      CREATE TABLE users (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        iamid            TEXT    NOT NULL,
+        userid           TEXT    NOT NULL,
+        name             TEXT,
+        email            TEXT,
+        user_type        TEXT    NOT NULL DEFAULT 'dataConsumer'
+                                 CHECK (user_type IN ('dataConsumer', 'policyOwner')),
+        created_at       TEXT    NOT NULL,
+        last_activity_at TEXT,
+        disabled         INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+        UNIQUE (iamid, userid)
+      );
+      -- Counting active users reads only this index range, never the whole table.
+      CREATE INDEX users_active ON users (disabled, last_activity_at);
+
+      CREATE TABLE tokens (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        name        TEXT    NOT NULL,
+        hash        TEXT    NOT NULL UNIQUE,
+        permissions TEXT    NOT NULL,
+        bootstrap   INTEGER NOT NULL DEFAULT 0 CHECK (bootstrap IN (0, 1)),
+        created_at  TEXT    NOT NULL,
+        revoked_at  TEXT
+      );
+    `,
+  },
+];
