@@ -5,9 +5,7 @@ import { isAbsolute, resolve } from 'node:path';
  * frozen object; a bad value is a ConfigError whose message names the variable.
  */
 
-export type StoreConfig =
-  | { kind: 'sqlite'; filename: string }
-  | { kind: 'postgres'; url: string };
+export type StoreConfig = { kind: 'sqlite'; filename: string } | { kind: 'postgres'; url: string };
 
 export interface ServerConfig {
   host: string;

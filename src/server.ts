@@ -36,7 +36,12 @@ export const REDACTED_LOG_PATHS = [
  * (changing it rotates the old one out). Otherwise, on a store with no token at all, one is
  * generated, written to DATA_DIR/admin-token (mode 0600) and printed once.
  */
-async function bootstrapAdminToken(config: ServerConfig, store: Store, clock: Clock, notify: (line: string) => void): Promise<void> {
+async function bootstrapAdminToken(
+  config: ServerConfig,
+  store: Store,
+  clock: Clock,
+  notify: (line: string) => void,
+): Promise<void> {
   if (config.adminToken !== null) {
     await store.setBootstrapToken(hashTokenSecret(config.adminToken), clock.now());
     return;
@@ -47,7 +52,9 @@ async function bootstrapAdminToken(config: ServerConfig, store: Store, clock: Cl
   const file = join(config.dataDir, 'admin-token');
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
-  notify(`Generated the first administrator token; it is shown once and kept in ${file} (mode 0600):\n  ${secret}`);
+  notify(
+    `Generated the first administrator token; it is shown once and kept in ${file} (mode 0600):\n  ${secret}`,
+  );
 }
 
 /**
@@ -74,7 +81,9 @@ export async function startServer(
       logger: { level: config.logLevel, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } },
     });
     if (keyRing.keys.length === 0)
-      app.log.warn('LICENSOR_TRUSTED_KEYS is unset: no issuer key is trusted, so every license key will be refused');
+      app.log.warn(
+        'LICENSOR_TRUSTED_KEYS is unset: no issuer key is trusted, so every license key will be refused',
+      );
     else app.log.info({ kids: keyRing.keys.map((k) => k.kid) }, 'trusting issuer keys');
     const url = await app.listen({ host: config.host, port: config.port });
     app.log.info({ store: store.kind, version: VERSION }, `Licensor ${VERSION} ready at ${url}`);

@@ -19,7 +19,10 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {
-    const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
+    const ok =
+      err.code === 'commander.helpDisplayed' ||
+      err.code === 'commander.version' ||
+      err.code === 'commander.help';
     process.exitCode = ok ? EXIT.ok : EXIT.usage;
   } else if (err instanceof UsageError) {
     process.stderr.write(`licensor: ${err.message}\n`);

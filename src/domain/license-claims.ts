@@ -42,8 +42,7 @@ export const CLAIM_LIMITS = {
   textLength: 10_000,
 } as const;
 
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$/;
 
 // Control characters make names and identifiers ambiguous in logs, tables and CSV.
 // eslint-disable-next-line no-control-regex
@@ -64,8 +63,7 @@ export function parseRfc3339(value: string): Date | undefined {
     number,
     number,
   ];
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60)
-    return undefined;
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60) return undefined;
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
   if (day > daysInMonth) return undefined;
   if (m[9] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return undefined;
@@ -92,16 +90,8 @@ function checkName(claim: string, name: string): void {
 }
 
 function readTimestamp(payload: Record<string, unknown>, claim: string, required: true): Date;
-function readTimestamp(
-  payload: Record<string, unknown>,
-  claim: string,
-  required: false,
-): Date | null;
-function readTimestamp(
-  payload: Record<string, unknown>,
-  claim: string,
-  required: boolean,
-): Date | null {
+function readTimestamp(payload: Record<string, unknown>, claim: string, required: false): Date | null;
+function readTimestamp(payload: Record<string, unknown>, claim: string, required: boolean): Date | null {
   const value = payload[claim];
   if (value === undefined || value === null) {
     if (required) throw invalid(claim, 'is required');
@@ -119,8 +109,7 @@ function readCount(payload: Record<string, unknown>, claim: string, fallback?: n
   if (value === undefined) throw invalid(claim, 'is required');
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
     throw invalid(claim, 'must be an integer of 0 or more');
-  if (value > CLAIM_LIMITS.maxSeats)
-    throw invalid(claim, `must be at most ${CLAIM_LIMITS.maxSeats}`);
+  if (value > CLAIM_LIMITS.maxSeats) throw invalid(claim, `must be at most ${CLAIM_LIMITS.maxSeats}`);
   return value;
 }
 

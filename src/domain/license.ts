@@ -138,10 +138,7 @@ export function seatStatus(effective: EffectiveLicense, activeUserCount: number)
  */
 export function checkKeyTimes(claims: LicenseClaims, now: Date): void {
   if (claims.expires && now.getTime() >= claims.expires.getTime())
-    throw new LicensorError(
-      'LICENSE_EXPIRED',
-      `the license expired at ${claims.expires.toISOString()}`,
-    );
+    throw new LicensorError('LICENSE_EXPIRED', `the license expired at ${claims.expires.toISOString()}`);
   if (claims.createdAt.getTime() > now.getTime() + CREATED_AT_SKEW_MS)
     throw new LicensorError(
       'LICENSE_NOT_YET_VALID',

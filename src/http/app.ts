@@ -37,8 +37,10 @@ function validatorCompiler(): NonNullable<FastifyServerOptions['schemaController
   const coercingAjv = addFormats.default(new Ajv({ ...common, coerceTypes: 'array' }));
   return {
     compilersFactory: {
-      buildValidator: () => ({ schema, httpPart }) =>
-        (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema as object),
+      buildValidator:
+        () =>
+        ({ schema, httpPart }) =>
+          (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema as object),
     },
   };
 }
@@ -58,9 +60,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // The seed's own curl examples send "Content-Type: application/json" on GET and DELETE with no
+  // body; that is no body, not malformed JSON. Non-empty bodies keep Fastify's parser and its
+  // prototype-poisoning checks.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') done(null, undefined);
+    else parseJson(request, body, done);
+  });
+
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, new LicensorError('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)),
+    sendProblem(
+      reply,
+      new LicensorError('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`),
+    ),
   );
   app.addSchema(Problem);
 
@@ -77,7 +92,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token' } },
       },
     },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` },
   });
 
   registerAuth(app, options.store);

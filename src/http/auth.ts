@@ -52,7 +52,7 @@ export function registerAuth(app: FastifyInstance, store: Store): void {
   app.decorateRequest('principal', null);
   app.addHook('onRoute', (route) => {
     if (route.config?.access === undefined)
-      throw new Error(`route ${route.method} ${route.url} declares no access (config.access)`);
+      throw new Error(`route ${String(route.method)} ${route.url} declares no access (config.access)`);
   });
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config.access;

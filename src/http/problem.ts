@@ -22,7 +22,8 @@ export function toLicensorError(err: unknown): LicensorError {
   const mapped = fastifyError.code !== undefined ? FASTIFY_CODES[fastifyError.code] : undefined;
   if (mapped) return new LicensorError(mapped, String(fastifyError.message));
   const status = fastifyError.statusCode;
-  if (err instanceof SyntaxError && status === 400) return new LicensorError('MALFORMED_JSON', 'the body is not valid JSON');
+  if (err instanceof SyntaxError && status === 400)
+    return new LicensorError('MALFORMED_JSON', 'the body is not valid JSON');
   if (status !== undefined && status >= 400 && status < 500) {
     const code = (Object.keys(ERROR_STATUS) as ErrorCode[]).find((c) => ERROR_STATUS[c] === status);
     return new LicensorError(code ?? 'VALIDATION_FAILED', String(fastifyError.message));

@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { base64urlEncode } from './base64url.js';
 
@@ -98,11 +98,10 @@ function fromJwks(path: string, text: string): TrustedKey[] {
     const { kty, crv, d } = jwk as Record<string, unknown>;
     // Keys of other types may share a JWKS with ours; they can never verify an EdDSA license.
     if (kty !== 'OKP' || crv !== 'Ed25519') continue;
-    if (d !== undefined)
-      throw new KeyFileError(`${path}: holds a private key; publish only public keys`);
+    if (d !== undefined) throw new KeyFileError(`${path}: holds a private key; publish only public keys`);
     let key: KeyObject;
     try {
-      key = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+      key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
     } catch {
       throw new KeyFileError(`${path}: holds an Ed25519 JWK that is not valid`);
     }

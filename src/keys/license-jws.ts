@@ -94,7 +94,10 @@ export function verifyLicenseKey(licenseKey: string, ring: KeyRing): VerifiedLic
       'this server trusts no issuer key yet; set LICENSOR_TRUSTED_KEYS to the issuer public key',
     );
   if (candidates.length === 0)
-    throw new LicensorError('UNTRUSTED_ISSUER', `the key was signed by an issuer key this server does not trust (kid ${kid})`);
+    throw new LicensorError(
+      'UNTRUSTED_ISSUER',
+      `the key was signed by an issuer key this server does not trust (kid ${kid})`,
+    );
 
   const signingInput = Buffer.from(`${headerB64}.${payloadB64}`, 'ascii');
   const signer =
@@ -125,7 +128,11 @@ export function decodeLicenseKeyUnverified(licenseKey: string): {
 }
 
 /** Signs a license payload as `licensor issue` does: EdDSA, typ license+jws, kid = thumbprint. */
-export function signLicenseKey(payload: Record<string, unknown>, privateKey: KeyObject, publicKey: KeyObject): string {
+export function signLicenseKey(
+  payload: Record<string, unknown>,
+  privateKey: KeyObject,
+  publicKey: KeyObject,
+): string {
   const header = { alg: LICENSE_ALG, typ: LICENSE_TYP, kid: thumbprint(publicKey) };
   const signingInput = `${base64urlEncode(JSON.stringify(header))}.${base64urlEncode(JSON.stringify(payload))}`;
   const signature = sign(null, Buffer.from(signingInput, 'ascii'), privateKey);

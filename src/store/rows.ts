@@ -1,6 +1,6 @@
 import { parseLicenseClaims } from '../domain/license-claims.js';
 import type { LicenseRecord } from '../domain/license.js';
-import { isPermission, type Permission } from '../domain/permissions.js';
+import { isPermission } from '../domain/permissions.js';
 import type { TokenRecord } from './store.js';
 
 /**
@@ -48,7 +48,7 @@ export function licenseFromRow(row: LicenseRow): LicenseRecord {
 export function tokenFromRow(row: TokenRow): TokenRecord {
   const permissions = (
     typeof row.permissions === 'string' ? (JSON.parse(row.permissions) as unknown[]) : row.permissions
-  ).filter(isPermission) as Permission[];
+  ).filter(isPermission);
   return {
     id: Number(row.id),
     name: row.name,

@@ -29,10 +29,10 @@ function describe(report: Report, now: Date): string {
     `uuid:       ${String(p.uuid)}`,
     `created:    ${String(p.createdAt)}`,
     `expires:    ${report.expires === null ? 'never (perpetual)' : `${report.expires}${report.expired ? ' (EXPIRED)' : ` (in ${Math.ceil((Date.parse(report.expires) - now.getTime()) / 86_400_000)} days)`}`}`,
-    `seats:      ${String(p.seats)} (+${String(p.softSeats ?? 0)} soft)`,
+    `seats:      ${String(p.seats)} (+${JSON.stringify(p.softSeats ?? 0)} soft)`,
     `features:   ${Object.keys((p.features as object | undefined) ?? {}).join(', ') || '-'}`,
     `handlers:   ${Object.keys((p.handlers as object | undefined) ?? {}).join(', ') || '-'}`,
-    `kid:        ${String(report.header.kid ?? '-')}`,
+    `kid:        ${typeof report.header.kid === 'string' ? report.header.kid : '-'}`,
     `claims:     ${report.claimsValid ? 'valid' : `INVALID: ${report.claimsProblem ?? ''}`}`,
     `signature:  ${report.signature}${report.signatureProblem ? ` (${report.signatureProblem.code}: ${report.signatureProblem.detail})` : ''}`,
   ];
@@ -97,7 +97,9 @@ export function inspectCommand(program: Command): void {
         }
       }
       process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : describe(report, now));
-      if (report.signatureProblem) throw new RefusedError(report.signatureProblem.code, 'the signature does not verify');
-      if (!report.claimsValid) throw new RefusedError('INVALID_CLAIMS', report.claimsProblem ?? 'invalid claims');
+      if (report.signatureProblem)
+        throw new RefusedError(report.signatureProblem.code, 'the signature does not verify');
+      if (!report.claimsValid)
+        throw new RefusedError('INVALID_CLAIMS', report.claimsProblem ?? 'invalid claims');
     });
 }

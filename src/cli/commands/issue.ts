@@ -33,7 +33,10 @@ function timeOption(flag: string, value: string | undefined): string | null {
   if (value === undefined) return null;
   const text = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value;
   const date = parseRfc3339(text);
-  if (!date) throw new UsageError(`${flag} must be an RFC 3339 time such as 2027-01-01T00:00:00Z, or a date such as 2027-01-01`);
+  if (!date)
+    throw new UsageError(
+      `${flag} must be an RFC 3339 time such as 2027-01-01T00:00:00Z, or a date such as 2027-01-01`,
+    );
   return date.toISOString();
 }
 
@@ -80,9 +83,11 @@ export function payloadFromOptions(options: IssueOptions, now: Date): Record<str
   if (startsAt !== null) payload.startsAt = startsAt;
   if (options.supersedes.length > 0) payload.supersedes = options.supersedes;
   const licensee = Object.fromEntries(
-    Object.entries({ name: options.licenseeName, email: options.licenseeEmail, company: options.licenseeCompany }).filter(
-      ([, v]) => v !== undefined,
-    ),
+    Object.entries({
+      name: options.licenseeName,
+      email: options.licenseeEmail,
+      company: options.licenseeCompany,
+    }).filter(([, v]) => v !== undefined),
   );
   if (Object.keys(licensee).length > 0) payload.licensee = licensee;
   return payload;
@@ -99,7 +104,12 @@ export function issueCommand(program: Command): void {
     .option('--starts-at <time>', 'not in force before this time (RFC 3339 or YYYY-MM-DD)')
     .option('--feature <name>', 'enable a feature (repeatable)', collect, [])
     .option('--handler <name>', 'cover a data handler (repeatable)', collect, [])
-    .option('--supersedes <uuid>', 'invalidate this license when the new one is added (repeatable)', collect, [])
+    .option(
+      '--supersedes <uuid>',
+      'invalidate this license when the new one is added (repeatable)',
+      collect,
+      [],
+    )
     .option('--hard-expiration', 'block all data access once the license expires', false)
     .option('--hard-delete', 'once deleted, the key can never be added again', false)
     .option('--notice <text>', 'login-page notice while the license is active')

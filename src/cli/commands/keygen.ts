@@ -15,7 +15,10 @@ export function keygenCommand(program: Command): void {
       const keyFile = join(options.out, 'issuer.key');
       const pubFile = join(options.out, 'issuer.pub');
       if (!options.force && (existsSync(keyFile) || existsSync(pubFile)))
-        throw new RefusedError('KEY_EXISTS', `${keyFile} or ${pubFile} already exists; pass --force to replace it`);
+        throw new RefusedError(
+          'KEY_EXISTS',
+          `${keyFile} or ${pubFile} already exists; pass --force to replace it`,
+        );
       const { privateKey, publicKey } = generateKeyPairSync('ed25519');
       mkdirSync(options.out, { recursive: true });
       writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });

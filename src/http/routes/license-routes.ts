@@ -7,7 +7,13 @@ import { verifyLicenseKeyForAdd } from '../../keys/license-jws.js';
 import type { AppContext } from '../app.js';
 import { licenseListView, licenseView } from '../license-view.js';
 import { problemResponses } from '../schemas/common-schemas.js';
-import { AddLicenseBody, License, LicenseIdParams, LicenseListItem, LicenseStatus } from '../schemas/license-schemas.js';
+import {
+  AddLicenseBody,
+  License,
+  LicenseIdParams,
+  LicenseListItem,
+  LicenseStatus,
+} from '../schemas/license-schemas.js';
 
 const ADMIN = { access: 'APPLICATION_ADMIN' } as const;
 const security = [{ bearer: [] }];
@@ -22,14 +28,20 @@ export function parseId(raw: string, what = 'id'): number {
 function licenseKeyOf(body: { licenseKey?: string | undefined; licensekey?: string | undefined }): string {
   const { licenseKey, licensekey } = body;
   if (licenseKey !== undefined && licensekey !== undefined && licenseKey.trim() !== licensekey.trim())
-    throw new LicensorError('VALIDATION_FAILED', 'the body has both licenseKey and licensekey, and they differ');
+    throw new LicensorError(
+      'VALIDATION_FAILED',
+      'the body has both licenseKey and licensekey, and they differ',
+    );
   const key = (licenseKey ?? licensekey)?.trim();
   if (key === undefined) throw new LicensorError('VALIDATION_FAILED', 'the body needs "licenseKey"');
   return key;
 }
 
 /** The four endpoints of Immuta's admin license API (SPEC §5), with the seed's field names. */
-export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { store, keyRing, clock, activityWindowDays }) => {
+export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
+  app,
+  { store, keyRing, clock, activityWindowDays },
+) => {
   app.post(
     '/admin/license',
     {
@@ -48,7 +60,10 @@ export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
       const now = clock.now();
       const licenseKey = licenseKeyOf(request.body);
       const verified = verifyLicenseKeyForAdd(licenseKey, keyRing, now);
-      const stored = await store.addLicense({ licenseKey, payload: verified.payload, claims: verified.claims }, now);
+      const stored = await store.addLicense(
+        { licenseKey, payload: verified.payload, claims: verified.claims },
+        now,
+      );
       request.log.info({ licenseId: stored.id, uuid: stored.uuid }, 'license added');
       return licenseView(stored, now);
     },
@@ -79,7 +94,8 @@ export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
       schema: {
         tags: ['licenses'],
         summary: 'Seat capacity and the effective license',
-        description: 'The seed fields activeUserCount, licenseSeats, canAddUser and hardSeats, computed over all active licenses, plus extras.',
+        description:
+          'The seed fields activeUserCount, licenseSeats, canAddUser and hardSeats, computed over all active licenses, plus extras.',
         security,
         response: { 200: LicenseStatus, ...problemResponses(401, 403) },
       },

@@ -81,7 +81,14 @@ export class SqliteStore implements Store {
             `INSERT INTO licenses (uuid, license_key, payload, hard_delete, added_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?)`,
           )
-          .run(claims.uuid, license.licenseKey, JSON.stringify(license.payload), claims.hardDelete ? 1 : 0, at, at);
+          .run(
+            claims.uuid,
+            license.licenseKey,
+            JSON.stringify(license.payload),
+            claims.hardDelete ? 1 : 0,
+            at,
+            at,
+          );
         const supersede = this.#db.prepare(
           `UPDATE licenses SET invalidated = 1, updated_at = ?
            WHERE uuid = ? AND deleted = 0 AND invalidated = 0`,
@@ -208,7 +215,7 @@ function settle<T>(fn: () => T): Promise<T> {
   try {
     return Promise.resolve(fn());
   } catch (err) {
-    return Promise.reject(err as Error);
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
   }
 }
 
@@ -219,7 +226,9 @@ function translate<T>(fn: () => T): T {
   } catch (err) {
     if (err instanceof Database.SqliteError) {
       if (err.code === 'SQLITE_CONSTRAINT_UNIQUE' && err.message.includes('licenses.uuid'))
-        throw new LicensorError('LICENSE_ALREADY_EXISTS', 'a license with this uuid is already added', { cause: err });
+        throw new LicensorError('LICENSE_ALREADY_EXISTS', 'a license with this uuid is already added', {
+          cause: err,
+        });
       if (err.code.startsWith('SQLITE_BUSY') || err.code.startsWith('SQLITE_LOCKED'))
         throw new LicensorError('STORE_UNAVAILABLE', 'the database is busy; try again', { cause: err });
     }

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { jwtVerifyLike } from './jose-check.js';
+import { runCli, startServerProcess, tempDir } from '../helpers/process.js';
+
+const ADMIN = 'e2e-admin-token-0123456789abcdef';
+
+async function issuerFiles(dir: string): Promise<{ key: string; pub: string }> {
+  const res = await runCli(['keygen', '--out', join(dir, 'issuer')]);
+  assert.equal(res.code, 0, res.stderr);
+  return { key: join(dir, 'issuer/issuer.key'), pub: join(dir, 'issuer/issuer.pub') };
+}
+
+describe('a real server process', () => {
+  test('the seed requests work end to end with a key from `licensor issue`', async (t) => {
+    const dir = tempDir(t);
+    const { key, pub } = await issuerFiles(dir);
+    const issued = await runCli(['issue', '--key', key, '--seats', '20', '--feature', 'FPE', '--feature', 'nativeSqlTeradata', '--expires', '2099-09-09']);
+    assert.equal(issued.code, 0, issued.stderr);
+    const licenseKey = issued.stdout.trim();
+    await jwtVerifyLike(licenseKey, readFileSync(pub, 'utf8'));
+
+    const server = await startServerProcess(t, { LICENSOR_DATA_DIR: join(dir, 'data'), LICENSOR_TRUSTED_KEYS: pub, LICENSOR_ADMIN_TOKEN: ADMIN });
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` };
+
+    // curl --request POST --data @example-payload.json, with the seed's own spelling
+    const added = await fetch(`${server.url}/admin/license`, { method: 'POST', headers, body: JSON.stringify({ licensekey: licenseKey }) });
+    const license = (await added.json()) as Record<string, unknown>;
+    assert.equal(added.status, 200, JSON.stringify(license));
+    assert.equal(license.id, 1);
+    assert.equal(license.seats, 20);
+    assert.equal(license.expires, '2099-09-09T00:00:00.000Z');
+    assert.deepEqual(license.features, { FPE: { enabled: true }, nativeSqlTeradata: { enabled: true } });
+
+    const list = (await (await fetch(`${server.url}/admin/license`, { headers })).json()) as Record<string, unknown>[];
+    assert.equal(list.length, 1);
+    assert.equal(list[0]!.licenseKey, undefined);
+
+    const status = (await (await fetch(`${server.url}/admin/license/licenseStatus`, { headers })).json()) as Record<string, unknown>;
+    assert.deepEqual(
+      [status.activeUserCount, status.licenseSeats, status.canAddUser, status.hardSeats],
+      [0, 20, true, 20],
+    );
+
+    const deleted = await fetch(`${server.url}/admin/license/1`, { method: 'DELETE', headers });
+    assert.equal(deleted.status, 200);
+    assert.equal(((await deleted.json()) as Record<string, unknown>).deleted, true);
+
+    // The key never appears in the logs.
+    assert.ok(!server.stdout().includes(licenseKey.split('.')[2]!), 'license key in the log');
+    assert.ok(!server.stdout().includes(ADMIN), 'token in the log');
+    assert.equal(await server.stop(), 0, 'SIGTERM is a clean exit');
+  });
+
+  test('`npm start` serves; a fresh data directory gets a generated admin token, shown once, mode 0600', async (t) => {
+    const dir = tempDir(t);
+    const env = { LICENSOR_DATA_DIR: join(dir, 'data') };
+    const first = await startServerProcess(t, env, ['npm', 'start', '--silent']);
+    const tokenFile = join(dir, 'data/admin-token');
+    assert.ok(existsSync(tokenFile));
+    assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
+    const token = readFileSync(tokenFile, 'utf8').trim();
+    assert.match(first.stderr(), new RegExp(token));
+    const res = await fetch(`${first.url}/admin/license/licenseStatus`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200);
+    await first.stop();
+
+    const second = await startServerProcess(t, env);
+    assert.ok(!second.stderr().includes(token), 'the token is printed only once');
+    assert.equal(readFileSync(tokenFile, 'utf8').trim(), token);
+    await second.stop();
+  });
+
+  test('bad configuration stops the process with one line naming the variable', async (t) => {
+    const dir = tempDir(t);
+    const cases: [Record<string, string>, string][] = [
+      [{ LICENSOR_PORT: 'eighty' }, 'LICENSOR_PORT'],
+      [{ LICENSOR_ACTIVITY_WINDOW_DAYS: '0' }, 'LICENSOR_ACTIVITY_WINDOW_DAYS'],
+      [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+      [{ LICENSOR_TRUSTED_KEYS: join(dir, 'missing.pub') }, 'LICENSOR_TRUSTED_KEYS'],
+      [{ LICENSOR_ADMIN_TOKEN: 'short' }, 'LICENSOR_ADMIN_TOKEN'],
+    ];
+    writeFileSync(join(dir, 'private.pem'), '-----BEGIN PRIVATE KEY-----\nxx\n-----END PRIVATE KEY-----\n');
+    cases.push([{ LICENSOR_TRUSTED_KEYS: join(dir, 'private.pem') }, 'LICENSOR_TRUSTED_KEYS']);
+    for (const [env, variable] of cases) {
+      const res = await runCli(['serve'], { env: { LICENSOR_DATA_DIR: join(dir, 'data'), ...env } });
+      assert.equal(res.code, 1, JSON.stringify(env));
+      const lines = res.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, res.stderr);
+      assert.match(lines[0]!, new RegExp(variable));
+    }
+  });
+});
