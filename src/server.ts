@@ -7,12 +7,13 @@ import { buildApp } from './http/app.js';
 import { generateTokenSecret, hashTokenSecret } from './http/auth.js';
 import { KeyRing } from './keys/key-ring.js';
 import { openStore } from './store/open-store.js';
-import type { Store } from './store/store.js';
+import type { SeatStore } from './store/store.js';
+import { activeSince } from './domain/users.js';
 import { VERSION } from './version.js';
 
 export interface RunningServer {
   app: FastifyInstance;
-  store: Store;
+  store: SeatStore;
   /** The address it listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   close(): Promise<void>;
@@ -38,7 +39,7 @@ export const REDACTED_LOG_PATHS = [
  */
 async function bootstrapAdminToken(
   config: ServerConfig,
-  store: Store,
+  store: SeatStore,
   clock: Clock,
   notify: (line: string) => void,
 ): Promise<void> {
@@ -57,6 +58,32 @@ async function bootstrapAdminToken(
   );
 }
 
+/** How often each process records the active user count into the daily usage history. */
+const USAGE_SAMPLE_MS = 60 * 60 * 1000;
+
+/**
+ * Seat claims raise the day's usage row as they happen; this also records a point on days when
+ * nothing changes (users ageing out lower the count without any request). Every process may
+ * sample: rows keep the day's maximum, so samples from several processes do not conflict.
+ */
+function startUsageSampler(
+  store: SeatStore,
+  clock: Clock,
+  activityWindowDays: number,
+  log: FastifyInstance['log'],
+): NodeJS.Timeout {
+  const sample = (): void => {
+    const now = clock.now();
+    store.recordUsage({ now, activeSince: activeSince(now, activityWindowDays) }).catch((err: unknown) => {
+      log.warn({ err }, 'could not record the usage sample');
+    });
+  };
+  sample();
+  const timer = setInterval(sample, USAGE_SAMPLE_MS);
+  timer.unref();
+  return timer;
+}
+
 /**
  * The only composition root: configuration -> store -> app -> listen. Returns a handle whose
  * close() stops accepting, finishes in-flight requests and closes the store.
@@ -68,7 +95,8 @@ export async function startServer(
   const clock = options.clock ?? systemClock;
   const notify = options.notify ?? ((line: string) => process.stderr.write(`${line}\n`));
   const keyRing = KeyRing.fromFiles(config.trustedKeyPaths);
-  const store = await openStore(config.store);
+  // INTERIM until the PostgreSQL store has the SeatStore methods (this session).
+  const store = (await openStore(config.store)) as SeatStore;
   try {
     await bootstrapAdminToken(config, store, clock, notify);
     const app = await buildApp({
@@ -86,12 +114,14 @@ export async function startServer(
       );
     else app.log.info({ kids: keyRing.keys.map((k) => k.kid) }, 'trusting issuer keys');
     const url = await app.listen({ host: config.host, port: config.port });
+    const sampler = startUsageSampler(store, clock, config.activityWindowDays, app.log);
     app.log.info({ store: store.kind, version: VERSION }, `Licensor ${VERSION} ready at ${url}`);
     return {
       app,
       store,
       url,
       close: async () => {
+        clearInterval(sampler);
         await app.close();
         await store.close();
       },

@@ -8,7 +8,7 @@ test('docs/errors.md lists every error code with its status', () => {
   for (const [code, status] of Object.entries(ERROR_STATUS)) {
     assert.match(
       page,
-      new RegExp(`\\| \`${code}\` \\| ${status} \\|`),
+      new RegExp(`\\|\\s*\`${code}\`\\s*\\|\\s*${status}\\s*\\|`),
       `${code} (${status}) is not documented`,
     );
   }

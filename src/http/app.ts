@@ -6,16 +6,21 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Clock } from '../domain/clock.js';
 import { LicensorError } from '../domain/errors.js';
 import type { KeyRing } from '../keys/key-ring.js';
-import type { Store } from '../store/store.js';
+import type { SeatStore } from '../store/store.js';
+import { registerAudit } from './audit.js';
 import { registerAuth } from './auth.js';
 import { handleError, sendProblem } from './problem.js';
+import { adminRoutes } from './routes/admin-routes.js';
+import { hostRoutes } from './routes/host-routes.js';
 import { licenseRoutes } from './routes/license-routes.js';
 import { metaRoutes } from './routes/meta-routes.js';
+import { usageRoutes } from './routes/usage-routes.js';
+import { userRoutes } from './routes/user-routes.js';
 import { Problem } from './schemas/common-schemas.js';
 
 /** What routes need: the store, the trusted issuer keys, the clock and the rules' settings. */
 export interface AppContext {
-  store: Store;
+  store: SeatStore;
   keyRing: KeyRing;
   clock: Clock;
   activityWindowDays: number;
@@ -68,7 +73,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text === '') done(null, undefined);
-    else parseJson(request, text, done);
+    else void parseJson(request, text, done);
   });
 
   app.setErrorHandler(handleError);
@@ -100,13 +105,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   registerAuth(app, options.store);
+  registerAudit(app, options.store, options.clock);
   const context: AppContext = {
     store: options.store,
     keyRing: options.keyRing,
     clock: options.clock,
     activityWindowDays: options.activityWindowDays,
   };
-  await app.register(licenseRoutes, context);
-  await app.register(metaRoutes, context);
+  for (const routes of [licenseRoutes, usageRoutes, userRoutes, hostRoutes, adminRoutes, metaRoutes]) {
+    await app.register(routes, context);
+  }
   return app;
 }

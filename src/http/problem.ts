@@ -33,6 +33,7 @@ export function toLicensorError(err: unknown): LicensorError {
 
 export function sendProblem(reply: FastifyReply, error: LicensorError): FastifyReply {
   if (error.status === 401) reply.header('www-authenticate', 'Bearer realm="licensor"');
+  reply.request.problemCode = error.code;
   return reply
     .code(error.status)
     .type(PROBLEM_CONTENT_TYPE)

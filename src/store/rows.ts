@@ -1,7 +1,8 @@
 import { parseLicenseClaims } from '../domain/license-claims.js';
 import type { LicenseRecord } from '../domain/license.js';
 import { isPermission } from '../domain/permissions.js';
-import type { TokenRecord } from './store.js';
+import type { UserRecord, UserType } from '../domain/users.js';
+import type { AuditEntry, AuditOutcome, TokenRecord, UsageDay } from './store.js';
 
 /**
  * Row shapes shared by both databases: SQLite hands back 0/1 and ISO text, PostgreSQL booleans,
@@ -57,4 +58,77 @@ export function tokenFromRow(row: TokenRow): TokenRecord {
     revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at),
     bootstrap: Boolean(row.bootstrap),
   };
+}
+
+export interface UserRow {
+  id: number | string;
+  userid: string;
+  iamid: string;
+  name: string | null;
+  email: string | null;
+  user_type: string;
+  created_at: string | Date;
+  last_activity_at: string | Date;
+  disabled: number | boolean;
+}
+
+export function userFromRow(row: UserRow): UserRecord {
+  return {
+    id: Number(row.id),
+    userid: row.userid,
+    iamid: row.iamid,
+    name: row.name,
+    email: row.email,
+    userType: row.user_type as UserType,
+    createdAt: new Date(row.created_at),
+    lastActivityAt: new Date(row.last_activity_at),
+    disabled: Boolean(row.disabled),
+  };
+}
+
+export interface UsageRow {
+  day: string | Date;
+  peak_active_users: number | string;
+  license_seats: number | string;
+  hard_seats: number | string;
+}
+
+export function usageFromRow(row: UsageRow): UsageDay {
+  return {
+    day: typeof row.day === 'string' ? row.day : row.day.toISOString().slice(0, 10),
+    peakActiveUsers: Number(row.peak_active_users),
+    licenseSeats: Number(row.license_seats),
+    hardSeats: Number(row.hard_seats),
+  };
+}
+
+export interface AuditRow {
+  id: number | string;
+  at: string | Date;
+  actor_token_id: number | string | null;
+  actor_name: string | null;
+  action: string;
+  target: string | null;
+  outcome: string;
+  code: string | null;
+  client_address: string;
+}
+
+export function auditFromRow(row: AuditRow): AuditEntry {
+  return {
+    id: Number(row.id),
+    at: new Date(row.at),
+    actorTokenId: row.actor_token_id === null ? null : Number(row.actor_token_id),
+    actorName: row.actor_name,
+    action: row.action,
+    target: row.target,
+    outcome: row.outcome as AuditOutcome,
+    code: row.code,
+    clientAddress: row.client_address,
+  };
+}
+
+/** Escapes LIKE wildcards so a search for "50%" finds "50%", not everything starting with "50". */
+export function likePattern(search: string): string {
+  return `%${search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }

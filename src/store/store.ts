@@ -1,6 +1,7 @@
 import type { LicenseClaims } from '../domain/license-claims.js';
 import type { LicenseRecord } from '../domain/license.js';
 import type { Permission } from '../domain/permissions.js';
+import type { UserRecord, UserType } from '../domain/users.js';
 
 /** A verified license key ready to be stored. */
 export interface NewLicense {
@@ -17,6 +18,81 @@ export interface TokenRecord {
   revokedAt: Date | null;
   /** The token named by LICENSOR_ADMIN_TOKEN or generated on first start. */
   bootstrap: boolean;
+}
+
+export interface NewUser {
+  userid: string;
+  iamid: string;
+  name: string | null;
+  email: string | null;
+  userType: UserType;
+}
+
+export interface UserPatch {
+  name?: string | null;
+  email?: string | null;
+  userType?: UserType;
+  disabled?: boolean;
+}
+
+/** The instant a seat rule is judged at, and the start of the activity window at that instant. */
+export interface SeatContext {
+  now: Date;
+  activeSince: Date;
+}
+
+export interface UserQuery {
+  offset: number;
+  size: number;
+  /** Only active (true) or only inactive (false) users; all when undefined. */
+  active?: boolean;
+  /** Case-insensitive substring of userid, name or email. */
+  search?: string;
+  activeSince: Date;
+}
+
+export interface TypeCounts {
+  totalCount: number;
+  activeCount: number;
+}
+
+export interface UsageSummary {
+  dataConsumers: TypeCounts;
+  policyOwners: TypeCounts;
+}
+
+/** One day of usage history: the highest active user count seen that day, and the seats then. */
+export interface UsageDay {
+  day: string;
+  peakActiveUsers: number;
+  licenseSeats: number;
+  hardSeats: number;
+}
+
+export interface NewToken {
+  name: string;
+  hash: string;
+  permissions: Permission[];
+}
+
+export type AuditOutcome = 'success' | 'refused';
+
+export interface NewAuditEntry {
+  at: Date;
+  /** The token that acted; null when the request had no valid token. */
+  actorTokenId: number | null;
+  actorName: string | null;
+  action: string;
+  /** What was acted on, e.g. "license:12", "user:3"; null when nothing was identified. */
+  target: string | null;
+  outcome: AuditOutcome;
+  /** The error code of a refusal. */
+  code: string | null;
+  clientAddress: string;
+}
+
+export interface AuditEntry extends NewAuditEntry {
+  id: number;
 }
 
 /**
@@ -43,7 +119,10 @@ export interface Store {
   /** Soft delete. LICENSE_NOT_FOUND for an unknown or already deleted id. */
   deleteLicense(id: number, now: Date): Promise<LicenseRecord>;
 
-  /** Users that are not disabled and were active at or after `activeSince`. */
+  /**
+   * Users that are not disabled and were active at or after `activeSince`. Reads per-day
+   * counters, never the users table as a whole: the cost does not grow with the number of users.
+   */
   countActiveUsers(activeSince: Date): Promise<number>;
 
   /** The live (not revoked) token with this secret hash. */
@@ -59,4 +138,49 @@ export interface Store {
   /** Whether the store answers; for readiness checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Users, usage, tokens and audit. Kept apart from Store only while the PostgreSQL implementation
+ * catches up; it joins Store then.
+ */
+export interface SeatStore extends Store {
+  /*
+   * Every method that takes a seat (createUser, recordActivity of an inactive user, updateUser
+   * re-enabling one) also raises today's usage row in the same transaction.
+   */
+
+  /**
+   * Registers a user, who is active from now on. Refuses USER_ALREADY_EXISTS for a taken
+   * (iamid, userid), then SEAT_LIMIT_REACHED when no seat is free at `now`; writes nothing then.
+   */
+  createUser(user: NewUser, ctx: SeatContext): Promise<UserRecord>;
+  /**
+   * Records activity now. An active user always succeeds; an inactive one takes a seat (or
+   * SEAT_LIMIT_REACHED); a disabled one is USER_DISABLED.
+   */
+  recordActivity(id: number, ctx: SeatContext): Promise<{ user: UserRecord; seatTaken: boolean }>;
+  /** Changes a user; re-enabling a user whose last activity is in the window takes a seat. */
+  updateUser(id: number, patch: UserPatch, ctx: SeatContext): Promise<UserRecord>;
+  /** Removes a user for good, freeing its seat. */
+  deleteUser(id: number, ctx: SeatContext): Promise<UserRecord>;
+  getUser(id: number): Promise<UserRecord | undefined>;
+  /** A page of users in id order and the number matching the query. */
+  listUsers(query: UserQuery): Promise<{ users: UserRecord[]; total: number }>;
+  /** Total and active users of each type, over all users. */
+  usageSummary(activeSince: Date): Promise<UsageSummary>;
+  /** Raises today's usage row to the current active count and seats (kept per UTC day). */
+  recordUsage(ctx: SeatContext): Promise<UsageDay>;
+  /** Usage rows for the days from `fromDay` to `toDay` (YYYY-MM-DD, inclusive), oldest first. */
+  usageHistory(fromDay: string, toDay: string): Promise<UsageDay[]>;
+
+  createToken(token: NewToken, now: Date): Promise<TokenRecord>;
+  /** Live tokens in id order. */
+  listTokens(): Promise<TokenRecord[]>;
+  /** Revokes a live token; TOKEN_NOT_FOUND when there is none with this id. */
+  revokeToken(id: number, now: Date): Promise<TokenRecord>;
+
+  appendAudit(entry: NewAuditEntry): Promise<void>;
+  /** Audit entries newest first, and how many there are. */
+  listAudit(page: { offset: number; size: number }): Promise<{ entries: AuditEntry[]; total: number }>;
 }

@@ -17,16 +17,36 @@ describe('a real server process', () => {
   test('the seed requests work end to end with a key from `licensor issue`', async (t) => {
     const dir = tempDir(t);
     const { key, pub } = await issuerFiles(dir);
-    const issued = await runCli(['issue', '--key', key, '--seats', '20', '--feature', 'FPE', '--feature', 'nativeSqlTeradata', '--expires', '2099-09-09']);
+    const issued = await runCli([
+      'issue',
+      '--key',
+      key,
+      '--seats',
+      '20',
+      '--feature',
+      'FPE',
+      '--feature',
+      'nativeSqlTeradata',
+      '--expires',
+      '2099-09-09',
+    ]);
     assert.equal(issued.code, 0, issued.stderr);
     const licenseKey = issued.stdout.trim();
     await jwtVerifyLike(licenseKey, readFileSync(pub, 'utf8'));
 
-    const server = await startServerProcess(t, { LICENSOR_DATA_DIR: join(dir, 'data'), LICENSOR_TRUSTED_KEYS: pub, LICENSOR_ADMIN_TOKEN: ADMIN });
+    const server = await startServerProcess(t, {
+      LICENSOR_DATA_DIR: join(dir, 'data'),
+      LICENSOR_TRUSTED_KEYS: pub,
+      LICENSOR_ADMIN_TOKEN: ADMIN,
+    });
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` };
 
     // curl --request POST --data @example-payload.json, with the seed's own spelling
-    const added = await fetch(`${server.url}/admin/license`, { method: 'POST', headers, body: JSON.stringify({ licensekey: licenseKey }) });
+    const added = await fetch(`${server.url}/admin/license`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ licensekey: licenseKey }),
+    });
     const license = (await added.json()) as Record<string, unknown>;
     assert.equal(added.status, 200, JSON.stringify(license));
     assert.equal(license.id, 1);
@@ -34,11 +54,16 @@ describe('a real server process', () => {
     assert.equal(license.expires, '2099-09-09T00:00:00.000Z');
     assert.deepEqual(license.features, { FPE: { enabled: true }, nativeSqlTeradata: { enabled: true } });
 
-    const list = (await (await fetch(`${server.url}/admin/license`, { headers })).json()) as Record<string, unknown>[];
+    const list = (await (await fetch(`${server.url}/admin/license`, { headers })).json()) as Record<
+      string,
+      unknown
+    >[];
     assert.equal(list.length, 1);
     assert.equal(list[0]!.licenseKey, undefined);
 
-    const status = (await (await fetch(`${server.url}/admin/license/licenseStatus`, { headers })).json()) as Record<string, unknown>;
+    const status = (await (
+      await fetch(`${server.url}/admin/license/licenseStatus`, { headers })
+    ).json()) as Record<string, unknown>;
     assert.deepEqual(
       [status.activeUserCount, status.licenseSeats, status.canAddUser, status.hardSeats],
       [0, 20, true, 20],
@@ -63,7 +88,9 @@ describe('a real server process', () => {
     assert.equal(statSync(tokenFile).mode & 0o777, 0o600);
     const token = readFileSync(tokenFile, 'utf8').trim();
     assert.match(first.stderr(), new RegExp(token));
-    const res = await fetch(`${first.url}/admin/license/licenseStatus`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${first.url}/admin/license/licenseStatus`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     assert.equal(res.status, 200);
     await first.stop();
 

@@ -4,14 +4,14 @@ import { ManualClock } from '../../src/domain/clock.js';
 import { buildApp } from '../../src/http/app.js';
 import { hashTokenSecret } from '../../src/http/auth.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import type { Store } from '../../src/store/store.js';
+import type { SeatStore } from '../../src/store/store.js';
 import { createIssuer, type TestIssuer } from './issuer.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 export interface TestApp {
   app: FastifyInstance;
-  store: Store;
+  store: SeatStore;
   clock: ManualClock;
   issuer: TestIssuer;
   /** inject() with the administrator token unless `headers.authorization` is given. */
@@ -26,7 +26,13 @@ export interface TestApp {
  */
 export async function buildTestApp(
   t: TestContext,
-  options: { store?: Store; now?: string; activityWindowDays?: number; issuer?: TestIssuer; bodyLimitBytes?: number } = {},
+  options: {
+    store?: SeatStore;
+    now?: string;
+    activityWindowDays?: number;
+    issuer?: TestIssuer;
+    bodyLimitBytes?: number;
+  } = {},
 ): Promise<TestApp> {
   const clock = new ManualClock(options.now ?? '2026-06-01T12:00:00.000Z');
   const store = options.store ?? SqliteStore.open({ filename: ':memory:' });

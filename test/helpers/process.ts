@@ -17,7 +17,8 @@ export function tempDir(t: TestContext, prefix = 'licensor-'): string {
 /** Environment for a child: the parent's PATH and friends, none of the parent's LICENSOR_ settings. */
 export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('LICENSOR_') && k !== 'DATABASE_URL') env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (!k.startsWith('LICENSOR_') && k !== 'DATABASE_URL') env[k] = v;
   return { ...env, ...extra };
 }
 
@@ -28,9 +29,15 @@ export interface CliResult {
 }
 
 /** Runs `licensor ARGS` to completion. */
-export function runCli(args: string[], options: { env?: Record<string, string>; input?: string; cwd?: string } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { env?: Record<string, string>; input?: string; cwd?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? ROOT, env: childEnv(options.env ?? {}) });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env: childEnv(options.env ?? {}),
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -62,7 +69,11 @@ export function startServerProcess(
   return new Promise((resolvePromise, reject) => {
     const [bin, ...args] = command as [string, ...string[]];
     // Its own process group, so a signal reaches the server even behind `npm start`'s shell.
-    const child = spawn(bin, args, { cwd: ROOT, env: childEnv({ LICENSOR_PORT: '0', ...env }), detached: true });
+    const child = spawn(bin, args, {
+      cwd: ROOT,
+      env: childEnv({ LICENSOR_PORT: '0', ...env }),
+      detached: true,
+    });
     let out = '';
     let err = '';
     let exited: number | null | undefined;

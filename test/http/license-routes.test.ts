@@ -32,7 +32,17 @@ const SEED_LICENSE_FIELDS: Record<string, string[]> = {
   hardDelete: ['boolean'],
 };
 
-const SEED_LIST_FIELDS = ['id', 'uuid', 'features', 'handlers', 'expires', 'seats', 'createdAt', 'notice', 'noticeOnExpire'];
+const SEED_LIST_FIELDS = [
+  'id',
+  'uuid',
+  'features',
+  'handlers',
+  'expires',
+  'seats',
+  'createdAt',
+  'notice',
+  'noticeOnExpire',
+];
 
 function typeOf(value: unknown): string {
   if (value === null) return 'null';
@@ -52,7 +62,11 @@ function assertSeedLicense(body: Record<string, unknown>): void {
   }
 }
 
-function problem(res: { statusCode: number; headers: Record<string, unknown>; json(): unknown }): { code: string; status: number; detail: string } {
+function problem(res: { statusCode: number; headers: Record<string, unknown>; json(): unknown }): {
+  code: string;
+  status: number;
+  detail: string;
+} {
   assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
   const body = res.json() as { code: string; status: number; detail: string; type: string; title: string };
   assert.equal(body.status, res.statusCode);
@@ -90,22 +104,40 @@ describe('POST /admin/license', () => {
   test('accepts the seed payload spelling "licensekey" and trims surrounding whitespace', async (t) => {
     const h = await buildTestApp(t);
     const key = h.issuer.issue();
-    const res = await h.request({ method: 'POST', url: '/admin/license', payload: { licensekey: `\n  ${key} \t\n` } });
+    const res = await h.request({
+      method: 'POST',
+      url: '/admin/license',
+      payload: { licensekey: `\n  ${key} \t\n` },
+    });
     assert.equal(res.statusCode, 200);
     assert.equal(res.json().licenseKey, key);
   });
 
   test('refuses a body without a key, with a key of the wrong type, or two different keys', async (t) => {
     const h = await buildTestApp(t);
-    for (const payload of [{}, { licenseKey: 42 }, { licenseKey: h.issuer.issue(), licensekey: h.issuer.issue() }]) {
+    for (const payload of [
+      {},
+      { licenseKey: 42 },
+      { licenseKey: h.issuer.issue(), licensekey: h.issuer.issue() },
+    ]) {
       const res = await h.request({ method: 'POST', url: '/admin/license', payload });
       assert.equal(res.statusCode, 400);
       assert.equal(problem(res).code, 'VALIDATION_FAILED');
     }
-    const bad = await h.request({ method: 'POST', url: '/admin/license', payload: '{"licenseKey":', headers: { 'content-type': 'application/json' } });
+    const bad = await h.request({
+      method: 'POST',
+      url: '/admin/license',
+      payload: '{"licenseKey":',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(bad.statusCode, 400);
     assert.equal(problem(bad).code, 'MALFORMED_JSON');
-    const text = await h.request({ method: 'POST', url: '/admin/license', payload: 'abc', headers: { 'content-type': 'text/csv' } });
+    const text = await h.request({
+      method: 'POST',
+      url: '/admin/license',
+      payload: 'abc',
+      headers: { 'content-type': 'text/csv' },
+    });
     assert.equal(text.statusCode, 415);
     assert.equal(problem(text).code, 'UNSUPPORTED_MEDIA_TYPE');
     assert.deepEqual((await h.request({ method: 'GET', url: '/admin/license' })).json(), []);
@@ -113,7 +145,11 @@ describe('POST /admin/license', () => {
 
   test('a body over the limit is 413 PAYLOAD_TOO_LARGE', async (t) => {
     const h = await buildTestApp(t, { bodyLimitBytes: 4096 });
-    const res = await h.request({ method: 'POST', url: '/admin/license', payload: { licenseKey: 'x'.repeat(5000) } });
+    const res = await h.request({
+      method: 'POST',
+      url: '/admin/license',
+      payload: { licenseKey: 'x'.repeat(5000) },
+    });
     assert.equal(res.statusCode, 413);
     assert.equal(problem(res).code, 'PAYLOAD_TOO_LARGE');
   });
@@ -122,21 +158,34 @@ describe('POST /admin/license', () => {
     const h = await buildTestApp(t);
     const good = h.issuer.issue();
     const [header, payload, signature] = good.split('.') as [string, string, string];
-    const flip = (s: string, i: number): string => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
+    const flip = (s: string, i: number): string =>
+      s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
     const stranger = createIssuer();
     const hmacHeader = base64urlEncode(JSON.stringify({ alg: 'HS256', typ: 'license+jws' }));
     const pem = h.issuer.publicKey.export({ type: 'spki', format: 'pem' });
     const hmac = createHmac('sha256', pem).update(`${hmacHeader}.${payload}`).digest('base64url');
     const noneHeader = base64urlEncode(JSON.stringify({ alg: 'none' }));
     const cases: [string, string, string[]][] = [
-      ['flipped header byte', `${flip(header, 5)}.${payload}.${signature}`, ['MALFORMED_LICENSE_KEY', 'UNSUPPORTED_ALGORITHM', 'INVALID_SIGNATURE', 'UNSUPPORTED_KEY_HEADER']],
+      [
+        'flipped header byte',
+        `${flip(header, 5)}.${payload}.${signature}`,
+        ['MALFORMED_LICENSE_KEY', 'UNSUPPORTED_ALGORITHM', 'INVALID_SIGNATURE', 'UNSUPPORTED_KEY_HEADER'],
+      ],
       ['flipped payload byte', `${header}.${flip(payload, 10)}.${signature}`, ['INVALID_SIGNATURE']],
       ['flipped signature byte', `${header}.${payload}.${flip(signature, 3)}`, ['INVALID_SIGNATURE']],
       ['alg none', `${noneHeader}.${payload}.`, ['UNSUPPORTED_ALGORITHM']],
       ['HS256 keyed with the public key', `${hmacHeader}.${payload}.${hmac}`, ['UNSUPPORTED_ALGORITHM']],
       ['untrusted issuer', stranger.issue(), ['UNTRUSTED_ISSUER']],
-      ['expired', h.issuer.issue({ createdAt: '2025-01-01T00:00:00Z', expires: '2026-01-01T00:00:00Z' }), ['LICENSE_EXPIRED']],
-      ['created in the future', h.issuer.issue({ createdAt: '2026-06-02T00:00:00Z' }), ['LICENSE_NOT_YET_VALID']],
+      [
+        'expired',
+        h.issuer.issue({ createdAt: '2025-01-01T00:00:00Z', expires: '2026-01-01T00:00:00Z' }),
+        ['LICENSE_EXPIRED'],
+      ],
+      [
+        'created in the future',
+        h.issuer.issue({ createdAt: '2026-06-02T00:00:00Z' }),
+        ['LICENSE_NOT_YET_VALID'],
+      ],
       ['seats of the wrong type', h.issuer.issue({ seats: '20' }), ['INVALID_CLAIMS']],
       ['seats out of range', h.issuer.issue({ seats: -1 }), ['INVALID_CLAIMS']],
       ['features of the wrong shape', h.issuer.issue({ features: { FPE: true } }), ['INVALID_CLAIMS']],
@@ -155,7 +204,9 @@ describe('POST /admin/license', () => {
     const { privateKey, publicKey } = generateKeyPairSync('ed25519');
     const issuer = createIssuer(() => new Date('2026-06-01T12:00:00.000Z'));
     const { KeyRing } = await import('../../src/keys/key-ring.js');
-    const h = await buildTestApp(t, { issuer: { ...issuer, ring: KeyRing.fromPublicKeys([issuer.publicKey, publicKey]) } });
+    const h = await buildTestApp(t, {
+      issuer: { ...issuer, ring: KeyRing.fromPublicKeys([issuer.publicKey, publicKey]) },
+    });
     const res = await h.addKey(signLicenseKey(issuer.payload({}, h.clock.now()), privateKey, publicKey));
     assert.equal(res.statusCode, 200);
   });
@@ -208,8 +259,11 @@ describe('GET /admin/license', () => {
     await h.request({ method: 'DELETE', url: '/admin/license/2' });
     const res = await h.request({ method: 'GET', url: '/admin/license' });
     assert.equal(res.statusCode, 200);
-    const list = res.json() as Record<string, unknown>[];
-    assert.deepEqual(list.map((l) => l.uuid), ['a', 'c']);
+    const list: Record<string, unknown>[] = res.json();
+    assert.deepEqual(
+      list.map((l) => l.uuid),
+      ['a', 'c'],
+    );
     for (const item of list) {
       for (const field of SEED_LIST_FIELDS) assert.ok(field in item, `missing ${field}`);
       assert.ok(!('licenseKey' in item));
@@ -226,14 +280,23 @@ describe('GET /admin/license/licenseStatus', () => {
     const h = await buildTestApp(t);
     const empty = (await h.request({ method: 'GET', url: '/admin/license/licenseStatus' })).json();
     assert.deepEqual(
-      { activeUserCount: empty.activeUserCount, licenseSeats: empty.licenseSeats, canAddUser: empty.canAddUser, hardSeats: empty.hardSeats },
+      {
+        activeUserCount: empty.activeUserCount,
+        licenseSeats: empty.licenseSeats,
+        canAddUser: empty.canAddUser,
+        hardSeats: empty.hardSeats,
+      },
       { activeUserCount: 0, licenseSeats: 0, canAddUser: false, hardSeats: 0 },
     );
     await h.addKey(h.issuer.issue({ seats: 20, softSeats: 5, features: { A: { enabled: true } } }));
     await h.addKey(h.issuer.issue({ seats: 10, features: { A: { enabled: false }, B: { enabled: true } } }));
     // Expired (added while valid, then time passes) and scheduled licenses do not count.
-    await h.addKey(h.issuer.issue({ seats: 1000, expires: new Date(h.clock.now().getTime() + DAY).toISOString() }));
-    await h.addKey(h.issuer.issue({ seats: 500, startsAt: new Date(h.clock.now().getTime() + 30 * DAY).toISOString() }));
+    await h.addKey(
+      h.issuer.issue({ seats: 1000, expires: new Date(h.clock.now().getTime() + DAY).toISOString() }),
+    );
+    await h.addKey(
+      h.issuer.issue({ seats: 500, startsAt: new Date(h.clock.now().getTime() + 30 * DAY).toISOString() }),
+    );
     h.clock.advance(2 * DAY);
     const res = await h.request({ method: 'GET', url: '/admin/license/licenseStatus' });
     assert.equal(res.statusCode, 200);
@@ -246,7 +309,10 @@ describe('GET /admin/license/licenseStatus', () => {
     assert.equal(s.dataAccessBlocked, false);
     assert.equal(s.activeLicenses, 2);
     h.clock.advance(30 * DAY);
-    assert.equal((await h.request({ method: 'GET', url: '/admin/license/licenseStatus' })).json().hardSeats, 530);
+    assert.equal(
+      (await h.request({ method: 'GET', url: '/admin/license/licenseStatus' })).json().hardSeats,
+      530,
+    );
   });
 
   test('dataAccessBlocked once the only license, with hardExpiration, expires', async (t) => {
@@ -302,7 +368,12 @@ describe('auth', () => {
     const key = h.issuer.issue();
     for (const authorization of [undefined, 'Bearer nope-not-a-token', 'Basic dXNlcjpwYXNz', 'Bearer']) {
       const headers = authorization === undefined ? {} : { authorization };
-      const res = await h.app.inject({ method: 'POST', url: '/admin/license', payload: { licenseKey: key }, headers });
+      const res = await h.app.inject({
+        method: 'POST',
+        url: '/admin/license',
+        payload: { licenseKey: key },
+        headers,
+      });
       assert.equal(res.statusCode, 401, String(authorization));
       assert.match(String(res.headers['www-authenticate']), /^Bearer/);
       assert.equal(problem(res).code, 'UNAUTHORIZED');

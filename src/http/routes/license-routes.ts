@@ -45,7 +45,7 @@ export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
   app.post(
     '/admin/license',
     {
-      config: ADMIN,
+      config: { ...ADMIN, audit: { action: 'license.add' } },
       schema: {
         tags: ['licenses'],
         summary: 'Add a license key',
@@ -64,6 +64,7 @@ export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
         { licenseKey, payload: verified.payload, claims: verified.claims },
         now,
       );
+      request.auditTarget = `license:${stored.id}`;
       request.log.info({ licenseId: stored.id, uuid: stored.uuid }, 'license added');
       return licenseView(stored, now);
     },
@@ -142,7 +143,7 @@ export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
   app.delete(
     '/admin/license/:licenseId',
     {
-      config: ADMIN,
+      config: { ...ADMIN, audit: { action: 'license.delete', target: 'license' } },
       schema: {
         tags: ['licenses'],
         summary: 'Delete a license key',

@@ -55,4 +55,41 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'activity counters, usage history, audit',
+    sql: `
+      -- Non-disabled users by the UTC day of their last activity and their type. The active user
+      -- count is read from here (plus one day's index range), so it costs the same at a million
+      -- users as at ten. Every user write keeps it in step in the same transaction.
+      CREATE TABLE activity_counts (
+        day       TEXT    NOT NULL,
+        user_type TEXT    NOT NULL,
+        n         INTEGER NOT NULL,
+        PRIMARY KEY (day, user_type)
+      ) WITHOUT ROWID;
+      INSERT INTO activity_counts (day, user_type, n)
+        SELECT substr(last_activity_at, 1, 10), user_type, count(*) FROM users
+        WHERE disabled = 0 AND last_activity_at IS NOT NULL GROUP BY 1, 2;
+
+      CREATE TABLE usage_daily (
+        day               TEXT    PRIMARY KEY,
+        peak_active_users INTEGER NOT NULL,
+        license_seats     INTEGER NOT NULL,
+        hard_seats        INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE audit_events (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        at             TEXT    NOT NULL,
+        actor_token_id INTEGER,
+        actor_name     TEXT,
+        action         TEXT    NOT NULL,
+        target         TEXT,
+        outcome        TEXT    NOT NULL CHECK (outcome IN ('success', 'refused')),
+        code           TEXT,
+        client_address TEXT    NOT NULL
+      );
+    `,
+  },
 ];

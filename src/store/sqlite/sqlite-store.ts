@@ -2,9 +2,47 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { LicensorError } from '../../domain/errors.js';
-import { checkCanAdd, type LicenseRecord } from '../../domain/license.js';
-import { licenseFromRow, tokenFromRow, type LicenseRow, type TokenRow } from '../rows.js';
-import type { NewLicense, Store, TokenRecord } from '../store.js';
+import {
+  checkCanAdd,
+  effectiveLicense,
+  type EffectiveLicense,
+  type LicenseRecord,
+} from '../../domain/license.js';
+import {
+  checkSeatAvailable,
+  startOfNextUtcDay,
+  USER_TYPES,
+  utcDay,
+  type UserRecord,
+  type UserType,
+} from '../../domain/users.js';
+import {
+  auditFromRow,
+  licenseFromRow,
+  likePattern,
+  tokenFromRow,
+  usageFromRow,
+  userFromRow,
+  type AuditRow,
+  type LicenseRow,
+  type TokenRow,
+  type UsageRow,
+  type UserRow,
+} from '../rows.js';
+import type {
+  AuditEntry,
+  NewAuditEntry,
+  NewLicense,
+  NewToken,
+  NewUser,
+  SeatContext,
+  SeatStore,
+  TokenRecord,
+  UsageDay,
+  UsageSummary,
+  UserPatch,
+  UserQuery,
+} from '../store.js';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations.js';
 
 export interface SqliteStoreOptions {
@@ -16,13 +54,14 @@ export interface SqliteStoreOptions {
 
 const LICENSE_COLUMNS = 'id, uuid, license_key, payload, updated_at, deleted, invalidated';
 const TOKEN_COLUMNS = 'id, name, permissions, created_at, revoked_at, bootstrap';
+const USER_COLUMNS = 'id, userid, iamid, name, email, user_type, created_at, last_activity_at, disabled';
 
 /**
  * The embedded default store. better-sqlite3 is synchronous, so each method body runs without
  * interleaving inside this process; BEGIN IMMEDIATE takes the database's write lock first, so
  * processes sharing the file see each transaction whole as well.
  */
-export class SqliteStore implements Store {
+export class SqliteStore implements SeatStore {
   readonly kind = 'sqlite';
   readonly #db: Database.Database;
 
@@ -130,18 +169,320 @@ export class SqliteStore implements Store {
     );
   }
 
+  /**
+   * Active users by type: the counters of the days after the window's first day, plus an index
+   * range over that first day alone (only part of it lies inside the window).
+   */
+  #activeByType(since: Date): Record<UserType, number> {
+    const counts: Record<UserType, number> = { dataConsumer: 0, policyOwner: 0 };
+    const whole = this.#db
+      .prepare<[string], { user_type: UserType; n: number }>(
+        'SELECT user_type, sum(n) AS n FROM activity_counts WHERE day > ? GROUP BY user_type',
+      )
+      .all(utcDay(since));
+    const partial = this.#db
+      .prepare<[string, string], { user_type: UserType; n: number }>(
+        `SELECT user_type, count(*) AS n FROM users
+         WHERE disabled = 0 AND last_activity_at >= ? AND last_activity_at < ? GROUP BY user_type`,
+      )
+      .all(since.toISOString(), startOfNextUtcDay(since).toISOString());
+    for (const row of [...whole, ...partial]) counts[row.user_type] += row.n;
+    return counts;
+  }
+
+  #activeCount(since: Date): number {
+    const counts = this.#activeByType(since);
+    return counts.dataConsumer + counts.policyOwner;
+  }
+
+  /** Moves a user in or out of the per-day counters; `delta` is +1 or -1. */
+  #count(lastActivityAt: Date, userType: UserType, delta: number): void {
+    this.#db
+      .prepare(
+        `INSERT INTO activity_counts (day, user_type, n) VALUES (?, ?, ?)
+         ON CONFLICT (day, user_type) DO UPDATE SET n = n + excluded.n`,
+      )
+      .run(utcDay(lastActivityAt), userType, delta);
+  }
+
+  #effective(now: Date): EffectiveLicense {
+    const rows = this.#db
+      .prepare<[], LicenseRow>(`SELECT ${LICENSE_COLUMNS} FROM licenses WHERE deleted = 0`)
+      .all();
+    return effectiveLicense(rows.map(licenseFromRow), now);
+  }
+
+  /** Takes a seat or refuses (SEAT_LIMIT_REACHED); raises today's usage row with the new count. */
+  #claimSeat(ctx: SeatContext): void {
+    const effective = this.#effective(ctx.now);
+    const active = this.#activeCount(ctx.activeSince);
+    checkSeatAvailable(active, effective.licenseSeats);
+    this.#raiseUsage(ctx.now, active + 1, effective);
+  }
+
+  #raiseUsage(now: Date, activeUsers: number, effective: EffectiveLicense): void {
+    this.#db
+      .prepare(
+        `INSERT INTO usage_daily (day, peak_active_users, license_seats, hard_seats) VALUES (?, ?, ?, ?)
+         ON CONFLICT (day) DO UPDATE SET
+           peak_active_users = max(peak_active_users, excluded.peak_active_users),
+           license_seats = excluded.license_seats, hard_seats = excluded.hard_seats`,
+      )
+      .run(utcDay(now), activeUsers, effective.licenseSeats, effective.hardSeats);
+  }
+
+  #user(id: number): UserRecord {
+    const row = this.#db.prepare<[number], UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`).get(id);
+    if (!row) throw new LicensorError('USER_NOT_FOUND', `no user with id ${id}`);
+    return userFromRow(row);
+  }
+
   countActiveUsers(activeSince: Date): Promise<number> {
+    return settle(() => this.#read(() => this.#activeCount(activeSince)));
+  }
+
+  createUser(user: NewUser, ctx: SeatContext): Promise<UserRecord> {
     return settle(() =>
-      this.#read(
-        () =>
-          (
-            this.#db
-              .prepare<[string], { n: number }>(
-                'SELECT count(*) AS n FROM users WHERE disabled = 0 AND last_activity_at >= ?',
-              )
-              .get(activeSince.toISOString()) as { n: number }
-          ).n,
+      this.#write(() => {
+        const taken = this.#db
+          .prepare<[string, string], { id: number }>('SELECT id FROM users WHERE iamid = ? AND userid = ?')
+          .get(user.iamid, user.userid);
+        if (taken)
+          throw new LicensorError(
+            'USER_ALREADY_EXISTS',
+            `user "${user.userid}" of "${user.iamid}" is already registered (id ${taken.id})`,
+          );
+        this.#claimSeat(ctx);
+        const at = ctx.now.toISOString();
+        const { lastInsertRowid } = this.#db
+          .prepare(
+            `INSERT INTO users (iamid, userid, name, email, user_type, created_at, last_activity_at, disabled)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 0)`,
+          )
+          .run(user.iamid, user.userid, user.name, user.email, user.userType, at, at);
+        this.#count(ctx.now, user.userType, +1);
+        return this.#user(Number(lastInsertRowid));
+      }),
+    );
+  }
+
+  recordActivity(id: number, ctx: SeatContext): Promise<{ user: UserRecord; seatTaken: boolean }> {
+    return settle(() =>
+      this.#write(() => {
+        const user = this.#user(id);
+        if (user.disabled)
+          throw new LicensorError('USER_DISABLED', `user ${id} is disabled; enable it first`);
+        const seatTaken = user.lastActivityAt < ctx.activeSince;
+        if (seatTaken) this.#claimSeat(ctx);
+        this.#db.prepare('UPDATE users SET last_activity_at = ? WHERE id = ?').run(ctx.now.toISOString(), id);
+        if (utcDay(user.lastActivityAt) !== utcDay(ctx.now)) {
+          this.#count(user.lastActivityAt, user.userType, -1);
+          this.#count(ctx.now, user.userType, +1);
+        }
+        return { user: this.#user(id), seatTaken };
+      }),
+    );
+  }
+
+  updateUser(id: number, patch: UserPatch, ctx: SeatContext): Promise<UserRecord> {
+    return settle(() =>
+      this.#write(() => {
+        const user = this.#user(id);
+        const next = {
+          name: patch.name === undefined ? user.name : patch.name,
+          email: patch.email === undefined ? user.email : patch.email,
+          userType: patch.userType ?? user.userType,
+          disabled: patch.disabled ?? user.disabled,
+        };
+        if (user.disabled && !next.disabled && user.lastActivityAt >= ctx.activeSince) this.#claimSeat(ctx);
+        this.#db
+          .prepare('UPDATE users SET name = ?, email = ?, user_type = ?, disabled = ? WHERE id = ?')
+          .run(next.name, next.email, next.userType, next.disabled ? 1 : 0, id);
+        if (user.disabled !== next.disabled || user.userType !== next.userType) {
+          if (!user.disabled) this.#count(user.lastActivityAt, user.userType, -1);
+          if (!next.disabled) this.#count(user.lastActivityAt, next.userType, +1);
+        }
+        return this.#user(id);
+      }),
+    );
+  }
+
+  deleteUser(id: number, _ctx: SeatContext): Promise<UserRecord> {
+    return settle(() =>
+      this.#write(() => {
+        const user = this.#user(id);
+        this.#db.prepare('DELETE FROM users WHERE id = ?').run(id);
+        if (!user.disabled) this.#count(user.lastActivityAt, user.userType, -1);
+        return user;
+      }),
+    );
+  }
+
+  getUser(id: number): Promise<UserRecord | undefined> {
+    return settle(() =>
+      this.#read(() => {
+        const row = this.#db
+          .prepare<[number], UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`)
+          .get(id);
+        return row && userFromRow(row);
+      }),
+    );
+  }
+
+  listUsers(query: UserQuery): Promise<{ users: UserRecord[]; total: number }> {
+    return settle(() =>
+      this.#read(() => {
+        const where: string[] = [];
+        const params: (string | number)[] = [];
+        if (query.active === true) {
+          where.push('disabled = 0 AND last_activity_at >= ?');
+          params.push(query.activeSince.toISOString());
+        } else if (query.active === false) {
+          where.push('(disabled = 1 OR last_activity_at < ?)');
+          params.push(query.activeSince.toISOString());
+        }
+        if (query.search !== undefined && query.search !== '') {
+          where.push(
+            "(lower(userid) LIKE ? ESCAPE '\\' OR lower(name) LIKE ? ESCAPE '\\' OR lower(email) LIKE ? ESCAPE '\\')",
+          );
+          const pattern = likePattern(query.search);
+          params.push(pattern, pattern, pattern);
+        }
+        const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+        const total = (
+          this.#db.prepare(`SELECT count(*) AS n FROM users ${clause}`).get(...params) as { n: number }
+        ).n;
+        const users = this.#db
+          .prepare<(string | number)[], UserRow>(
+            `SELECT ${USER_COLUMNS} FROM users ${clause} ORDER BY id LIMIT ? OFFSET ?`,
+          )
+          .all(...params, query.size, query.offset)
+          .map(userFromRow);
+        return { users, total };
+      }),
+    );
+  }
+
+  usageSummary(activeSince: Date): Promise<UsageSummary> {
+    return settle(() =>
+      this.#read(() => {
+        const totals: Record<UserType, number> = { dataConsumer: 0, policyOwner: 0 };
+        const rows = this.#db
+          .prepare<[], { user_type: UserType; n: number }>(
+            'SELECT user_type, count(*) AS n FROM users GROUP BY user_type',
+          )
+          .all();
+        for (const row of rows) totals[row.user_type] = row.n;
+        const active = this.#activeByType(activeSince);
+        const [dataConsumer, policyOwner] = USER_TYPES.map((type) => ({
+          totalCount: totals[type],
+          activeCount: active[type],
+        })) as [UsageSummary['dataConsumers'], UsageSummary['policyOwners']];
+        return { dataConsumers: dataConsumer, policyOwners: policyOwner };
+      }),
+    );
+  }
+
+  recordUsage(ctx: SeatContext): Promise<UsageDay> {
+    return settle(() =>
+      this.#write(() => {
+        this.#raiseUsage(ctx.now, this.#activeCount(ctx.activeSince), this.#effective(ctx.now));
+        return usageFromRow(
+          this.#db
+            .prepare<[string], UsageRow>('SELECT * FROM usage_daily WHERE day = ?')
+            .get(utcDay(ctx.now)) as UsageRow,
+        );
+      }),
+    );
+  }
+
+  usageHistory(fromDay: string, toDay: string): Promise<UsageDay[]> {
+    return settle(() =>
+      this.#read(() =>
+        this.#db
+          .prepare<[string, string], UsageRow>(
+            'SELECT * FROM usage_daily WHERE day >= ? AND day <= ? ORDER BY day',
+          )
+          .all(fromDay, toDay)
+          .map(usageFromRow),
       ),
+    );
+  }
+
+  createToken(token: NewToken, now: Date): Promise<TokenRecord> {
+    return settle(() =>
+      this.#write(() => {
+        const { lastInsertRowid } = this.#db
+          .prepare(
+            'INSERT INTO tokens (name, hash, permissions, bootstrap, created_at) VALUES (?, ?, ?, 0, ?)',
+          )
+          .run(token.name, token.hash, JSON.stringify(token.permissions), now.toISOString());
+        return this.#token(Number(lastInsertRowid)) as TokenRecord;
+      }),
+    );
+  }
+
+  #token(id: number): TokenRecord | undefined {
+    const row = this.#db
+      .prepare<[number], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = ?`)
+      .get(id);
+    return row && tokenFromRow(row);
+  }
+
+  listTokens(): Promise<TokenRecord[]> {
+    return settle(() =>
+      this.#read(() =>
+        this.#db
+          .prepare<[], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE revoked_at IS NULL ORDER BY id`)
+          .all()
+          .map(tokenFromRow),
+      ),
+    );
+  }
+
+  revokeToken(id: number, now: Date): Promise<TokenRecord> {
+    return settle(() =>
+      this.#write(() => {
+        const token = this.#token(id);
+        if (!token || token.revokedAt !== null)
+          throw new LicensorError('TOKEN_NOT_FOUND', `no live token with id ${id}`);
+        this.#db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ?').run(now.toISOString(), id);
+        return this.#token(id) as TokenRecord;
+      }),
+    );
+  }
+
+  appendAudit(entry: NewAuditEntry): Promise<void> {
+    return settle(() =>
+      this.#write(() => {
+        this.#db
+          .prepare(
+            `INSERT INTO audit_events (at, actor_token_id, actor_name, action, target, outcome, code, client_address)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            entry.at.toISOString(),
+            entry.actorTokenId,
+            entry.actorName,
+            entry.action,
+            entry.target,
+            entry.outcome,
+            entry.code,
+            entry.clientAddress,
+          );
+      }),
+    );
+  }
+
+  listAudit(page: { offset: number; size: number }): Promise<{ entries: AuditEntry[]; total: number }> {
+    return settle(() =>
+      this.#read(() => ({
+        entries: this.#db
+          .prepare<[number, number], AuditRow>('SELECT * FROM audit_events ORDER BY id DESC LIMIT ? OFFSET ?')
+          .all(page.size, page.offset)
+          .map(auditFromRow),
+        total: (this.#db.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n,
+      })),
     );
   }
 

@@ -1,0 +1,135 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import { LicensorError } from '../../domain/errors.js';
+import { isActive } from '../../domain/license.js';
+import { parseRfc3339 } from '../../domain/license-claims.js';
+import { activeSince, isUserActive, utcDay } from '../../domain/users.js';
+import type { AppContext } from '../app.js';
+import { problemResponses } from '../schemas/common-schemas.js';
+import { Usage, UsageHistory, UsageHistoryQuery, UsageQuery } from '../schemas/usage-schemas.js';
+
+const security = [{ bearer: [] }];
+const DAY_MS = 86_400_000;
+/** The longest history one request returns: ten years of days. */
+export const MAX_HISTORY_DAYS = 3660;
+
+function dayOf(text: string, name: string): Date {
+  const date = parseRfc3339(`${text}T00:00:00Z`);
+  if (!date) throw new LicensorError('VALIDATION_FAILED', `${name} must be a date (YYYY-MM-DD) that exists`);
+  return date;
+}
+
+/** CSV when the Accept header names text/csv before (or without) application/json. */
+function prefersCsv(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  const csv = accept.indexOf('text/csv');
+  const json = accept.indexOf('application/json');
+  return csv !== -1 && (json === -1 || csv < json);
+}
+
+/** License usage (Immuta's later `GET /admin/license/usage`) and its daily history. */
+export const usageRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
+  app,
+  { store, clock, activityWindowDays },
+) => {
+  app.get(
+    '/admin/license/usage',
+    {
+      config: { access: 'APPLICATION_ADMIN' },
+      schema: {
+        tags: ['usage'],
+        summary: 'A page of users and a summary over all users',
+        security,
+        querystring: UsageQuery,
+        response: { 200: Usage, ...problemResponses(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      const { offset, size } = request.query;
+      const now = clock.now();
+      const since = activeSince(now, activityWindowDays);
+      const [page, summary, licenses] = await Promise.all([
+        store.listUsers({ offset, size, activeSince: since }),
+        store.usageSummary(since),
+        store.listLicenses(),
+      ]);
+      const activeUserCount = summary.dataConsumers.activeCount + summary.policyOwners.activeCount;
+      const starts = licenses
+        .filter((l) => isActive(l, now))
+        .map((l) => (l.claims.startsAt ?? l.claims.createdAt).getTime());
+      const termStart = starts.length > 0 ? utcDay(new Date(Math.min(...starts))) : null;
+      const history = termStart === null ? [] : await store.usageHistory(termStart, utcDay(now));
+      return {
+        users: page.users.map((u) => ({
+          userType: u.userType,
+          name: u.name,
+          email: u.email,
+          iamid: u.iamid,
+          userid: u.userid,
+          active: isUserActive(u, since),
+          id: u.id,
+        })),
+        summary,
+        offset,
+        size,
+        total: summary.dataConsumers.totalCount + summary.policyOwners.totalCount,
+        activeUserCount,
+        peak: {
+          activeUsers: Math.max(activeUserCount, ...history.map((d) => d.peakActiveUsers)),
+          termStart,
+        },
+      };
+    },
+  );
+
+  app.get(
+    '/admin/license/usage/history',
+    {
+      config: { access: 'APPLICATION_ADMIN' },
+      schema: {
+        tags: ['usage'],
+        summary: 'Daily peak of active users against seats',
+        description:
+          'JSON by default; CSV (day,peakActiveUsers,licenseSeats,hardSeats) when asked with Accept: text/csv. `to` defaults to today and `from` to 89 days before `to`.',
+        security,
+        querystring: UsageHistoryQuery,
+        response: {
+          200: {
+            description: 'The days with a record',
+            content: {
+              'application/json': { schema: UsageHistory },
+              'text/csv': {
+                schema: Type.String({
+                  examples: ['day,peakActiveUsers,licenseSeats,hardSeats\n2026-06-01,12,25,20\n'],
+                }),
+              },
+            },
+          },
+          ...problemResponses(400, 401, 403),
+        },
+      },
+    },
+    async (request, reply) => {
+      const now = clock.now();
+      const to = request.query.to === undefined ? dayOf(utcDay(now), 'to') : dayOf(request.query.to, 'to');
+      const from =
+        request.query.from === undefined
+          ? new Date(to.getTime() - 89 * DAY_MS)
+          : dayOf(request.query.from, 'from');
+      if (from > to) throw new LicensorError('VALIDATION_FAILED', '"from" must not be after "to"');
+      if ((to.getTime() - from.getTime()) / DAY_MS >= MAX_HISTORY_DAYS)
+        throw new LicensorError('VALIDATION_FAILED', `at most ${MAX_HISTORY_DAYS} days at once`);
+      // Today's row is raised to the current count first, so the last point is never stale.
+      await store.recordUsage({ now, activeSince: activeSince(now, activityWindowDays) });
+      const days = await store.usageHistory(utcDay(from), utcDay(to));
+      if (prefersCsv(request.headers.accept)) {
+        const lines = [
+          'day,peakActiveUsers,licenseSeats,hardSeats',
+          ...days.map((d) => `${d.day},${d.peakActiveUsers},${d.licenseSeats},${d.hardSeats}`),
+        ];
+        return reply.type('text/csv; charset=utf-8').send(`${lines.join('\n')}\n`);
+      }
+      return { from: utcDay(from), to: utcDay(to), days };
+    },
+  );
+};

@@ -1,0 +1,181 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { LicensorError } from '../../domain/errors.js';
+import { activeSince } from '../../domain/users.js';
+import type { AppContext } from '../app.js';
+import { problemResponses } from '../schemas/common-schemas.js';
+import {
+  CreateUserBody,
+  UpdateUserBody,
+  User,
+  UserIdParams,
+  UserList,
+  UserListQuery,
+} from '../schemas/user-schemas.js';
+import { userView } from '../user-view.js';
+import { parseId } from './license-routes.js';
+
+const security = [{ bearer: [] }];
+const access = 'USER_ADMIN' as const;
+
+/** The host product registers its users and reports their activity; seats are enforced here (SPEC §4). */
+export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
+  app,
+  { store, clock, activityWindowDays },
+) => {
+  const seatContext = () => {
+    const now = clock.now();
+    return { now, activeSince: activeSince(now, activityWindowDays) };
+  };
+
+  app.post(
+    '/admin/users',
+    {
+      config: { access, audit: { action: 'user.create' } },
+      schema: {
+        tags: ['users'],
+        summary: 'Register a user (takes a seat)',
+        description:
+          'The new user is active from now on, so a seat must be free: 403 SEAT_LIMIT_REACHED otherwise, and nothing is written.',
+        security,
+        body: CreateUserBody,
+        response: { 201: User, ...problemResponses(400, 401, 403, 409) },
+      },
+    },
+    async (request, reply) => {
+      const ctx = seatContext();
+      const { body } = request;
+      const user = await store.createUser(
+        {
+          userid: body.userid,
+          iamid: body.iamid,
+          name: body.name ?? null,
+          email: body.email ?? null,
+          userType: body.userType ?? 'dataConsumer',
+        },
+        ctx,
+      );
+      request.auditTarget = `user:${user.id}`;
+      return reply.code(201).send(userView(user, ctx.activeSince));
+    },
+  );
+
+  app.get(
+    '/admin/users',
+    {
+      config: { access },
+      schema: {
+        tags: ['users'],
+        summary: 'List users',
+        security,
+        querystring: UserListQuery,
+        response: { 200: UserList, ...problemResponses(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      const { offset, size, active, q } = request.query;
+      const since = seatContext().activeSince;
+      const { users, total } = await store.listUsers({
+        offset,
+        size,
+        activeSince: since,
+        ...(active !== undefined && { active }),
+        ...(q !== undefined && { search: q }),
+      });
+      return { offset, size, total, users: users.map((u) => userView(u, since)) };
+    },
+  );
+
+  app.get(
+    '/admin/users/:id',
+    {
+      config: { access },
+      schema: {
+        tags: ['users'],
+        summary: 'One user',
+        security,
+        params: UserIdParams,
+        response: { 200: User, ...problemResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const id = parseId(request.params.id);
+      const user = await store.getUser(id);
+      if (!user) throw new LicensorError('USER_NOT_FOUND', `no user with id ${id}`);
+      return userView(user, seatContext().activeSince);
+    },
+  );
+
+  app.patch(
+    '/admin/users/:id',
+    {
+      config: { access, audit: { action: 'user.update', target: 'user' } },
+      schema: {
+        tags: ['users'],
+        summary: 'Change a user; disable or enable it',
+        description:
+          'Re-enabling a user whose last activity is within the activity window takes a seat (403 SEAT_LIMIT_REACHED when none is free).',
+        security,
+        params: UserIdParams,
+        body: UpdateUserBody,
+        response: { 200: User, ...problemResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const id = parseId(request.params.id);
+      const ctx = seatContext();
+      const { name, email, userType, disabled } = request.body;
+      const user = await store.updateUser(
+        id,
+        {
+          ...(name !== undefined && { name }),
+          ...(email !== undefined && { email }),
+          ...(userType !== undefined && { userType }),
+          ...(disabled !== undefined && { disabled }),
+        },
+        ctx,
+      );
+      return userView(user, ctx.activeSince);
+    },
+  );
+
+  app.delete(
+    '/admin/users/:id',
+    {
+      config: { access, audit: { action: 'user.delete', target: 'user' } },
+      schema: {
+        tags: ['users'],
+        summary: 'Remove a user, freeing its seat',
+        security,
+        params: UserIdParams,
+        response: { 200: User, ...problemResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const ctx = seatContext();
+      return userView(await store.deleteUser(parseId(request.params.id), ctx), ctx.activeSince);
+    },
+  );
+
+  app.post(
+    '/admin/users/:id/activity',
+    {
+      config: { access, audit: { action: 'user.activity', target: 'user' } },
+      schema: {
+        tags: ['users'],
+        summary: 'Record a login or other activity now',
+        description:
+          'Always succeeds for an active user. A user who had aged out of the activity window takes a seat again (403 SEAT_LIMIT_REACHED when none is free); a disabled user is 409 USER_DISABLED.',
+        security,
+        params: UserIdParams,
+        response: { 200: User, ...problemResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request) => {
+      const ctx = seatContext();
+      const { user, seatTaken } = await store.recordActivity(parseId(request.params.id), ctx);
+      // Routine activity of an active user is usage, not a change: only a seat taken is audited.
+      request.auditSkip = !seatTaken;
+      return userView(user, ctx.activeSince);
+    },
+  );
+};

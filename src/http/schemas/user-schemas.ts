@@ -1,0 +1,74 @@
+import Type from 'typebox';
+import { Timestamp } from './common-schemas.js';
+
+const UserTypeSchema = Type.Union([Type.Literal('dataConsumer'), Type.Literal('policyOwner')]);
+const Name = Type.Union([Type.String({ maxLength: 256 }), Type.Null()]);
+const Email = Type.Union([Type.String({ maxLength: 320 }), Type.Null()]);
+/** Identifiers: no control characters, so they stay unambiguous in tables, logs and CSV. */
+const Identifier = (description: string) =>
+  Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f]+$', description });
+
+export const User = Type.Object(
+  {
+    id: Type.Integer(),
+    userid: Type.String({ description: 'The username in its identity provider' }),
+    iamid: Type.String({ description: 'The identity provider the user belongs to' }),
+    name: Name,
+    email: Email,
+    userType: UserTypeSchema,
+    active: Type.Boolean({ description: 'Not disabled, and active within the activity window' }),
+    disabled: Type.Boolean(),
+    createdAt: Timestamp,
+    lastActivityAt: Timestamp,
+  },
+  { $id: 'User', additionalProperties: false },
+);
+
+export const CreateUserBody = Type.Object(
+  {
+    userid: Identifier('The username in its identity provider'),
+    iamid: Identifier('The identity provider; (iamid, userid) is unique'),
+    name: Type.Optional(Name),
+    email: Type.Optional(Email),
+    userType: Type.Optional(UserTypeSchema),
+  },
+  {
+    additionalProperties: false,
+    examples: [{ userid: 'ada', iamid: 'okta', name: 'Ada Lovelace', email: 'ada@example.com' }],
+  },
+);
+
+export const UpdateUserBody = Type.Object(
+  {
+    name: Type.Optional(Name),
+    email: Type.Optional(Email),
+    userType: Type.Optional(UserTypeSchema),
+    disabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const UserIdParams = Type.Object({
+  id: Type.String({ description: 'The user id: a positive integer' }),
+});
+
+/** Paging shared by every list: offset from 0, size from 1 to MAX_PAGE_SIZE. */
+export const MAX_PAGE_SIZE = 1000;
+export const pageQuery = {
+  offset: Type.Integer({ minimum: 0, default: 0, description: 'Index of the first record' }),
+  size: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 10, description: 'Records per page' }),
+};
+
+export const UserListQuery = Type.Object(
+  {
+    ...pageQuery,
+    active: Type.Optional(Type.Boolean({ description: 'Only active (true) or inactive (false) users' })),
+    q: Type.Optional(Type.String({ maxLength: 256, description: 'Substring of userid, name or email' })),
+  },
+  { additionalProperties: false },
+);
+
+export const UserList = Type.Object(
+  { offset: Type.Integer(), size: Type.Integer(), total: Type.Integer(), users: Type.Array(User) },
+  { additionalProperties: false },
+);

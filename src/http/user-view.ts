@@ -1,0 +1,18 @@
+import type { Static } from 'typebox';
+import { isUserActive, type UserRecord } from '../domain/users.js';
+import type { User } from './schemas/user-schemas.js';
+
+export function userView(user: UserRecord, activeSince: Date): Static<typeof User> {
+  return {
+    id: user.id,
+    userid: user.userid,
+    iamid: user.iamid,
+    name: user.name,
+    email: user.email,
+    userType: user.userType,
+    active: isUserActive(user, activeSince),
+    disabled: user.disabled,
+    createdAt: user.createdAt.toISOString(),
+    lastActivityAt: user.lastActivityAt.toISOString(),
+  };
+}

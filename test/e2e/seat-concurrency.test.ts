@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import { createIssuer } from '../helpers/issuer.js';
+import { startServerProcess, tempDir, type ServerProcess } from '../helpers/process.js';
+
+const ADMIN = 'seat-admin-token-0123456789abcdef';
+const headers = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` };
+
+async function post(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function setUp(
+  t: TestContext,
+  processes: number,
+  seats: number,
+  softSeats: number,
+) {
+  const dir = tempDir(t);
+  const issuer = createIssuer();
+  const pub = join(dir, 'issuer.pub');
+  writeFileSync(pub, issuer.publicKey.export({ type: 'spki', format: 'pem' }));
+  const env = {
+    LICENSOR_DATA_DIR: join(dir, 'data'),
+    LICENSOR_TRUSTED_KEYS: pub,
+    LICENSOR_ADMIN_TOKEN: ADMIN,
+  };
+  const servers: ServerProcess[] = [];
+  // Started one after another so the first applies the migrations; the rest find them applied.
+  for (let i = 0; i < processes; i++) servers.push(await startServerProcess(t, env));
+  const added = await post(`${servers[0]!.url}/admin/license`, {
+    licenseKey: issuer.issue({ seats, softSeats }),
+  });
+  assert.equal(added.status, 200);
+  return servers;
+}
+
+/** Fires `attempts` user creates at once, spread round-robin over the servers. */
+async function createAtOnce(servers: ServerProcess[], attempts: number, prefix: string) {
+  const results = await Promise.all(
+    Array.from({ length: attempts }, (_, i) =>
+      post(`${servers[i % servers.length]!.url}/admin/users`, { userid: `${prefix}-${i}`, iamid: 'okta' }),
+    ),
+  );
+  const created = results.filter((r) => r.status === 201).length;
+  const refused = results.filter((r) => r.status === 403 && r.body.code === 'SEAT_LIMIT_REACHED').length;
+  return { created, refused, other: results.filter((r) => r.status !== 201 && r.status !== 403) };
+}
+
+async function status(server: ServerProcess): Promise<Record<string, unknown>> {
+  return (await (await fetch(`${server.url}/admin/license/licenseStatus`, { headers })).json()) as Record<
+    string,
+    unknown
+  >;
+}
+
+describe('the seat limit under real concurrency (SQLite)', () => {
+  test('300 parallel creates at one server: exactly the free seats succeed', async (t) => {
+    const [server] = await setUp(t, 1, 40, 10);
+    // 8 users already hold seats, so 50 - 8 = 42 are free.
+    const before = await createAtOnce([server!], 8, 'early');
+    assert.equal(before.created, 8);
+    const { created, refused, other } = await createAtOnce([server!], 300, 'rush');
+    t.diagnostic(`one process: 300 attempts, ${created} created, ${refused} refused`);
+    assert.deepEqual(other, []);
+    assert.equal(created, 42);
+    assert.equal(refused, 258);
+    const s = await status(server!);
+    assert.equal(s.activeUserCount, 50);
+    assert.equal(s.canAddUser, false);
+  });
+
+  test('400 parallel creates over two processes sharing one SQLite file: never one user more', async (t) => {
+    const servers = await setUp(t, 2, 60, 0);
+    const { created, refused, other } = await createAtOnce(servers, 400, 'two');
+    t.diagnostic(`two processes: 400 attempts, ${created} created, ${refused} refused`);
+    assert.deepEqual(other, []);
+    assert.equal(created, 60);
+    assert.equal(refused, 340);
+    for (const server of servers) assert.equal((await status(server)).activeUserCount, 60);
+    const list = (await (await fetch(`${servers[1]!.url}/admin/users?size=1000`, { headers })).json()) as {
+      total: number;
+    };
+    assert.equal(list.total, 60, 'the users table agrees with the counters');
+  });
+});
