@@ -64,13 +64,16 @@ export function parseRfc3339(value: string): Date | undefined {
     number,
   ];
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60) return undefined;
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  // setUTCFullYear, unlike Date.UTC, does not map years 0-99 to 1900-1999 (year 0 is a leap year).
+  const lastOfMonth = new Date(0);
+  lastOfMonth.setUTCFullYear(year, month, 0);
+  const daysInMonth = lastOfMonth.getUTCDate();
   if (day > daysInMonth) return undefined;
   if (m[9] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return undefined;
-  // A leap second is read as the last millisecond of its minute.
-  const date = new Date(second === 60 ? value.replace(/:60(?=[.Zz+-])/, ':59') : value);
+  // A leap second, fraction and all, is read as the last millisecond of its minute.
+  const date = new Date(second === 60 ? value.replace(/:60(\.\d+)?(?=[Zz+-])/, ':59.999') : value);
   if (Number.isNaN(date.getTime())) return undefined;
-  return second === 60 ? new Date(date.getTime() + 999) : date;
+  return date;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -4,13 +4,18 @@ import { parseLicenseClaims, type LicenseClaims } from '../domain/license-claims
 import { checkKeyTimes } from '../domain/license.js';
 import { base64urlDecode, base64urlEncode } from './base64url.js';
 import { thumbprint, type KeyRing } from './key-ring.js';
-import { findDuplicateMember } from './strict-json.js';
+import { findDuplicateMember, maxNestingDepth } from './strict-json.js';
 
 /** The one algorithm. It is fixed here and never taken from the key being verified. */
 export const LICENSE_ALG = 'EdDSA';
 export const LICENSE_TYP = 'license+jws';
 /** Longer keys are refused before any decoding work. */
 export const MAX_LICENSE_KEY_LENGTH = 64 * 1024;
+/**
+ * Deepest nesting of arrays and objects a header or payload may have. A 64 KiB key can nest tens of
+ * thousands of levels, which JSON.parse accepts but JSON.stringify cannot write back.
+ */
+export const MAX_JSON_DEPTH = 32;
 
 const ED25519_SIGNATURE_BYTES = 64;
 
@@ -40,6 +45,8 @@ function decodeJsonSegment(segment: string, what: string): Record<string, unknow
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw malformed(`the ${what} is not a JSON object`);
+  if (maxNestingDepth(text) > MAX_JSON_DEPTH)
+    throw malformed(`the ${what} nests deeper than ${MAX_JSON_DEPTH} levels`);
   const duplicate = findDuplicateMember(text);
   if (duplicate !== undefined) throw malformed(`the ${what} names "${duplicate}" twice`);
   return value as Record<string, unknown>;
@@ -118,6 +125,8 @@ export function decodeLicenseKeyUnverified(licenseKey: string): {
   header: Record<string, unknown>;
   payload: Record<string, unknown>;
 } {
+  if (licenseKey.length > MAX_LICENSE_KEY_LENGTH)
+    throw malformed(`the license key is longer than ${MAX_LICENSE_KEY_LENGTH} characters`);
   const segments = licenseKey.split('.');
   if (segments.length !== 3)
     throw malformed(`a license key is a compact JWS of 3 segments, this has ${segments.length}`);

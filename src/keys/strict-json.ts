@@ -34,6 +34,23 @@ export function findDuplicateMember(json: string): string | undefined {
   return undefined;
 }
 
+/**
+ * How deeply arrays and objects nest in already-valid JSON text (0 for a scalar). JSON.parse copes
+ * with any depth, but JSON.stringify and other recursive code overflow the stack a few thousand
+ * levels down, so a verified payload must stay shallow enough to be stored and shown again.
+ */
+export function maxNestingDepth(json: string): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < json.length; i++) {
+    const ch = json[i];
+    if (ch === '{' || ch === '[') max = Math.max(max, ++depth);
+    else if (ch === '}' || ch === ']') depth--;
+    else if (ch === '"') i = endOfString(json, i);
+  }
+  return max;
+}
+
 function endOfString(json: string, start: number): number {
   for (let i = start + 1; i < json.length; i++) {
     if (json[i] === '\\') i++;
