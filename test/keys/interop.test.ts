@@ -1,5 +1,3 @@
-// node:test's describe() and it() return promises the runner itself awaits; every other promise is still checked.
-/* eslint @typescript-eslint/no-floating-promises: ["error", { "allowForKnownSafeCalls": [{ "from": "package", "name": ["describe", "it", "test"], "package": "node:test" }] }] */
 /**
  * Interop with code that is not ours (SPEC §2): keys made with plain node:crypto or jose are
  * accepted, and keys made by signLicenseKey verify with jose.

@@ -1,5 +1,3 @@
-// node:test's describe() and it() return promises the runner itself awaits; every other promise is still checked.
-/* eslint @typescript-eslint/no-floating-promises: ["error", { "allowForKnownSafeCalls": [{ "from": "package", "name": ["describe", "it", "test"], "package": "node:test" }] }] */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
