@@ -1,13 +1,16 @@
-import { ConfigError, type StoreConfig } from '../config.js';
+import type { StoreConfig } from '../config.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { Store } from './store.js';
 
 /** Opens the configured store and brings its schema up to date. */
-export function openStore(config: StoreConfig): Promise<Store> {
+export async function openStore(config: StoreConfig): Promise<Store> {
   switch (config.kind) {
     case 'sqlite':
-      return Promise.resolve(SqliteStore.open({ filename: config.filename }));
-    case 'postgres':
-      throw new ConfigError('DATABASE_URL: this build has no PostgreSQL store yet; unset it to use SQLite');
+      return SqliteStore.open({ filename: config.filename });
+    case 'postgres': {
+      // Loaded only when asked for, so a SQLite installation never loads pg.
+      const { PostgresStore } = await import('./postgres/postgres-store.js');
+      return PostgresStore.open({ url: config.url });
+    }
   }
 }

@@ -1,0 +1,61 @@
+/**
+ * Versioned schema for PostgreSQL, kept in step with sqlite-migrations.ts: the same tables, columns
+ * and indexes, in PostgreSQL's own types. A migration is never edited once released: add a new one.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'licenses, users, tokens',
+    sql: `
+      CREATE TABLE licenses (
+        id          BIGINT      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        uuid        TEXT        NOT NULL,
+        license_key TEXT        NOT NULL,
+        -- json, not jsonb: the payload is kept exactly as verified, as SQLite keeps its text. jsonb
+        -- would reorder its members and refuse a "\\u0000" in an unknown claim that SQLite stores, so
+        -- a key one store accepts would fail in the other. Nothing queries inside it.
+        payload     JSON        NOT NULL,
+        hard_delete BOOLEAN     NOT NULL,
+        added_at    TIMESTAMPTZ NOT NULL,
+        updated_at  TIMESTAMPTZ NOT NULL,
+        deleted     BOOLEAN     NOT NULL DEFAULT false,
+        invalidated BOOLEAN     NOT NULL DEFAULT false
+      );
+      -- One live license per uuid; deleted ones stay beside it as history.
+      CREATE UNIQUE INDEX licenses_live_uuid ON licenses (uuid) WHERE NOT deleted;
+      CREATE INDEX licenses_uuid ON licenses (uuid);
+
+      CREATE TABLE users (
+        id               BIGINT      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        iamid            TEXT        NOT NULL,
+        userid           TEXT        NOT NULL,
+        name             TEXT,
+        email            TEXT,
+        user_type        TEXT        NOT NULL DEFAULT 'dataConsumer'
+                                     CHECK (user_type IN ('dataConsumer', 'policyOwner')),
+        created_at       TIMESTAMPTZ NOT NULL,
+        last_activity_at TIMESTAMPTZ,
+        disabled         BOOLEAN     NOT NULL DEFAULT false,
+        UNIQUE (iamid, userid)
+      );
+      -- Counting active users reads only this index range, never the whole table.
+      CREATE INDEX users_active ON users (disabled, last_activity_at);
+
+      CREATE TABLE tokens (
+        id          BIGINT      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        name        TEXT        NOT NULL,
+        hash        TEXT        NOT NULL UNIQUE,
+        permissions JSONB       NOT NULL,
+        bootstrap   BOOLEAN     NOT NULL DEFAULT false,
+        created_at  TIMESTAMPTZ NOT NULL,
+        revoked_at  TIMESTAMPTZ
+      );
+    `,
+  },
+];

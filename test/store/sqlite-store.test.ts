@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/sqlite-migrations.js';
+import type { Store } from '../../src/store/store.js';
+import { storeContract } from './store-contract.js';
+
+storeContract('SqliteStore (:memory:)', () => Promise.resolve(SqliteStore.open({ filename: ':memory:' })));
+
+/** Each test's file, so a second store (a second process) can open the same database. */
+const files = new Map<Store, string>();
+
+function openFile(filename: string): Store {
+  const store = SqliteStore.open({ filename });
+  files.set(store, filename);
+  return store;
+}
+
+function fileOf(store: Store): string {
+  const filename = files.get(store);
+  assert.ok(filename, 'a store this file opened');
+  return filename;
+}
+
+storeContract(
+  'SqliteStore (file)',
+  () => Promise.resolve(openFile(join(mkdtempSync(join(tmpdir(), 'licensor-store-')), 'licensor.sqlite'))),
+  (store) => {
+    const filename = fileOf(store);
+    for (const [other, name] of files) if (name === filename) files.delete(other);
+    rmSync(join(filename, '..'), { recursive: true, force: true });
+    return Promise.resolve();
+  },
+  {
+    reopen: (store) => Promise.resolve(openFile(fileOf(store))),
+  },
+);
+
+describe('SqliteStore migrations', () => {
+  it('refuses a database written by a newer Licensor', (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'licensor-store-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const filename = join(dir, 'licensor.sqlite');
+    SqliteStore.open({ filename })
+      .close()
+      .catch(() => undefined);
+    const db = new Database(filename);
+    const latest = SQLITE_MIGRATIONS.at(-1)!.version;
+    db.prepare(
+      "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future', '2030-01-01')",
+    ).run(latest + 1);
+    db.close();
+    assert.throws(() => SqliteStore.open({ filename }), /newer than this Licensor knows/);
+  });
+});
