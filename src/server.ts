@@ -1,4 +1,6 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { Server as NetServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { ServerConfig } from './config.js';
@@ -16,8 +18,16 @@ export interface RunningServer {
   store: SeatStore;
   /** The address it listens on, e.g. http://127.0.0.1:8080. */
   url: string;
-  close(): Promise<void>;
+  /**
+   * Graceful stop: stop accepting connections, keep answering requests already on open
+   * connections (with `Connection: close`) for `drainMs`, then close the app (waiting for
+   * in-flight requests) and the store.
+   */
+  close(drainMs?: number): Promise<void>;
 }
+
+/** How long a stopping server keeps answering requests already on its connections. */
+export const SHUTDOWN_DRAIN_MS = 1000;
 
 /** Log paths that may hold a secret; pino replaces them before a line is written. */
 export const REDACTED_LOG_PATHS = [
@@ -113,6 +123,10 @@ export async function startServer(
         'LICENSOR_TRUSTED_KEYS is unset: no issuer key is trusted, so every license key will be refused',
       );
     else app.log.info({ kids: keyRing.keys.map((k) => k.kid) }, 'trusting issuer keys');
+    let draining = false;
+    app.addHook('onSend', async (_request, reply) => {
+      if (draining) reply.header('connection', 'close');
+    });
     const url = await app.listen({ host: config.host, port: config.port });
     const sampler = startUsageSampler(store, clock, config.activityWindowDays, app.log);
     app.log.info({ store: store.kind, version: VERSION }, `Licensor ${VERSION} ready at ${url}`);
@@ -120,8 +134,14 @@ export async function startServer(
       app,
       store,
       url,
-      close: async () => {
+      close: async (drainMs = SHUTDOWN_DRAIN_MS) => {
         clearInterval(sampler);
+        draining = true;
+        // net.Server's close stops accepting without touching open connections. http.Server's own
+        // close (which app.close() calls) also drops connections it deems idle, and that includes
+        // accepted connections whose request has not been read yet: their clients would see a reset.
+        NetServer.prototype.close.call(app.server);
+        if (drainMs > 0) await sleep(drainMs);
         await app.close();
         await store.close();
       },

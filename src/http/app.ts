@@ -3,11 +3,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { Clock } from '../domain/clock.js';
 import { LicensorError } from '../domain/errors.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { SeatStore } from '../store/store.js';
 import { registerAudit } from './audit.js';
+import { registerMetrics } from './metrics.js';
 import { registerAuth } from './auth.js';
 import { handleError, sendProblem } from './problem.js';
 import { adminRoutes } from './routes/admin-routes.js';
@@ -21,6 +23,8 @@ import { Problem } from './schemas/common-schemas.js';
 /** What routes need: the store, the trusted issuer keys, the clock and the rules' settings. */
 export interface AppContext {
   store: SeatStore;
+  /** Prometheus registry of this app (set by buildApp). */
+  metrics?: Registry;
   keyRing: KeyRing;
   clock: Clock;
   activityWindowDays: number;
@@ -106,11 +110,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   registerAuth(app, options.store);
   registerAudit(app, options.store, options.clock);
+  const metrics = registerMetrics(app, options.store, options.clock, options.activityWindowDays);
   const context: AppContext = {
     store: options.store,
     keyRing: options.keyRing,
     clock: options.clock,
     activityWindowDays: options.activityWindowDays,
+    metrics,
   };
   for (const routes of [licenseRoutes, usageRoutes, userRoutes, hostRoutes, adminRoutes, metaRoutes]) {
     await app.register(routes, context);

@@ -398,12 +398,13 @@ describe('errors and docs', () => {
 
   test('a 5xx says nothing internal', async (t) => {
     const h = await buildTestApp(t);
-    await h.store.close();
+    // A store fault whose message would give the internals away if it reached the client.
+    h.store.listLicenses = () => Promise.reject(new Error('SQLITE_CORRUPT at /var/lib/licensor/data.sqlite'));
     const res = await h.request({ method: 'GET', url: '/admin/license' });
     assert.equal(res.statusCode, 500);
     const body = problem(res);
     assert.equal(body.code, 'INTERNAL_ERROR');
-    assert.doesNotMatch(res.body, /sqlite|database|stack|at /i);
+    assert.doesNotMatch(res.body, /sqlite|corrupt|var\/lib|stack/i);
   });
 });
 

@@ -88,11 +88,17 @@ export class SqliteStore implements SeatStore {
 
   /** Runs `fn` in a write transaction that holds the lock from its first statement. */
   #write<T>(fn: () => T): T {
+    this.#checkOpen();
     return translate(() => this.#db.transaction(fn).immediate());
   }
 
   #read<T>(fn: () => T): T {
+    this.#checkOpen();
     return translate(fn);
+  }
+
+  #checkOpen(): void {
+    if (!this.#db.open) throw new LicensorError('STORE_UNAVAILABLE', 'the database is closed');
   }
 
   #licensesByUuid(uuid: string): LicenseRecord[] {
