@@ -3,7 +3,8 @@ import { Server as NetServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { ServerConfig } from './config.js';
+import { ConfigError, type ServerConfig } from './config.js';
+import { isLicensorError } from './domain/errors.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { buildApp } from './http/app.js';
 import { generateTokenSecret, hashTokenSecret } from './http/auth.js';
@@ -54,7 +55,12 @@ async function bootstrapAdminToken(
   notify: (line: string) => void,
 ): Promise<void> {
   if (config.adminToken !== null) {
-    await store.setBootstrapToken(hashTokenSecret(config.adminToken), clock.now());
+    try {
+      await store.setBootstrapToken(hashTokenSecret(config.adminToken), clock.now());
+    } catch (err) {
+      if (isLicensorError(err) && err.code === 'TOKEN_REVOKED') throw new ConfigError(err.detail);
+      throw err;
+    }
     return;
   }
   const secret = generateTokenSecret();

@@ -29,6 +29,7 @@ import {
   type UsageRow,
   type UserRow,
 } from '../rows.js';
+import { checkBootstrapSecret } from '../bootstrap-token.js';
 import type {
   AuditEntry,
   NewAuditEntry,
@@ -78,6 +79,10 @@ export class SqliteStore implements SeatStore {
       // FULL: a transaction acknowledged to a client survives a power cut, not only a crash.
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
+      // SQLite's lower() folds ASCII only; searches must find "Émile" as PostgreSQL's lower() does.
+      db.function('casefold', { deterministic: true }, (text: unknown) =>
+        typeof text === 'string' ? text.toLowerCase() : text,
+      );
       migrate(db, SQLITE_MIGRATIONS);
     } catch (err) {
       db.close();
@@ -349,7 +354,7 @@ export class SqliteStore implements SeatStore {
         }
         if (query.search !== undefined && query.search !== '') {
           where.push(
-            "(lower(userid) LIKE ? ESCAPE '\\' OR lower(name) LIKE ? ESCAPE '\\' OR lower(email) LIKE ? ESCAPE '\\')",
+            "(casefold(userid) LIKE ? ESCAPE '\\' OR casefold(name) LIKE ? ESCAPE '\\' OR casefold(email) LIKE ? ESCAPE '\\')",
           );
           const pattern = likePattern(query.search);
           params.push(pattern, pattern, pattern);
@@ -509,6 +514,12 @@ export class SqliteStore implements SeatStore {
     return settle(() =>
       this.#write(() => {
         const at = now.toISOString();
+        const same = this.#db
+          .prepare<[string], { id: number; bootstrap: number; revoked_at: string | null }>(
+            'SELECT id, bootstrap, revoked_at FROM tokens WHERE hash = ?',
+          )
+          .get(hash);
+        checkBootstrapSecret(same && { bootstrap: same.bootstrap === 1, revoked: same.revoked_at !== null });
         const current = this.#db
           .prepare<[], { id: number }>('SELECT id FROM tokens WHERE bootstrap = 1 AND revoked_at IS NULL')
           .get();
