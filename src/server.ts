@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, type ServerConfig } from './config.js';
-import { isLicensorError } from './domain/errors.js';
+import { isLicensorError, LicensorError } from './domain/errors.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { buildApp } from './http/app.js';
 import { generateTokenSecret, hashTokenSecret } from './http/auth.js';
@@ -20,15 +20,18 @@ export interface RunningServer {
   /** The address it listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   /**
-   * Graceful stop: stop accepting connections, keep answering requests already on open
-   * connections (with `Connection: close`) for `drainMs`, then close the app (waiting for
-   * in-flight requests) and the store.
+   * Graceful stop ("lame duck"): readiness turns 503 and every response says `Connection: close`,
+   * while the server keeps answering until none is in flight and none has started for a moment
+   * (at most `maxDrainMs`); then it stops accepting, finishes what is in flight and closes the
+   * store.
    */
-  close(drainMs?: number): Promise<void>;
+  close(maxDrainMs?: number): Promise<void>;
 }
 
-/** How long a stopping server keeps answering requests already on its connections. */
-export const SHUTDOWN_DRAIN_MS = 1000;
+/** The longest a stopping server keeps answering requests already on its connections. */
+export const SHUTDOWN_MAX_DRAIN_MS = 5000;
+/** How long the server must be quiet (nothing in flight, nothing new) before it closes. */
+const SHUTDOWN_QUIET_MS = 250;
 
 /** Log paths that may hold a secret; pino replaces them before a line is written. */
 export const REDACTED_LOG_PATHS = [
@@ -130,24 +133,43 @@ export async function startServer(
       );
     else app.log.info({ kids: keyRing.keys.map((k) => k.kid) }, 'trusting issuer keys');
     let draining = false;
+    let inFlight = 0;
+    let lastStart = 0;
+    app.addHook('onRequest', async (request) => {
+      inFlight++;
+      lastStart = performance.now();
+      // Tell load balancers to stop sending traffic here.
+      if (draining && request.routeOptions.url === '/readyz')
+        throw new LicensorError('SHUTTING_DOWN', 'the server is shutting down');
+    });
+    app.addHook('onResponse', async () => {
+      inFlight--;
+    });
     app.addHook('onSend', async (_request, reply) => {
       if (draining) reply.header('connection', 'close');
     });
     const url = await app.listen({ host: config.host, port: config.port });
     const sampler = startUsageSampler(store, clock, config.activityWindowDays, app.log);
-    app.log.info({ store: store.kind, version: VERSION }, `Licensor ${VERSION} ready at ${url}`);
+    // Said on stderr whatever the log level: people and scripts wait for this line.
+    notify(`Licensor ${VERSION} ready at ${url} (${store.kind} store)`);
     return {
       app,
       store,
       url,
-      close: async (drainMs = SHUTDOWN_DRAIN_MS) => {
+      close: async (maxDrainMs = SHUTDOWN_MAX_DRAIN_MS) => {
         clearInterval(sampler);
         draining = true;
-        // net.Server's close stops accepting without touching open connections. http.Server's own
-        // close (which app.close() calls) also drops connections it deems idle, and that includes
-        // accepted connections whose request has not been read yet: their clients would see a reset.
+        // Closing the listening socket at once would reset the connections the kernel has accepted
+        // but Node has not yet taken, and http.Server's close also drops accepted connections whose
+        // request is not read yet: either way a client that already sent its request would see a
+        // reset. So the server keeps answering until it has been quiet, and only then closes.
+        const deadline = performance.now() + maxDrainMs;
+        while (
+          performance.now() < deadline &&
+          (inFlight > 0 || performance.now() - lastStart < SHUTDOWN_QUIET_MS)
+        )
+          await sleep(25);
         NetServer.prototype.close.call(app.server);
-        if (drainMs > 0) await sleep(drainMs);
         await app.close();
         await store.close();
       },

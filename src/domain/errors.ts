@@ -44,6 +44,7 @@ export const ERROR_STATUS = {
   // Server side
   INTERNAL_ERROR: 500,
   STORE_UNAVAILABLE: 503,
+  SHUTTING_DOWN: 503,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

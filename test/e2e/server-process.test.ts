@@ -152,6 +152,10 @@ describe('a real server process', () => {
     );
     await new Promise((r) => setTimeout(r, 5));
     const exit = server.stop('SIGTERM');
+    await new Promise((r) => setTimeout(r, 20));
+    const readiness = await fetch(`${server.url}/readyz`);
+    assert.equal(readiness.status, 503, 'draining: not ready');
+    assert.equal(((await readiness.json()) as { code: string }).code, 'SHUTTING_DOWN');
     const results = await Promise.all(attempts);
     assert.equal(await exit, 0, 'a clean exit');
     const acknowledged = results.filter((r) => r.status === 201).length;

@@ -90,15 +90,15 @@ export function startServerProcess(
     };
     t.after(() => stop('SIGKILL'));
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}\n${err}`)), 20_000);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /ready at (http:\/\/[^\s"]+)/.exec(out);
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /ready at (http:\/\/[^\s"]+)/.exec(err);
       if (m) {
         clearTimeout(timer);
         resolvePromise({ url: m[1]!, child, stdout: () => out, stderr: () => err, stop });
       }
     });
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     void exit.then((code) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code}:\n${out}\n${err}`));
