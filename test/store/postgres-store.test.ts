@@ -8,7 +8,8 @@ import { verifyLicenseKey } from '../../src/keys/license-jws.js';
 import { openStore } from '../../src/store/open-store.js';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/postgres-migrations.js';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/postgres-store.js';
-import type { Store } from '../../src/store/store.js';
+import type { UserRecord } from '../../src/domain/users.js';
+import type { SeatContext, SeatStore } from '../../src/store/store.js';
 import { createIssuer } from '../helpers/issuer.js';
 import {
   createSchema,
@@ -24,7 +25,7 @@ import { storeContract } from './store-contract.js';
 const skip = await postgresSkipReason();
 
 /** The schema each open store lives in, so cleanup can drop it and reopen can join it. */
-const schemas = new Map<Store, string>();
+const schemas = new Map<SeatStore, string>();
 
 async function openIn(schema: string, options: Partial<PostgresStoreOptions> = {}): Promise<PostgresStore> {
   const store = await PostgresStore.open({ url: TEST_DATABASE_URL, schema, poolMax: 4, ...options });
@@ -32,7 +33,7 @@ async function openIn(schema: string, options: Partial<PostgresStoreOptions> = {
   return store;
 }
 
-function schemaOf(store: Store): string {
+function schemaOf(store: SeatStore): string {
   const schema = schemas.get(store);
   assert.ok(schema, 'a store this file opened');
   return schema;
@@ -140,7 +141,15 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
           );
           return rows.map((r) => r.table_name);
         });
-        assert.deepEqual(tables, ['licenses', 'schema_migrations', 'tokens', 'users']);
+        assert.deepEqual(tables, [
+          'activity_counts',
+          'audit_events',
+          'licenses',
+          'schema_migrations',
+          'tokens',
+          'usage_daily',
+          'users',
+        ]);
       }));
 
     it('refuses a database written by a newer Licensor', () =>
@@ -204,34 +213,240 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
   });
 
   describe('PostgresStore (users)', () => {
-    it('counts users that are enabled and active at or after the given time', () =>
+    const issuer = createIssuer();
+    const T0 = new Date('2026-06-01T12:00:00.123Z');
+    const ms = (n: number): Date => new Date(T0.getTime() + n);
+    const DAY_MS = 864e5;
+    const ctxAt = (now: Date): SeatContext => ({ now, activeSince: new Date(now.getTime() - 30 * DAY_MS) });
+
+    async function grantSeats(store: PostgresStore, seats: number): Promise<void> {
+      const licenseKey = issuer.issue({ seats }, T0);
+      const { payload, claims } = verifyLicenseKey(licenseKey, issuer.ring);
+      await store.addLicense({ licenseKey, payload, claims }, T0);
+    }
+
+    /** Counters against a scan, in total and per type. */
+    async function assertCountsAgree(store: PostgresStore, since: Date, expected: number): Promise<void> {
+      const scanned = await store.listUsers({ offset: 0, size: 1000, active: true, activeSince: since });
+      assert.equal(scanned.total, expected, `scan since ${since.toISOString()}`);
+      assert.equal(await store.countActiveUsers(since), expected, `counters since ${since.toISOString()}`);
+      const summary = await store.usageSummary(since);
+      const ofType = (type: string): number => scanned.users.filter((u) => u.userType === type).length;
+      assert.equal(summary.dataConsumers.activeCount, ofType('dataConsumer'));
+      assert.equal(summary.policyOwners.activeCount, ofType('policyOwner'));
+    }
+
+    it('migration 2 counts the users a version-1 database already holds', () =>
       withSchema(async (schema) => {
+        // A database as the previous Licensor left it: migration 1 only, users written directly.
+        await withTestClient(async (c) => {
+          await c.query(`CREATE SCHEMA ${q(schema)}`);
+          await c.query(`SET search_path = ${q(schema)}`);
+          await c.query(`CREATE TABLE schema_migrations (
+            version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+          await c.query(POSTGRES_MIGRATIONS[0]!.sql);
+          await c.query(
+            "INSERT INTO schema_migrations (version, name) VALUES (1, 'licenses, users, tokens')",
+          );
+          const users: [string, string | null, boolean, string][] = [
+            ['recent', ms(1).toISOString(), false, 'dataConsumer'],
+            ['exactly-at', ms(0).toISOString(), false, 'policyOwner'],
+            ['a-moment-before', ms(-1).toISOString(), false, 'dataConsumer'],
+            ['disabled', ms(1).toISOString(), true, 'dataConsumer'],
+            ['never-active', null, false, 'dataConsumer'],
+            ['yesterday', ms(-DAY_MS).toISOString(), false, 'policyOwner'],
+            // Late in the UTC day, early the next day in a zone east of UTC: the counter's day
+            // must be the UTC one whatever the session's time zone.
+            ['late-utc', '2026-06-01T23:30:00.000Z', false, 'dataConsumer'],
+            ['next-day', '2026-06-02T00:00:00.000Z', false, 'policyOwner'],
+          ];
+          await c.query("SET TIME ZONE 'Asia/Tokyo'");
+          for (const [userid, lastActivityAt, disabled, userType] of users)
+            await c.query(
+              `INSERT INTO users (iamid, userid, user_type, created_at, last_activity_at, disabled)
+               VALUES ('bim', $1, $2, $3, $4, $5)`,
+              [userid, userType, ms(-30 * DAY_MS).toISOString(), lastActivityAt, disabled],
+            );
+        });
         const store = await openIn(schema);
         try {
-          // PostgresStore has no user methods yet (they are on SeatStore), so rows are written
-          // directly; it counts them from the users table.
-          const since = new Date('2026-06-01T12:00:00.123Z');
-          const ms = (n: number): string => new Date(since.getTime() + n).toISOString();
-          const users: [string, string, string | null, boolean][] = [
-            ['bim', 'recent', ms(1), false],
-            ['bim', 'exactly-at', ms(0), false],
-            ['bim', 'a-moment-before', ms(-1), false],
-            ['bim', 'disabled', ms(1), true],
-            ['bim', 'never-active', null, false],
-            ['other-idp', 'recent', ms(5), false],
-          ];
-          await withTestClient(async (c) => {
-            for (const [iamid, userid, lastActivityAt, disabled] of users)
-              await c.query(
-                `INSERT INTO ${q(schema)}.users (iamid, userid, created_at, last_activity_at, disabled)
-                 VALUES ($1, $2, $3, $4, $5)`,
-                [iamid, userid, ms(-864e5), lastActivityAt, disabled],
-              );
+          const counters = await withTestClient(async (c) => {
+            const { rows } = await c.query<{ day: string; user_type: string; n: string }>(
+              `SELECT day, user_type, n FROM ${q(schema)}.activity_counts ORDER BY day, user_type`,
+            );
+            return rows.map((r) => `${r.day} ${r.user_type} ${r.n}`);
           });
-          assert.equal(await store.countActiveUsers(since), 3);
-          assert.equal(await store.countActiveUsers(new Date(since.getTime() + 2)), 1);
-          assert.equal(await store.countActiveUsers(new Date(since.getTime() - 864e5)), 4);
+          assert.deepEqual(counters, [
+            '2026-05-31 policyOwner 1',
+            '2026-06-01 dataConsumer 3',
+            '2026-06-01 policyOwner 1',
+            '2026-06-02 policyOwner 1',
+          ]);
+          await assertCountsAgree(store, T0, 4);
+          await assertCountsAgree(store, ms(2), 2);
+          await assertCountsAgree(store, ms(-DAY_MS), 6);
+          await assertCountsAgree(store, ms(-DAY_MS + 1), 5);
+          await assertCountsAgree(store, new Date('2026-06-02T00:00:00.000Z'), 1);
+          // The store keeps the backfilled counters in step from here on.
+          await grantSeats(store, 10);
+          const listed = await store.listUsers({ offset: 0, size: 100, activeSince: new Date(0) });
+          const byName = new Map(listed.users.map((u) => [u.userid, u]));
+          await store.recordActivity(byName.get('yesterday')!.id, ctxAt(ms(2 * DAY_MS)));
+          await store.updateUser(byName.get('late-utc')!.id, { disabled: true }, ctxAt(ms(2 * DAY_MS)));
+          await store.updateUser(
+            byName.get('recent')!.id,
+            { userType: 'policyOwner' },
+            ctxAt(ms(2 * DAY_MS)),
+          );
+          await store.deleteUser(byName.get('exactly-at')!.id, ctxAt(ms(2 * DAY_MS)));
+          await assertCountsAgree(store, ms(-DAY_MS), 4);
+          await assertCountsAgree(store, T0, 3);
+          await assertCountsAgree(store, ms(DAY_MS), 1);
         } finally {
+          await store.close();
+        }
+      }));
+
+    /**
+     * Holds one of the store's advisory locks from outside until the returned function is called:
+     * LOCK_STORE paired with LOCK_BOOTSTRAP_TOKEN (2) or LOCK_SEATS (3) of postgres-store.ts. Were
+     * the keys to drift, the tests waiting on them would fail.
+     */
+    async function holdStoreLock(key: 2 | 3): Promise<() => Promise<void>> {
+      const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      client.on('error', () => undefined);
+      await client.connect();
+      await client.query('SELECT pg_advisory_lock($1, $2)', [0x4c6e7372, key]);
+      return async () => {
+        await client.query('SELECT pg_advisory_unlock($1, $2)', [0x4c6e7372, key]);
+        await client.end();
+      };
+    }
+
+    /** Settles `promise` within `ms`, or reports that it is still waiting. */
+    async function within(promise: Promise<unknown>, timeoutMs = 3000): Promise<'settled' | 'waiting'> {
+      const outcome = await Promise.race([
+        promise.then(
+          () => 'settled' as const,
+          () => 'settled' as const,
+        ),
+        sleep(timeoutMs).then(() => 'waiting' as const),
+      ]);
+      return outcome;
+    }
+
+    it('changes that may take a seat wait for the seat lock; the others never do', () =>
+      withSchema(async (schema) => {
+        const applicationName = uniqueApplicationName();
+        const store = await openIn(schema, { applicationName });
+        try {
+          await grantSeats(store, 10);
+          const now = ms(0);
+          const active = await store.createUser(
+            { userid: 'active', iamid: 'bim', name: null, email: null, userType: 'dataConsumer' },
+            ctxAt(now),
+          );
+          const other = await store.createUser(
+            { userid: 'other', iamid: 'bim', name: null, email: null, userType: 'dataConsumer' },
+            ctxAt(now),
+          );
+          const aged = await store.createUser(
+            { userid: 'aged', iamid: 'bim', name: null, email: null, userType: 'dataConsumer' },
+            ctxAt(ms(-40 * DAY_MS)),
+          );
+          const off = await store.createUser(
+            { userid: 'off', iamid: 'bim', name: null, email: null, userType: 'dataConsumer' },
+            ctxAt(now),
+          );
+          await store.updateUser(off.id, { disabled: true }, ctxAt(now));
+          const release = await holdStoreLock(3);
+          let waiting: Promise<unknown>[] = [];
+          try {
+            const later = ctxAt(ms(1000));
+            // The hot path and everything that cannot raise the count go through.
+            assert.equal((await store.recordActivity(active.id, later)).seatTaken, false);
+            await store.updateUser(active.id, { userType: 'policyOwner', name: 'renamed' }, later);
+            await store.updateUser(other.id, { disabled: true }, later);
+            await store.deleteUser(other.id, later);
+            await store.recordUsage(later);
+            // Each of these may take a seat: it waits.
+            waiting = [
+              store.createUser(
+                { userid: 'new', iamid: 'bim', name: null, email: null, userType: 'dataConsumer' },
+                later,
+              ),
+              store.recordActivity(aged.id, later),
+              store.updateUser(off.id, { disabled: false }, later),
+            ];
+            for (const call of waiting) assert.equal(await within(call, 300), 'waiting');
+            await waitForBlocked(applicationName);
+          } finally {
+            await release();
+          }
+          const [created, activity, enabled] = await Promise.all(waiting);
+          assert.equal((created as UserRecord).userid, 'new');
+          assert.equal((activity as { seatTaken: boolean }).seatTaken, true);
+          assert.equal((enabled as UserRecord).disabled, false);
+          await assertCountsAgree(store, ctxAt(ms(1000)).activeSince, 4);
+        } finally {
+          await store.close();
+        }
+      }));
+
+    it('createToken waits for the bootstrap token lock', () =>
+      withSchema(async (schema) => {
+        const applicationName = uniqueApplicationName();
+        const store = await openIn(schema, { applicationName });
+        try {
+          const release = await holdStoreLock(2);
+          let creating: Promise<unknown> | undefined;
+          try {
+            creating = store.createToken({ name: 'ci', hash: 'h1', permissions: ['USER_ADMIN'] }, T0);
+            assert.equal(await within(creating, 300), 'waiting');
+            await waitForBlocked(applicationName);
+          } finally {
+            await release();
+          }
+          await creating;
+          assert.equal((await store.findTokenByHash('h1'))?.name, 'ci');
+          assert.equal(await store.createBootstrapTokenIfNone('boot', T0), false);
+        } finally {
+          await store.close();
+        }
+      }));
+
+    it('a duplicate user that slips past the check is still USER_ALREADY_EXISTS', () =>
+      withSchema(async (schema) => {
+        const applicationName = uniqueApplicationName();
+        const store = await openIn(schema, { applicationName });
+        const intruder = new pg.Client({ connectionString: TEST_DATABASE_URL });
+        intruder.on('error', () => undefined);
+        await intruder.connect();
+        try {
+          await grantSeats(store, 10);
+          // Another writer, not holding the seat lock, inserts the same user and has not committed:
+          // the store's checks cannot see it, its insert waits on the unique index.
+          await intruder.query('BEGIN');
+          await intruder.query(
+            `INSERT INTO ${q(schema)}.users (iamid, userid, created_at, last_activity_at)
+             VALUES ('bim', 'twin', now(), now())`,
+          );
+          const refused = rejectsWithCode(
+            store.createUser(
+              { userid: 'twin', iamid: 'bim', name: null, email: null, userType: 'dataConsumer' },
+              ctxAt(T0),
+            ),
+            'USER_ALREADY_EXISTS',
+          );
+          await waitForBlocked(applicationName);
+          await intruder.query('COMMIT');
+          await refused;
+          // Nothing of the refused create was written: neither the counter nor the usage row.
+          assert.equal(await store.countActiveUsers(ctxAt(T0).activeSince), 0);
+          const usage = await store.usageHistory('2026-06-01', '2026-06-01');
+          assert.deepEqual(usage, []);
+        } finally {
+          await intruder.end();
           await store.close();
         }
       }));

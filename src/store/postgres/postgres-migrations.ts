@@ -58,4 +58,45 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'activity counters, usage history, audit',
+    sql: `
+      -- Non-disabled users by the UTC day of their last activity and their type. The active user
+      -- count is read from here (plus one day's index range), so it costs the same at a million
+      -- users as at ten. Every user write keeps it in step in the same transaction.
+      -- Days are 'YYYY-MM-DD' text, the keys utcDay() makes, compared as text: COLLATE "C" orders
+      -- them bytewise whatever the database's collation, as SQLite does.
+      CREATE TABLE activity_counts (
+        day       TEXT COLLATE "C" NOT NULL,
+        user_type TEXT             NOT NULL,
+        n         BIGINT           NOT NULL,
+        PRIMARY KEY (day, user_type)
+      );
+      INSERT INTO activity_counts (day, user_type, n)
+        SELECT to_char(last_activity_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), user_type, count(*) FROM users
+        WHERE NOT disabled AND last_activity_at IS NOT NULL GROUP BY 1, 2;
+
+      -- BIGINT, as SQLite's INTEGER is 64-bit: seats add up over stacked licenses (each up to
+      -- 2e9 with soft seats) and would overflow a 32-bit column.
+      CREATE TABLE usage_daily (
+        day               TEXT COLLATE "C" PRIMARY KEY,
+        peak_active_users BIGINT           NOT NULL,
+        license_seats     BIGINT           NOT NULL,
+        hard_seats        BIGINT           NOT NULL
+      );
+
+      CREATE TABLE audit_events (
+        id             BIGINT      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at             TIMESTAMPTZ NOT NULL,
+        actor_token_id BIGINT,
+        actor_name     TEXT,
+        action         TEXT        NOT NULL,
+        target         TEXT,
+        outcome        TEXT        NOT NULL CHECK (outcome IN ('success', 'refused')),
+        code           TEXT,
+        client_address TEXT        NOT NULL
+      );
+    `,
+  },
 ];
