@@ -10,13 +10,13 @@ import { buildApp } from './http/app.js';
 import { generateTokenSecret, hashTokenSecret } from './http/auth.js';
 import { KeyRing } from './keys/key-ring.js';
 import { openStore } from './store/open-store.js';
-import type { SeatStore } from './store/store.js';
+import type { Store } from './store/store.js';
 import { activeSince } from './domain/users.js';
 import { VERSION } from './version.js';
 
 export interface RunningServer {
   app: FastifyInstance;
-  store: SeatStore;
+  store: Store;
   /** The address it listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   /**
@@ -53,7 +53,7 @@ export const REDACTED_LOG_PATHS = [
  */
 async function bootstrapAdminToken(
   config: ServerConfig,
-  store: SeatStore,
+  store: Store,
   clock: Clock,
   notify: (line: string) => void,
 ): Promise<void> {
@@ -86,7 +86,7 @@ const USAGE_SAMPLE_MS = 60 * 60 * 1000;
  * sample: rows keep the day's maximum, so samples from several processes do not conflict.
  */
 function startUsageSampler(
-  store: SeatStore,
+  store: Store,
   clock: Clock,
   activityWindowDays: number,
   log: FastifyInstance['log'],
@@ -114,8 +114,7 @@ export async function startServer(
   const clock = options.clock ?? systemClock;
   const notify = options.notify ?? ((line: string) => process.stderr.write(`${line}\n`));
   const keyRing = KeyRing.fromFiles(config.trustedKeyPaths);
-  // INTERIM until the PostgreSQL store has the SeatStore methods (this session).
-  const store = (await openStore(config.store)) as SeatStore;
+  const store = await openStore(config.store);
   try {
     await bootstrapAdminToken(config, store, clock, notify);
     const app = await buildApp({

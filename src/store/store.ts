@@ -125,26 +125,6 @@ export interface Store {
    */
   countActiveUsers(activeSince: Date): Promise<number>;
 
-  /** The live (not revoked) token with this secret hash. */
-  findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
-  /** Makes `hash` the bootstrap administrator token, replacing an earlier bootstrap secret. */
-  setBootstrapToken(hash: string, now: Date): Promise<TokenRecord>;
-  /**
-   * Creates the bootstrap administrator token only when the store has no live token at all.
-   * Returns whether it did, so exactly one of several starting processes reports the secret.
-   */
-  createBootstrapTokenIfNone(hash: string, now: Date): Promise<boolean>;
-
-  /** Whether the store answers; for readiness checks. */
-  ping(): Promise<void>;
-  close(): Promise<void>;
-}
-
-/**
- * Users, usage, tokens and audit. Kept apart from Store only while the PostgreSQL implementation
- * catches up; it joins Store then.
- */
-export interface SeatStore extends Store {
   /*
    * Every method that takes a seat (createUser, recordActivity of an inactive user, updateUser
    * re-enabling one) also raises today's usage row in the same transaction.
@@ -183,4 +163,21 @@ export interface SeatStore extends Store {
   appendAudit(entry: NewAuditEntry): Promise<void>;
   /** Audit entries newest first, and how many there are. */
   listAudit(page: { offset: number; size: number }): Promise<{ entries: AuditEntry[]; total: number }>;
+
+  /** The live (not revoked) token with this secret hash. */
+  findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
+  /** Makes `hash` the bootstrap administrator token, replacing an earlier bootstrap secret. */
+  setBootstrapToken(hash: string, now: Date): Promise<TokenRecord>;
+  /**
+   * Creates the bootstrap administrator token only when the store has no live token at all.
+   * Returns whether it did, so exactly one of several starting processes reports the secret.
+   */
+  createBootstrapTokenIfNone(hash: string, now: Date): Promise<boolean>;
+
+  /** Whether the store answers; for readiness checks. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
 }
+
+/** Former name of Store, while other modules move to it. */
+export type SeatStore = Store;

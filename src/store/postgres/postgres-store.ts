@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { checkBootstrapSecret } from '../bootstrap-token.js';
 import type { PoolClient, QueryResultRow } from 'pg';
 import { LicensorError } from '../../domain/errors.js';
 import {
@@ -35,7 +36,7 @@ import type {
   NewToken,
   NewUser,
   SeatContext,
-  SeatStore,
+  Store,
   TokenRecord,
   UsageDay,
   UsageSummary,
@@ -99,7 +100,7 @@ const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
  * write method is one transaction on one pooled connection; the rules SQLite gets from its single
  * writer are kept here by row locks, advisory locks and the partial unique index on live uuids.
  */
-export class PostgresStore implements SeatStore {
+export class PostgresStore implements Store {
   readonly kind = 'postgres';
   readonly #pool: pg.Pool;
   #closing: Promise<void> | undefined;
@@ -515,6 +516,11 @@ export class PostgresStore implements SeatStore {
       // Processes starting together with one LICENSOR_ADMIN_TOKEN would otherwise each find no
       // bootstrap token and each insert one; the second insert would fail on the unique hash.
       await lockBootstrapToken(client);
+      const same = await client.query<{ bootstrap: boolean; revoked: boolean }>(
+        'SELECT bootstrap, revoked_at IS NOT NULL AS revoked FROM tokens WHERE hash = $1',
+        [hash],
+      );
+      checkBootstrapSecret(same.rows[0]);
       const current = await client.query<{ id: string }>(
         'SELECT id FROM tokens WHERE bootstrap AND revoked_at IS NULL ORDER BY id LIMIT 1',
       );

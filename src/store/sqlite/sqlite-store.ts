@@ -37,7 +37,7 @@ import type {
   NewToken,
   NewUser,
   SeatContext,
-  SeatStore,
+  Store,
   TokenRecord,
   UsageDay,
   UsageSummary,
@@ -62,7 +62,7 @@ const USER_COLUMNS = 'id, userid, iamid, name, email, user_type, created_at, las
  * interleaving inside this process; BEGIN IMMEDIATE takes the database's write lock first, so
  * processes sharing the file see each transaction whole as well.
  */
-export class SqliteStore implements SeatStore {
+export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   readonly #db: Database.Database;
 
