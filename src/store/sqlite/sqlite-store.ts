@@ -97,9 +97,13 @@ export class SqliteStore implements Store {
     return translate(() => this.#db.transaction(fn).immediate());
   }
 
+  /**
+   * Runs reads in one deferred transaction: in WAL mode that is one snapshot, so a count and its
+   * page, or the two halves of the active count, cannot straddle another process's commit.
+   */
   #read<T>(fn: () => T): T {
     this.#checkOpen();
-    return translate(fn);
+    return translate(() => this.#db.transaction(fn).deferred());
   }
 
   #checkOpen(): void {
