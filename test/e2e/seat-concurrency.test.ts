@@ -13,12 +13,7 @@ async function post(url: string, body: unknown): Promise<{ status: number; body:
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-async function setUp(
-  t: TestContext,
-  processes: number,
-  seats: number,
-  softSeats: number,
-) {
+async function setUp(t: TestContext, processes: number, seats: number, softSeats: number) {
   const dir = tempDir(t);
   const issuer = createIssuer();
   const pub = join(dir, 'issuer.pub');
