@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LicensorError } from '../domain/errors.js';
 import { grants, type Permission } from '../domain/permissions.js';
 import type { Store, TokenRecord } from '../store/store.js';
+import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 
 /** Who may call a route. Every route declares one; a route without is refused at startup. */
 export type Access = 'public' | 'token' | Permission;
@@ -15,6 +16,16 @@ declare module 'fastify' {
     /** The token the request authenticated with; null on public routes. */
     principal: TokenRecord | null;
   }
+  interface FastifyInstance {
+    /** Every route the app registered, with the access it declared; for tests and docs. */
+    readonly accessTable: readonly RouteAccess[];
+  }
+}
+
+export interface RouteAccess {
+  method: string;
+  url: string;
+  access: Access;
 }
 
 /** A new random token secret: 256 bits, URL-safe, with a prefix that makes leaks easy to scan for. */
@@ -48,17 +59,36 @@ async function authenticate(request: FastifyRequest, store: Store): Promise<Toke
  * Checks every request against its route's declared access, first thing: before the body is read
  * or validated, so an anonymous caller learns nothing about what a route accepts.
  */
-export function registerAuth(app: FastifyInstance, store: Store): void {
+export function registerAuth(app: FastifyInstance, store: Store, limiter?: AuthFailureLimiter): void {
   app.decorateRequest('principal', null);
+  const table: RouteAccess[] = [];
+  app.decorate('accessTable', table);
   app.addHook('onRoute', (route) => {
-    if (route.config?.access === undefined)
+    const access = route.config?.access;
+    if (access === undefined)
       throw new Error(`route ${String(route.method)} ${route.url} declares no access (config.access)`);
+    for (const method of [route.method].flat()) table.push({ method, url: route.url, access });
   });
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config.access;
     // Only the not-found handler has no access: onRoute refuses every route without one.
     if (access === 'public' || access === undefined) return;
-    const token = await authenticate(request, store);
+    const retryAfter = limiter?.retryAfterSeconds(request.ip) ?? 0;
+    if (retryAfter > 0)
+      throw new LicensorError(
+        'RATE_LIMITED',
+        `too many failed authentications from ${request.ip}; try again later`,
+        {
+          retryAfterSeconds: retryAfter,
+        },
+      );
+    let token: TokenRecord;
+    try {
+      token = await authenticate(request, store);
+    } catch (err) {
+      if (err instanceof LicensorError && err.code === 'UNAUTHORIZED') limiter?.recordFailure(request.ip);
+      throw err;
+    }
     request.principal = token;
     if (access !== 'token' && !grants(token.permissions, access))
       throw new LicensorError('FORBIDDEN', `this token lacks the ${access} permission`);
