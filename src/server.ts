@@ -123,6 +123,7 @@ export async function startServer(
       clock,
       activityWindowDays: config.activityWindowDays,
       bodyLimitBytes: config.bodyLimitBytes,
+      authFailureLimit: config.authFailureLimit,
       version: VERSION,
       logger: { level: config.logLevel, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } },
     });

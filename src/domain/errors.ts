@@ -9,6 +9,7 @@ export const ERROR_STATUS = {
   INVALID_ID: 400,
   MALFORMED_JSON: 400,
   PAYLOAD_TOO_LARGE: 413,
+  URI_TOO_LONG: 414,
   UNSUPPORTED_MEDIA_TYPE: 415,
   ROUTE_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
@@ -55,12 +56,15 @@ export class LicensorError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly detail: string;
+  /** For RATE_LIMITED and 503s: when the caller may try again (the Retry-After header). */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, detail: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, detail: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
     super(`${code}: ${detail}`, options);
     this.code = code;
     this.status = ERROR_STATUS[code];
     this.detail = detail;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
 

@@ -7,11 +7,13 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../domain/clock.js';
 import { LicensorError } from '../domain/errors.js';
 import type { KeyRing } from '../keys/key-ring.js';
-import type { SeatStore } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import { registerAudit } from './audit.js';
 import { registerMetrics } from './metrics.js';
+import { AuthFailureLimiter, type AuthFailureLimit } from './auth-failure-limiter.js';
 import { registerAuth } from './auth.js';
-import { handleError, sendProblem } from './problem.js';
+import { openapiOptions } from './openapi.js';
+import { handleError, sendProblem, toLicensorError } from './problem.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { hostRoutes } from './routes/host-routes.js';
 import { licenseRoutes } from './routes/license-routes.js';
@@ -22,7 +24,7 @@ import { Problem } from './schemas/common-schemas.js';
 
 /** What routes need: the store, the trusted issuer keys, the clock and the rules' settings. */
 export interface AppContext {
-  store: SeatStore;
+  store: Store;
   /** Prometheus registry of this app (set by buildApp). */
   metrics?: Registry;
   keyRing: KeyRing;
@@ -34,7 +36,17 @@ export interface AppOptions extends AppContext {
   bodyLimitBytes?: number;
   logger?: FastifyServerOptions['logger'];
   version?: string;
+  /** Failed authentications per client before 429; none when left out. */
+  authFailureLimit?: AuthFailureLimit | null;
+  /** The longest a request may take to arrive whole (headers and body). */
+  requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection stays open. */
+  keepAliveTimeoutMs?: number;
 }
+
+/** Defaults for the connection limits (docs/security.md). */
+export const REQUEST_TIMEOUT_MS = 30_000;
+export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
 /**
  * Two validators: request bodies are checked strictly (a string "5" is not the number 5), while
@@ -59,9 +71,24 @@ function validatorCompiler(): NonNullable<FastifyServerOptions['schemaController
  * inject(); the server adds the network and signals.
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimitBytes ?? 256 * 1024,
+    // A slow client must not hold a connection open forever (Fastify sets no limit by default).
+    requestTimeout,
+    http: {
+      headersTimeout: requestTimeout,
+      // Node looks for timed-out requests only this often (30 s by default, which would let a
+      // slow client hold a connection for a minute).
+      connectionsCheckingInterval: Math.max(100, Math.min(5000, requestTimeout / 4)),
+    },
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS,
+    // Errors the router raises before any route runs (a bad URL, an over-long parameter) are
+    // problems like any other, not Fastify's own bodies.
+    frameworkErrors: (error, _request, reply) => {
+      void sendProblem(reply, toLicensorError(error));
+    },
     schemaController: validatorCompiler(),
     // Route URLs are case-sensitive and exact; a trailing slash is the same route.
     routerOptions: { ignoreTrailingSlash: true },
@@ -88,27 +115,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ),
   );
   app.addSchema(Problem);
-
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Licensor',
-        version: options.version ?? '0.0.0',
-        description:
-          "Self-hosted license and seat manager. The /admin/license endpoints follow Immuta's admin license API (2023.2); everything else is Licensor's own. Errors are RFC 9457 problem details with a stable `code`.",
-      },
-      components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token' } },
-      },
-    },
-    refResolver: {
-      buildLocalReference: (json, _baseUri, _fragment, i) =>
-        typeof json.$id === 'string' ? json.$id : `def-${i}`,
-    },
-  });
-
-  registerAuth(app, options.store);
+  await app.register(swagger, openapiOptions(options.version ?? '0.0.0'));
+  registerAuth(
+    app,
+    options.store,
+    options.authFailureLimit ? new AuthFailureLimiter(options.authFailureLimit, options.clock) : undefined,
+  );
   registerAudit(app, options.store, options.clock);
   const metrics = registerMetrics(app, options.store, options.clock, options.activityWindowDays);
   const context: AppContext = {

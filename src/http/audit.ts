@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from '../domain/clock.js';
-import type { SeatStore } from '../store/store.js';
+import type { Store } from '../store/store.js';
 
 /** What a changing route records: an action name and the kind of thing its id parameter names. */
 export interface AuditSpec {
@@ -36,7 +36,7 @@ function targetOf(request: FastifyRequest, spec: AuditSpec): string | null {
  * recorded too. Runs after the response is sent, so auditing never delays or fails a request;
  * a failure to write the audit line is logged.
  */
-export function registerAudit(app: FastifyInstance, store: SeatStore, clock: Clock): void {
+export function registerAudit(app: FastifyInstance, store: Store, clock: Clock): void {
   app.decorateRequest('auditTarget', null);
   app.decorateRequest('problemCode', null);
   app.decorateRequest('auditSkip', false);

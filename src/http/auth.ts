@@ -26,6 +26,8 @@ export interface RouteAccess {
   method: string;
   url: string;
   access: Access;
+  /** Left out of the OpenAPI document (`schema.hide`). */
+  hidden: boolean;
 }
 
 /** A new random token secret: 256 bits, URL-safe, with a prefix that makes leaks easy to scan for. */
@@ -67,7 +69,8 @@ export function registerAuth(app: FastifyInstance, store: Store, limiter?: AuthF
     const access = route.config?.access;
     if (access === undefined)
       throw new Error(`route ${String(route.method)} ${route.url} declares no access (config.access)`);
-    for (const method of [route.method].flat()) table.push({ method, url: route.url, access });
+    const hidden = route.schema?.hide === true;
+    for (const method of [route.method].flat()) table.push({ method, url: route.url, access, hidden });
   });
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config.access;

@@ -3,7 +3,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Clock } from '../domain/clock.js';
 import { effectiveLicense } from '../domain/license.js';
 import { activeSince } from '../domain/users.js';
-import type { SeatStore } from '../store/store.js';
+import type { Store } from '../store/store.js';
 
 /**
  * Prometheus metrics for one app: request counts and latency by route and status, and license
@@ -12,7 +12,7 @@ import type { SeatStore } from '../store/store.js';
  */
 export function registerMetrics(
   app: FastifyInstance,
-  store: SeatStore,
+  store: Store,
   clock: Clock,
   activityWindowDays: number,
 ): Registry {

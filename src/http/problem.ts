@@ -12,6 +12,8 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_JSON',
   FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
   FST_ERR_VALIDATION: 'VALIDATION_FAILED',
+  FST_ERR_BAD_URL: 'VALIDATION_FAILED',
+  FST_ERR_MAX_PARAM_LENGTH: 'URI_TOO_LONG',
 };
 
 /** Turns any error into a LicensorError the client may see; unknown errors become INTERNAL_ERROR. */
@@ -34,6 +36,7 @@ export function toLicensorError(err: unknown): LicensorError {
 export function sendProblem(reply: FastifyReply, error: LicensorError): FastifyReply {
   if (error.status === 401) reply.header('www-authenticate', 'Bearer realm="licensor"');
   reply.request.problemCode = error.code;
+  if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
   return reply
     .code(error.status)
     .type(PROBLEM_CONTENT_TYPE)
@@ -51,7 +54,11 @@ export function sendProblem(reply: FastifyReply, error: LicensorError): FastifyR
 
 /** The one error handler: 4xx say what was wrong, 5xx say nothing internal (the log has it). */
 export function handleError(err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const error = toLicensorError(err);
+  // Fastify reads the body before it finds there is no such route; a route that does not exist
+  // says so whatever the body was.
+  const error = request.is404
+    ? new LicensorError('ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`)
+    : toLicensorError(err);
   if (error.status >= 500) request.log.error({ err }, 'request failed');
   return sendProblem(reply, error);
 }

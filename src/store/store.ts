@@ -178,6 +178,3 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
-
-/** Former name of Store, while other modules move to it. */
-export type SeatStore = Store;

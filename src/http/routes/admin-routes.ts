@@ -1,52 +1,21 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import Type from 'typebox';
 import type { TokenRecord } from '../../store/store.js';
 import type { AppContext } from '../app.js';
 import { generateTokenSecret, hashTokenSecret } from '../auth.js';
-import { problemResponses, Timestamp } from '../schemas/common-schemas.js';
-import { pageQuery } from '../schemas/user-schemas.js';
+import {
+  AuditPage,
+  AuditQuery,
+  CreatedToken,
+  CreateTokenBody,
+  Token,
+  TokenIdParams,
+  TokenList,
+} from '../schemas/admin-schemas.js';
+import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
 import { parseId } from './license-routes.js';
 
 const security = [{ bearer: [] }];
 const access = 'APPLICATION_ADMIN' as const;
-
-const PermissionSchema = Type.Union([Type.Literal('APPLICATION_ADMIN'), Type.Literal('USER_ADMIN')]);
-
-const tokenFields = {
-  id: Type.Integer(),
-  name: Type.String(),
-  permissions: Type.Array(PermissionSchema),
-  createdAt: Timestamp,
-  revokedAt: Type.Union([Timestamp, Type.Null()]),
-  bootstrap: Type.Boolean({
-    description: 'The administrator token from LICENSOR_ADMIN_TOKEN or first start',
-  }),
-};
-const Token = Type.Object(tokenFields, { $id: 'Token', additionalProperties: false });
-const CreatedToken = Type.Object(
-  {
-    ...tokenFields,
-    secret: Type.String({
-      description: 'The bearer secret. Shown only in this response; only its hash is stored.',
-    }),
-  },
-  { additionalProperties: false },
-);
-
-const AuditEntry = Type.Object(
-  {
-    id: Type.Integer(),
-    at: Timestamp,
-    actorTokenId: Type.Union([Type.Integer(), Type.Null()]),
-    actorName: Type.Union([Type.String(), Type.Null()]),
-    action: Type.String({ examples: ['license.add', 'user.create', 'GET /admin/license'] }),
-    target: Type.Union([Type.String(), Type.Null()], { examples: ['license:3'] }),
-    outcome: Type.Union([Type.Literal('success'), Type.Literal('refused')]),
-    code: Type.Union([Type.String(), Type.Null()], { description: 'The problem code of a refusal' }),
-    clientAddress: Type.String(),
-  },
-  { additionalProperties: false },
-);
 
 function tokenView(token: TokenRecord) {
   return {
@@ -66,17 +35,17 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { 
     {
       config: { access, audit: { action: 'token.create' } },
       schema: {
+        operationId: 'createToken',
         tags: ['tokens'],
         summary: 'Create an API token (the secret is shown once)',
+        description:
+          'Only the SHA-256 hash of the secret is stored: keep the secret from this response, it cannot be shown again. Give the host product a USER_ADMIN token.',
         security,
-        body: Type.Object(
-          {
-            name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }),
-            permissions: Type.Array(PermissionSchema, { minItems: 1, uniqueItems: true }),
-          },
-          { additionalProperties: false, examples: [{ name: 'host product', permissions: ['USER_ADMIN'] }] },
-        ),
-        response: { 201: CreatedToken, ...problemResponses(400, 401, 403) },
+        body: CreateTokenBody,
+        response: {
+          201: CreatedToken,
+          ...problemResponses(...PERMISSION_ERRORS, ...BODY_ERRORS),
+        },
       },
     },
     async (request, reply) => {
@@ -95,10 +64,15 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { 
     {
       config: { access },
       schema: {
+        operationId: 'listTokens',
         tags: ['tokens'],
         summary: 'Live tokens (never their secrets)',
+        description: 'The tokens that are not revoked, in id order.',
         security,
-        response: { 200: Type.Array(Token), ...problemResponses(401, 403) },
+        response: {
+          200: TokenList,
+          ...problemResponses(...PERMISSION_ERRORS),
+        },
       },
     },
     async () => (await store.listTokens()).map(tokenView),
@@ -109,11 +83,17 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { 
     {
       config: { access, audit: { action: 'token.revoke', target: 'token' } },
       schema: {
+        operationId: 'revokeToken',
         tags: ['tokens'],
         summary: 'Revoke a token (401 for it from then on)',
+        description:
+          'Returns the token with revokedAt set. A revoked token is no longer listed and cannot be revoked again (404 TOKEN_NOT_FOUND).',
         security,
-        params: Type.Object({ id: Type.String() }),
-        response: { 200: Token, ...problemResponses(400, 401, 403, 404) },
+        params: TokenIdParams,
+        response: {
+          200: Token,
+          ...problemResponses(...PERMISSION_ERRORS, ...BODY_ERRORS, 'INVALID_ID', 'TOKEN_NOT_FOUND'),
+        },
       },
     },
     async (request) => tokenView(await store.revokeToken(parseId(request.params.id), clock.now())),
@@ -124,22 +104,14 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { 
     {
       config: { access },
       schema: {
+        operationId: 'listAudit',
         tags: ['audit'],
         summary: 'The audit log, newest first',
+        description:
+          'Every change and every refused change, and every 401 and 403 of any route. See docs/audit.md.',
         security,
-        querystring: Type.Object(pageQuery, { additionalProperties: false }),
-        response: {
-          200: Type.Object(
-            {
-              offset: Type.Integer(),
-              size: Type.Integer(),
-              total: Type.Integer(),
-              entries: Type.Array(AuditEntry),
-            },
-            { additionalProperties: false },
-          ),
-          ...problemResponses(400, 401, 403),
-        },
+        querystring: AuditQuery,
+        response: { 200: AuditPage, ...problemResponses(...PERMISSION_ERRORS, 'VALIDATION_FAILED') },
       },
     },
     async (request) => {

@@ -3,18 +3,35 @@ import Type from 'typebox';
 import { effectiveLicense } from '../../domain/license.js';
 import { activeSince } from '../../domain/users.js';
 import type { AppContext } from '../app.js';
-import { problemResponses } from '../schemas/common-schemas.js';
+import { problemResponses, TOKEN_ERRORS } from '../schemas/common-schemas.js';
 
 const Notices = Type.Object(
   {
     notices: Type.Array(
       Type.Object(
-        { kind: Type.Union([Type.Literal('notice'), Type.Literal('noticeOnExpire')]), text: Type.String() },
+        {
+          kind: Type.Union([Type.Literal('notice'), Type.Literal('noticeOnExpire')], {
+            description: 'notice of an active license, or noticeOnExpire of an expired one',
+          }),
+          text: Type.String({ description: 'The text to show' }),
+        },
         { additionalProperties: false },
       ),
+      { description: 'In license id order; the same text of the same kind once' },
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description: 'The notices to show on the login page',
+    examples: [
+      {
+        notices: [
+          { kind: 'notice', text: 'Licensed to Example Corp' },
+          { kind: 'noticeOnExpire', text: 'This license has expired: contact licensing@example.com' },
+        ],
+      },
+    ],
+  },
 );
 
 const Entitlements = Type.Object(
@@ -22,12 +39,26 @@ const Entitlements = Type.Object(
     features: Type.Record(
       Type.String(),
       Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false }),
+      { description: 'NAME -> {"enabled": boolean}, over all active licenses' },
     ),
     handlers: Type.Array(Type.String(), { description: 'Names of the data handlers covered' }),
-    canAddUser: Type.Boolean(),
-    dataAccessBlocked: Type.Boolean(),
+    canAddUser: Type.Boolean({ description: 'A seat is free: activeUserCount < licenseSeats' }),
+    dataAccessBlocked: Type.Boolean({
+      description: 'No active license and an expired hardExpiration license',
+    }),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description: 'What the effective license allows',
+    examples: [
+      {
+        features: { FPE: { enabled: true }, nativeSqlTeradata: { enabled: true } },
+        handlers: ['Snowflake'],
+        canAddUser: true,
+        dataAccessBlocked: false,
+      },
+    ],
+  },
 );
 
 /** What the licensed product asks on every login: notices (public) and entitlements (any token). */
@@ -40,11 +71,12 @@ export const hostRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
     {
       config: { access: 'public' },
       schema: {
+        operationId: 'getLoginNotices',
         tags: ['host product'],
         summary: 'Login-page notices (public)',
         description:
           'The notice of every active license and the noticeOnExpire of every expired one that is not deleted or invalidated. Nothing else about the licenses is revealed.',
-        response: { 200: Notices },
+        response: { 200: Notices, ...problemResponses('STORE_UNAVAILABLE') },
       },
     },
     async () => {
@@ -58,11 +90,12 @@ export const hostRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
     {
       config: { access: 'token' },
       schema: {
+        operationId: 'getEntitlements',
         tags: ['host product'],
         summary: 'Features, handlers, whether a user can be added, whether data access is blocked',
         description: 'Any valid token. Seat counts, license keys and licensee details are not included.',
         security: [{ bearer: [] }],
-        response: { 200: Entitlements, ...problemResponses(401) },
+        response: { 200: Entitlements, ...problemResponses(...TOKEN_ERRORS) },
       },
     },
     async () => {

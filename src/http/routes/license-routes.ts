@@ -1,17 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import Type from 'typebox';
 import { LicensorError } from '../../domain/errors.js';
 import { effectiveLicense, seatStatus } from '../../domain/license.js';
 import { activeSince } from '../../domain/users.js';
 import { verifyLicenseKeyForAdd } from '../../keys/license-jws.js';
 import type { AppContext } from '../app.js';
 import { licenseListView, licenseView } from '../license-view.js';
-import { problemResponses } from '../schemas/common-schemas.js';
+import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
 import {
   AddLicenseBody,
   License,
   LicenseIdParams,
-  LicenseListItem,
+  LicenseList,
   LicenseStatus,
 } from '../schemas/license-schemas.js';
 
@@ -47,13 +46,30 @@ export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
     {
       config: { ...ADMIN, audit: { action: 'license.add' } },
       schema: {
+        operationId: 'addLicense',
         tags: ['licenses'],
         summary: 'Add a license key',
         description:
-          'Verifies the key (EdDSA signature by a trusted issuer key, claims, expiry) and stores it. The body field may also be spelled "licensekey".',
+          'Verifies the key (EdDSA signature by a trusted issuer key, claims, expiry) and stores it. The body field may also be spelled "licensekey"; surrounding whitespace is ignored. A key whose `supersedes` names other licenses invalidates them. Each way a key can be refused has its own code (docs/license-keys.md); a refused key stores nothing.',
         security,
         body: AddLicenseBody,
-        response: { 200: License, ...problemResponses(400, 401, 403, 409, 413, 415) },
+        response: {
+          200: License,
+          ...problemResponses(
+            ...PERMISSION_ERRORS,
+            ...BODY_ERRORS,
+            'MALFORMED_LICENSE_KEY',
+            'UNSUPPORTED_ALGORITHM',
+            'UNSUPPORTED_KEY_HEADER',
+            'UNTRUSTED_ISSUER',
+            'INVALID_SIGNATURE',
+            'INVALID_CLAIMS',
+            'LICENSE_EXPIRED',
+            'LICENSE_NOT_YET_VALID',
+            'LICENSE_ALREADY_EXISTS',
+            'LICENSE_HARD_DELETED',
+          ),
+        },
       },
     },
     async (request) => {
@@ -75,11 +91,16 @@ export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
     {
       config: ADMIN,
       schema: {
+        operationId: 'listLicenses',
         tags: ['licenses'],
         summary: 'List license keys',
-        description: 'Every license that is not deleted, in id order. Never includes the license key itself.',
+        description:
+          'Every license that is not deleted (expired and invalidated ones included), in id order. Never includes the license key itself.',
         security,
-        response: { 200: Type.Array(LicenseListItem), ...problemResponses(401, 403) },
+        response: {
+          200: LicenseList,
+          ...problemResponses(...PERMISSION_ERRORS),
+        },
       },
     },
     async () => {
@@ -93,12 +114,13 @@ export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
     {
       config: ADMIN,
       schema: {
+        operationId: 'getLicenseStatus',
         tags: ['licenses'],
         summary: 'Seat capacity and the effective license',
         description:
-          'The seed fields activeUserCount, licenseSeats, canAddUser and hardSeats, computed over all active licenses, plus extras.',
+          'The seed fields activeUserCount, licenseSeats, canAddUser and hardSeats, computed over all active licenses, plus extras. Active licenses stack: seats add up and a feature is enabled when any active license enables it (docs/licenses.md).',
         security,
-        response: { 200: LicenseStatus, ...problemResponses(401, 403) },
+        response: { 200: LicenseStatus, ...problemResponses(...PERMISSION_ERRORS) },
       },
     },
     async () => {
@@ -125,11 +147,16 @@ export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
     {
       config: ADMIN,
       schema: {
+        operationId: 'getLicense',
         tags: ['licenses'],
         summary: 'One license, deleted or not',
+        description: 'With its key and the whole signed payload, like the response of POST /admin/license.',
         security,
         params: LicenseIdParams,
-        response: { 200: License, ...problemResponses(400, 401, 403, 404) },
+        response: {
+          200: License,
+          ...problemResponses(...PERMISSION_ERRORS, 'INVALID_ID', 'LICENSE_NOT_FOUND'),
+        },
       },
     },
     async (request) => {
@@ -145,13 +172,17 @@ export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
     {
       config: { ...ADMIN, audit: { action: 'license.delete', target: 'license' } },
       schema: {
+        operationId: 'deleteLicense',
         tags: ['licenses'],
         summary: 'Delete a license key',
         description:
-          'Soft delete: the record stays with deleted: true and updatedAt set to the time of deletion. A license with hardDelete can never be added again.',
+          'Soft delete: the record stays with deleted: true and updatedAt set to the time of deletion, and is returned. A license already deleted is 404 LICENSE_NOT_FOUND. A license with hardDelete can never be added again; any other may be added again after deletion.',
         security,
         params: LicenseIdParams,
-        response: { 200: License, ...problemResponses(400, 401, 403, 404) },
+        response: {
+          200: License,
+          ...problemResponses(...PERMISSION_ERRORS, ...BODY_ERRORS, 'INVALID_ID', 'LICENSE_NOT_FOUND'),
+        },
       },
     },
     async (request) => {

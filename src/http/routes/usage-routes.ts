@@ -5,7 +5,7 @@ import { isActive } from '../../domain/license.js';
 import { parseRfc3339 } from '../../domain/license-claims.js';
 import { activeSince, isUserActive, utcDay } from '../../domain/users.js';
 import type { AppContext } from '../app.js';
-import { problemResponses } from '../schemas/common-schemas.js';
+import { PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
 import { Usage, UsageHistory, UsageHistoryQuery, UsageQuery } from '../schemas/usage-schemas.js';
 
 const security = [{ bearer: [] }];
@@ -37,11 +37,14 @@ export const usageRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
     {
       config: { access: 'APPLICATION_ADMIN' },
       schema: {
+        operationId: 'getUsage',
         tags: ['usage'],
         summary: 'A page of users and a summary over all users',
+        description:
+          "Immuta's later `GET /admin/license/usage`: users in id order with whether each is active, counts by user type over all users, and the peak of active users in the current license term.",
         security,
         querystring: UsageQuery,
-        response: { 200: Usage, ...problemResponses(400, 401, 403) },
+        response: { 200: Usage, ...problemResponses(...PERMISSION_ERRORS, 'VALIDATION_FAILED') },
       },
     },
     async (request) => {
@@ -87,10 +90,11 @@ export const usageRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
     {
       config: { access: 'APPLICATION_ADMIN' },
       schema: {
+        operationId: 'getUsageHistory',
         tags: ['usage'],
         summary: 'Daily peak of active users against seats',
         description:
-          'JSON by default; CSV (day,peakActiveUsers,licenseSeats,hardSeats) when asked with Accept: text/csv. `to` defaults to today and `from` to 89 days before `to`.',
+          'JSON by default; CSV (day,peakActiveUsers,licenseSeats,hardSeats) when asked with Accept: text/csv before (or without) application/json. `to` defaults to today and `from` to 89 days before `to`; at most 3660 days at once, and `from` must not be after `to` (400 VALIDATION_FAILED). Today is first raised to the current count of active users.',
         security,
         querystring: UsageHistoryQuery,
         response: {
@@ -100,12 +104,13 @@ export const usageRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
               'application/json': { schema: UsageHistory },
               'text/csv': {
                 schema: Type.String({
+                  description: 'A header line, then one line per day',
                   examples: ['day,peakActiveUsers,licenseSeats,hardSeats\n2026-06-01,12,25,20\n'],
                 }),
               },
             },
           },
-          ...problemResponses(400, 401, 403),
+          ...problemResponses(...PERMISSION_ERRORS, 'VALIDATION_FAILED'),
         },
       },
     },

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LicensorError } from '../../domain/errors.js';
 import { activeSince } from '../../domain/users.js';
 import type { AppContext } from '../app.js';
-import { problemResponses } from '../schemas/common-schemas.js';
+import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
 import {
   CreateUserBody,
   UpdateUserBody,
@@ -32,13 +32,22 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
     {
       config: { access, audit: { action: 'user.create' } },
       schema: {
+        operationId: 'createUser',
         tags: ['users'],
         summary: 'Register a user (takes a seat)',
         description:
-          'The new user is active from now on, so a seat must be free: 403 SEAT_LIMIT_REACHED otherwise, and nothing is written.',
+          'The new user is active from now on, so a seat must be free: 403 SEAT_LIMIT_REACHED otherwise, and nothing is written. A taken (iamid, userid) is 409 USER_ALREADY_EXISTS, checked first.',
         security,
         body: CreateUserBody,
-        response: { 201: User, ...problemResponses(400, 401, 403, 409) },
+        response: {
+          201: User,
+          ...problemResponses(
+            ...PERMISSION_ERRORS,
+            ...BODY_ERRORS,
+            'SEAT_LIMIT_REACHED',
+            'USER_ALREADY_EXISTS',
+          ),
+        },
       },
     },
     async (request, reply) => {
@@ -64,11 +73,13 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
     {
       config: { access },
       schema: {
+        operationId: 'listUsers',
         tags: ['users'],
         summary: 'List users',
+        description: 'A page of users in id order, optionally only active or inactive ones, or matching `q`.',
         security,
         querystring: UserListQuery,
-        response: { 200: UserList, ...problemResponses(400, 401, 403) },
+        response: { 200: UserList, ...problemResponses(...PERMISSION_ERRORS, 'VALIDATION_FAILED') },
       },
     },
     async (request) => {
@@ -90,11 +101,12 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
     {
       config: { access },
       schema: {
+        operationId: 'getUser',
         tags: ['users'],
         summary: 'One user',
         security,
         params: UserIdParams,
-        response: { 200: User, ...problemResponses(400, 401, 403, 404) },
+        response: { 200: User, ...problemResponses(...PERMISSION_ERRORS, 'INVALID_ID', 'USER_NOT_FOUND') },
       },
     },
     async (request) => {
@@ -110,14 +122,24 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
     {
       config: { access, audit: { action: 'user.update', target: 'user' } },
       schema: {
+        operationId: 'updateUser',
         tags: ['users'],
         summary: 'Change a user; disable or enable it',
         description:
-          'Re-enabling a user whose last activity is within the activity window takes a seat (403 SEAT_LIMIT_REACHED when none is free).',
+          'Only the fields given change. Disabling frees the seat. Re-enabling a user whose last activity is within the activity window takes a seat (403 SEAT_LIMIT_REACHED when none is free).',
         security,
         params: UserIdParams,
         body: UpdateUserBody,
-        response: { 200: User, ...problemResponses(400, 401, 403, 404) },
+        response: {
+          200: User,
+          ...problemResponses(
+            ...PERMISSION_ERRORS,
+            ...BODY_ERRORS,
+            'INVALID_ID',
+            'SEAT_LIMIT_REACHED',
+            'USER_NOT_FOUND',
+          ),
+        },
       },
     },
     async (request) => {
@@ -143,11 +165,16 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
     {
       config: { access, audit: { action: 'user.delete', target: 'user' } },
       schema: {
+        operationId: 'deleteUser',
         tags: ['users'],
         summary: 'Remove a user, freeing its seat',
+        description: 'Returns the user as it was before removal.',
         security,
         params: UserIdParams,
-        response: { 200: User, ...problemResponses(400, 401, 403, 404) },
+        response: {
+          200: User,
+          ...problemResponses(...PERMISSION_ERRORS, ...BODY_ERRORS, 'INVALID_ID', 'USER_NOT_FOUND'),
+        },
       },
     },
     async (request) => {
@@ -161,13 +188,24 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
     {
       config: { access, audit: { action: 'user.activity', target: 'user' } },
       schema: {
+        operationId: 'recordUserActivity',
         tags: ['users'],
         summary: 'Record a login or other activity now',
         description:
-          'Always succeeds for an active user. A user who had aged out of the activity window takes a seat again (403 SEAT_LIMIT_REACHED when none is free); a disabled user is 409 USER_DISABLED.',
+          'Always succeeds for an active user, even over the seat limit. A user who had aged out of the activity window takes a seat again (403 SEAT_LIMIT_REACHED when none is free); a disabled user is 409 USER_DISABLED. No body.',
         security,
         params: UserIdParams,
-        response: { 200: User, ...problemResponses(400, 401, 403, 404, 409) },
+        response: {
+          200: User,
+          ...problemResponses(
+            ...PERMISSION_ERRORS,
+            ...BODY_ERRORS,
+            'INVALID_ID',
+            'SEAT_LIMIT_REACHED',
+            'USER_NOT_FOUND',
+            'USER_DISABLED',
+          ),
+        },
       },
     },
     async (request) => {

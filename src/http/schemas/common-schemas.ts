@@ -1,20 +1,76 @@
+import { STATUS_CODES } from 'node:http';
 import Type from 'typebox';
-import { ERROR_STATUS } from '../../domain/errors.js';
+import { ERROR_STATUS, type ErrorCode } from '../../domain/errors.js';
+import { PROBLEM_CONTENT_TYPE } from '../problem.js';
+
+/** What `detail` typically says for each code, for the examples of the API reference. */
+const EXAMPLE_DETAIL: Partial<Record<ErrorCode, string>> = {
+  VALIDATION_FAILED: "body must have required property 'userid'",
+  INVALID_ID: 'id must be a positive integer, not "abc"',
+  MALFORMED_JSON: 'the body is not valid JSON',
+  PAYLOAD_TOO_LARGE: 'Request body is too large',
+  UNSUPPORTED_MEDIA_TYPE: 'Unsupported Media Type',
+  ROUTE_NOT_FOUND: 'no route GET /admin/nope',
+  MALFORMED_LICENSE_KEY: 'a license key is a compact JWS: three base64url segments separated by dots',
+  UNSUPPORTED_ALGORITHM: 'license keys are signed with EdDSA (Ed25519); "alg" "HS256" is not accepted',
+  UNSUPPORTED_KEY_HEADER: '"typ" must be "license+jws"',
+  UNTRUSTED_ISSUER:
+    'the key was signed by an issuer key this server does not trust (kid QgeMpwLenVShTwvDAwMjqAS_XmDhprVB4tCau0ue9M0)',
+  INVALID_SIGNATURE: 'the signature does not verify',
+  INVALID_CLAIMS: 'claim "seats" must be an integer of 0 or more',
+  LICENSE_EXPIRED: 'the license expired at 2026-01-01T00:00:00.000Z',
+  LICENSE_NOT_YET_VALID:
+    'the license was created in the future (2026-06-02T00:00:00.000Z); check the clocks of the issuer and this server',
+  LICENSE_ALREADY_EXISTS:
+    'a license with uuid "6f1c2a4e-8b1d-4c3a-9e0f-2b7d5a9c1e42" is already added (id 1)',
+  LICENSE_HARD_DELETED:
+    'the license with uuid "6f1c2a4e-8b1d-4c3a-9e0f-2b7d5a9c1e42" was deleted with hardDelete and can never be added again',
+  LICENSE_NOT_FOUND: 'no license with id 7',
+  SEAT_LIMIT_REACHED: 'all 25 license seats are taken (25 active users)',
+  USER_ALREADY_EXISTS: 'user "ada" of "okta" is already registered (id 1)',
+  USER_NOT_FOUND: 'no user with id 12',
+  USER_DISABLED: 'user 12 is disabled; enable it first',
+  UNAUTHORIZED: 'send a token as "Authorization: Bearer <token>"',
+  FORBIDDEN: 'this token lacks the APPLICATION_ADMIN permission',
+  RATE_LIMITED: 'too many failed authentications from 10.0.0.7; try again later',
+  TOKEN_NOT_FOUND: 'no live token with id 4',
+  INTERNAL_ERROR: 'the server failed to handle the request; the log has details',
+  STORE_UNAVAILABLE: 'the database cannot be reached; try again',
+};
+
+function exampleProblem(code: ErrorCode) {
+  const status = ERROR_STATUS[code];
+  return {
+    type: `urn:licensor:problem:${code}`,
+    title: STATUS_CODES[status] ?? 'Error',
+    status,
+    detail: EXAMPLE_DETAIL[code] ?? `a ${code} problem`,
+    code,
+    requestId: 'req-7',
+  };
+}
 
 /** RFC 9457 problem details, with the stable machine-readable `code`. */
 export const Problem = Type.Object(
   {
     type: Type.String({ description: 'A URN naming the problem type: urn:licensor:problem:<code>' }),
     title: Type.String({ description: 'The HTTP status phrase' }),
-    status: Type.Integer(),
-    detail: Type.String({ description: 'What went wrong, for people' }),
+    status: Type.Integer({ description: 'The HTTP status code of the response' }),
+    detail: Type.String({ description: 'What went wrong, for people; may be reworded' }),
     code: Type.Union(
       Object.keys(ERROR_STATUS).map((code) => Type.Literal(code)),
       { description: 'Stable machine-readable error code; see docs/errors.md' },
     ),
-    requestId: Type.Optional(Type.String()),
+    requestId: Type.Optional(
+      Type.String({ description: 'The request id; the server log has the same id for the request' }),
+    ),
   },
-  { $id: 'Problem', additionalProperties: false },
+  {
+    $id: 'Problem',
+    additionalProperties: false,
+    description: 'An RFC 9457 problem (Content-Type: application/problem+json)',
+    examples: [exampleProblem('LICENSE_EXPIRED')],
+  },
 );
 
 export const Timestamp = Type.String({
@@ -23,16 +79,58 @@ export const Timestamp = Type.String({
   examples: ['2022-09-09T00:00:00.000Z'],
 });
 
-/** Responses every authenticated route may give, by status. */
-export function problemResponses(...statuses: number[]): Record<number, unknown> {
-  return Object.fromEntries(
-    statuses.map((status) => [status, { $ref: 'Problem#', description: describeStatus(status) }]),
-  );
-}
+/**
+ * Every error a route with a token can give before its handler runs: no valid token, too many
+ * failed authentications from the client (LICENSOR_AUTH_FAILURE_LIMIT), the store down.
+ */
+export const TOKEN_ERRORS = [
+  'UNAUTHORIZED',
+  'RATE_LIMITED',
+  'STORE_UNAVAILABLE',
+] as const satisfies ErrorCode[];
+/** ...and for a route that needs a permission the token may lack. */
+export const PERMISSION_ERRORS = [...TOKEN_ERRORS, 'FORBIDDEN'] as const satisfies ErrorCode[];
+/** Errors of reading a request body; Fastify reads a body sent with POST, PATCH and DELETE. */
+export const BODY_ERRORS = [
+  'VALIDATION_FAILED',
+  'MALFORMED_JSON',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+] as const satisfies ErrorCode[];
 
-function describeStatus(status: number): string {
-  const codes = Object.entries(ERROR_STATUS)
-    .filter(([, s]) => s === status)
-    .map(([code]) => code);
-  return `Problem details; code is one of ${codes.join(', ')}`;
+/** Headers that come with a problem of some statuses. */
+const RESPONSE_HEADERS: Record<number, Record<string, { type: string; description: string }>> = {
+  401: { 'WWW-Authenticate': { type: 'string', description: 'Always `Bearer realm="licensor"`' } },
+  429: { 'Retry-After': { type: 'integer', description: 'Seconds until the client may try again' } },
+  503: { 'Retry-After': { type: 'integer', description: 'When given, seconds until a retry may succeed' } },
+};
+
+/**
+ * The error responses of a route, from the codes it can return: one response per status, each an
+ * application/problem+json Problem whose description names exactly those codes, with an example of
+ * each. INTERNAL_ERROR (500) is added to every route: any of them can fail unexpectedly.
+ */
+export function problemResponses(...codes: ErrorCode[]): Record<number, unknown> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of new Set<ErrorCode>([...codes, 'INTERNAL_ERROR'])) {
+    const status = ERROR_STATUS[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  return Object.fromEntries(
+    [...byStatus]
+      .sort(([a], [b]) => a - b)
+      .map(([status, list]) => [
+        status,
+        {
+          description: `${STATUS_CODES[status] ?? 'Error'}: code ${list.join(', ')}`,
+          ...(RESPONSE_HEADERS[status] !== undefined && { headers: RESPONSE_HEADERS[status] }),
+          content: {
+            [PROBLEM_CONTENT_TYPE]: {
+              schema: { $ref: 'Problem#' },
+              examples: Object.fromEntries(list.map((code) => [code, { value: exampleProblem(code) }])),
+            },
+          },
+        },
+      ]),
+  );
 }

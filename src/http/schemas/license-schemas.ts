@@ -1,6 +1,54 @@
 import Type from 'typebox';
 import { Timestamp } from './common-schemas.js';
 
+/** Example values for the API reference, from a real response (the test suite checks them). */
+const EXAMPLE_UUID = '6f1c2a4e-8b1d-4c3a-9e0f-2b7d5a9c1e42';
+const EXAMPLE_FEATURES = { FPE: { enabled: true }, nativeSqlTeradata: { enabled: true } };
+const EXAMPLE_LICENSEE = { name: 'Ada Lovelace', email: 'ada@example.com', company: 'Example Corp' };
+const EXAMPLE_NOTICE_ON_EXPIRE = 'This license has expired: contact licensing@example.com';
+const EXAMPLE_LIST_ITEM = {
+  id: 1,
+  uuid: EXAMPLE_UUID,
+  features: EXAMPLE_FEATURES,
+  handlers: { Snowflake: {} },
+  expires: '2027-09-09T00:00:00.000Z',
+  seats: 20,
+  createdAt: '2026-05-09T11:47:02.473Z',
+  notice: null,
+  noticeOnExpire: EXAMPLE_NOTICE_ON_EXPIRE,
+  softSeats: 5,
+  hardExpiration: false,
+  hardDelete: false,
+  deleted: false,
+  invalidated: false,
+  expired: false,
+  updatedAt: '2026-06-01T12:00:00.000Z',
+  startsAt: null,
+  supersedes: [],
+  licensee: EXAMPLE_LICENSEE,
+  state: 'active',
+};
+const EXAMPLE_LICENSE_KEY =
+  'eyJhbGciOiJFZERTQSIsInR5cCI6ImxpY2Vuc2UrandzIiwia2lkIjoiUWdlTXB3TGVuVlNoVHd2REF3TWpxQVNfWG1EaHByVkI0dENhdTB1ZTlNMCJ9.eyJ1dWlkIjoiNmYxYzJhNGUtOGIxZC00YzNhLTllMGYtMmI3ZDVhOWMxZTQyIiwiY3JlYXRlZEF0IjoiMjAyNi0wNS0wOVQxMzo0NzowMi40NzMrMDI6MDAiLCJleHBpcmVzIjoiMjAyNy0wOS0wOVQwMDowMDowMFoiLCJzZWF0cyI6MjAsInNvZnRTZWF0cyI6NSwiZmVhdHVyZXMiOnsiRlBFIjp7ImVuYWJsZWQiOnRydWV9LCJuYXRpdmVTcWxUZXJhZGF0YSI6eyJlbmFibGVkIjp0cnVlfX0sImhhbmRsZXJzIjp7IlNub3dmbGFrZSI6e319LCJub3RpY2VPbkV4cGlyZSI6IlRoaXMgbGljZW5zZSBoYXMgZXhwaXJlZDogY29udGFjdCBsaWNlbnNpbmdAZXhhbXBsZS5jb20iLCJsaWNlbnNlZSI6eyJuYW1lIjoiQWRhIExvdmVsYWNlIiwiZW1haWwiOiJhZGFAZXhhbXBsZS5jb20iLCJjb21wYW55IjoiRXhhbXBsZSBDb3JwIn19.iOAqKLEGT8pfKwK4mSXq_wTpYnrOh71POzajTbYHQEzQpZ6R0bEmuYWg4-iK3wXzkjBwmqGaNHziltMt6KMBDw';
+const EXAMPLE_LICENSE = {
+  ...EXAMPLE_LIST_ITEM,
+  licenseKey: EXAMPLE_LICENSE_KEY,
+  renewalToken: null,
+  classifyUsername: null,
+  classifyToken: null,
+  claims: {
+    uuid: EXAMPLE_UUID,
+    createdAt: '2026-05-09T13:47:02.473+02:00',
+    expires: '2027-09-09T00:00:00Z',
+    seats: 20,
+    softSeats: 5,
+    features: EXAMPLE_FEATURES,
+    handlers: { Snowflake: {} },
+    noticeOnExpire: EXAMPLE_NOTICE_ON_EXPIRE,
+    licensee: EXAMPLE_LICENSEE,
+  },
+};
+
 const Features = Type.Record(
   Type.String(),
   Type.Object({ enabled: Type.Boolean() }, { additionalProperties: true }),
@@ -9,8 +57,6 @@ const Features = Type.Record(
 const Handlers = Type.Record(Type.String(), Type.Object({}, { additionalProperties: true }), {
   description: 'Data handlers the license covers: NAME -> object',
 });
-const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
-const NullableText = Type.Union([Type.String(), Type.Null()]);
 
 /** Fields every view of a license carries: the seed's list fields plus this project's extras. */
 const licenseListFields = {
@@ -23,34 +69,49 @@ const licenseListFields = {
   }),
   seats: Type.Integer({ description: 'The number of user seats (hard seats)' }),
   createdAt: Type.String({ format: 'date-time', description: 'When the license key was generated' }),
-  notice: NullableText,
-  noticeOnExpire: NullableText,
+  notice: Type.Union([Type.String(), Type.Null()], {
+    description: 'Shown on the login page of the host product while the license is active',
+  }),
+  noticeOnExpire: Type.Union([Type.String(), Type.Null()], {
+    description: 'Shown on the login page once the license has expired',
+  }),
   // Extras (the seed allows additional fields)
   softSeats: Type.Integer({
     description: 'Users that may be added beyond seats without access being blocked',
   }),
-  hardExpiration: Type.Boolean(),
-  hardDelete: Type.Boolean(),
-  deleted: Type.Boolean(),
-  invalidated: Type.Boolean(),
-  expired: Type.Boolean(),
+  hardExpiration: Type.Boolean({
+    description: 'Once expired (with no other active license), data access is blocked',
+  }),
+  hardDelete: Type.Boolean({
+    description: 'Once deleted, a license with this uuid can never be added again',
+  }),
+  deleted: Type.Boolean({ description: 'Deleted with DELETE /admin/license/{licenseId}' }),
+  invalidated: Type.Boolean({ description: 'Superseded by a later license that names its uuid' }),
+  expired: Type.Boolean({ description: 'expires has passed' }),
   updatedAt: Type.String({
     format: 'date-time',
     description: 'When the license was added, or last changed (deleted, invalidated)',
   }),
-  startsAt: NullableTimestamp,
-  supersedes: Type.Array(Type.String()),
-  licensee: Type.Union([
-    Type.Object(
-      {
-        name: Type.Optional(Type.String()),
-        email: Type.Optional(Type.String()),
-        company: Type.Optional(Type.String()),
-      },
-      { additionalProperties: false },
-    ),
-    Type.Null(),
-  ]),
+  startsAt: Type.Union([Timestamp, Type.Null()], {
+    description: 'When the license starts to count; null is from createdAt. Before it the state is scheduled',
+  }),
+  supersedes: Type.Array(Type.String(), {
+    description: 'The uuids of the licenses this one invalidates',
+  }),
+  licensee: Type.Union(
+    [
+      Type.Object(
+        {
+          name: Type.Optional(Type.String()),
+          email: Type.Optional(Type.String()),
+          company: Type.Optional(Type.String()),
+        },
+        { additionalProperties: false },
+      ),
+      Type.Null(),
+    ],
+    { description: 'Who the license is for' },
+  ),
   state: Type.Union(
     [
       Type.Literal('active'),
@@ -67,6 +128,14 @@ const licenseListFields = {
 export const LicenseListItem = Type.Object(licenseListFields, {
   $id: 'LicenseListItem',
   additionalProperties: false,
+  description: 'A license as lists show it: never the license key',
+  examples: [EXAMPLE_LIST_ITEM],
+});
+
+/** GET /admin/license. */
+export const LicenseList = Type.Array(LicenseListItem, {
+  description: 'The licenses that are not deleted, in id order',
+  examples: [[EXAMPLE_LIST_ITEM]],
 });
 
 /** POST and DELETE responses: all fields of the seed's examples. */
@@ -74,7 +143,9 @@ export const License = Type.Object(
   {
     ...licenseListFields,
     licenseKey: Type.String({ description: 'The license key' }),
-    renewalToken: NullableText,
+    renewalToken: Type.Union([Type.String(), Type.Null()], {
+      description: 'The renewalToken claim, for the vendor',
+    }),
     classifyUsername: Type.Null({ description: 'Always null; kept for compatibility' }),
     classifyToken: Type.Null({ description: 'Always null; kept for compatibility' }),
     claims: Type.Object(
@@ -82,7 +153,12 @@ export const License = Type.Object(
       { additionalProperties: true, description: 'The whole signed payload, unknown claims included' },
     ),
   },
-  { $id: 'License', additionalProperties: false },
+  {
+    $id: 'License',
+    additionalProperties: false,
+    description: 'A license with its key and the whole signed payload',
+    examples: [EXAMPLE_LICENSE],
+  },
 );
 
 export const AddLicenseBody = Type.Object(
@@ -94,12 +170,13 @@ export const AddLicenseBody = Type.Object(
   },
   {
     additionalProperties: true,
-    examples: [{ licenseKey: 'eyJhbGciOiJFZERTQSIsInR5cCI6ImxpY2Vuc2UrandzIn0.eyJ1dWlkIjoiLi4uIn0.c2ln' }],
+    description: 'The license key to add',
+    examples: [{ licenseKey: EXAMPLE_LICENSE_KEY }],
   },
 );
 
 export const LicenseIdParams = Type.Object({
-  licenseId: Type.String({ description: 'The ID of the license: a positive integer' }),
+  licenseId: Type.String({ description: 'The ID of the license: a positive integer', examples: ['1'] }),
 });
 
 export const LicenseStatus = Type.Object(
@@ -122,5 +199,23 @@ export const LicenseStatus = Type.Object(
     overage: Type.Integer({ description: 'Active users above hardSeats (0 when within)' }),
     activeLicenses: Type.Integer({ description: 'How many licenses are active now' }),
   },
-  { $id: 'LicenseStatus', additionalProperties: false },
+  {
+    $id: 'LicenseStatus',
+    additionalProperties: false,
+    description: 'Seat capacity and the effective license: the union of all active licenses',
+    examples: [
+      {
+        activeUserCount: 18,
+        licenseSeats: 25,
+        canAddUser: true,
+        hardSeats: 20,
+        dataAccessBlocked: false,
+        features: EXAMPLE_FEATURES,
+        handlers: { Snowflake: {} },
+        nextExpiry: '2027-09-09T00:00:00.000Z',
+        overage: 0,
+        activeLicenses: 1,
+      },
+    ],
+  },
 );

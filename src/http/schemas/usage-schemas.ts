@@ -2,11 +2,15 @@ import Type from 'typebox';
 import { pageQuery } from './user-schemas.js';
 
 const TypeCounts = Type.Object(
-  { totalCount: Type.Integer(), activeCount: Type.Integer() },
+  {
+    totalCount: Type.Integer({ description: 'Users of this type' }),
+    activeCount: Type.Integer({ description: 'Active users of this type' }),
+  },
   { additionalProperties: false },
 );
 
-const Day = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'A UTC day, YYYY-MM-DD' });
+const DAY_PATTERN = '^\\d{4}-\\d{2}-\\d{2}$';
+const Day = Type.String({ pattern: DAY_PATTERN, description: 'A UTC day, YYYY-MM-DD' });
 
 export const UsageQuery = Type.Object(pageQuery, { additionalProperties: false });
 
@@ -25,16 +29,17 @@ export const Usage = Type.Object(
         },
         { additionalProperties: false },
       ),
+      { description: 'This page of users, in id order' },
     ),
     summary: Type.Object(
       { dataConsumers: TypeCounts, policyOwners: TypeCounts },
       { additionalProperties: false, description: 'Over all users, not only this page' },
     ),
     // Extras
-    offset: Type.Integer(),
-    size: Type.Integer(),
+    offset: Type.Integer({ description: 'The offset asked for' }),
+    size: Type.Integer({ description: 'The page size asked for' }),
     total: Type.Integer({ description: 'All users' }),
-    activeUserCount: Type.Integer(),
+    activeUserCount: Type.Integer({ description: 'Active users now' }),
     peak: Type.Object(
       {
         activeUsers: Type.Integer({
@@ -48,11 +53,54 @@ export const Usage = Type.Object(
       { additionalProperties: false },
     ),
   },
-  { $id: 'Usage', additionalProperties: false },
+  {
+    $id: 'Usage',
+    additionalProperties: false,
+    description: 'A page of users and a summary over all users',
+    examples: [
+      {
+        users: [
+          {
+            userType: 'dataConsumer',
+            name: 'Ada Lovelace',
+            email: 'ada@example.com',
+            iamid: 'okta',
+            userid: 'ada',
+            active: true,
+            id: 1,
+          },
+        ],
+        summary: {
+          dataConsumers: { totalCount: 1, activeCount: 1 },
+          policyOwners: { totalCount: 0, activeCount: 0 },
+        },
+        offset: 0,
+        size: 10,
+        total: 1,
+        activeUserCount: 1,
+        peak: { activeUsers: 1, termStart: '2026-05-09' },
+      },
+    ],
+  },
 );
 
 export const UsageHistoryQuery = Type.Object(
-  { from: Type.Optional(Day), to: Type.Optional(Day) },
+  {
+    from: Type.Optional(
+      Type.String({
+        pattern: DAY_PATTERN,
+        description: 'First day (UTC, YYYY-MM-DD); 89 days before `to` when not given',
+        examples: ['2026-03-04'],
+      }),
+    ),
+    to: Type.Optional(
+      Type.String({
+        pattern: DAY_PATTERN,
+        description: 'Last day (UTC, YYYY-MM-DD); today when not given',
+        examples: ['2026-06-01'],
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 
@@ -64,14 +112,27 @@ export const UsageHistory = Type.Object(
       Type.Object(
         {
           day: Day,
-          peakActiveUsers: Type.Integer(),
-          licenseSeats: Type.Integer(),
-          hardSeats: Type.Integer(),
+          peakActiveUsers: Type.Integer({ description: 'The highest count of active users that day' }),
+          licenseSeats: Type.Integer({ description: 'licenseSeats at that moment' }),
+          hardSeats: Type.Integer({ description: 'hardSeats at that moment' }),
         },
         { additionalProperties: false },
       ),
       { description: 'Days with a record, oldest first; a day without activity or sample has none' },
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description: 'The daily peak of active users against seats',
+    examples: [
+      {
+        from: '2026-03-04',
+        to: '2026-06-01',
+        days: [
+          { day: '2026-05-31', peakActiveUsers: 17, licenseSeats: 25, hardSeats: 20 },
+          { day: '2026-06-01', peakActiveUsers: 18, licenseSeats: 25, hardSeats: 20 },
+        ],
+      },
+    ],
+  },
 );

@@ -1,7 +1,22 @@
 import Type from 'typebox';
 import { Timestamp } from './common-schemas.js';
 
-const UserTypeSchema = Type.Union([Type.Literal('dataConsumer'), Type.Literal('policyOwner')]);
+const EXAMPLE_USER = {
+  id: 1,
+  userid: 'ada',
+  iamid: 'okta',
+  name: 'Ada Lovelace',
+  email: 'ada@example.com',
+  userType: 'dataConsumer',
+  active: true,
+  disabled: false,
+  createdAt: '2026-06-01T12:00:00.000Z',
+  lastActivityAt: '2026-06-01T12:00:00.000Z',
+};
+
+const UserTypeSchema = Type.Union([Type.Literal('dataConsumer'), Type.Literal('policyOwner')], {
+  description: 'The kind of user; dataConsumer when not given',
+});
 const Name = Type.Union([Type.String({ maxLength: 256 }), Type.Null()]);
 const Email = Type.Union([Type.String({ maxLength: 320 }), Type.Null()]);
 /** Identifiers: no control characters, so they stay unambiguous in tables, logs and CSV. */
@@ -10,18 +25,23 @@ const Identifier = (description: string) =>
 
 export const User = Type.Object(
   {
-    id: Type.Integer(),
+    id: Type.Integer({ description: 'The user id in Licensor' }),
     userid: Type.String({ description: 'The username in its identity provider' }),
     iamid: Type.String({ description: 'The identity provider the user belongs to' }),
     name: Name,
     email: Email,
     userType: UserTypeSchema,
     active: Type.Boolean({ description: 'Not disabled, and active within the activity window' }),
-    disabled: Type.Boolean(),
+    disabled: Type.Boolean({ description: 'Disabled users hold no seat and cannot report activity' }),
     createdAt: Timestamp,
     lastActivityAt: Timestamp,
   },
-  { $id: 'User', additionalProperties: false },
+  {
+    $id: 'User',
+    additionalProperties: false,
+    description: 'A user of the host product; an active user holds a seat',
+    examples: [EXAMPLE_USER],
+  },
 );
 
 export const CreateUserBody = Type.Object(
@@ -34,6 +54,7 @@ export const CreateUserBody = Type.Object(
   },
   {
     additionalProperties: false,
+    description: 'The user to register',
     examples: [{ userid: 'ada', iamid: 'okta', name: 'Ada Lovelace', email: 'ada@example.com' }],
   },
 );
@@ -43,13 +64,20 @@ export const UpdateUserBody = Type.Object(
     name: Type.Optional(Name),
     email: Type.Optional(Email),
     userType: Type.Optional(UserTypeSchema),
-    disabled: Type.Optional(Type.Boolean()),
+    disabled: Type.Optional(
+      Type.Boolean({ description: 'true disables the user (freeing its seat); false enables it again' }),
+    ),
   },
-  { additionalProperties: false, minProperties: 1 },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    description: 'The fields to change; at least one',
+    examples: [{ disabled: true }, { name: 'Ada King', email: 'ada.king@example.com' }],
+  },
 );
 
 export const UserIdParams = Type.Object({
-  id: Type.String({ description: 'The user id: a positive integer' }),
+  id: Type.String({ description: 'The user id: a positive integer', examples: ['1'] }),
 });
 
 /** Paging shared by every list: offset from 0, size from 1 to MAX_PAGE_SIZE. */
@@ -69,6 +97,15 @@ export const UserListQuery = Type.Object(
 );
 
 export const UserList = Type.Object(
-  { offset: Type.Integer(), size: Type.Integer(), total: Type.Integer(), users: Type.Array(User) },
-  { additionalProperties: false },
+  {
+    offset: Type.Integer({ description: 'The offset asked for' }),
+    size: Type.Integer({ description: 'The page size asked for' }),
+    total: Type.Integer({ description: 'All users that match, over all pages' }),
+    users: Type.Array(User),
+  },
+  {
+    additionalProperties: false,
+    description: 'A page of users, in id order',
+    examples: [{ offset: 0, size: 10, total: 1, users: [EXAMPLE_USER] }],
+  },
 );

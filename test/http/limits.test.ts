@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { describe, test } from 'node:test';
+import { ADMIN_TOKEN, buildTestApp } from '../helpers/app.js';
+
+/** Sends raw bytes to a listening app and collects what comes back until the server closes. */
+function raw(
+  port: number,
+  data: string,
+  { endAfterMs = 5000 } = {},
+): Promise<{ text: string; closedAfterMs: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const socket = connect(port, '127.0.0.1', () => socket.write(data));
+    let text = '';
+    socket.on('data', (d: Buffer) => (text += d.toString()));
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve({ text, closedAfterMs: performance.now() - started }));
+    setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`still open after ${endAfterMs} ms; got: ${text.slice(0, 200)}`));
+    }, endAfterMs).unref();
+  });
+}
+
+describe('limits', () => {
+  test('a body over the limit is 413; a page over 1000 is 400; a path parameter over 100 characters is 414', async (t) => {
+    const h = await buildTestApp(t, { bodyLimitBytes: 2048 });
+    const big = await h.request({
+      method: 'POST',
+      url: '/admin/users',
+      payload: { userid: 'x'.repeat(3000), iamid: 'i' },
+    });
+    assert.equal(big.statusCode, 413);
+    assert.equal(big.json().code, 'PAYLOAD_TOO_LARGE');
+    for (const url of [
+      '/admin/users?size=1001',
+      '/admin/audit?size=1001',
+      '/admin/license/usage?size=1001',
+      '/admin/users?size=0',
+      '/admin/users?offset=-1',
+    ]) {
+      const res = await h.request({ method: 'GET', url });
+      assert.equal(res.statusCode, 400, url);
+      assert.equal(res.json().code, 'VALIDATION_FAILED');
+    }
+    assert.equal((await h.request({ method: 'GET', url: '/admin/users?size=1000' })).statusCode, 200);
+    const long = await h.request({ method: 'DELETE', url: `/admin/license/${'1'.repeat(101)}` });
+    assert.equal(long.statusCode, 414);
+    assert.equal(long.json().code, 'URI_TOO_LONG');
+    const badUrl = await h.request({ method: 'DELETE', url: '/admin/license/%ED%A0%80' });
+    assert.equal(badUrl.statusCode, 400);
+    assert.equal(badUrl.json().code, 'VALIDATION_FAILED');
+  });
+
+  test('headers over 16 KiB are refused with 431 and the connection closed', async (t) => {
+    const h = await buildTestApp(t);
+    await h.app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (h.app.server.address() as { port: number }).port;
+    const res = await raw(
+      port,
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(17 * 1024)}\r\n\r\n`,
+    );
+    assert.match(res.text, /^HTTP\/1\.1 431/);
+  });
+
+  test('a request that does not arrive in time is cut with 408; an idle keep-alive connection is closed', async (t) => {
+    const h = await buildTestApp(t, { requestTimeoutMs: 500, keepAliveTimeoutMs: 300 });
+    await h.app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (h.app.server.address() as { port: number }).port;
+    // Headers sent, body promised but never sent: a slow-loris client.
+    const slow = await raw(
+      port,
+      `POST /admin/users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`,
+    );
+    assert.match(slow.text, /^HTTP\/1\.1 408/);
+    assert.ok(slow.closedAfterMs < 3000, `closed after ${Math.round(slow.closedAfterMs)} ms`);
+    // A complete request, then silence: the server closes the idle connection.
+    const idle = await raw(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    assert.match(idle.text, /^HTTP\/1\.1 200/);
+    assert.ok(idle.closedAfterMs < 3000, `idle connection closed after ${Math.round(idle.closedAfterMs)} ms`);
+  });
+});
