@@ -9,7 +9,7 @@ import { openStore } from '../../src/store/open-store.js';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/postgres-migrations.js';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/postgres-store.js';
 import type { UserRecord } from '../../src/domain/users.js';
-import type { SeatContext, SeatStore } from '../../src/store/store.js';
+import type { SeatContext, Store } from '../../src/store/store.js';
 import { createIssuer } from '../helpers/issuer.js';
 import {
   createSchema,
@@ -25,7 +25,7 @@ import { storeContract } from './store-contract.js';
 const skip = await postgresSkipReason();
 
 /** The schema each open store lives in, so cleanup can drop it and reopen can join it. */
-const schemas = new Map<SeatStore, string>();
+const schemas = new Map<Store, string>();
 
 async function openIn(schema: string, options: Partial<PostgresStoreOptions> = {}): Promise<PostgresStore> {
   const store = await PostgresStore.open({ url: TEST_DATABASE_URL, schema, poolMax: 4, ...options });
@@ -33,7 +33,7 @@ async function openIn(schema: string, options: Partial<PostgresStoreOptions> = {
   return store;
 }
 
-function schemaOf(store: SeatStore): string {
+function schemaOf(store: Store): string {
   const schema = schemas.get(store);
   assert.ok(schema, 'a store this file opened');
   return schema;

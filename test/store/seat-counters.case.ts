@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { activeSince, USER_TYPES } from '../../src/domain/users.js';
 import { isLicensorError } from '../../src/domain/errors.js';
 import { verifyLicenseKey } from '../../src/keys/license-jws.js';
-import type { SeatStore } from '../../src/store/store.js';
+import type { Store } from '../../src/store/store.js';
 import { createIssuer } from '../helpers/issuer.js';
 
 /** A small deterministic PRNG, so a failing sequence can be replayed from its seed. */
@@ -26,7 +26,7 @@ const HOUR = 3_600_000;
  * creates, activity, disables, enables, type changes and deletes, with the clock moving by hours
  * and days across window and midnight boundaries; after every step both counts are compared.
  */
-export function seatCounterCase(name: string, open: () => Promise<SeatStore>): void {
+export function seatCounterCase(name: string, open: () => Promise<Store>): void {
   test(`${name}: active-user counters agree with a scan after random operations`, async () => {
     const store = await open();
     try {

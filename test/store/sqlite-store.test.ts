@@ -6,21 +6,21 @@ import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/sqlite-migrations.js';
-import type { SeatStore } from '../../src/store/store.js';
+import type { Store } from '../../src/store/store.js';
 import { storeContract } from './store-contract.js';
 
 storeContract('SqliteStore (:memory:)', () => Promise.resolve(SqliteStore.open({ filename: ':memory:' })));
 
 /** Each test's file, so a second store (a second process) can open the same database. */
-const files = new Map<SeatStore, string>();
+const files = new Map<Store, string>();
 
-function openFile(filename: string): SeatStore {
+function openFile(filename: string): Store {
   const store = SqliteStore.open({ filename });
   files.set(store, filename);
   return store;
 }
 
-function fileOf(store: SeatStore): string {
+function fileOf(store: Store): string {
   const filename = files.get(store);
   assert.ok(filename, 'a store this file opened');
   return filename;

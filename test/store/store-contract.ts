@@ -10,7 +10,7 @@ import type {
   NewLicense,
   NewUser,
   SeatContext,
-  SeatStore,
+  Store,
   UserQuery,
 } from '../../src/store/store.js';
 import { createIssuer, DAY } from '../helpers/issuer.js';
@@ -20,7 +20,7 @@ export interface StoreContractOptions {
    * Opens another store on the same database as `store`, as a second process would. Enables the
    * migration-idempotence test and spreads the concurrency tests over several stores.
    */
-  reopen?: (store: SeatStore) => Promise<SeatStore>;
+  reopen?: (store: Store) => Promise<Store>;
 }
 
 /** A fixed instant with milliseconds, so a lost millisecond shows. */
@@ -56,8 +56,8 @@ function codeOf(result: PromiseSettledResult<unknown>): string {
  */
 export function storeContract(
   name: string,
-  open: () => Promise<SeatStore>,
-  cleanup?: (store: SeatStore) => Promise<void>,
+  open: () => Promise<Store>,
+  cleanup?: (store: Store) => Promise<void>,
   options: StoreContractOptions = {},
 ): void {
   const issuer = createIssuer();
@@ -70,8 +70,8 @@ export function storeContract(
   }
 
   describe(name, () => {
-    let store: SeatStore;
-    let others: SeatStore[] = [];
+    let store: Store;
+    let others: Store[] = [];
 
     beforeEach(async () => {
       store = await open();
@@ -85,7 +85,7 @@ export function storeContract(
     });
 
     /** The store under test and, when the database allows it, more stores on the same database. */
-    async function processes(count: number): Promise<SeatStore[]> {
+    async function processes(count: number): Promise<Store[]> {
       const { reopen } = options;
       if (!reopen) return [store];
       while (others.length < count - 1) others.push(await reopen(store));
