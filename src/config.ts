@@ -17,12 +17,16 @@ export interface ServerConfig {
   activityWindowDays: number;
   bodyLimitBytes: number;
   logLevel: string;
+  /** Failed authentications per client before 429; null when switched off. */
+  authFailureLimit: { maxFailures: number; windowSeconds: number } | null;
 }
 
 export interface ClientConfig {
   url: string | null;
   token: string | null;
   dataDir: string;
+  /** NO_COLOR is set to something (https://no-color.org): never colour the output. */
+  noColor: boolean;
 }
 
 export class ConfigError extends Error {
@@ -51,6 +55,17 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
 function dataDirOf(env: Env): string {
   const dir = text(env, 'LICENSOR_DATA_DIR') ?? './data';
   return isAbsolute(dir) ? dir : resolve(dir);
+}
+
+function authFailureLimitOf(env: Env): ServerConfig['authFailureLimit'] {
+  const raw = text(env, 'LICENSOR_AUTH_FAILURE_LIMIT') ?? '20/60';
+  if (raw === 'off') return null;
+  const m = /^(\d{1,6})\/(\d{1,6})$/.exec(raw);
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1)
+    throw new ConfigError(
+      `LICENSOR_AUTH_FAILURE_LIMIT must be FAILURES/SECONDS (such as 20/60) or off, not "${raw}"`,
+    );
+  return { maxFailures: Number(m[1]), windowSeconds: Number(m[2]) };
 }
 
 function storeOf(env: Env, dataDir: string): StoreConfig {
@@ -97,6 +112,7 @@ export function loadServerConfig(env: Env = process.env): Readonly<ServerConfig>
     activityWindowDays: integer(env, 'LICENSOR_ACTIVITY_WINDOW_DAYS', 365, 1, 36500),
     bodyLimitBytes: integer(env, 'LICENSOR_BODY_LIMIT_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
     logLevel,
+    authFailureLimit: authFailureLimitOf(env),
   });
 }
 
@@ -106,5 +122,6 @@ export function loadClientConfig(env: Env = process.env): Readonly<ClientConfig>
     url: text(env, 'LICENSOR_URL') ?? null,
     token: text(env, 'LICENSOR_TOKEN') ?? null,
     dataDir: dataDirOf(env),
+    noColor: (env.NO_COLOR ?? '') !== '',
   });
 }

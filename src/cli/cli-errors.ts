@@ -16,3 +16,8 @@ export class RefusedError extends Error {
     this.code = code;
   }
 }
+
+/** The server could not be reached, so nothing was refused or done; exits 1 with one line. */
+export class UnreachableError extends Error {
+  override readonly name = 'UnreachableError';
+}

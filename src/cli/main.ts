@@ -1,34 +1,85 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
-import { EXIT, RefusedError, UsageError } from './cli-errors.js';
+import { EXIT, RefusedError, UnreachableError, UsageError } from './cli-errors.js';
+import { auditCommand } from './commands/audit-command.js';
 import { inspectCommand } from './commands/inspect.js';
 import { issueCommand } from './commands/issue.js';
 import { keygenCommand } from './commands/keygen.js';
+import { licenseCommands } from './commands/license-commands.js';
 import { serveCommand } from './commands/serve.js';
+import { tokenCommands } from './commands/token-commands.js';
+import { userCommands } from './commands/user-commands.js';
+import { DEFAULT_URL, withConnectionOptions } from './connect.js';
+
+const HELP_AFTER = `
+Administrator commands (add ... audit) talk to a running server. Their --url,
+--token and --json options may be given before or after the command name.
+
+Environment:
+  LICENSOR_URL       server URL (default ${DEFAULT_URL})
+  LICENSOR_TOKEN     bearer token (safer than --token, which other users can see)
+  LICENSOR_DATA_DIR  with neither set and a server on this machine, the token is
+                     read from DATA_DIR/admin-token (default ./data)
+  NO_COLOR           never colour the output (it is coloured only on a terminal)
+
+Exit codes: 0 success, 1 a refused operation (its code is printed on stderr),
+2 a usage error.
+
+Examples:
+  licensor add --file customer.jwt
+  licensor status --json
+  licensor users add ada --iamid okta --email ada@example.com
+  licensor tokens create "host product" --permission USER_ADMIN
+Run licensor COMMAND --help for a command's options.`;
 
 const program = new Command('licensor')
   .description('Self-hosted license and seat manager')
   .version(VERSION)
+  // Options before a command name are the program's, after it the command's: the same flag
+  // (--json) can belong to both without one swallowing the other.
+  .enablePositionalOptions()
   .exitOverride()
-  .showHelpAfterError('(run with --help for usage)');
-for (const add of [serveCommand, keygenCommand, issueCommand, inspectCommand]) add(program);
-for (const command of program.commands) command.exitOverride();
+  .showHelpAfterError('(run with --help for usage)')
+  .addHelpText('after', HELP_AFTER);
+withConnectionOptions(program);
+for (const add of [
+  serveCommand,
+  keygenCommand,
+  issueCommand,
+  inspectCommand,
+  licenseCommands,
+  userCommands,
+  tokenCommands,
+  auditCommand,
+])
+  add(program);
+const exitOverrideAll = (command: Command): void => {
+  for (const sub of command.commands) {
+    sub.exitOverride();
+    exitOverrideAll(sub);
+  }
+};
+exitOverrideAll(program);
 
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {
+    // commander has printed its message; help asked for is success, help shown for a mistake is not.
     const ok =
       err.code === 'commander.helpDisplayed' ||
       err.code === 'commander.version' ||
-      err.code === 'commander.help';
+      (err.code === 'commander.help' && err.exitCode === 0);
     process.exitCode = ok ? EXIT.ok : EXIT.usage;
   } else if (err instanceof UsageError) {
     process.stderr.write(`licensor: ${err.message}\n`);
     process.exitCode = EXIT.usage;
   } else if (err instanceof RefusedError) {
     process.stderr.write(`licensor: ${err.code}: ${err.message}\n`);
+    process.exitCode = EXIT.refused;
+  } else if (err instanceof UnreachableError) {
+    process.stderr.write(`licensor: ${err.message}\n`);
     process.exitCode = EXIT.refused;
   } else {
     process.stderr.write(`licensor: ${err instanceof Error ? err.message : String(err)}\n`);

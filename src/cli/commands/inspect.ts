@@ -4,6 +4,7 @@ import { parseLicenseClaims } from '../../domain/license-claims.js';
 import { KeyFileError, KeyRing } from '../../keys/key-ring.js';
 import { decodeLicenseKeyUnverified, verifyLicenseKey } from '../../keys/license-jws.js';
 import { RefusedError, UsageError } from '../cli-errors.js';
+import { connectionOptions } from '../connect.js';
 import { readKeyInput } from '../read-input.js';
 
 interface InspectOptions {
@@ -47,7 +48,9 @@ export function inspectCommand(program: Command): void {
     .option('--file <file>', 'read the key from a file')
     .option('--trusted <pubfile>', 'issuer public key (PEM or JWKS) to verify the signature with')
     .option('--json', 'print JSON', false)
-    .action((key: string | undefined, options: InspectOptions) => {
+    .action((key: string | undefined, options: InspectOptions, command: Command) => {
+      // `licensor --json inspect KEY` too: --json before the command name is the program's.
+      const json = options.json || connectionOptions(command).json === true;
       const licenseKey = readKeyInput(key, options.file);
       const now = new Date();
       let decoded: ReturnType<typeof decodeLicenseKeyUnverified>;
@@ -96,7 +99,7 @@ export function inspectCommand(program: Command): void {
           }
         }
       }
-      process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : describe(report, now));
+      process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : describe(report, now));
       if (report.signatureProblem)
         throw new RefusedError(report.signatureProblem.code, 'the signature does not verify');
       if (!report.claimsValid)

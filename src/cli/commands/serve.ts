@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { ConfigError, loadServerConfig } from '../../config.js';
 import { KeyFileError } from '../../keys/key-ring.js';
-import { startServer } from '../../server.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
 /** Runs the server until SIGTERM or SIGINT, then closes gracefully (in-flight requests finish). */
 async function serve(): Promise<void> {
+  // Loaded here, not at the top: the other commands start faster without the server's modules.
+  const { startServer } = await import('../../server.js');
   let server;
   try {
     server = await startServer(loadServerConfig());

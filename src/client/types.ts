@@ -1,0 +1,136 @@
+/**
+ * Request and response types of the HTTP API, derived from the server's own schemas. Only types
+ * are imported (erased at build time), so a browser bundle of the client pulls in no server code.
+ */
+import type { Static } from 'typebox';
+import type { ErrorCode } from '../domain/errors.js';
+import type {
+  AddLicenseBody as AddLicenseBodySchema,
+  License as LicenseSchema,
+  LicenseListItem as LicenseListItemSchema,
+  LicenseStatus as LicenseStatusSchema,
+} from '../http/schemas/license-schemas.js';
+import type {
+  Usage as UsageSchema,
+  UsageHistory as UsageHistorySchema,
+  UsageHistoryQuery as UsageHistoryQuerySchema,
+  UsageQuery as UsageQuerySchema,
+} from '../http/schemas/usage-schemas.js';
+import type {
+  CreateUserBody as CreateUserBodySchema,
+  UpdateUserBody as UpdateUserBodySchema,
+  User as UserSchema,
+  UserList as UserListSchema,
+  UserListQuery as UserListQuerySchema,
+} from '../http/schemas/user-schemas.js';
+
+/** POST and DELETE /admin/license, GET /admin/license/{id}: every field, the key included. */
+export type License = Static<typeof LicenseSchema>;
+/** GET /admin/license items: never the license key. */
+export type LicenseListItem = Static<typeof LicenseListItemSchema>;
+export type LicenseState = License['state'];
+export type LicenseStatus = Static<typeof LicenseStatusSchema>;
+export type AddLicenseBody = Static<typeof AddLicenseBodySchema>;
+
+export type Usage = Static<typeof UsageSchema>;
+export type UsageUser = Usage['users'][number];
+export type UsageHistory = Static<typeof UsageHistorySchema>;
+
+export type User = Static<typeof UserSchema>;
+export type UserType = User['userType'];
+export type UserList = Static<typeof UserListSchema>;
+export type CreateUserBody = Static<typeof CreateUserBodySchema>;
+export type UpdateUserBody = Static<typeof UpdateUserBodySchema>;
+
+/** Paging: both have server defaults (offset 0, size 10), so both are optional here. */
+export type PageQuery = Partial<Static<typeof UsageQuerySchema>>;
+export type UserListQuery = Partial<Static<typeof UserListQuerySchema>>;
+export type UsageHistoryQuery = Static<typeof UsageHistoryQuerySchema>;
+
+/** Every code the server's error table defines (src/domain/errors.ts). */
+export type ProblemCode = ErrorCode;
+
+/** The RFC 9457 body of every refusal. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ProblemCode;
+  requestId?: string;
+}
+
+/*
+ * The schemas below are declared inline in their route files (admin-routes.ts, host-routes.ts,
+ * meta-routes.ts) and not exported, so they are restated here. test/cli/client.test.ts checks each
+ * one's field list against what the server really sends, so a drift fails a test.
+ */
+
+export type Permission = 'APPLICATION_ADMIN' | 'USER_ADMIN';
+
+/** GET /admin/tokens items (never their secrets). */
+export interface Token {
+  id: number;
+  name: string;
+  permissions: Permission[];
+  createdAt: string;
+  revokedAt: string | null;
+  /** The administrator token from LICENSOR_ADMIN_TOKEN or first start. */
+  bootstrap: boolean;
+}
+
+/** POST /admin/tokens: the token and its secret, shown only in this response. */
+export interface CreatedToken extends Token {
+  secret: string;
+}
+
+export interface CreateTokenBody {
+  name: string;
+  permissions: Permission[];
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actorTokenId: number | null;
+  actorName: string | null;
+  /** e.g. license.add, user.create, GET /admin/license */
+  action: string;
+  /** e.g. license:3 */
+  target: string | null;
+  outcome: 'success' | 'refused';
+  /** The problem code of a refusal. */
+  code: string | null;
+  clientAddress: string;
+}
+
+/** GET /admin/audit, newest first. */
+export interface AuditPage {
+  offset: number;
+  size: number;
+  total: number;
+  entries: AuditEntry[];
+}
+
+/** GET /license/notices (public). */
+export interface Notices {
+  notices: { kind: 'notice' | 'noticeOnExpire'; text: string }[];
+}
+
+/** GET /license/entitlements (any valid token). */
+export interface Entitlements {
+  features: Record<string, { enabled: boolean }>;
+  /** Names of the data handlers covered. */
+  handlers: string[];
+  canAddUser: boolean;
+  dataAccessBlocked: boolean;
+}
+
+export interface Health {
+  status: 'ok';
+}
+
+export interface Readiness {
+  status: 'ready';
+  store: string;
+}

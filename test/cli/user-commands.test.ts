@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  addKeyDirect,
+  apiGet,
+  assertOk,
+  assertRefused,
+  assertUsage,
+  okJson,
+  startLicensor,
+} from './cli-helpers.js';
+
+const USER_FIELDS = [
+  'active',
+  'createdAt',
+  'disabled',
+  'email',
+  'iamid',
+  'id',
+  'lastActivityAt',
+  'name',
+  'userType',
+  'userid',
+].sort();
+
+test('users commands against a real server: add, list, show, disable, enable, remove', async (t) => {
+  const l = await startLicensor(t);
+  await addKeyDirect(l, { seats: 2, softSeats: 0 });
+
+  await t.test('users add: a sentence; --json is the created user', async () => {
+    const out = assertOk(
+      await l.run([
+        'users',
+        'add',
+        'ada',
+        '--iamid',
+        'okta',
+        '--name',
+        'Ada Lovelace',
+        '--email',
+        'ada@example.com',
+      ]),
+    );
+    assert.equal(out, 'Added user 1 (ada at okta) as dataConsumer; it takes a seat.\n');
+    const user = okJson(
+      await l.run(['users', 'add', 'bob', '--iamid', 'okta', '--type', 'policyOwner', '--json']),
+    );
+    assert.deepEqual(Object.keys(user).sort(), USER_FIELDS);
+    assert.equal(user.id, 2);
+    assert.equal(user.userType, 'policyOwner');
+    assert.equal(user.active, true);
+    assert.equal(user.name, null);
+  });
+
+  await t.test('users add refusals: seat limit, duplicate (exit 1); bad options (exit 2)', async () => {
+    assertRefused(await l.run(['users', 'add', 'cyd', '--iamid', 'okta']), 'SEAT_LIMIT_REACHED');
+    assertRefused(await l.run(['users', 'add', 'cyd', '--iamid', 'okta', '--json']), 'SEAT_LIMIT_REACHED');
+    assertRefused(await l.run(['users', 'add', 'ada', '--iamid', 'okta']), 'USER_ALREADY_EXISTS');
+    assertUsage(await l.run(['users', 'add', 'cyd']), /--iamid/);
+    assertUsage(await l.run(['users', 'add', '--iamid', 'okta']), /missing required argument/);
+    assertUsage(await l.run(['users', 'add', 'cyd', '--iamid', 'okta', '--type', 'admin']), /dataConsumer/);
+    assert.equal((await apiGet(l, '/admin/users')).total, 2, 'nothing was written');
+  });
+
+  await t.test('users list: a table and a page line; --json is GET /admin/users', async () => {
+    const out = assertOk(await l.run(['users', 'list']));
+    const lines = out.trimEnd().split('\n');
+    assert.match(lines[0]!, /^ID\s+USERID\s+IAMID\s+TYPE\s+NAME\s+EMAIL\s+STATE\s+LAST ACTIVITY$/);
+    assert.match(
+      lines[1]!,
+      /^ 1 +ada +okta +dataConsumer +Ada Lovelace +ada@example\.com +active +\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/,
+    );
+    assert.match(lines[2]!, /^ 2 +bob +okta +policyOwner +- +- +active /);
+    assert.equal(lines[3], 'Showing 1-2 of 2 users.');
+    const json = okJson(await l.run(['users', 'list', '--json']));
+    assert.deepEqual(json, await apiGet(l, '/admin/users'));
+    assert.deepEqual(Object.keys(json).sort(), ['offset', 'size', 'total', 'users']);
+    for (const u of json.users) assert.deepEqual(Object.keys(u).sort(), USER_FIELDS);
+
+    const search = okJson(await l.run(['users', 'list', '--search', 'lovelace', '--json']));
+    assert.deepEqual(
+      search.users.map((u: { userid: string }) => u.userid),
+      ['ada'],
+    );
+    const paged = assertOk(await l.run(['users', 'list', '--offset', '1', '--size', '1']));
+    assert.match(paged, /bob/);
+    assert.match(paged, /Showing 2-2 of 2 users\./);
+    assertUsage(await l.run(['users', 'list', '--active', '--inactive']), /not both/);
+    assertUsage(await l.run(['users', 'list', '--size', 'ten']), /--size/);
+  });
+
+  await t.test('users show ID', async () => {
+    const out = assertOk(await l.run(['users', 'show', '1']));
+    assert.match(out, /^User id: +ada$/m);
+    assert.match(out, /^State: +active$/m);
+    assert.deepEqual(
+      okJson(await l.run(['users', 'show', '1', '--json'])),
+      await apiGet(l, '/admin/users/1'),
+    );
+    assertRefused(await l.run(['users', 'show', '99']), 'USER_NOT_FOUND');
+  });
+
+  await t.test('users disable frees a seat; enable takes it back', async () => {
+    const out = assertOk(await l.run(['users', 'disable', '1']));
+    assert.equal(out, 'Disabled user 1 (ada at okta); it no longer takes a seat.\n');
+    assert.match(assertOk(await l.run(['status'])), /^Seats: +1 used of 2/m);
+    assertOk(await l.run(['users', 'add', 'cyd', '--iamid', 'okta']));
+
+    const inactive = okJson(await l.run(['users', 'list', '--inactive', '--json']));
+    assert.deepEqual(
+      inactive.users.map((u: { userid: string }) => u.userid),
+      ['ada'],
+    );
+    const active = assertOk(await l.run(['users', 'list', '--active']));
+    assert.doesNotMatch(active, /ada/);
+    assert.match(active, /Showing 1-2 of 2 matching users\./);
+    assert.match(assertOk(await l.run(['users', 'list', '--inactive'])), /ada .* disabled /);
+
+    assertRefused(await l.run(['users', 'enable', '1']), 'SEAT_LIMIT_REACHED');
+    const removed = assertOk(await l.run(['users', 'remove', '3']));
+    assert.equal(removed, 'Removed user 3 (cyd at okta).\n');
+    assert.equal(
+      assertOk(await l.run(['users', 'enable', '1'])),
+      'Enabled user 1 (ada at okta); it takes a seat again.\n',
+    );
+
+    const disabled = okJson(await l.run(['users', 'disable', '2', '--json']));
+    assert.deepEqual(Object.keys(disabled).sort(), USER_FIELDS);
+    assert.equal(disabled.disabled, true);
+    const enabled = okJson(await l.run(['users', 'enable', '2', '--json']));
+    assert.equal(enabled.disabled, false);
+    assert.equal(enabled.active, true);
+  });
+
+  await t.test('users remove --json; unknown ids exit 1; bad ids exit 2', async () => {
+    const removed = okJson(await l.run(['users', 'remove', '2', '--json']));
+    assert.equal(removed.userid, 'bob');
+    for (const sub of ['disable', 'enable', 'remove', 'show'])
+      assertRefused(await l.run(['users', sub, '2']), 'USER_NOT_FOUND');
+    for (const sub of ['disable', 'enable', 'remove', 'show']) {
+      assertUsage(await l.run(['users', sub, 'bob']), /positive integer/);
+      assertUsage(await l.run(['users', sub]), /missing required argument/);
+    }
+    assertUsage(await l.run(['users', 'frobnicate']), /unknown command/);
+    assertUsage(await l.run(['users']));
+  });
+
+  await t.test(
+    'control characters from the server are shown escaped, never sent to the terminal',
+    async () => {
+      const user = okJson(
+        await l.run(['users', 'add', 'mal', '--iamid', 'okta', '--name', 'Mal\u001b[2J\nory', '--json']),
+      );
+      assert.equal(user.name, 'Mal\u001b[2J\nory', 'the JSON is unchanged');
+      const out = assertOk(await l.run(['users', 'list']));
+      assert.match(out, /^ *\d+ +mal +okta +dataConsumer +Mal\\u001b\[2J\\u000aory +- +active /m);
+      assertOk(await l.run(['users', 'remove', String(user.id)]));
+    },
+  );
+
+  await t.test('a list with nobody in it says so', async () => {
+    assertOk(await l.run(['users', 'remove', '1']));
+    assert.equal(assertOk(await l.run(['users', 'list'])), 'No users.\n');
+    assert.equal(assertOk(await l.run(['users', 'list', '--search', 'x'])), 'No users match.\n');
+    assert.match(assertOk(await l.run(['usage'])), /^No users\.$/m);
+  });
+});
