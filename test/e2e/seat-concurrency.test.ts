@@ -81,4 +81,29 @@ describe('the seat limit under real concurrency (SQLite)', () => {
     };
     assert.equal(list.total, 60, 'the users table agrees with the counters');
   });
+
+  test('what one process caches is dropped when another commits: licenses and revoked tokens', async (t) => {
+    const [a, b] = await setUp(t, 2, 5, 0);
+    assert.equal((await status(b!)).hardSeats, 5);
+    const list = async (server: ServerProcess) =>
+      (await (await fetch(`${server.url}/admin/license`, { headers })).json()) as unknown[];
+    assert.equal((await list(b!)).length, 1);
+    const created = await post(`${a!.url}/admin/tokens`, {
+      name: 'temp',
+      permissions: ['APPLICATION_ADMIN'],
+    });
+    const secret = String(created.body.secret);
+    const asTemp = (server: ServerProcess) =>
+      fetch(`${server.url}/admin/license/licenseStatus`, { headers: { authorization: `Bearer ${secret}` } });
+    assert.equal((await asTemp(b!)).status, 200, 'B knows the new token (and caches it)');
+    const revoked = await fetch(`${a!.url}/admin/tokens/${String(created.body.id)}`, {
+      method: 'DELETE',
+      headers,
+    });
+    assert.equal(revoked.status, 200);
+    assert.equal((await asTemp(b!)).status, 401, 'B refuses the token A revoked, at once');
+    const deleted = await fetch(`${a!.url}/admin/license/1`, { method: 'DELETE', headers });
+    assert.equal(deleted.status, 200);
+    assert.equal((await status(b!)).hardSeats, 0, 'B sees the deletion at once');
+  });
 });

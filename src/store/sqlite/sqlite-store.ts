@@ -53,6 +53,18 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
+interface ReadCache {
+  /** SQLite's data_version when this was filled; -1 for "refill". */
+  version: number;
+  licenses?: LicenseRecord[];
+  /** Active-user counter sums for the days after `day`. */
+  wholeDays?: { day: string; rows: { user_type: UserType; n: number }[] };
+  tokens: Map<string, TokenRecord>;
+}
+
+const emptyCache = (version: number): ReadCache => ({ version, tokens: new Map() });
+const MAX_CACHED_TOKENS = 1000;
+
 const LICENSE_COLUMNS = 'id, uuid, license_key, payload, updated_at, deleted, invalidated';
 const TOKEN_COLUMNS = 'id, name, permissions, created_at, revoked_at, bootstrap';
 const USER_COLUMNS = 'id, userid, iamid, name, email, user_type, created_at, last_activity_at, disabled';
@@ -66,8 +78,43 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   readonly #db: Database.Database;
 
+  readonly #statements = new Map<string, Database.Statement>();
+  #cache: ReadCache = emptyCache(-1);
+
   private constructor(db: Database.Database) {
     this.#db = db;
+  }
+
+  /** Prepares each statement once: preparing costs more than running the small queries here. */
+  #prepare<P extends unknown[] | object = unknown[], R = unknown>(sql: string): Database.Statement<P, R> {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement as unknown as Database.Statement<P, R>;
+  }
+
+  /**
+   * What every status, entitlement and token check reads, kept between requests. It is dropped
+   * when another process commits (SQLite's data_version changes) and after every write of this
+   * one, so it is never older than the database.
+   */
+  #cached(): ReadCache {
+    // Through a kept statement: db.pragma() prepares a new one on every call.
+    const version = this.#prepare<[], number>('PRAGMA data_version').pluck().get() as number;
+    if (version !== this.#cache.version) this.#cache = emptyCache(version);
+    return this.#cache;
+  }
+
+  #liveLicenses(): LicenseRecord[] {
+    const cache = this.#cached();
+    cache.licenses ??= this.#prepare<[], LicenseRow>(
+      `SELECT ${LICENSE_COLUMNS} FROM licenses WHERE deleted = 0 ORDER BY id`,
+    )
+      .all()
+      .map(licenseFromRow);
+    return cache.licenses;
   }
 
   /** Opens (creating if needed) the database and applies pending migrations. */
@@ -94,7 +141,12 @@ export class SqliteStore implements Store {
   /** Runs `fn` in a write transaction that holds the lock from its first statement. */
   #write<T>(fn: () => T): T {
     this.#checkOpen();
-    return translate(() => this.#db.transaction(fn).immediate());
+    try {
+      return translate(() => this.#db.transaction(fn).immediate());
+    } finally {
+      // Reads inside a write come before its own writes; afterwards the cache is stale.
+      this.#cache = emptyCache(-1);
+    }
   }
 
   /**
@@ -111,16 +163,16 @@ export class SqliteStore implements Store {
   }
 
   #licensesByUuid(uuid: string): LicenseRecord[] {
-    const rows = this.#db
-      .prepare<[string], LicenseRow>(`SELECT ${LICENSE_COLUMNS} FROM licenses WHERE uuid = ? ORDER BY id`)
-      .all(uuid);
+    const rows = this.#prepare<[string], LicenseRow>(
+      `SELECT ${LICENSE_COLUMNS} FROM licenses WHERE uuid = ? ORDER BY id`,
+    ).all(uuid);
     return rows.map(licenseFromRow);
   }
 
   #licenseById(id: number): LicenseRecord | undefined {
-    const row = this.#db
-      .prepare<[number], LicenseRow>(`SELECT ${LICENSE_COLUMNS} FROM licenses WHERE id = ?`)
-      .get(id);
+    const row = this.#prepare<[number], LicenseRow>(
+      `SELECT ${LICENSE_COLUMNS} FROM licenses WHERE id = ?`,
+    ).get(id);
     return row && licenseFromRow(row);
   }
 
@@ -130,20 +182,18 @@ export class SqliteStore implements Store {
         const { claims } = license;
         checkCanAdd(claims.uuid, this.#licensesByUuid(claims.uuid));
         const at = now.toISOString();
-        const { lastInsertRowid } = this.#db
-          .prepare(
-            `INSERT INTO licenses (uuid, license_key, payload, hard_delete, added_at, updated_at)
+        const { lastInsertRowid } = this.#prepare(
+          `INSERT INTO licenses (uuid, license_key, payload, hard_delete, added_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            claims.uuid,
-            license.licenseKey,
-            JSON.stringify(license.payload),
-            claims.hardDelete ? 1 : 0,
-            at,
-            at,
-          );
-        const supersede = this.#db.prepare(
+        ).run(
+          claims.uuid,
+          license.licenseKey,
+          JSON.stringify(license.payload),
+          claims.hardDelete ? 1 : 0,
+          at,
+          at,
+        );
+        const supersede = this.#prepare(
           `UPDATE licenses SET invalidated = 1, updated_at = ?
            WHERE uuid = ? AND deleted = 0 AND invalidated = 0`,
         );
@@ -154,16 +204,15 @@ export class SqliteStore implements Store {
   }
 
   listLicenses(options: { includeDeleted?: boolean } = {}): Promise<LicenseRecord[]> {
-    return settle(() =>
-      this.#read(() =>
-        this.#db
-          .prepare<[], LicenseRow>(
-            `SELECT ${LICENSE_COLUMNS} FROM licenses ${options.includeDeleted ? '' : 'WHERE deleted = 0'} ORDER BY id`,
-          )
+    return settle(() => {
+      this.#checkOpen();
+      if (!options.includeDeleted) return [...this.#liveLicenses()];
+      return this.#read(() =>
+        this.#prepare<[], LicenseRow>(`SELECT ${LICENSE_COLUMNS} FROM licenses ORDER BY id`)
           .all()
           .map(licenseFromRow),
-      ),
-    );
+      );
+    });
   }
 
   getLicense(id: number): Promise<LicenseRecord | undefined> {
@@ -176,9 +225,10 @@ export class SqliteStore implements Store {
         const existing = this.#licenseById(id);
         if (!existing || existing.deleted)
           throw new LicensorError('LICENSE_NOT_FOUND', `no license with id ${id}`);
-        this.#db
-          .prepare('UPDATE licenses SET deleted = 1, updated_at = ? WHERE id = ?')
-          .run(now.toISOString(), id);
+        this.#prepare('UPDATE licenses SET deleted = 1, updated_at = ? WHERE id = ?').run(
+          now.toISOString(),
+          id,
+        );
         return this.#licenseById(id) as LicenseRecord;
       }),
     );
@@ -190,17 +240,20 @@ export class SqliteStore implements Store {
    */
   #activeByType(since: Date): Record<UserType, number> {
     const counts: Record<UserType, number> = { dataConsumer: 0, policyOwner: 0 };
-    const whole = this.#db
-      .prepare<[string], { user_type: UserType; n: number }>(
-        'SELECT user_type, sum(n) AS n FROM activity_counts WHERE day > ? GROUP BY user_type',
-      )
-      .all(utcDay(since));
-    const partial = this.#db
-      .prepare<[string, string], { user_type: UserType; n: number }>(
-        `SELECT user_type, count(*) AS n FROM users
+    const cache = this.#cached();
+    const day = utcDay(since);
+    if (cache.wholeDays?.day !== day)
+      cache.wholeDays = {
+        day,
+        rows: this.#prepare<[string], { user_type: UserType; n: number }>(
+          'SELECT user_type, sum(n) AS n FROM activity_counts WHERE day > ? GROUP BY user_type',
+        ).all(day),
+      };
+    const whole = cache.wholeDays.rows;
+    const partial = this.#prepare<[string, string], { user_type: UserType; n: number }>(
+      `SELECT user_type, count(*) AS n FROM users
          WHERE disabled = 0 AND last_activity_at >= ? AND last_activity_at < ? GROUP BY user_type`,
-      )
-      .all(since.toISOString(), startOfNextUtcDay(since).toISOString());
+    ).all(since.toISOString(), startOfNextUtcDay(since).toISOString());
     for (const row of [...whole, ...partial]) counts[row.user_type] += row.n;
     return counts;
   }
@@ -212,19 +265,14 @@ export class SqliteStore implements Store {
 
   /** Moves a user in or out of the per-day counters; `delta` is +1 or -1. */
   #count(lastActivityAt: Date, userType: UserType, delta: number): void {
-    this.#db
-      .prepare(
-        `INSERT INTO activity_counts (day, user_type, n) VALUES (?, ?, ?)
+    this.#prepare(
+      `INSERT INTO activity_counts (day, user_type, n) VALUES (?, ?, ?)
          ON CONFLICT (day, user_type) DO UPDATE SET n = n + excluded.n`,
-      )
-      .run(utcDay(lastActivityAt), userType, delta);
+    ).run(utcDay(lastActivityAt), userType, delta);
   }
 
   #effective(now: Date): EffectiveLicense {
-    const rows = this.#db
-      .prepare<[], LicenseRow>(`SELECT ${LICENSE_COLUMNS} FROM licenses WHERE deleted = 0`)
-      .all();
-    return effectiveLicense(rows.map(licenseFromRow), now);
+    return effectiveLicense(this.#liveLicenses(), now);
   }
 
   /** Takes a seat or refuses (SEAT_LIMIT_REACHED); raises today's usage row with the new count. */
@@ -236,18 +284,16 @@ export class SqliteStore implements Store {
   }
 
   #raiseUsage(now: Date, activeUsers: number, effective: EffectiveLicense): void {
-    this.#db
-      .prepare(
-        `INSERT INTO usage_daily (day, peak_active_users, license_seats, hard_seats) VALUES (?, ?, ?, ?)
+    this.#prepare(
+      `INSERT INTO usage_daily (day, peak_active_users, license_seats, hard_seats) VALUES (?, ?, ?, ?)
          ON CONFLICT (day) DO UPDATE SET
            peak_active_users = max(peak_active_users, excluded.peak_active_users),
            license_seats = excluded.license_seats, hard_seats = excluded.hard_seats`,
-      )
-      .run(utcDay(now), activeUsers, effective.licenseSeats, effective.hardSeats);
+    ).run(utcDay(now), activeUsers, effective.licenseSeats, effective.hardSeats);
   }
 
   #user(id: number): UserRecord {
-    const row = this.#db.prepare<[number], UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`).get(id);
+    const row = this.#prepare<[number], UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`).get(id);
     if (!row) throw new LicensorError('USER_NOT_FOUND', `no user with id ${id}`);
     return userFromRow(row);
   }
@@ -259,9 +305,9 @@ export class SqliteStore implements Store {
   createUser(user: NewUser, ctx: SeatContext): Promise<UserRecord> {
     return settle(() =>
       this.#write(() => {
-        const taken = this.#db
-          .prepare<[string, string], { id: number }>('SELECT id FROM users WHERE iamid = ? AND userid = ?')
-          .get(user.iamid, user.userid);
+        const taken = this.#prepare<[string, string], { id: number }>(
+          'SELECT id FROM users WHERE iamid = ? AND userid = ?',
+        ).get(user.iamid, user.userid);
         if (taken)
           throw new LicensorError(
             'USER_ALREADY_EXISTS',
@@ -269,12 +315,10 @@ export class SqliteStore implements Store {
           );
         this.#claimSeat(ctx);
         const at = ctx.now.toISOString();
-        const { lastInsertRowid } = this.#db
-          .prepare(
-            `INSERT INTO users (iamid, userid, name, email, user_type, created_at, last_activity_at, disabled)
+        const { lastInsertRowid } = this.#prepare(
+          `INSERT INTO users (iamid, userid, name, email, user_type, created_at, last_activity_at, disabled)
              VALUES (?, ?, ?, ?, ?, ?, ?, 0)`,
-          )
-          .run(user.iamid, user.userid, user.name, user.email, user.userType, at, at);
+        ).run(user.iamid, user.userid, user.name, user.email, user.userType, at, at);
         this.#count(ctx.now, user.userType, +1);
         return this.#user(Number(lastInsertRowid));
       }),
@@ -289,7 +333,7 @@ export class SqliteStore implements Store {
           throw new LicensorError('USER_DISABLED', `user ${id} is disabled; enable it first`);
         const seatTaken = user.lastActivityAt < ctx.activeSince;
         if (seatTaken) this.#claimSeat(ctx);
-        this.#db.prepare('UPDATE users SET last_activity_at = ? WHERE id = ?').run(ctx.now.toISOString(), id);
+        this.#prepare('UPDATE users SET last_activity_at = ? WHERE id = ?').run(ctx.now.toISOString(), id);
         if (utcDay(user.lastActivityAt) !== utcDay(ctx.now)) {
           this.#count(user.lastActivityAt, user.userType, -1);
           this.#count(ctx.now, user.userType, +1);
@@ -310,9 +354,13 @@ export class SqliteStore implements Store {
           disabled: patch.disabled ?? user.disabled,
         };
         if (user.disabled && !next.disabled && user.lastActivityAt >= ctx.activeSince) this.#claimSeat(ctx);
-        this.#db
-          .prepare('UPDATE users SET name = ?, email = ?, user_type = ?, disabled = ? WHERE id = ?')
-          .run(next.name, next.email, next.userType, next.disabled ? 1 : 0, id);
+        this.#prepare('UPDATE users SET name = ?, email = ?, user_type = ?, disabled = ? WHERE id = ?').run(
+          next.name,
+          next.email,
+          next.userType,
+          next.disabled ? 1 : 0,
+          id,
+        );
         if (user.disabled !== next.disabled || user.userType !== next.userType) {
           if (!user.disabled) this.#count(user.lastActivityAt, user.userType, -1);
           if (!next.disabled) this.#count(user.lastActivityAt, next.userType, +1);
@@ -326,7 +374,7 @@ export class SqliteStore implements Store {
     return settle(() =>
       this.#write(() => {
         const user = this.#user(id);
-        this.#db.prepare('DELETE FROM users WHERE id = ?').run(id);
+        this.#prepare('DELETE FROM users WHERE id = ?').run(id);
         if (!user.disabled) this.#count(user.lastActivityAt, user.userType, -1);
         return user;
       }),
@@ -336,9 +384,9 @@ export class SqliteStore implements Store {
   getUser(id: number): Promise<UserRecord | undefined> {
     return settle(() =>
       this.#read(() => {
-        const row = this.#db
-          .prepare<[number], UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`)
-          .get(id);
+        const row = this.#prepare<[number], UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`).get(
+          id,
+        );
         return row && userFromRow(row);
       }),
     );
@@ -365,12 +413,11 @@ export class SqliteStore implements Store {
         }
         const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
         const total = (
-          this.#db.prepare(`SELECT count(*) AS n FROM users ${clause}`).get(...params) as { n: number }
+          this.#prepare(`SELECT count(*) AS n FROM users ${clause}`).get(...params) as { n: number }
         ).n;
-        const users = this.#db
-          .prepare<(string | number)[], UserRow>(
-            `SELECT ${USER_COLUMNS} FROM users ${clause} ORDER BY id LIMIT ? OFFSET ?`,
-          )
+        const users = this.#prepare<(string | number)[], UserRow>(
+          `SELECT ${USER_COLUMNS} FROM users ${clause} ORDER BY id LIMIT ? OFFSET ?`,
+        )
           .all(...params, query.size, query.offset)
           .map(userFromRow);
         return { users, total };
@@ -382,11 +429,9 @@ export class SqliteStore implements Store {
     return settle(() =>
       this.#read(() => {
         const totals: Record<UserType, number> = { dataConsumer: 0, policyOwner: 0 };
-        const rows = this.#db
-          .prepare<[], { user_type: UserType; n: number }>(
-            'SELECT user_type, count(*) AS n FROM users GROUP BY user_type',
-          )
-          .all();
+        const rows = this.#prepare<[], { user_type: UserType; n: number }>(
+          'SELECT user_type, count(*) AS n FROM users GROUP BY user_type',
+        ).all();
         for (const row of rows) totals[row.user_type] = row.n;
         const active = this.#activeByType(activeSince);
         const [dataConsumer, policyOwner] = USER_TYPES.map((type) => ({
@@ -403,9 +448,9 @@ export class SqliteStore implements Store {
       this.#write(() => {
         this.#raiseUsage(ctx.now, this.#activeCount(ctx.activeSince), this.#effective(ctx.now));
         return usageFromRow(
-          this.#db
-            .prepare<[string], UsageRow>('SELECT * FROM usage_daily WHERE day = ?')
-            .get(utcDay(ctx.now)) as UsageRow,
+          this.#prepare<[string], UsageRow>('SELECT * FROM usage_daily WHERE day = ?').get(
+            utcDay(ctx.now),
+          ) as UsageRow,
         );
       }),
     );
@@ -414,10 +459,9 @@ export class SqliteStore implements Store {
   usageHistory(fromDay: string, toDay: string): Promise<UsageDay[]> {
     return settle(() =>
       this.#read(() =>
-        this.#db
-          .prepare<[string, string], UsageRow>(
-            'SELECT * FROM usage_daily WHERE day >= ? AND day <= ? ORDER BY day',
-          )
+        this.#prepare<[string, string], UsageRow>(
+          'SELECT * FROM usage_daily WHERE day >= ? AND day <= ? ORDER BY day',
+        )
           .all(fromDay, toDay)
           .map(usageFromRow),
       ),
@@ -427,28 +471,25 @@ export class SqliteStore implements Store {
   createToken(token: NewToken, now: Date): Promise<TokenRecord> {
     return settle(() =>
       this.#write(() => {
-        const { lastInsertRowid } = this.#db
-          .prepare(
-            'INSERT INTO tokens (name, hash, permissions, bootstrap, created_at) VALUES (?, ?, ?, 0, ?)',
-          )
-          .run(token.name, token.hash, JSON.stringify(token.permissions), now.toISOString());
+        const { lastInsertRowid } = this.#prepare(
+          'INSERT INTO tokens (name, hash, permissions, bootstrap, created_at) VALUES (?, ?, ?, 0, ?)',
+        ).run(token.name, token.hash, JSON.stringify(token.permissions), now.toISOString());
         return this.#token(Number(lastInsertRowid)) as TokenRecord;
       }),
     );
   }
 
   #token(id: number): TokenRecord | undefined {
-    const row = this.#db
-      .prepare<[number], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = ?`)
-      .get(id);
+    const row = this.#prepare<[number], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = ?`).get(id);
     return row && tokenFromRow(row);
   }
 
   listTokens(): Promise<TokenRecord[]> {
     return settle(() =>
       this.#read(() =>
-        this.#db
-          .prepare<[], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE revoked_at IS NULL ORDER BY id`)
+        this.#prepare<[], TokenRow>(
+          `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE revoked_at IS NULL ORDER BY id`,
+        )
           .all()
           .map(tokenFromRow),
       ),
@@ -461,7 +502,7 @@ export class SqliteStore implements Store {
         const token = this.#token(id);
         if (!token || token.revokedAt !== null)
           throw new LicensorError('TOKEN_NOT_FOUND', `no live token with id ${id}`);
-        this.#db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ?').run(now.toISOString(), id);
+        this.#prepare('UPDATE tokens SET revoked_at = ? WHERE id = ?').run(now.toISOString(), id);
         return this.#token(id) as TokenRecord;
       }),
     );
@@ -470,21 +511,19 @@ export class SqliteStore implements Store {
   appendAudit(entry: NewAuditEntry): Promise<void> {
     return settle(() =>
       this.#write(() => {
-        this.#db
-          .prepare(
-            `INSERT INTO audit_events (at, actor_token_id, actor_name, action, target, outcome, code, client_address)
+        this.#prepare(
+          `INSERT INTO audit_events (at, actor_token_id, actor_name, action, target, outcome, code, client_address)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            entry.at.toISOString(),
-            entry.actorTokenId,
-            entry.actorName,
-            entry.action,
-            entry.target,
-            entry.outcome,
-            entry.code,
-            entry.clientAddress,
-          );
+        ).run(
+          entry.at.toISOString(),
+          entry.actorTokenId,
+          entry.actorName,
+          entry.action,
+          entry.target,
+          entry.outcome,
+          entry.code,
+          entry.clientAddress,
+        );
       }),
     );
   }
@@ -492,47 +531,52 @@ export class SqliteStore implements Store {
   listAudit(page: { offset: number; size: number }): Promise<{ entries: AuditEntry[]; total: number }> {
     return settle(() =>
       this.#read(() => ({
-        entries: this.#db
-          .prepare<[number, number], AuditRow>('SELECT * FROM audit_events ORDER BY id DESC LIMIT ? OFFSET ?')
+        entries: this.#prepare<[number, number], AuditRow>(
+          'SELECT * FROM audit_events ORDER BY id DESC LIMIT ? OFFSET ?',
+        )
           .all(page.size, page.offset)
           .map(auditFromRow),
-        total: (this.#db.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n,
+        total: (this.#prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n,
       })),
     );
   }
 
   findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
-    return settle(() =>
-      this.#read(() => {
-        const row = this.#db
-          .prepare<[string], TokenRow>(
-            `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE hash = ? AND revoked_at IS NULL`,
-          )
-          .get(hash);
-        return row && tokenFromRow(row);
-      }),
-    );
+    return settle(() => {
+      this.#checkOpen();
+      // A hit needs no transaction: the cache is only kept while no other process has committed.
+      const known = this.#cached().tokens.get(hash);
+      if (known) return known;
+      return this.#read(() => {
+        const row = this.#prepare<[string], TokenRow>(
+          `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE hash = ? AND revoked_at IS NULL`,
+        ).get(hash);
+        const token = row && tokenFromRow(row);
+        // Only tokens that exist are kept: unknown guesses must not fill memory.
+        const cache = this.#cached();
+        if (token && cache.tokens.size < MAX_CACHED_TOKENS) cache.tokens.set(hash, token);
+        return token;
+      });
+    });
   }
 
   setBootstrapToken(hash: string, now: Date): Promise<TokenRecord> {
     return settle(() =>
       this.#write(() => {
         const at = now.toISOString();
-        const same = this.#db
-          .prepare<[string], { id: number; bootstrap: number; revoked_at: string | null }>(
-            'SELECT id, bootstrap, revoked_at FROM tokens WHERE hash = ?',
-          )
-          .get(hash);
+        const same = this.#prepare<[string], { id: number; bootstrap: number; revoked_at: string | null }>(
+          'SELECT id, bootstrap, revoked_at FROM tokens WHERE hash = ?',
+        ).get(hash);
         checkBootstrapSecret(same && { bootstrap: same.bootstrap === 1, revoked: same.revoked_at !== null });
-        const current = this.#db
-          .prepare<[], { id: number }>('SELECT id FROM tokens WHERE bootstrap = 1 AND revoked_at IS NULL')
-          .get();
-        if (current) this.#db.prepare('UPDATE tokens SET hash = ? WHERE id = ?').run(hash, current.id);
+        const current = this.#prepare<[], { id: number }>(
+          'SELECT id FROM tokens WHERE bootstrap = 1 AND revoked_at IS NULL',
+        ).get();
+        if (current) this.#prepare('UPDATE tokens SET hash = ? WHERE id = ?').run(hash, current.id);
         else this.#insertBootstrap(hash, at);
         return tokenFromRow(
-          this.#db
-            .prepare<[string], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE hash = ?`)
-            .get(hash) as TokenRow,
+          this.#prepare<[string], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE hash = ?`).get(
+            hash,
+          ) as TokenRow,
         );
       }),
     );
@@ -541,9 +585,9 @@ export class SqliteStore implements Store {
   createBootstrapTokenIfNone(hash: string, now: Date): Promise<boolean> {
     return settle(() =>
       this.#write(() => {
-        const live = this.#db
-          .prepare<[], { n: number }>('SELECT count(*) AS n FROM tokens WHERE revoked_at IS NULL')
-          .get() as { n: number };
+        const live = this.#prepare<[], { n: number }>(
+          'SELECT count(*) AS n FROM tokens WHERE revoked_at IS NULL',
+        ).get() as { n: number };
         if (live.n > 0) return false;
         this.#insertBootstrap(hash, now.toISOString());
         return true;
@@ -552,17 +596,15 @@ export class SqliteStore implements Store {
   }
 
   #insertBootstrap(hash: string, at: string): void {
-    this.#db
-      .prepare(
-        `INSERT INTO tokens (name, hash, permissions, bootstrap, created_at)
+    this.#prepare(
+      `INSERT INTO tokens (name, hash, permissions, bootstrap, created_at)
          VALUES ('bootstrap administrator', ?, '["APPLICATION_ADMIN"]', 1, ?)`,
-      )
-      .run(hash, at);
+    ).run(hash, at);
   }
 
   ping(): Promise<void> {
     return settle(() => {
-      this.#read(() => this.#db.prepare('SELECT 1').get());
+      this.#read(() => this.#prepare('SELECT 1').get());
     });
   }
 
