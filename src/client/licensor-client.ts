@@ -7,6 +7,7 @@ import type {
   Entitlements,
   Health,
   License,
+  LicenseImpact,
   LicenseListItem,
   LicenseStatus,
   Notices,
@@ -84,6 +85,14 @@ export class LicensorClient {
     return this.#json('POST', '/admin/license', { body: { licenseKey } });
   }
 
+  /**
+   * POST /admin/license/validate: what adding the key would change, storing nothing. A key that
+   * would be refused is answered (not thrown) with `refusal` set to the code and detail.
+   */
+  validateLicense(licenseKey: string): Promise<LicenseImpact> {
+    return this.#json('POST', '/admin/license/validate', { body: { licenseKey } });
+  }
+
   /** GET /admin/license: every license that is not deleted, in id order (never the key). */
   listLicenses(): Promise<LicenseListItem[]> {
     return this.#json('GET', '/admin/license');
@@ -102,6 +111,11 @@ export class LicensorClient {
   /** DELETE /admin/license/{id}: soft delete; returns the deleted license. */
   deleteLicense(id: number): Promise<License> {
     return this.#json('DELETE', `/admin/license/${segment(id)}`);
+  }
+
+  /** DELETE /admin/license/{id}?dryRun=true: what deleting would change; deletes nothing. */
+  deleteLicenseDryRun(id: number): Promise<LicenseImpact> {
+    return this.#json('DELETE', `/admin/license/${segment(id)}`, { query: { dryRun: true } });
   }
 
   /** GET /admin/license/usage: a page of users and a summary over all users. */

@@ -7,6 +7,7 @@ import type { ErrorCode } from '../domain/errors.js';
 import type {
   AddLicenseBody as AddLicenseBodySchema,
   License as LicenseSchema,
+  LicenseImpact as LicenseImpactSchema,
   LicenseListItem as LicenseListItemSchema,
   LicenseStatus as LicenseStatusSchema,
 } from '../http/schemas/license-schemas.js';
@@ -31,6 +32,8 @@ export type LicenseListItem = Static<typeof LicenseListItemSchema>;
 export type LicenseState = License['state'];
 export type LicenseStatus = Static<typeof LicenseStatusSchema>;
 export type AddLicenseBody = Static<typeof AddLicenseBodySchema>;
+/** POST /admin/license/validate and DELETE /admin/license/{id}?dryRun=true: what would change. */
+export type LicenseImpact = Static<typeof LicenseImpactSchema>;
 
 export type Usage = Static<typeof UsageSchema>;
 export type UsageUser = Usage['users'][number];

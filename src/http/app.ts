@@ -15,6 +15,7 @@ import { registerAuth } from './auth.js';
 import { openapiOptions } from './openapi.js';
 import { handleError, sendProblem, toLicensorError } from './problem.js';
 import { adminRoutes } from './routes/admin-routes.js';
+import { consoleRoutes } from './routes/console-routes.js';
 import { hostRoutes } from './routes/host-routes.js';
 import { licenseRoutes } from './routes/license-routes.js';
 import { metaRoutes } from './routes/meta-routes.js';
@@ -130,7 +131,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     activityWindowDays: options.activityWindowDays,
     metrics,
   };
-  for (const routes of [licenseRoutes, usageRoutes, userRoutes, hostRoutes, adminRoutes, metaRoutes]) {
+  for (const routes of [
+    licenseRoutes,
+    usageRoutes,
+    userRoutes,
+    hostRoutes,
+    adminRoutes,
+    metaRoutes,
+    consoleRoutes,
+  ]) {
     await app.register(routes, context);
   }
   return app;

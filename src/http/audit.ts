@@ -15,7 +15,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set by a handler that creates something, e.g. "user:12". */
     auditTarget: string | null;
-    /** Set by a handler whose success changed nothing worth an audit line. */
+    /**
+     * Set by a handler whose request changes nothing worth an audit line, succeeded or refused (a
+     * dry run, activity of an already active user); it is then audited like a read.
+     */
     auditSkip: boolean;
     /** The problem code the request was refused with, set by the error handler. */
     problemCode: string | null;
@@ -44,7 +47,7 @@ export function registerAudit(app: FastifyInstance, store: Store, clock: Clock):
     const spec = request.routeOptions.config.audit;
     const status = reply.statusCode;
     const authRefusal = status === 401 || status === 403;
-    if ((spec === undefined && !authRefusal) || (request.auditSkip && status < 400)) return;
+    if ((spec === undefined || request.auditSkip) && !authRefusal) return;
     // A refused read is worth a line only as an authentication or permission refusal.
     const action =
       spec?.action ?? `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`;

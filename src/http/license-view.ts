@@ -1,6 +1,11 @@
 import type { Static } from 'typebox';
+import type { LicenseImpact } from '../domain/license-impact.js';
 import { isExpired, licenseState, type LicenseRecord } from '../domain/license.js';
-import type { License, LicenseListItem } from './schemas/license-schemas.js';
+import type {
+  License,
+  LicenseImpact as LicenseImpactSchema,
+  LicenseListItem,
+} from './schemas/license-schemas.js';
 
 function iso(date: Date | null): string | null {
   return date === null ? null : date.toISOString();
@@ -43,4 +48,15 @@ export function licenseView(license: LicenseRecord, now: Date): Static<typeof Li
     classifyToken: null,
     claims: license.payload,
   };
+}
+
+/** A dry run's answer: the impact, with its subject as the list views show a license. */
+export function impactView(impact: LicenseImpact, now: Date): Static<typeof LicenseImpactSchema> {
+  const { subject, ...rest } = impact;
+  let license: Static<typeof LicenseImpactSchema>['license'] = null;
+  if (subject !== null) {
+    const { id, deleted: _d, invalidated: _i, expired: _e, ...fields } = licenseListView(subject.record, now);
+    license = { id: subject.stored ? id : null, ...fields };
+  }
+  return { license, ...rest };
 }

@@ -150,7 +150,9 @@ export function signLicenseKey(
 
 /**
  * Everything POST /admin/license checks before storing: the signature and claims, then the time
- * rules at `now` (expired, created in the future).
+ * rules at `now` (expired, created in the future). The dry run (POST /admin/license/validate) takes
+ * the same two steps apart, verifyLicenseKey then additionImpact's checkKeyTimes, so it can still
+ * describe an expired key: a check added here belongs there too.
  */
 export function verifyLicenseKeyForAdd(licenseKey: string, ring: KeyRing, now: Date): VerifiedLicenseKey {
   const verified = verifyLicenseKey(licenseKey, ring);

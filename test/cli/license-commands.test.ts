@@ -222,6 +222,37 @@ test('license commands against a real server: add, list, status, delete, usage, 
     assert.deepEqual(json.notices[0], { kind: 'notice', text: 'Licensed to ACME' });
   });
 
+  await t.test('add --dry-run and delete --dry-run: what would change; nothing is stored', async () => {
+    const before = await apiGet(l, '/admin/license');
+    const key = l.issuer.issue({ seats: 7, softSeats: 1, features: { newFeature: { enabled: true } } });
+    const out = assertOk(await l.run(['add', '--dry-run', key]));
+    assert.match(out, /^Dry run: adding license uuid [0-9a-f-]{36} \(7 seats \+ 1 soft, expires /m);
+    assert.match(out, /^Seats: +(\d+) \(\d+ \+ \d+ soft\) -> (\d+) \(\d+ \+ \d+ soft\)$/m);
+    assert.match(out, /^Features gained: +newFeature$/m);
+    assert.match(out, /^Nothing was changed\.$/m);
+    const json = okJson(await l.run(['add', '--dry-run', '--json', key]));
+    assert.equal(json.refusal, null);
+    assert.equal(json.license.id, null);
+    assert.equal(json.after.licenseSeats - json.before.licenseSeats, 8);
+
+    // A key that would be refused: the answer on stdout, its code on stderr, exit 1 as add would.
+    const [header, payload, signature] = key.split('.') as [string, string, string];
+    const tampered = `${header}.${payload}.${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}`;
+    const refused = await l.run(['add', '--dry-run', tampered]);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stdout, /^Dry run: the key cannot be read\.$/m);
+    assert.match(refused.stdout, /^Nothing was changed; adding would be refused\.$/m);
+    assert.match(refused.stderr, /^licensor: INVALID_SIGNATURE: the signature does not verify\n$/);
+
+    const id = String(before[0].id);
+    const deletion = assertOk(await l.run(['delete', id, '--dry-run']));
+    assert.match(deletion, new RegExp(`^Dry run: deleting license ${id} \\(uuid [0-9a-f-]{36}\\)\\.`, 'm'));
+    assert.match(deletion, /^Seats: +\d+ .* -> \d+ /m);
+    assert.equal(okJson(await l.run(['delete', id, '--dry-run', '--json'])).license.id, Number(id));
+    assertRefused(await l.run(['delete', '999', '--dry-run']), 'LICENSE_NOT_FOUND');
+    assert.deepEqual(await apiGet(l, '/admin/license'), before, 'nothing added or deleted');
+  });
+
   await t.test('delete ID: a sentence; --json is the deleted license; unknown ids exit 1', async () => {
     const out = assertOk(await l.run(['delete', '3']));
     assert.match(out, /^Deleted license 3 \(uuid [0-9a-f-]{36}\)\. The same key may be added again\.$/m);

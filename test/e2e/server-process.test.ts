@@ -152,10 +152,16 @@ describe('a real server process', () => {
     );
     await new Promise((r) => setTimeout(r, 5));
     const exit = server.stop('SIGTERM');
-    await new Promise((r) => setTimeout(r, 20));
-    const readiness = await fetch(`${server.url}/readyz`);
+    // The signal takes a moment to arrive on a busy machine: poll (bounded) until the server says it
+    // is draining, which it must do before it stops answering.
+    let readiness: { status: number; code?: string } = { status: 0 };
+    for (let i = 0; i < 40 && readiness.status !== 503; i++) {
+      const res = await fetch(`${server.url}/readyz`);
+      readiness = { status: res.status, ...((await res.json()) as { code?: string }) };
+      if (readiness.status !== 503) await new Promise((r) => setTimeout(r, 10));
+    }
     assert.equal(readiness.status, 503, 'draining: not ready');
-    assert.equal(((await readiness.json()) as { code: string }).code, 'SHUTTING_DOWN');
+    assert.equal(readiness.code, 'SHUTTING_DOWN');
     const results = await Promise.all(attempts);
     assert.equal(await exit, 0, 'a clean exit');
     const acknowledged = results.filter((r) => r.status === 201).length;

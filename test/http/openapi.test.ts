@@ -9,8 +9,8 @@ import { DOCS_CSP, DOCS_STYLESHEET_PATH } from '../../src/http/docs-page.js';
 import type { OpenApiDocument, OperationObject } from '../../src/http/openapi.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 
-/** The routes left out of the document on purpose: the document itself and the page rendering it. */
-const HIDDEN_ROUTES = ['/openapi.json', '/docs', DOCS_STYLESHEET_PATH];
+/** The routes left out of the document on purpose: the document, the page rendering it, the console. */
+const HIDDEN_ROUTES = ['/openapi.json', '/docs', DOCS_STYLESHEET_PATH, '/console/', '/console/*'];
 const METHODS = ['get', 'put', 'post', 'patch', 'delete', 'options', 'head', 'trace'];
 
 async function documentOf(h: TestApp): Promise<OpenApiDocument> {
@@ -55,7 +55,7 @@ describe('the OpenAPI document', () => {
     assert.deepEqual(
       hidden.filter((url) => !HIDDEN_ROUTES.includes(url)),
       [],
-      'only the document and the /docs page may be hidden',
+      'only the document, the /docs page and the console may be hidden',
     );
     const expected = registered
       .filter((r) => !r.hidden)

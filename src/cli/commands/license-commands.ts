@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
-import type { License, LicenseListItem, LicenseState, LicenseStatus, Usage } from '../../client/types.js';
-import { UsageError } from '../cli-errors.js';
+import type {
+  License,
+  LicenseImpact,
+  LicenseListItem,
+  LicenseState,
+  LicenseStatus,
+  Usage,
+} from '../../client/types.js';
+import { RefusedError, UsageError } from '../cli-errors.js';
 import { call, connect, withConnectionOptions } from '../connect.js';
 import { dayOption, idArgument, pageOf, type PageOptions } from '../option-values.js';
 import {
@@ -33,11 +40,11 @@ function enabledNames(features: Record<string, { enabled: boolean }>): string[] 
     .map(([name]) => name);
 }
 
-function seatsPhrase(license: LicenseListItem): string {
+function seatsPhrase(license: Pick<LicenseListItem, 'seats' | 'softSeats'>): string {
   return `${plural(license.seats, 'seat')} + ${license.softSeats} soft`;
 }
 
-function expiryPhrase(license: LicenseListItem): string {
+function expiryPhrase(license: Pick<LicenseListItem, 'expires'>): string {
   return license.expires === null ? 'never expires' : `expires ${formatTime(license.expires)}`;
 }
 
@@ -53,6 +60,52 @@ function describeAdded(out: Output, license: License): void {
     out.print(`It is not in force before ${formatTime(license.startsAt)}.`);
   if (license.supersedes.length > 0)
     out.print(`It invalidates: ${printable(license.supersedes.join(', '))}.`);
+}
+
+/** A dry run in sentences: seats before -> after, what is gained or lost, who is over the limit. */
+function describeImpact(out: Output, impact: LicenseImpact, change: 'add' | 'delete'): void {
+  const { before, after } = impact;
+  const seats = (s: LicenseImpact['before']) =>
+    `${s.licenseSeats} (${s.hardSeats} + ${s.licenseSeats - s.hardSeats} soft)`;
+  const subject = impact.license;
+  if (change === 'add')
+    out.print(
+      subject === null
+        ? 'Dry run: the key cannot be read.'
+        : `Dry run: adding license uuid ${printable(subject.uuid)} (${seatsPhrase(subject)}, ${expiryPhrase(subject)}).`,
+    );
+  else if (subject !== null)
+    out.print(
+      `Dry run: deleting license ${subject.id ?? '?'} (uuid ${printable(subject.uuid)}).` +
+        (subject.hardDelete ? ' Its key could never be added again (hardDelete).' : ''),
+    );
+  const pairs: [string, Cell][] = [
+    ['Seats', `${seats(before)} -> ${seats(after)}`],
+    ['Active users', String(impact.activeUserCount)],
+  ];
+  const list = (names: string[]) => printable(names.join(', '));
+  if (impact.featuresGained.length > 0) pairs.push(['Features gained', list(impact.featuresGained)]);
+  if (impact.featuresLost.length > 0)
+    pairs.push(['Features lost', { text: list(impact.featuresLost), style: 'yellow' }]);
+  if (impact.handlersGained.length > 0) pairs.push(['Handlers gained', list(impact.handlersGained)]);
+  if (impact.handlersLost.length > 0)
+    pairs.push(['Handlers lost', { text: list(impact.handlersLost), style: 'yellow' }]);
+  if (impact.invalidates.length > 0)
+    pairs.push([
+      'Invalidates',
+      { text: list(impact.invalidates.map((l) => `${l.id} (${l.uuid})`)), style: 'yellow' },
+    ]);
+  if (impact.usersOverLimitAfter > 0)
+    pairs.push([
+      'Over the limit',
+      { text: `${plural(impact.usersOverLimitAfter, 'active user')} beyond the seats`, style: 'red' },
+    ]);
+  if (after.dataAccessBlocked && !before.dataAccessBlocked)
+    pairs.push(['Data access', { text: 'would be BLOCKED', style: 'red' }]);
+  out.fields(pairs);
+  out.print(
+    impact.refusal === null ? 'Nothing was changed.' : 'Nothing was changed; adding would be refused.',
+  );
 }
 
 function describeList(out: Output, licenses: LicenseListItem[]): void {
@@ -160,14 +213,26 @@ export function licenseCommands(program: Command): void {
       .command('add')
       .description('add a license key to the server (from the argument, --file, or stdin)')
       .argument('[key]', 'the license key, or - to read it from stdin')
-      .option('--file <file>', 'read the key from a file'),
-  ).action(async (key: string | undefined, options: { file?: string }, command: Command) => {
-    const licenseKey = readKeyInput(key, options.file);
-    const conn = connect(command);
-    const license = await call(conn, (c) => c.addLicense(licenseKey));
-    if (conn.out.json) conn.out.printJson(license);
-    else describeAdded(conn.out, license);
-  });
+      .option('--file <file>', 'read the key from a file')
+      .option('--dry-run', 'add nothing: say what adding would change, or why it would be refused'),
+  ).action(
+    async (key: string | undefined, options: { file?: string; dryRun?: boolean }, command: Command) => {
+      const licenseKey = readKeyInput(key, options.file);
+      const conn = connect(command);
+      if (options.dryRun === true) {
+        const impact = await call(conn, (c) => c.validateLicense(licenseKey));
+        if (conn.out.json) conn.out.printJson(impact);
+        else describeImpact(conn.out, impact, 'add');
+        // A key that would be refused is a refused operation: exit 1 with its code, as add would.
+        if (impact.refusal !== null)
+          throw new RefusedError(impact.refusal.code, printable(impact.refusal.detail));
+        return;
+      }
+      const license = await call(conn, (c) => c.addLicense(licenseKey));
+      if (conn.out.json) conn.out.printJson(license);
+      else describeAdded(conn.out, license);
+    },
+  );
 
   withConnectionOptions(
     program.command('list').description('list the licenses that are not deleted (never their keys)'),
@@ -191,10 +256,17 @@ export function licenseCommands(program: Command): void {
     program
       .command('delete')
       .description('delete a license (soft: the record stays, marked deleted)')
-      .argument('<id>', 'the license id (see licensor list)'),
-  ).action(async (rawId: string, _options: unknown, command: Command) => {
+      .argument('<id>', 'the license id (see licensor list)')
+      .option('--dry-run', 'delete nothing: say what deleting would change'),
+  ).action(async (rawId: string, options: { dryRun?: boolean }, command: Command) => {
     const id = idArgument('the license id', rawId);
     const conn = connect(command);
+    if (options.dryRun === true) {
+      const impact = await call(conn, (c) => c.deleteLicenseDryRun(id));
+      if (conn.out.json) conn.out.printJson(impact);
+      else describeImpact(conn.out, impact, 'delete');
+      return;
+    }
     const license = await call(conn, (c) => c.deleteLicense(id));
     if (conn.out.json) conn.out.printJson(license);
     else

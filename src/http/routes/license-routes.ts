@@ -1,15 +1,27 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
 import { LicensorError } from '../../domain/errors.js';
+import {
+  additionImpact,
+  deletionImpact,
+  isKeyRefusal,
+  refusedKeyImpact,
+  type LicenseImpact as Impact,
+} from '../../domain/license-impact.js';
 import { effectiveLicense, seatStatus } from '../../domain/license.js';
 import { activeSince } from '../../domain/users.js';
-import { verifyLicenseKeyForAdd } from '../../keys/license-jws.js';
+import { verifyLicenseKey, verifyLicenseKeyForAdd } from '../../keys/license-jws.js';
 import type { AppContext } from '../app.js';
-import { licenseListView, licenseView } from '../license-view.js';
+import { impactView, licenseListView, licenseView } from '../license-view.js';
 import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
 import {
   AddLicenseBody,
+  DeleteLicenseQuery,
+  EXAMPLE_DELETED,
+  EXAMPLE_DELETION_IMPACT,
   License,
   LicenseIdParams,
+  LicenseImpact,
   LicenseList,
   LicenseStatus,
 } from '../schemas/license-schemas.js';
@@ -83,6 +95,55 @@ export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
       request.auditTarget = `license:${stored.id}`;
       request.log.info({ licenseId: stored.id, uuid: stored.uuid }, 'license added');
       return licenseView(stored, now);
+    },
+  );
+
+  /** Every stored license (deleted ones too, for the re-add rules) and the active user count. */
+  const currentState = async (now: Date) =>
+    Promise.all([
+      store.listLicenses({ includeDeleted: true }),
+      store.countActiveUsers(activeSince(now, activityWindowDays)),
+    ]);
+
+  app.post(
+    '/admin/license/validate',
+    {
+      // A read: nothing is stored, so no audit line (401 and 403 are recorded as for every route).
+      config: ADMIN,
+      schema: {
+        operationId: 'validateLicense',
+        tags: ['licenses'],
+        summary: 'Dry run of adding a license key',
+        description:
+          'Verifies the key exactly as POST /admin/license does (signature, claims, expiry, then the re-add rules) and answers what adding it would change: seats before and after, features and handlers gained, the licenses its `supersedes` would invalidate. Nothing is stored. A key that would be refused is still answered with 200 and `refusal` set to the code, status and detail POST /admin/license would answer with (then nothing would change); a body without a key is 400 VALIDATION_FAILED as for POST /admin/license. A later add can still be refused if something changes in between (another add of the same uuid).',
+        security,
+        body: AddLicenseBody,
+        response: {
+          200: LicenseImpact,
+          ...problemResponses(...PERMISSION_ERRORS, ...BODY_ERRORS),
+        },
+      },
+    },
+    async (request) => {
+      const now = clock.now();
+      const licenseKey = licenseKeyOf(request.body);
+      const [stored, activeUserCount] = await currentState(now);
+      let impact: Impact;
+      try {
+        // POST /admin/license runs verifyLicenseKeyForAdd: this, then checkKeyTimes, which
+        // additionImpact runs before the re-add rules, as the store does on insert.
+        const verified = verifyLicenseKey(licenseKey, keyRing);
+        impact = additionImpact(
+          stored,
+          { licenseKey, payload: verified.payload, claims: verified.claims },
+          activeUserCount,
+          now,
+        );
+      } catch (err) {
+        if (!isKeyRefusal(err)) throw err;
+        impact = refusedKeyImpact(stored, err, activeUserCount, now);
+      }
+      return impactView(impact, now);
     },
   );
 
@@ -176,18 +237,36 @@ export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
         tags: ['licenses'],
         summary: 'Delete a license key',
         description:
-          'Soft delete: the record stays with deleted: true and updatedAt set to the time of deletion, and is returned. A license already deleted is 404 LICENSE_NOT_FOUND. A license with hardDelete can never be added again; any other may be added again after deletion.',
+          'Soft delete: the record stays with deleted: true and updatedAt set to the time of deletion, and is returned. A license already deleted is 404 LICENSE_NOT_FOUND. A license with hardDelete can never be added again; any other may be added again after deletion. With `dryRun=true` nothing is deleted (and nothing audited): the answer is a LicenseImpact saying what deleting would change: seats after, features and handlers lost, active users over the limit afterwards. Unknown query parameters are refused, so a misspelt dryRun never deletes.',
         security,
         params: LicenseIdParams,
+        querystring: DeleteLicenseQuery,
         response: {
-          200: License,
+          200: {
+            description: 'The deleted license; with dryRun=true, what deleting it would change',
+            content: {
+              'application/json': {
+                schema: Type.Union([License, LicenseImpact]),
+                examples: {
+                  deleted: { summary: 'Deleted', value: EXAMPLE_DELETED },
+                  dryRun: { summary: 'dryRun=true', value: EXAMPLE_DELETION_IMPACT },
+                },
+              },
+            },
+          },
           ...problemResponses(...PERMISSION_ERRORS, ...BODY_ERRORS, 'INVALID_ID', 'LICENSE_NOT_FOUND'),
         },
       },
     },
     async (request) => {
+      // A dry run is a read: it is not audited, refused or not.
+      if (request.query.dryRun === true) request.auditSkip = true;
       const id = parseId(request.params.licenseId, 'licenseId');
       const now = clock.now();
+      if (request.query.dryRun === true) {
+        const [stored, activeUserCount] = await currentState(now);
+        return impactView(deletionImpact(stored, id, activeUserCount, now), now);
+      }
       const deleted = await store.deleteLicense(id, now);
       request.log.info({ licenseId: deleted.id, uuid: deleted.uuid }, 'license deleted');
       return licenseView(deleted, now);

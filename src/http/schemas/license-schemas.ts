@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import { KEY_REFUSAL_CODES } from '../../domain/license-impact.js';
 import { Timestamp } from './common-schemas.js';
 
 /** Example values for the API reference, from a real response (the test suite checks them). */
@@ -218,4 +219,166 @@ export const LicenseStatus = Type.Object(
       },
     ],
   },
+);
+
+const LicenseSnapshot = Type.Object(
+  {
+    hardSeats: Type.Integer({ description: 'The sum of seats over active licenses' }),
+    licenseSeats: Type.Integer({ description: 'The sum of seats and softSeats over active licenses' }),
+    canAddUser: Type.Boolean({ description: 'activeUserCount < licenseSeats' }),
+    overage: Type.Integer({ description: 'Active users above hardSeats (0 when within)' }),
+    dataAccessBlocked: Type.Boolean({
+      description: 'No active license and an expired hardExpiration license',
+    }),
+    activeLicenses: Type.Integer({ description: 'How many licenses are active' }),
+  },
+  { additionalProperties: false },
+);
+
+/** The fields of a license that say what it grants, for the subject of a dry run. */
+const {
+  id: _id,
+  deleted: _deleted,
+  invalidated: _invalidated,
+  expired: _expired,
+  ...subjectFields
+} = licenseListFields;
+
+const EXAMPLE_IMPACT = {
+  license: {
+    ...Object.fromEntries(
+      Object.entries(EXAMPLE_LIST_ITEM).filter(([k]) => !['deleted', 'invalidated', 'expired'].includes(k)),
+    ),
+    id: null,
+    uuid: '0b7e3c1d-5f2a-4e8b-9c6d-1a2b3c4d5e6f',
+    seats: 10,
+    softSeats: 0,
+    features: { FPE: { enabled: true }, externalCatalog: { enabled: true } },
+    handlers: { Snowflake: {}, Databricks: {} },
+    supersedes: [],
+  },
+  refusal: null,
+  activeUserCount: 18,
+  before: {
+    hardSeats: 20,
+    licenseSeats: 25,
+    canAddUser: true,
+    overage: 0,
+    dataAccessBlocked: false,
+    activeLicenses: 1,
+  },
+  after: {
+    hardSeats: 30,
+    licenseSeats: 35,
+    canAddUser: true,
+    overage: 0,
+    dataAccessBlocked: false,
+    activeLicenses: 2,
+  },
+  featuresGained: ['externalCatalog'],
+  featuresLost: [],
+  handlersGained: ['Databricks'],
+  handlersLost: [],
+  invalidates: [],
+  usersOverLimitAfter: 0,
+};
+
+/** POST /admin/license/validate and DELETE /admin/license/{id}?dryRun=true. */
+export const LicenseImpact = Type.Object(
+  {
+    license: Type.Union(
+      [
+        Type.Object(
+          {
+            id: Type.Union([Type.Integer(), Type.Null()], {
+              description: 'The id of the license to delete; null for a key that is not stored',
+            }),
+            ...subjectFields,
+          },
+          { additionalProperties: false },
+        ),
+        Type.Null(),
+      ],
+      {
+        description:
+          'The license the change is about: what the key says (state as it would be once added), or the license to delete; null when the key cannot be read',
+      },
+    ),
+    refusal: Type.Union(
+      [
+        Type.Object(
+          {
+            code: Type.Enum(KEY_REFUSAL_CODES, {
+              description: 'The code POST /admin/license would refuse the key with',
+            }),
+            status: Type.Integer({ description: 'The status POST /admin/license would answer with' }),
+            detail: Type.String({ description: 'Why, for people' }),
+          },
+          { additionalProperties: false },
+        ),
+        Type.Null(),
+      ],
+      {
+        description: 'Why adding would be refused; null when it would succeed. A refused key changes nothing',
+      },
+    ),
+    activeUserCount: Type.Integer({ description: 'Active users now' }),
+    before: LicenseSnapshot,
+    after: LicenseSnapshot,
+    featuresGained: Type.Array(Type.String(), { description: 'Features enabled after but not before' }),
+    featuresLost: Type.Array(Type.String(), { description: 'Features enabled before but not after' }),
+    handlersGained: Type.Array(Type.String(), { description: 'Handlers covered after but not before' }),
+    handlersLost: Type.Array(Type.String(), { description: 'Handlers covered before but not after' }),
+    invalidates: Type.Array(
+      Type.Object({ id: Type.Integer(), uuid: Type.String() }, { additionalProperties: false }),
+      { description: 'Licenses the key would invalidate through its supersedes claim' },
+    ),
+    usersOverLimitAfter: Type.Integer({
+      description: 'Active users beyond licenseSeats afterwards (users are never removed, docs/seats.md)',
+    }),
+  },
+  {
+    $id: 'LicenseImpact',
+    additionalProperties: false,
+    description: 'What adding or deleting a license would change; nothing is stored',
+    examples: [EXAMPLE_IMPACT],
+  },
+);
+
+/** DELETE /admin/license/{id}: the deleted license, and the answer of a dry run. */
+export const EXAMPLE_DELETED = {
+  ...EXAMPLE_LICENSE,
+  deleted: true,
+  state: 'deleted',
+  updatedAt: '2026-06-02T09:30:00.000Z',
+};
+export const EXAMPLE_DELETION_IMPACT = {
+  ...EXAMPLE_IMPACT,
+  license: { ...EXAMPLE_IMPACT.license, id: 1, uuid: EXAMPLE_UUID, features: EXAMPLE_FEATURES },
+  before: EXAMPLE_IMPACT.after,
+  after: {
+    hardSeats: 10,
+    licenseSeats: 10,
+    canAddUser: false,
+    overage: 8,
+    dataAccessBlocked: false,
+    activeLicenses: 1,
+  },
+  featuresGained: [],
+  featuresLost: ['nativeSqlTeradata'],
+  handlersGained: [],
+  handlersLost: [],
+  usersOverLimitAfter: 8,
+};
+
+export const DeleteLicenseQuery = Type.Object(
+  {
+    dryRun: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: 'true: delete nothing, answer what deleting would change (a LicenseImpact)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
 );

@@ -1,0 +1,158 @@
+import type { LicenseListItem, LicenseStatus, Notices } from '../client/index.js';
+import { gaugeLegend, seatGauge, seatTone } from './charts.js';
+import { h } from './dom.js';
+import { daysUntil, formatDay, plural, relativeTime } from './format.js';
+import { badge, card, chips, type Tone, type ViewContext } from './ui.js';
+
+/** An expiry this close is a warning. */
+export const EXPIRY_WARNING_DAYS = 30;
+
+export interface StateInWords {
+  label: string;
+  tone: Tone;
+  detail: string;
+}
+
+/** The license state in words: active, expires in N days, expired, data access blocked, ... */
+export function licenseStateOf(status: LicenseStatus, licenses: LicenseListItem[], now: Date): StateInWords {
+  if (status.dataAccessBlocked)
+    return {
+      label: 'Data access blocked',
+      tone: 'bad',
+      detail:
+        'No license is active and an expired license has hard expiration: the product blocks data access until a license is added.',
+    };
+  if (status.activeLicenses === 0) {
+    const expired = licenses
+      .filter((l) => l.state === 'expired' && l.expires !== null)
+      .sort((a, b) => Date.parse(b.expires!) - Date.parse(a.expires!))[0];
+    if (expired !== undefined)
+      return {
+        label: 'Expired',
+        tone: 'bad',
+        detail: `No license is active: the last one expired ${relativeTime(expired.expires!, now)} (${formatDay(expired.expires!)}).`,
+      };
+    const scheduled = licenses
+      .filter((l) => l.state === 'scheduled' && l.startsAt !== null)
+      .sort((a, b) => Date.parse(a.startsAt!) - Date.parse(b.startsAt!))[0];
+    if (scheduled !== undefined)
+      return {
+        label: 'Not yet active',
+        tone: 'warn',
+        detail: `License ${scheduled.id} starts ${relativeTime(scheduled.startsAt!, now)} (${formatDay(scheduled.startsAt!)}).`,
+      };
+    return { label: 'No license', tone: 'neutral', detail: 'Add a license key to license seats.' };
+  }
+  const active = plural(status.activeLicenses, 'active license');
+  if (status.nextExpiry === null)
+    return { label: 'Active', tone: 'ok', detail: `${active}; none of them expires.` };
+  const when = `${relativeTime(status.nextExpiry, now)} (${formatDay(status.nextExpiry)})`;
+  if (daysUntil(status.nextExpiry, now) <= EXPIRY_WARNING_DAYS)
+    return {
+      label: `Expires ${relativeTime(status.nextExpiry, now)}`,
+      tone: 'warn',
+      detail: `${active}; the next expiry is ${when}. Renew before then.`,
+    };
+  return { label: 'Active', tone: 'ok', detail: `${active}; the next expiry is ${when}.` };
+}
+
+/** The seats in one sentence, with what it means for new users. */
+export function seatsInWords(status: LicenseStatus): string {
+  const { activeUserCount: used, licenseSeats: total, hardSeats: hard } = status;
+  if (total === 0)
+    return used === 0
+      ? 'No seats: no license is active.'
+      : `${plural(used, 'active user')} and no seats: no license is active.`;
+  if (used > total)
+    return `${used - total} over the limit: ${plural(used, 'active user')} for ${total} seats.`;
+  if (used === total) return 'All seats are taken: new users cannot be added.';
+  if (used > hard)
+    return `${plural(used - hard, 'user')} in soft seats; ${plural(total - used, 'seat')} free.`;
+  return `${plural(total - used, 'seat')} free.`;
+}
+
+function noticesPreview(notices: Notices): HTMLElement {
+  if (notices.notices.length === 0)
+    return h('p', { class: 'muted' }, 'No notices: users see the login page without one.');
+  return h(
+    'div',
+    { class: 'login-preview', 'aria-label': 'The login page as users see it' },
+    h('p', { class: 'login-title', 'aria-hidden': 'true' }, 'Sign in'),
+    ...notices.notices.map((n) =>
+      h(
+        'p',
+        { class: `login-notice ${n.kind === 'notice' ? 'tone-neutral' : 'tone-warn'}` },
+        n.kind === 'noticeOnExpire' ? h('strong', {}, 'Expired: ') : null,
+        n.text,
+      ),
+    ),
+  );
+}
+
+export async function renderOverview(ctx: ViewContext): Promise<void> {
+  const [status, licenses, notices] = await Promise.all([
+    ctx.client.licenseStatus(),
+    ctx.client.listLicenses(),
+    ctx.client.notices(),
+  ]);
+  const now = new Date();
+  const state = licenseStateOf(status, licenses, now);
+  const enabled = Object.entries(status.features)
+    .filter(([, f]) => f.enabled)
+    .map(([name]) => name)
+    .sort();
+  const disabled = Object.entries(status.features)
+    .filter(([, f]) => !f.enabled)
+    .map(([name]) => name)
+    .sort();
+  ctx.root.append(
+    h(
+      'div',
+      { class: 'grid' },
+      card(
+        'Seats',
+        h(
+          'p',
+          { class: 'big-number', id: 'seat-count' },
+          h('span', { class: 'num' }, String(status.activeUserCount)),
+          h('span', { class: 'of' }, ` of ${plural(status.licenseSeats, 'seat')} used`),
+        ),
+        seatGauge(status),
+        gaugeLegend(status),
+        h('p', { class: `seat-words tone-text-${seatTone(status)}`, id: 'seat-words' }, seatsInWords(status)),
+        h(
+          'dl',
+          { class: 'facts' },
+          h('dt', {}, 'Licensed (hard) seats'),
+          h('dd', {}, String(status.hardSeats)),
+          h('dt', {}, 'Soft seats'),
+          h('dd', {}, String(status.licenseSeats - status.hardSeats)),
+          h('dt', {}, 'New users'),
+          h('dd', {}, status.canAddUser ? 'can be added' : 'cannot be added'),
+          ...(status.overage > 0
+            ? [h('dt', {}, 'Overage (true-up)'), h('dd', {}, plural(status.overage, 'user'))]
+            : []),
+        ),
+      ),
+      card(
+        'License state',
+        h('p', { class: 'state-line', id: 'license-state' }, badge(state.label, state.tone)),
+        h('p', {}, state.detail),
+      ),
+      card(
+        'Login notices',
+        h('p', { class: 'muted' }, 'What users see on the login page of the product.'),
+        noticesPreview(notices),
+      ),
+      card(
+        'Features and handlers',
+        h('h3', {}, 'Enabled features'),
+        chips(enabled, 'No feature is enabled.', 'ok'),
+        disabled.length > 0 ? h('h3', {}, 'Named but disabled') : null,
+        disabled.length > 0 ? chips(disabled, '') : null,
+        h('h3', {}, 'Data handlers'),
+        chips(Object.keys(status.handlers).sort(), 'No data handler is covered.'),
+      ),
+    ),
+  );
+}
