@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Clock } from '../domain/clock.js';
-import { effectiveLicense } from '../domain/license.js';
-import { activeSince } from '../domain/users.js';
 import type { Store } from '../store/store.js';
+import { readSeatState } from './seat-state.js';
 
 /**
  * Prometheus metrics for one app: request counts and latency by route and status, and license
@@ -37,12 +36,15 @@ export function registerMetrics(
   let snapshot: Promise<Record<string, number>> | null = null;
   const read = (): Promise<Record<string, number>> => {
     snapshot ??= (async () => {
-      const now = clock.now();
-      const [licenses, active] = await Promise.all([
-        store.listLicenses(),
-        store.countActiveUsers(activeSince(now, activityWindowDays)),
-      ]);
-      const effective = effectiveLicense(licenses, now);
+      const {
+        now,
+        effective,
+        activeUserCount: active,
+      } = await readSeatState({
+        store,
+        clock,
+        activityWindowDays,
+      });
       return {
         licensor_active_users: active,
         licensor_hard_seats: effective.hardSeats,

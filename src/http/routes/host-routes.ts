@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { effectiveLicense } from '../../domain/license.js';
-import { activeSince } from '../../domain/users.js';
 import type { AppContext } from '../app.js';
+import { readSeatState } from '../seat-state.js';
 import { problemResponses, TOKEN_ERRORS } from '../schemas/common-schemas.js';
 
 const Notices = Type.Object(
@@ -62,10 +62,8 @@ const Entitlements = Type.Object(
 );
 
 /** What the licensed product asks on every login: notices (public) and entitlements (any token). */
-export const hostRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
-  app,
-  { store, clock, activityWindowDays },
-) => {
+export const hostRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, context) => {
+  const { store, clock } = context;
   app.get(
     '/license/notices',
     {
@@ -99,12 +97,7 @@ export const hostRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
       },
     },
     async () => {
-      const now = clock.now();
-      const [licenses, active] = await Promise.all([
-        store.listLicenses(),
-        store.countActiveUsers(activeSince(now, activityWindowDays)),
-      ]);
-      const effective = effectiveLicense(licenses, now);
+      const { effective, activeUserCount: active } = await readSeatState(context);
       return {
         features: Object.fromEntries(
           Object.entries(effective.features).map(([name, f]) => [name, { enabled: f.enabled }]),

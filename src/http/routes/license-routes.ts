@@ -8,10 +8,11 @@ import {
   refusedKeyImpact,
   type LicenseImpact as Impact,
 } from '../../domain/license-impact.js';
-import { effectiveLicense, seatStatus } from '../../domain/license.js';
+import { seatStatus } from '../../domain/license.js';
 import { activeSince } from '../../domain/users.js';
 import { verifyLicenseKey, verifyLicenseKeyForAdd } from '../../keys/license-jws.js';
 import type { AppContext } from '../app.js';
+import { readSeatState } from '../seat-state.js';
 import { impactView, licenseListView, licenseView } from '../license-view.js';
 import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
 import {
@@ -49,10 +50,8 @@ function licenseKeyOf(body: { licenseKey?: string | undefined; licensekey?: stri
 }
 
 /** The four endpoints of Immuta's admin license API (SPEC §5), with the seed's field names. */
-export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
-  app,
-  { store, keyRing, clock, activityWindowDays },
-) => {
+export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, context) => {
+  const { store, keyRing, clock, activityWindowDays } = context;
   app.post(
     '/admin/license',
     {
@@ -185,12 +184,7 @@ export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
       },
     },
     async () => {
-      const now = clock.now();
-      const [licenses, activeUserCount] = await Promise.all([
-        store.listLicenses(),
-        store.countActiveUsers(activeSince(now, activityWindowDays)),
-      ]);
-      const effective = effectiveLicense(licenses, now);
+      const { effective, activeUserCount } = await readSeatState(context);
       return {
         ...seatStatus(effective, activeUserCount),
         dataAccessBlocked: effective.dataAccessBlocked,
