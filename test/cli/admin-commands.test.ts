@@ -9,19 +9,7 @@ import {
   okJson,
   startLicensor,
 } from './cli-helpers.js';
-
-const TOKEN_FIELDS = ['bootstrap', 'createdAt', 'id', 'name', 'permissions', 'revokedAt'];
-const AUDIT_FIELDS = [
-  'action',
-  'actorName',
-  'actorTokenId',
-  'at',
-  'clientAddress',
-  'code',
-  'id',
-  'outcome',
-  'target',
-];
+import { AUDIT_FIELDS, TOKEN_FIELDS } from '../helpers/fields.js';
 
 test('tokens, audit and authentication against a real server', async (t) => {
   const l = await startLicensor(t);

@@ -9,19 +9,7 @@ import {
   okJson,
   startLicensor,
 } from './cli-helpers.js';
-
-const USER_FIELDS = [
-  'active',
-  'createdAt',
-  'disabled',
-  'email',
-  'iamid',
-  'id',
-  'lastActivityAt',
-  'name',
-  'userType',
-  'userid',
-].sort();
+import { USER_FIELDS } from '../helpers/fields.js';
 
 test('users commands against a real server: add, list, show, disable, enable, remove', async (t) => {
   const l = await startLicensor(t);

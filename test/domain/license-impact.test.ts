@@ -11,6 +11,7 @@ import {
   type LicenseCandidate,
 } from '../../src/domain/license-impact.js';
 import { checkCanAdd, effectiveLicense, type LicenseRecord } from '../../src/domain/license.js';
+import { licenseRecord } from '../helpers/records.js';
 
 const NOW = new Date('2026-06-01T12:00:00.000Z');
 const DAY = 24 * 60 * 60 * 1000;
@@ -25,18 +26,7 @@ function stored(
   claims: Record<string, unknown> = {},
   state: { deleted?: boolean; invalidated?: boolean; uuid?: string } = {},
 ): LicenseRecord {
-  const payload = payloadOf(state.uuid ?? `lic-${id}`, claims);
-  const parsed = parseLicenseClaims(payload);
-  return {
-    id,
-    uuid: parsed.uuid,
-    licenseKey: `key-${id}`,
-    payload,
-    claims: parsed,
-    updatedAt: new Date('2026-01-01T00:00:00.000Z'),
-    deleted: state.deleted ?? false,
-    invalidated: state.invalidated ?? false,
-  };
+  return licenseRecord(id, payloadOf(state.uuid ?? `lic-${id}`, claims), state);
 }
 
 function candidate(uuid: string, claims: Record<string, unknown> = {}): LicenseCandidate {

@@ -14,6 +14,7 @@ import {
   seatStatus,
   type LicenseRecord,
 } from '../../src/domain/license.js';
+import { licenseRecord } from '../helpers/records.js';
 
 const NOW = new Date('2026-06-01T12:00:00.000Z');
 const MINUTE = 60 * 1000;
@@ -40,17 +41,7 @@ function license(
     seats: 10,
     ...claims,
   };
-  const parsed = parseLicenseClaims(payload);
-  return {
-    id,
-    uuid: parsed.uuid,
-    licenseKey: `key-${id}`,
-    payload,
-    claims: parsed,
-    updatedAt: new Date('2026-01-01T00:00:00.000Z'),
-    deleted: state.deleted ?? false,
-    invalidated: state.invalidated ?? false,
-  };
+  return licenseRecord(id, payload, state);
 }
 
 function hasCode(code: ErrorCode, status?: number): (err: unknown) => boolean {

@@ -4,20 +4,9 @@ import type { LightMyRequestResponse } from 'fastify';
 import { hashTokenSecret } from '../../src/http/auth.js';
 import { ADMIN_TOKEN, buildTestApp, type TestApp } from '../helpers/app.js';
 import { createIssuer } from '../helpers/issuer.js';
+import { AUDIT_FIELDS, TOKEN_FIELDS } from '../helpers/fields.js';
 
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const TOKEN_FIELDS = ['bootstrap', 'createdAt', 'id', 'name', 'permissions', 'revokedAt'];
-const AUDIT_FIELDS = [
-  'action',
-  'actorName',
-  'actorTokenId',
-  'at',
-  'clientAddress',
-  'code',
-  'id',
-  'outcome',
-  'target',
-];
 
 function expectProblem(res: LightMyRequestResponse, status: number, code: string, what = ''): void {
   assert.equal(res.statusCode, status, `${what}: ${res.body}`);

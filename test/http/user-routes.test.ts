@@ -3,21 +3,10 @@ import { describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { DAY } from '../helpers/issuer.js';
+import { USER_FIELDS } from '../helpers/fields.js';
 
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const T0 = '2026-06-01T12:00:00.000Z';
-const USER_FIELDS = [
-  'active',
-  'createdAt',
-  'disabled',
-  'email',
-  'iamid',
-  'id',
-  'lastActivityAt',
-  'name',
-  'userType',
-  'userid',
-];
 
 /** Asserts a problem response and returns its code. */
 function problem(res: LightMyRequestResponse): string {
