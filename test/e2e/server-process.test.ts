@@ -108,6 +108,9 @@ describe('a real server process', () => {
       [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
       [{ LICENSOR_TRUSTED_KEYS: join(dir, 'missing.pub') }, 'LICENSOR_TRUSTED_KEYS'],
       [{ LICENSOR_ADMIN_TOKEN: 'short' }, 'LICENSOR_ADMIN_TOKEN'],
+      [{ LICENSOR_BODY_LIMIT_BYTES: '12' }, 'LICENSOR_BODY_LIMIT_BYTES'],
+      [{ LICENSOR_LOG_LEVEL: 'loud' }, 'LICENSOR_LOG_LEVEL'],
+      [{ LICENSOR_AUTH_FAILURE_LIMIT: 'lots' }, 'LICENSOR_AUTH_FAILURE_LIMIT'],
     ];
     writeFileSync(join(dir, 'private.pem'), '-----BEGIN PRIVATE KEY-----\nxx\n-----END PRIVATE KEY-----\n');
     cases.push([{ LICENSOR_TRUSTED_KEYS: join(dir, 'private.pem') }, 'LICENSOR_TRUSTED_KEYS']);
