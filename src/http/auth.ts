@@ -46,15 +46,14 @@ export function hashTokenSecret(secret: string): string {
 
 const BEARER = /^Bearer +([\x21-\x7e]{1,512}) *$/i;
 
-async function authenticate(request: FastifyRequest, store: Store): Promise<TokenRecord> {
+/** The token a request authenticates with, or why it does not authenticate. */
+async function lookUpToken(request: FastifyRequest, store: Store): Promise<TokenRecord | string> {
   const header = request.headers.authorization;
-  if (header === undefined)
-    throw new LicensorError('UNAUTHORIZED', 'send a token as "Authorization: Bearer <token>"');
+  if (header === undefined) return 'send a token as "Authorization: Bearer <token>"';
   const match = BEARER.exec(header);
-  if (!match) throw new LicensorError('UNAUTHORIZED', 'the Authorization header is not "Bearer <token>"');
+  if (!match) return 'the Authorization header is not "Bearer <token>"';
   const token = await store.findTokenByHash(hashTokenSecret(match[1] as string));
-  if (!token) throw new LicensorError('UNAUTHORIZED', 'the token is unknown or revoked');
-  return token;
+  return token ?? 'the token is unknown or revoked';
 }
 
 /**
@@ -76,21 +75,20 @@ export function registerAuth(app: FastifyInstance, store: Store, limiter?: AuthF
     const access = request.routeOptions.config.access;
     // Only the not-found handler has no access: onRoute refuses every route without one.
     if (access === 'public' || access === undefined) return;
-    const retryAfter = limiter?.retryAfterSeconds(request.ip) ?? 0;
-    if (retryAfter > 0)
-      throw new LicensorError(
-        'RATE_LIMITED',
-        `too many failed authentications from ${request.ip}; try again later`,
-        {
-          retryAfterSeconds: retryAfter,
-        },
-      );
-    let token: TokenRecord;
-    try {
-      token = await authenticate(request, store);
-    } catch (err) {
-      if (err instanceof LicensorError && err.code === 'UNAUTHORIZED') limiter?.recordFailure(request.ip);
-      throw err;
+    // The token is looked up first: a valid token is served whatever its address has done (one
+    // bad script behind a shared proxy address must not lock everyone out). Only a request that
+    // fails is counted, and it is checked and counted in one synchronous step after the lookup, so
+    // concurrent failures cannot all pass a check made before any of them was counted.
+    const token = await lookUpToken(request, store);
+    if (typeof token === 'string') {
+      const retryAfter = limiter?.recordFailure(request.ip) ?? 0;
+      if (retryAfter > 0)
+        throw new LicensorError(
+          'RATE_LIMITED',
+          `too many failed authentications from ${request.ip}; try again later`,
+          { retryAfterSeconds: retryAfter },
+        );
+      throw new LicensorError('UNAUTHORIZED', token);
     }
     request.principal = token;
     if (access !== 'token' && !grants(token.permissions, access))
