@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 
 /**
@@ -19,6 +20,11 @@ export interface ServerConfig {
   logLevel: string;
   /** Failed authentications per client before 429; null when switched off. */
   authFailureLimit: { maxFailures: number; windowSeconds: number } | null;
+  /**
+   * Which peers are proxies whose X-Forwarded-For names the client (Fastify's `trustProxy`): none
+   * (false), a number of hops, or proxy addresses and CIDR ranges.
+   */
+  trustProxy: false | number | readonly string[];
 }
 
 export interface ClientConfig {
@@ -68,6 +74,33 @@ function authFailureLimitOf(env: Env): ServerConfig['authFailureLimit'] {
   return { maxFailures: Number(m[1]), windowSeconds: Number(m[2]) };
 }
 
+/** The most proxy hops LICENSOR_TRUST_PROXY may name; real chains are one to three. */
+export const MAX_TRUSTED_PROXY_HOPS = 64;
+
+/** An IP address, or one with a prefix length from 1 to its family's bits (10.0.0.0/8, fd00::/8). */
+function isAddressOrRange(entry: string): boolean {
+  const slash = entry.indexOf('/');
+  const address = slash === -1 ? entry : entry.slice(0, slash);
+  const family = isIP(address);
+  if (family === 0 || address.includes('%')) return false;
+  if (slash === -1) return true;
+  const prefix = entry.slice(slash + 1);
+  // A /0 would trust every address, so any client could name itself in X-Forwarded-For.
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+function trustProxyOf(env: Env): ServerConfig['trustProxy'] {
+  const raw = text(env, 'LICENSOR_TRUST_PROXY');
+  if (raw === undefined) return false;
+  if (/^\d+$/.test(raw) && Number(raw) >= 1 && Number(raw) <= MAX_TRUSTED_PROXY_HOPS) return Number(raw);
+  const entries = raw.split(',').map((e) => e.trim());
+  if (/^\d+$/.test(raw) || !entries.every(isAddressOrRange))
+    throw new ConfigError(
+      `LICENSOR_TRUST_PROXY must be a number of proxy hops (1 to ${MAX_TRUSTED_PROXY_HOPS}) or a comma-separated list of proxy IP addresses and CIDR ranges (such as 10.0.0.0/8,::1), not ${JSON.stringify(raw)}`,
+    );
+  return Object.freeze(entries);
+}
+
 function storeOf(env: Env, dataDir: string): StoreConfig {
   const url = text(env, 'DATABASE_URL');
   if (url === undefined) return { kind: 'sqlite', filename: resolve(dataDir, 'licensor.sqlite') };
@@ -113,6 +146,7 @@ export function loadServerConfig(env: Env = process.env): Readonly<ServerConfig>
     bodyLimitBytes: integer(env, 'LICENSOR_BODY_LIMIT_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
     logLevel,
     authFailureLimit: authFailureLimitOf(env),
+    trustProxy: trustProxyOf(env),
   });
 }
 

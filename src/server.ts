@@ -77,6 +77,20 @@ async function bootstrapAdminToken(
   );
 }
 
+/**
+ * LICENSOR_TRUST_PROXY as Fastify's `trustProxy`. Fastify takes a bare number as "trust nothing"
+ * (a hop count cannot tell a proxy from a client that connects directly and sends its own
+ * X-Forwarded-For), so a hop count the operator chose explicitly is given as a function that
+ * trusts the nearest `hops` addresses: the socket peer and the addresses it forwarded.
+ */
+export function trustProxyOption(
+  trust: ServerConfig['trustProxy'],
+): false | string[] | ((address: string, hop: number) => boolean) {
+  if (trust === false) return false;
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return [...trust];
+}
+
 /** How often each process records the active user count into the daily usage history. */
 const USAGE_SAMPLE_MS = 60 * 60 * 1000;
 
@@ -124,6 +138,7 @@ export async function startServer(
       activityWindowDays: config.activityWindowDays,
       bodyLimitBytes: config.bodyLimitBytes,
       authFailureLimit: config.authFailureLimit,
+      trustProxy: trustProxyOption(config.trustProxy),
       version: VERSION,
       logger: { level: config.logLevel, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } },
     });

@@ -43,6 +43,8 @@ export interface AppOptions extends AppContext {
   requestTimeoutMs?: number;
   /** How long an idle keep-alive connection stays open. */
   keepAliveTimeoutMs?: number;
+  /** Peers whose X-Forwarded-For names the client (request.ip); none when left out. */
+  trustProxy?: FastifyServerOptions['trustProxy'];
 }
 
 /** Defaults for the connection limits (docs/security.md). */
@@ -95,6 +97,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true },
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
+    trustProxy: options.trustProxy ?? false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // The seed's own curl examples send "Content-Type: application/json" on GET and DELETE with no

@@ -111,6 +111,8 @@ describe('a real server process', () => {
       [{ LICENSOR_BODY_LIMIT_BYTES: '12' }, 'LICENSOR_BODY_LIMIT_BYTES'],
       [{ LICENSOR_LOG_LEVEL: 'loud' }, 'LICENSOR_LOG_LEVEL'],
       [{ LICENSOR_AUTH_FAILURE_LIMIT: 'lots' }, 'LICENSOR_AUTH_FAILURE_LIMIT'],
+      [{ LICENSOR_TRUST_PROXY: 'everyone' }, 'LICENSOR_TRUST_PROXY'],
+      [{ LICENSOR_TRUST_PROXY: '10.0.0.0/33' }, 'LICENSOR_TRUST_PROXY'],
     ];
     writeFileSync(join(dir, 'private.pem'), '-----BEGIN PRIVATE KEY-----\nxx\n-----END PRIVATE KEY-----\n');
     cases.push([{ LICENSOR_TRUSTED_KEYS: join(dir, 'private.pem') }, 'LICENSOR_TRUSTED_KEYS']);

@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
+import type { ServerConfig } from '../../src/config.js';
 import { ManualClock } from '../../src/domain/clock.js';
+import { buildApp } from '../../src/http/app.js';
 import { AuthFailureLimiter } from '../../src/http/auth-failure-limiter.js';
+import { hashTokenSecret } from '../../src/http/auth.js';
+import { trustProxyOption } from '../../src/server.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { ADMIN_TOKEN, buildTestApp } from '../helpers/app.js';
+import { createIssuer } from '../helpers/issuer.js';
 
 describe('repeated authentication failures', () => {
   test('are rate-limited per client: 429 with Retry-After for failures only; a valid token is always served', async (t) => {
@@ -73,5 +79,58 @@ describe('repeated authentication failures', () => {
     for (let i = 0; i < 10_001; i++) limiter.recordFailure(`client-${i}`);
     limiter.recordFailure('client-0');
     assert.equal(limiter.retryAfterSeconds('client-0'), 0, 'evicted, then counted afresh');
+  });
+});
+
+describe('behind a reverse proxy (LICENSOR_TRUST_PROXY)', () => {
+  async function appTrusting(t: TestContext, trust: ServerConfig['trustProxy']) {
+    const clock = new ManualClock('2026-06-01T12:00:00.000Z');
+    const store = SqliteStore.open({ filename: ':memory:' });
+    await store.setBootstrapToken(hashTokenSecret(ADMIN_TOKEN), clock.now());
+    const app = await buildApp({
+      store,
+      keyRing: createIssuer(() => clock.now()).ring,
+      clock,
+      activityWindowDays: 365,
+      authFailureLimit: { maxFailures: 2, windowSeconds: 60 },
+      trustProxy: trustProxyOption(trust),
+    });
+    t.after(async () => {
+      await app.close();
+      await store.close();
+    });
+    return (remoteAddress: string, forwardedFor: string, token = 'guess') =>
+      app
+        .inject({
+          url: '/admin/license',
+          remoteAddress,
+          headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': forwardedFor },
+        })
+        .then((res) => res.statusCode);
+  }
+
+  test('through a trusted proxy, two forwarded clients are limited separately', async (t) => {
+    for (const trust of [['10.0.0.1'], ['10.0.0.0/24', '::1'], 1]) {
+      const send = await appTrusting(t, trust);
+      assert.deepEqual(
+        [await send('10.0.0.1', '203.0.113.5'), await send('10.0.0.1', '203.0.113.5')],
+        [401, 401],
+      );
+      assert.equal(await send('10.0.0.1', '203.0.113.5'), 429, `${JSON.stringify(trust)}: the bad client`);
+      assert.equal(await send('10.0.0.1', '203.0.113.6'), 401, `${JSON.stringify(trust)}: another client`);
+      assert.equal(await send('10.0.0.1', '203.0.113.5', ADMIN_TOKEN), 200);
+    }
+  });
+
+  test('from a peer that is not a trusted proxy, X-Forwarded-For is ignored', async (t) => {
+    for (const trust of [false, ['10.0.0.1']] as const) {
+      const send = await appTrusting(t, trust);
+      // A client cannot escape the limit by naming a new address in each request.
+      assert.equal(await send('198.51.100.9', '203.0.113.1'), 401);
+      assert.equal(await send('198.51.100.9', '203.0.113.2'), 401);
+      assert.equal(await send('198.51.100.9', '203.0.113.3'), 429, `${JSON.stringify(trust)}`);
+      // ...nor lock another client out by naming its address.
+      assert.equal(await send('10.0.0.9', '198.51.100.9'), 401);
+    }
   });
 });

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import Fastify from 'fastify';
+import { ConfigError, loadServerConfig, MAX_TRUSTED_PROXY_HOPS } from '../src/config.js';
+import { trustProxyOption } from '../src/server.js';
+
+describe('LICENSOR_TRUST_PROXY', () => {
+  const trustProxy = (value?: string) =>
+    loadServerConfig(value === undefined ? {} : { LICENSOR_TRUST_PROXY: value }).trustProxy;
+
+  test('unset trusts no proxy; a hop count or addresses and CIDR ranges are taken', () => {
+    assert.equal(trustProxy(), false);
+    assert.equal(trustProxy('  '), false);
+    assert.equal(trustProxy('1'), 1);
+    assert.equal(trustProxy(String(MAX_TRUSTED_PROXY_HOPS)), MAX_TRUSTED_PROXY_HOPS);
+    assert.deepEqual(trustProxy('10.0.0.1'), ['10.0.0.1']);
+    assert.deepEqual(trustProxy('10.0.0.0/8, 192.168.1.7 ,::1,fd00::/8,::ffff:10.1.2.3'), [
+      '10.0.0.0/8',
+      '192.168.1.7',
+      '::1',
+      'fd00::/8',
+      '::ffff:10.1.2.3',
+    ]);
+    // Fastify (proxy-addr) takes every value the reader accepts.
+    for (const value of ['2', '10.0.0.0/8,::1', '127.0.0.1/32,::/1,0.0.0.0/1']) {
+      assert.doesNotThrow(() => Fastify({ trustProxy: trustProxyOption(trustProxy(value)) }), value);
+    }
+  });
+
+  test('anything else stops start-up with one line naming the variable', () => {
+    for (const value of [
+      'true',
+      '*',
+      '0',
+      '65',
+      '1.5',
+      '-1',
+      'loopback',
+      '10.0.0.256',
+      '10.0.0.0/33',
+      '0.0.0.0/0',
+      '::/0',
+      '10.0.0.0/8/8',
+      '10.0.0.0/',
+      'fe80::1%eth0',
+      '::1/129',
+      '10.0.0.1,',
+      '10.0.0.1,,10.0.0.2',
+      '10.0.0.1;10.0.0.2',
+      'proxy.internal',
+      '10.0.0.1\nLICENSOR_OTHER=1',
+    ]) {
+      assert.throws(
+        () => trustProxy(value),
+        (err: unknown) =>
+          err instanceof ConfigError &&
+          err.message.startsWith('LICENSOR_TRUST_PROXY must be') &&
+          !err.message.includes('\n'),
+        value,
+      );
+    }
+  });
+});
