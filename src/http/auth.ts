@@ -4,6 +4,7 @@ import { LicensorError } from '../domain/errors.js';
 import { grants, type Permission } from '../domain/permissions.js';
 import type { Store, TokenRecord } from '../store/store.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
+import { documentPageErrors } from './paging.js';
 
 /** Who may call a route. Every route declares one; a route without is refused at startup. */
 export type Access = 'public' | 'token' | Permission;
@@ -71,6 +72,8 @@ export function registerAuth(app: FastifyInstance, store: Store, limiter?: AuthF
     const hidden = route.schema?.hide === true;
     for (const method of [route.method].flat()) table.push({ method, url: route.url, access, hidden });
   });
+  // This is the hook that sees every route as it is added, before its schema is compiled.
+  app.addHook('onRoute', documentPageErrors);
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config.access;
     // Only the not-found handler has no access: onRoute refuses every route without one.

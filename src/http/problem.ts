@@ -16,11 +16,26 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_MAX_PARAM_LENGTH: 'URI_TOO_LONG',
 };
 
+/** The query parameters that page a list (`pageQuery` in schemas/user-schemas.ts). */
+export const PAGE_PARAMETERS = ['offset', 'size'] as const;
+
+/** Whether a failed validation is about `offset` or `size` in the query string. */
+function isPageParameter(err: Partial<FastifyError>): boolean {
+  if (err.validationContext !== 'querystring' || !Array.isArray(err.validation)) return false;
+  // Ajv stops at the first failure (allErrors: false), so there is one.
+  const path = err.validation[0]?.instancePath;
+  return PAGE_PARAMETERS.some((name) => path === `/${name}`);
+}
+
 /** Turns any error into a LicensorError the client may see; unknown errors become INTERNAL_ERROR. */
 export function toLicensorError(err: unknown): LicensorError {
   if (isLicensorError(err)) return err;
   const fastifyError = err as Partial<FastifyError>;
-  if (fastifyError.validation) return new LicensorError('VALIDATION_FAILED', String(fastifyError.message));
+  if (fastifyError.validation)
+    return new LicensorError(
+      isPageParameter(fastifyError) ? 'INVALID_PAGE' : 'VALIDATION_FAILED',
+      String(fastifyError.message),
+    );
   const mapped = fastifyError.code !== undefined ? FASTIFY_CODES[fastifyError.code] : undefined;
   if (mapped) return new LicensorError(mapped, String(fastifyError.message));
   const status = fastifyError.statusCode;

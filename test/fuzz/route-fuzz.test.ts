@@ -1,5 +1,5 @@
 import { test } from 'node:test';
-import { fuzzRoutes } from './route-fuzz.case.js';
+import { ABSURD_NUMBERS, fuzzRoutes, sweepQueryNumbers } from './route-fuzz.case.js';
 
 /** `npm run test:fuzz` runs 10,000 generated requests; `npm test` a sample. */
 const RUNS = Number(process.env.LICENSOR_FUZZ_RUNS ?? 400);
@@ -12,3 +12,8 @@ test(
     t.diagnostic(`${requests} requests, ${refused} refused; by status ${JSON.stringify(byStatus)}`);
   },
 );
+
+test(`every query parameter of every route with ${ABSURD_NUMBERS.length} absurd numbers: no 5xx, problem bodies, no change when refused`, async (t) => {
+  const byStatus = await sweepQueryNumbers(t);
+  t.diagnostic(`by status ${JSON.stringify(byStatus)}`);
+});

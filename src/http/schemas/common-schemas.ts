@@ -7,6 +7,7 @@ import { PROBLEM_CONTENT_TYPE } from '../problem.js';
 const EXAMPLE_DETAIL: Partial<Record<ErrorCode, string>> = {
   VALIDATION_FAILED: "body must have required property 'userid'",
   INVALID_ID: 'id must be a positive integer, not "abc"',
+  INVALID_PAGE: 'querystring/offset must be <= 1000000000',
   MALFORMED_JSON: 'the body is not valid JSON',
   PAYLOAD_TOO_LARGE: 'Request body is too large',
   UNSUPPORTED_MEDIA_TYPE: 'Unsupported Media Type',

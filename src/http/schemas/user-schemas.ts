@@ -80,11 +80,27 @@ export const UserIdParams = Type.Object({
   id: Type.String({ description: 'The user id: a positive integer', examples: ['1'] }),
 });
 
-/** Paging shared by every list: offset from 0, size from 1 to MAX_PAGE_SIZE. */
+/**
+ * Paging shared by every list: offset from 0 to MAX_PAGE_OFFSET, size from 1 to MAX_PAGE_SIZE.
+ * Anything else, or not a whole number, is 400 INVALID_PAGE (src/http/paging.ts): without the
+ * bound, an offset past 2^53 reached the database as a float and failed there as a 500.
+ */
 export const MAX_PAGE_SIZE = 1000;
+/** Far beyond any real list, and within every database's 32-bit OFFSET. */
+export const MAX_PAGE_OFFSET = 1_000_000_000;
 export const pageQuery = {
-  offset: Type.Integer({ minimum: 0, default: 0, description: 'Index of the first record' }),
-  size: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: 10, description: 'Records per page' }),
+  offset: Type.Integer({
+    minimum: 0,
+    maximum: MAX_PAGE_OFFSET,
+    default: 0,
+    description: `Index of the first record: a whole number from 0 to ${MAX_PAGE_OFFSET}`,
+  }),
+  size: Type.Integer({
+    minimum: 1,
+    maximum: MAX_PAGE_SIZE,
+    default: 10,
+    description: `Records per page: a whole number from 1 to ${MAX_PAGE_SIZE}`,
+  }),
 };
 
 export const UserListQuery = Type.Object(
