@@ -35,8 +35,20 @@ export interface ClientConfig {
   noColor: boolean;
 }
 
+/**
+ * A refusal to start: a bad configuration value, or a store or file that cannot be used as
+ * configured (a database written by a newer Licensor, a revoked LICENSOR_ADMIN_TOKEN). Throw it
+ * from anything that runs before the server listens; `licensor serve` prints its message, one
+ * line that names what to fix, and exits 1 without a stack trace. `cause` keeps the underlying
+ * error for a caller that wants it.
+ */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    // One line whatever the message quotes (a value from the environment, a driver's message).
+    super(message.replace(/\s*[\r\n]+\s*/g, ' '), options);
+  }
 }
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -61,3 +61,13 @@ describe('LICENSOR_TRUST_PROXY', () => {
     }
   });
 });
+
+test('a ConfigError is one line and keeps its cause', () => {
+  const cause = new Error('SQLITE_CANTOPEN');
+  const err = new ConfigError('LICENSOR_DATA_DIR: cannot open\n  the database:\r\nSQLITE_CANTOPEN', {
+    cause,
+  });
+  assert.equal(err.message, 'LICENSOR_DATA_DIR: cannot open the database: SQLITE_CANTOPEN');
+  assert.equal(err.cause, cause);
+  assert.equal(err.name, 'ConfigError');
+});

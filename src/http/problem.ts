@@ -1,19 +1,38 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ERROR_STATUS, isLicensorError, LicensorError, type ErrorCode } from '../domain/errors.js';
+import { isLicensorError, LicensorError, type ErrorCode } from '../domain/errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-/** Fastify's own errors that are the client's fault, each with our code. */
+/**
+ * Every error Fastify raises for a request, on purpose, with our code. These are the only ones
+ * that can reach the error handler (or `frameworkErrors`) while a request is handled; Fastify's
+ * other errors are raised while routes and plugins are set up and stop the start instead.
+ */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_JSON',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
-  FST_ERR_VALIDATION: 'VALIDATION_FAILED',
-  FST_ERR_BAD_URL: 'VALIDATION_FAILED',
-  FST_ERR_MAX_PARAM_LENGTH: 'URI_TOO_LONG',
+  // Reading the body (content-type-parser.js)
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE', // 413: over bodyLimit (LICENSOR_BODY_LIMIT_BYTES)
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE', // 415: no parser for the content type
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED', // 400: the body is not Content-Length long
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_JSON', // 400: application/json with no body
+  FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON', // 400: not JSON, or __proto__/constructor poisoning
+  // Validation against the route's schema (body, params, querystring, headers)
+  FST_ERR_VALIDATION: 'VALIDATION_FAILED', // 400; INVALID_PAGE for offset and size, below
+  // The router (frameworkErrors)
+  FST_ERR_BAD_URL: 'VALIDATION_FAILED', // 400: a path that does not decode (%zz, invalid UTF-8)
+  FST_ERR_MAX_PARAM_LENGTH: 'URI_TOO_LONG', // 414: a path parameter over the router's 100 characters
+  FST_ERR_ASYNC_CONSTRAINT: 'INTERNAL_ERROR', // 500: a route constraint failed (none are used)
+  FST_ERR_NOT_FOUND: 'ROUTE_NOT_FOUND', // 404: Fastify's own not-found handler (ours replaces it)
+};
+
+/**
+ * Errors of the request stream itself, which Fastify passes on with status 400: the client closed
+ * the connection before its body was read whole. Nobody is left to read the answer; it is a 400,
+ * not a server fault to log.
+ */
+const REQUEST_STREAM_CODES: Record<string, ErrorCode> = {
+  ECONNRESET: 'VALIDATION_FAILED',
+  ERR_STREAM_PREMATURE_CLOSE: 'VALIDATION_FAILED',
 };
 
 /** The query parameters that page a list (`pageQuery` in schemas/user-schemas.ts). */
@@ -27,24 +46,30 @@ function isPageParameter(err: Partial<FastifyError>): boolean {
   return PAGE_PARAMETERS.some((name) => path === `/${name}`);
 }
 
-/** Turns any error into a LicensorError the client may see; unknown errors become INTERNAL_ERROR. */
+/**
+ * Turns any error into a LicensorError the client may see. Only errors that are mapped on purpose
+ * keep their status: ours, and Fastify's in FASTIFY_CODES. Anything else is a 500 INTERNAL_ERROR
+ * (the error handler logs it), whatever status it carries: a guessed code would tell the client
+ * something false (an unmapped 403 is not SEAT_LIMIT_REACHED).
+ */
 export function toLicensorError(err: unknown): LicensorError {
   if (isLicensorError(err)) return err;
-  const fastifyError = err as Partial<FastifyError>;
-  if (fastifyError.validation)
-    return new LicensorError(
-      isPageParameter(fastifyError) ? 'INVALID_PAGE' : 'VALIDATION_FAILED',
-      String(fastifyError.message),
-    );
-  const mapped = fastifyError.code !== undefined ? FASTIFY_CODES[fastifyError.code] : undefined;
-  if (mapped) return new LicensorError(mapped, String(fastifyError.message));
-  const status = fastifyError.statusCode;
-  if (err instanceof SyntaxError && status === 400)
-    return new LicensorError('MALFORMED_JSON', 'the body is not valid JSON');
-  if (status !== undefined && status >= 400 && status < 500) {
-    const code = (Object.keys(ERROR_STATUS) as ErrorCode[]).find((c) => ERROR_STATUS[c] === status);
-    return new LicensorError(code ?? 'VALIDATION_FAILED', String(fastifyError.message));
+  const error = (typeof err === 'object' && err !== null ? err : {}) as Partial<FastifyError>;
+  const code = typeof error.code === 'string' ? error.code : undefined;
+  if (code === 'FST_ERR_VALIDATION') {
+    // e.g. "querystring/offset must be <= 1000000000": the first failure Ajv found.
+    const detail = String(error.message);
+    return new LicensorError(isPageParameter(error) ? 'INVALID_PAGE' : 'VALIDATION_FAILED', detail);
   }
+  const mapped =
+    code === undefined
+      ? undefined
+      : (FASTIFY_CODES[code] ?? (error.statusCode === 400 ? REQUEST_STREAM_CODES[code] : undefined));
+  if (mapped === 'INTERNAL_ERROR' || mapped === undefined) return internalError();
+  return new LicensorError(mapped, String(error.message));
+}
+
+function internalError(): LicensorError {
   return new LicensorError('INTERNAL_ERROR', 'the server failed to handle the request; the log has details');
 }
 

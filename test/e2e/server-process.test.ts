@@ -125,6 +125,29 @@ describe('a real server process', () => {
     }
   });
 
+  test('a refusal found while starting (a revoked LICENSOR_ADMIN_TOKEN) is one line and exit 1 too', async (t) => {
+    const dir = tempDir(t);
+    const env = { LICENSOR_DATA_DIR: join(dir, 'data'), LICENSOR_ADMIN_TOKEN: ADMIN };
+    const server = await startServerProcess(t, env);
+    const created = await fetch(`${server.url}/admin/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
+      body: JSON.stringify({ name: 'ops', permissions: ['APPLICATION_ADMIN'] }),
+    });
+    const { secret } = (await created.json()) as { secret: string };
+    const revoked = await fetch(`${server.url}/admin/tokens/1`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${secret}` },
+    });
+    assert.equal(revoked.status, 200);
+    assert.equal(await server.stop(), 0);
+    const res = await runCli(['serve'], { env });
+    assert.equal(res.code, 1, res.stderr);
+    const lines = res.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, res.stderr);
+    assert.match(lines[0]!, /^licensor: LICENSOR_ADMIN_TOKEN /);
+  });
+
   test('SIGTERM finishes in-flight requests, exits 0, and loses no acknowledged write', async (t) => {
     const dir = tempDir(t);
     const { key, pub } = await issuerFiles(dir);
