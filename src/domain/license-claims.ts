@@ -42,6 +42,33 @@ export const CLAIM_LIMITS = {
   textLength: 10_000,
 } as const;
 
+/**
+ * What one license key may cost, checked when a key is added (verifyLicenseKey) or issued
+ * (`licensor issue`), before it is stored: every stored key is read again for every status, so its
+ * size multiplies with the number of licenses. The single source of these numbers; each is
+ * documented in docs/license-keys.md ("Limits"). Generous for real licenses, which name a few
+ * dozen features and handlers at most.
+ *
+ * `keyLength` and `jsonDepth` are checked while the key is decoded, before its signature, and are
+ * refused as MALFORMED_LICENSE_KEY; the others are checked on the verified payload, before its
+ * claims are read, and are refused as LICENSE_KEY_TOO_LARGE (see checkLicenseKeyLimits).
+ * parseLicenseClaims does not apply them, so a key stored under older limits stays readable.
+ */
+export const KEY_LIMITS = {
+  /** Characters of the whole compact key (so the payload JSON is at most about 48 KiB). */
+  keyLength: 64 * 1024,
+  /** Nesting of arrays and objects in header and payload, the payload object itself counting 1. */
+  jsonDepth: 32,
+  /** Entries of `features`. */
+  features: 256,
+  /** Entries of `handlers`. */
+  handlers: 256,
+  /** Characters of one feature or handler name. */
+  nameLength: CLAIM_LIMITS.nameLength,
+  /** UTF-8 bytes of one feature's or handler's object written as compact JSON. */
+  entryBytes: 4 * 1024,
+} as const;
+
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$/;
 
 // Control characters make names and identifiers ambiguous in logs, tables and CSV.
@@ -193,6 +220,53 @@ function readLicensee(payload: Record<string, unknown>): Licensee | null {
     licensee[field] = text;
   }
   return licensee;
+}
+
+function tooLarge(detail: string): LicensorError {
+  return new LicensorError('LICENSE_KEY_TOO_LARGE', detail);
+}
+
+/** UTF-8 bytes of `value` as compact JSON; Infinity when it cannot be written (too deep, say). */
+function serializedBytes(value: unknown): number {
+  try {
+    return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+  } catch {
+    return Infinity;
+  }
+}
+
+function checkEntryLimits(payload: Record<string, unknown>, claim: 'features' | 'handlers'): void {
+  const value = payload[claim];
+  // A wrong type is left to parseLicenseClaims, which names it as INVALID_CLAIMS.
+  if (!isPlainObject(value)) return;
+  const names = Object.keys(value);
+  if (names.length > KEY_LIMITS[claim])
+    throw tooLarge(
+      `claim "${claim}" has ${names.length} entries; a key may have at most ${KEY_LIMITS[claim]}`,
+    );
+  for (const name of names) {
+    if (name.length > KEY_LIMITS.nameLength)
+      throw tooLarge(
+        `claim "${claim}" has a name of ${name.length} characters; names are at most ${KEY_LIMITS.nameLength}`,
+      );
+    const bytes = serializedBytes(value[name]);
+    if (bytes > KEY_LIMITS.entryBytes)
+      throw tooLarge(
+        `claim "${claim}" entry "${name}" is ${Number.isFinite(bytes) ? `${bytes} bytes` : 'too large'} as JSON; an entry is at most ${KEY_LIMITS.entryBytes} bytes`,
+      );
+  }
+}
+
+/**
+ * Refuses a payload that is over the size limits of KEY_LIMITS with LICENSE_KEY_TOO_LARGE, and
+ * nothing else: types are parseLicenseClaims's to check. Run it on a verified payload before
+ * parseLicenseClaims and before anything is stored; its cost is linear in the payload. The key's
+ * length and nesting are checked while decoding (verifyLicenseKey); a payload given here directly
+ * must nest at most KEY_LIMITS.jsonDepth levels for the byte counts to be exact.
+ */
+export function checkLicenseKeyLimits(payload: Record<string, unknown>): void {
+  checkEntryLimits(payload, 'features');
+  checkEntryLimits(payload, 'handlers');
 }
 
 /**

@@ -1,6 +1,11 @@
 import { sign, verify, type KeyObject } from 'node:crypto';
 import { LicensorError } from '../domain/errors.js';
-import { parseLicenseClaims, type LicenseClaims } from '../domain/license-claims.js';
+import {
+  KEY_LIMITS,
+  checkLicenseKeyLimits,
+  parseLicenseClaims,
+  type LicenseClaims,
+} from '../domain/license-claims.js';
 import { checkKeyTimes } from '../domain/license.js';
 import { base64urlDecode, base64urlEncode } from './base64url.js';
 import { thumbprint, type KeyRing } from './key-ring.js';
@@ -9,13 +14,14 @@ import { findDuplicateMember, maxNestingDepth } from './strict-json.js';
 /** The one algorithm. It is fixed here and never taken from the key being verified. */
 export const LICENSE_ALG = 'EdDSA';
 export const LICENSE_TYP = 'license+jws';
-/** Longer keys are refused before any decoding work. */
-export const MAX_LICENSE_KEY_LENGTH = 64 * 1024;
+/** Longer keys are refused before any decoding work (KEY_LIMITS.keyLength). */
+export const MAX_LICENSE_KEY_LENGTH = KEY_LIMITS.keyLength;
 /**
- * Deepest nesting of arrays and objects a header or payload may have. A 64 KiB key can nest tens of
- * thousands of levels, which JSON.parse accepts but JSON.stringify cannot write back.
+ * Deepest nesting of arrays and objects a header or payload may have (KEY_LIMITS.jsonDepth). A
+ * 64 KiB key can nest tens of thousands of levels, which JSON.parse accepts but JSON.stringify
+ * cannot write back.
  */
-export const MAX_JSON_DEPTH = 32;
+export const MAX_JSON_DEPTH = KEY_LIMITS.jsonDepth;
 
 const ED25519_SIGNATURE_BYTES = 64;
 
@@ -72,9 +78,9 @@ function checkHeader(header: Record<string, unknown>): void {
 }
 
 /**
- * Verifies a license key: compact JWS, EdDSA only, signed by a trusted key, claims valid. Every
- * refusal is a LicensorError with its own code; nothing about the key is trusted before the
- * signature is checked except what is needed to find the key. Time rules are the caller's
+ * Verifies a license key: compact JWS, EdDSA only, signed by a trusted key, within the size limits
+ * (KEY_LIMITS), claims valid. Every refusal is a LicensorError with its own code; nothing about the
+ * key is trusted before the signature is checked except what is needed to find the key. Time rules are the caller's
  * (see checkKeyTimes), so a key can be inspected whatever the clock says.
  */
 export function verifyLicenseKey(licenseKey: string, ring: KeyRing): VerifiedLicenseKey {
@@ -114,6 +120,8 @@ export function verifyLicenseKey(licenseKey: string, ring: KeyRing): VerifiedLic
   if (!signer) throw new LicensorError('INVALID_SIGNATURE', 'the signature does not verify');
 
   const payload = decodeJsonSegment(payloadB64, 'payload');
+  // Before the claims are read, and before the caller stores anything.
+  checkLicenseKeyLimits(payload);
   return { header, payload, claims: parseLicenseClaims(payload), kid: signer.kid };
 }
 

@@ -2,7 +2,14 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { LicensorError } from '../../src/domain/errors.js';
-import { CLAIM_LIMITS, parseLicenseClaims, parseRfc3339 } from '../../src/domain/license-claims.js';
+import { readFileSync } from 'node:fs';
+import {
+  CLAIM_LIMITS,
+  KEY_LIMITS,
+  checkLicenseKeyLimits,
+  parseLicenseClaims,
+  parseRfc3339,
+} from '../../src/domain/license-claims.js';
 
 /** The smallest valid payload: every required claim, nothing else. */
 const BASE: Readonly<Record<string, unknown>> = {
@@ -421,5 +428,138 @@ describe('parseRfc3339', () => {
 
   test('year 0000 follows the proleptic Gregorian calendar (a leap year)', () => {
     assert.equal(parseRfc3339('0000-02-29T00:00:00Z')?.toISOString(), '0000-02-29T00:00:00.000Z');
+  });
+});
+
+describe('checkLicenseKeyLimits: the cost of one key is bounded', () => {
+  function isTooLarge(err: unknown): boolean {
+    return err instanceof LicensorError && err.code === 'LICENSE_KEY_TOO_LARGE' && err.status === 400;
+  }
+
+  /** At the limit: within the limits, and the claims still parse. */
+  function assertWithin(payload: Record<string, unknown>): void {
+    assert.doesNotThrow(() => checkLicenseKeyLimits(payload));
+    assert.doesNotThrow(() => parseLicenseClaims(payload));
+  }
+
+  function assertTooLarge(payload: Record<string, unknown>): void {
+    assert.throws(() => checkLicenseKeyLimits(payload), isTooLarge);
+  }
+
+  const feature = { enabled: true };
+  /** `count` entries named n0, n1, ... */
+  const entries = (count: number, value: unknown): Record<string, unknown> =>
+    Object.fromEntries(Array.from({ length: count }, (_, i) => [`n${i}`, value]));
+  /** An object whose compact JSON is exactly `bytes` UTF-8 bytes: {"x":"..."} with `fill` repeated. */
+  const objectOfBytes = (bytes: number, fill = 'x'): Record<string, unknown> => {
+    const overhead = Buffer.byteLength('{"x":""}');
+    const fillBytes = Buffer.byteLength(fill);
+    assert.equal((bytes - overhead) % fillBytes, 0);
+    const value = { x: fill.repeat((bytes - overhead) / fillBytes) };
+    assert.equal(Buffer.byteLength(JSON.stringify(value)), bytes);
+    return value;
+  };
+
+  test('the limits are the documented values', () => {
+    assert.deepEqual(KEY_LIMITS, {
+      keyLength: 65_536,
+      jsonDepth: 32,
+      features: 256,
+      handlers: 256,
+      nameLength: 128,
+      entryBytes: 4096,
+    });
+  });
+
+  test('docs/license-keys.md lists every limit with its value', () => {
+    const page = readFileSync(new URL('../../docs/license-keys.md', import.meta.url), 'utf8');
+    const limits = page.slice(page.indexOf('## Limits'));
+    assert.ok(page.includes('## Limits'), 'no Limits section');
+    for (const [name, value] of Object.entries(KEY_LIMITS)) {
+      const shown = value % 1024 === 0 && value >= 4096 ? `${value / 1024} KiB` : value.toLocaleString('en');
+      assert.match(limits, new RegExp(`\\|\\s*\`${name}\`\\s*\\|\\s*${shown}\\b`), `${name} = ${shown}`);
+    }
+    assert.ok(limits.includes('LICENSE_KEY_TOO_LARGE'));
+  });
+
+  test(`features: ${KEY_LIMITS.features} accepted, one more refused`, () => {
+    assertWithin(withClaims({ features: entries(KEY_LIMITS.features, feature) }));
+    assertTooLarge(withClaims({ features: entries(KEY_LIMITS.features + 1, feature) }));
+  });
+
+  test(`handlers: ${KEY_LIMITS.handlers} accepted, one more refused`, () => {
+    assertWithin(withClaims({ handlers: entries(KEY_LIMITS.handlers, {}) }));
+    assertTooLarge(withClaims({ handlers: entries(KEY_LIMITS.handlers + 1, {}) }));
+  });
+
+  test(`a feature name of ${KEY_LIMITS.nameLength} characters accepted, one more refused`, () => {
+    assertWithin(withClaims({ features: { ['f'.repeat(KEY_LIMITS.nameLength)]: feature } }));
+    assertTooLarge(withClaims({ features: { ['f'.repeat(KEY_LIMITS.nameLength + 1)]: feature } }));
+  });
+
+  test(`a handler name of ${KEY_LIMITS.nameLength} characters accepted, one more refused`, () => {
+    assertWithin(withClaims({ handlers: { ['h'.repeat(KEY_LIMITS.nameLength)]: {} } }));
+    assertTooLarge(withClaims({ handlers: { ['h'.repeat(KEY_LIMITS.nameLength + 1)]: {} } }));
+  });
+
+  test(`a handler of ${KEY_LIMITS.entryBytes} bytes as JSON accepted, one more refused`, () => {
+    assertWithin(withClaims({ handlers: { big: objectOfBytes(KEY_LIMITS.entryBytes) } }));
+    assertTooLarge(withClaims({ handlers: { big: objectOfBytes(KEY_LIMITS.entryBytes + 1) } }));
+  });
+
+  test('a handler is measured in UTF-8 bytes, not characters', () => {
+    // "é" is 2 bytes: the same byte count as the ASCII case above, half the characters.
+    assertWithin(withClaims({ handlers: { big: objectOfBytes(KEY_LIMITS.entryBytes, 'é') } }));
+    assertTooLarge(withClaims({ handlers: { big: objectOfBytes(KEY_LIMITS.entryBytes + 2, 'é') } }));
+  });
+
+  test(`a feature of ${KEY_LIMITS.entryBytes} bytes as JSON accepted, one more refused`, () => {
+    const ofBytes = (bytes: number): Record<string, unknown> => {
+      const value = { ...objectOfBytes(bytes - Buffer.byteLength('"enabled":true,')), enabled: true };
+      assert.equal(Buffer.byteLength(JSON.stringify(value)), bytes);
+      return value;
+    };
+    assertWithin(withClaims({ features: { big: ofBytes(KEY_LIMITS.entryBytes) } }));
+    assertTooLarge(withClaims({ features: { big: ofBytes(KEY_LIMITS.entryBytes + 1) } }));
+  });
+
+  test('the last entry is checked as well as the first', () => {
+    const handlers = { ...entries(10, {}), ['h'.repeat(KEY_LIMITS.nameLength + 1)]: {} };
+    assertTooLarge(withClaims({ handlers }));
+    assertTooLarge(withClaims({ features: { ...entries(10, feature), big: objectOfBytes(5000) } }));
+  });
+
+  test('a handler too deep to write out is LICENSE_KEY_TOO_LARGE, not a stack overflow', () => {
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 100_000; i++) deep = { d: deep };
+    assert.throws(() => JSON.stringify(deep), RangeError);
+    assertTooLarge(withClaims({ handlers: { deep } }));
+  });
+
+  test('the detail names the claim and the limit', () => {
+    assert.throws(
+      () => checkLicenseKeyLimits(withClaims({ features: entries(KEY_LIMITS.features + 1, feature) })),
+      (err: unknown) =>
+        err instanceof LicensorError &&
+        err.detail.includes('"features"') &&
+        err.detail.includes(String(KEY_LIMITS.features)),
+    );
+  });
+
+  test('wrong types are left to parseLicenseClaims (INVALID_CLAIMS)', () => {
+    for (const value of [null, 'x', 1, true, [], [feature]]) {
+      assert.doesNotThrow(() => checkLicenseKeyLimits(withClaims({ features: value, handlers: value })));
+      assertInvalid(withClaims({ features: value }));
+    }
+    assert.doesNotThrow(() => checkLicenseKeyLimits({}));
+  });
+
+  test('parseLicenseClaims does not apply them: a key stored under the older limits stays readable', () => {
+    const features = entries(KEY_LIMITS.features + 1, feature);
+    assertTooLarge(withClaims({ features }));
+    assert.equal(
+      Object.keys(parseLicenseClaims(withClaims({ features })).features).length,
+      KEY_LIMITS.features + 1,
+    );
   });
 });

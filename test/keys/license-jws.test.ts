@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { LicensorError, type ErrorCode } from '../../src/domain/errors.js';
+import { KEY_LIMITS } from '../../src/domain/license-claims.js';
 import { KeyRing, thumbprint } from '../../src/keys/key-ring.js';
 import {
   LICENSE_ALG,
@@ -673,6 +674,119 @@ describe('validly signed keys with bad claims', () => {
       assert.throws(() => verifyLicenseKey(key, issuer.ring), refusedWith('INVALID_CLAIMS'));
     });
   }
+});
+
+describe('size limits of a validly signed key (KEY_LIMITS)', () => {
+  const feature = { enabled: true };
+  /** `count` entries whose names are `nameLength` characters long. */
+  const entries = (count: number, value: unknown, nameLength = 8): Record<string, unknown> =>
+    Object.fromEntries(Array.from({ length: count }, (_, i) => [`n${i}`.padEnd(nameLength, 'x'), value]));
+  /** An object whose compact JSON is exactly `bytes` bytes, with `enabled` when it is a feature. */
+  const entryOfBytes = (bytes: number, enabled?: boolean): Record<string, unknown> => {
+    const base = enabled === undefined ? { x: '' } : { x: '', enabled };
+    const value = { ...base, x: 'x'.repeat(bytes - Buffer.byteLength(JSON.stringify(base))) };
+    assert.equal(Buffer.byteLength(JSON.stringify(value)), bytes);
+    return value;
+  };
+
+  /** Issues a key with `claims`: the one at the limit verifies, the one over is refused. */
+  function assertLimit(atLimit: Record<string, unknown>, over: Record<string, unknown>): void {
+    const accepted = issuer.issue(atLimit, NOW);
+    assert.ok(accepted.length <= MAX_LICENSE_KEY_LENGTH, 'the key at the limit fits the key length');
+    assert.doesNotThrow(() => verifyLicenseKeyForAdd(accepted, issuer.ring, NOW));
+    const refused = issuer.issue(over, NOW);
+    assert.ok(refused.length <= MAX_LICENSE_KEY_LENGTH, 'refused for the limit, not the key length');
+    assert.throws(() => verifyLicenseKey(refused, issuer.ring), refusedWith('LICENSE_KEY_TOO_LARGE'));
+    assert.throws(
+      () => verifyLicenseKeyForAdd(refused, issuer.ring, NOW),
+      refusedWith('LICENSE_KEY_TOO_LARGE'),
+    );
+  }
+
+  test('the key length and nesting limits are the ones of KEY_LIMITS', () => {
+    assert.equal(MAX_LICENSE_KEY_LENGTH, KEY_LIMITS.keyLength);
+    assert.equal(MAX_JSON_DEPTH, KEY_LIMITS.jsonDepth);
+  });
+
+  test(`${KEY_LIMITS.features} features verify; one more is LICENSE_KEY_TOO_LARGE`, () => {
+    assertLimit(
+      { features: entries(KEY_LIMITS.features, feature) },
+      { features: entries(KEY_LIMITS.features + 1, feature) },
+    );
+  });
+
+  test(`${KEY_LIMITS.handlers} handlers verify; one more is LICENSE_KEY_TOO_LARGE`, () => {
+    assertLimit(
+      { handlers: entries(KEY_LIMITS.handlers, {}) },
+      { handlers: entries(KEY_LIMITS.handlers + 1, {}) },
+    );
+  });
+
+  test(`feature names of ${KEY_LIMITS.nameLength} characters verify; one more is LICENSE_KEY_TOO_LARGE`, () => {
+    assertLimit(
+      { features: entries(3, feature, KEY_LIMITS.nameLength) },
+      { features: { ...entries(2, feature), ['f'.repeat(KEY_LIMITS.nameLength + 1)]: feature } },
+    );
+  });
+
+  test(`handler names of ${KEY_LIMITS.nameLength} characters verify; one more is LICENSE_KEY_TOO_LARGE`, () => {
+    assertLimit(
+      { handlers: entries(3, {}, KEY_LIMITS.nameLength) },
+      { handlers: { ...entries(2, {}), ['h'.repeat(KEY_LIMITS.nameLength + 1)]: {} } },
+    );
+  });
+
+  test(`a handler of ${KEY_LIMITS.entryBytes} bytes verifies; one byte more is LICENSE_KEY_TOO_LARGE`, () => {
+    assertLimit(
+      { handlers: { snowflake: entryOfBytes(KEY_LIMITS.entryBytes) } },
+      { handlers: { snowflake: entryOfBytes(KEY_LIMITS.entryBytes + 1) } },
+    );
+  });
+
+  test(`a feature of ${KEY_LIMITS.entryBytes} bytes verifies; one byte more is LICENSE_KEY_TOO_LARGE`, () => {
+    assertLimit(
+      { features: { masking: entryOfBytes(KEY_LIMITS.entryBytes, true) } },
+      { features: { masking: entryOfBytes(KEY_LIMITS.entryBytes + 1, true) } },
+    );
+  });
+
+  test('every count at its limit at once, with 64-character names, fits in one key', () => {
+    const key = issuer.issue(
+      {
+        features: entries(KEY_LIMITS.features, feature, 64),
+        handlers: entries(KEY_LIMITS.handlers, {}, 64),
+      },
+      NOW,
+    );
+    assert.ok(key.length <= MAX_LICENSE_KEY_LENGTH, `${key.length} characters`);
+    const { claims } = verifyLicenseKey(key, issuer.ring);
+    assert.equal(Object.keys(claims.features).length, KEY_LIMITS.features);
+    assert.equal(Object.keys(claims.handlers).length, KEY_LIMITS.handlers);
+  });
+
+  test('the limits are checked before the claims: a key over them with bad claims too', () => {
+    const key = issuer.issue(
+      { seats: -1, features: { ...entries(KEY_LIMITS.features, feature), bad: 'yes' } },
+      NOW,
+    );
+    assert.throws(() => verifyLicenseKey(key, issuer.ring), refusedWith('LICENSE_KEY_TOO_LARGE'));
+  });
+
+  test('the limits are checked after the signature: an oversized key by an untrusted issuer', () => {
+    const attacker = createIssuer();
+    const claims = { features: entries(KEY_LIMITS.features + 1, feature) };
+    assert.throws(
+      () => verifyLicenseKey(attacker.issue(claims, NOW), issuer.ring),
+      refusedWith('UNTRUSTED_ISSUER'),
+    );
+    const [h, p, s] = issuer.issue(claims, NOW).split('.') as [string, string, string];
+    const otherSignature = attacker.issue(claims, NOW).split('.')[2]!;
+    assert.notEqual(otherSignature, s);
+    assert.throws(
+      () => verifyLicenseKey(`${h}.${p}.${otherSignature}`, issuer.ring),
+      refusedWith('INVALID_SIGNATURE'),
+    );
+  });
 });
 
 describe('verifyLicenseKeyForAdd', () => {

@@ -2,7 +2,12 @@ import { createPrivateKey, createPublicKey, randomUUID, type KeyObject } from 'n
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { isLicensorError } from '../../domain/errors.js';
-import { parseLicenseClaims, parseRfc3339 } from '../../domain/license-claims.js';
+import {
+  KEY_LIMITS,
+  checkLicenseKeyLimits,
+  parseLicenseClaims,
+  parseRfc3339,
+} from '../../domain/license-claims.js';
 import { signLicenseKey } from '../../keys/license-jws.js';
 import { UsageError } from '../cli-errors.js';
 
@@ -122,12 +127,19 @@ export function issueCommand(program: Command): void {
     .action((options: IssueOptions) => {
       const privateKey = loadPrivateKey(options.key);
       const payload = payloadFromOptions(options, new Date());
+      // The server's checks, in its order: a key it would refuse is not issued.
       try {
+        checkLicenseKeyLimits(payload);
         parseLicenseClaims(payload);
       } catch (err) {
         if (isLicensorError(err)) throw new UsageError(err.detail);
         throw err;
       }
-      process.stdout.write(`${signLicenseKey(payload, privateKey, createPublicKey(privateKey))}\n`);
+      const licenseKey = signLicenseKey(payload, privateKey, createPublicKey(privateKey));
+      if (licenseKey.length > KEY_LIMITS.keyLength)
+        throw new UsageError(
+          `the key would be ${licenseKey.length} characters; servers refuse keys over ${KEY_LIMITS.keyLength} (shorten notices, features, handlers or supersedes)`,
+        );
+      process.stdout.write(`${licenseKey}\n`);
     });
 }
