@@ -11,7 +11,6 @@ import { generateTokenSecret, hashTokenSecret } from './http/auth.js';
 import { KeyRing } from './keys/key-ring.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
-import { activeSince } from './domain/users.js';
 import { VERSION } from './version.js';
 
 export interface RunningServer {
@@ -99,15 +98,10 @@ const USAGE_SAMPLE_MS = 60 * 60 * 1000;
  * nothing changes (users ageing out lower the count without any request). Every process may
  * sample: rows keep the day's maximum, so samples from several processes do not conflict.
  */
-function startUsageSampler(
-  store: Store,
-  clock: Clock,
-  activityWindowDays: number,
-  log: FastifyInstance['log'],
-): NodeJS.Timeout {
+function startUsageSampler(store: Store, clock: Clock, log: FastifyInstance['log']): NodeJS.Timeout {
   const sample = (): void => {
     const now = clock.now();
-    store.recordUsage({ now, activeSince: activeSince(now, activityWindowDays) }).catch((err: unknown) => {
+    store.recordUsage(now).catch((err: unknown) => {
       log.warn({ err }, 'could not record the usage sample');
     });
   };
@@ -128,7 +122,7 @@ export async function startServer(
   const clock = options.clock ?? systemClock;
   const notify = options.notify ?? ((line: string) => process.stderr.write(`${line}\n`));
   const keyRing = KeyRing.fromFiles(config.trustedKeyPaths);
-  const store = await openStore(config.store);
+  const store = await openStore(config.store, { activityWindowDays: config.activityWindowDays });
   try {
     await bootstrapAdminToken(config, store, clock, notify);
     const app = await buildApp({
@@ -164,7 +158,7 @@ export async function startServer(
       if (draining) reply.header('connection', 'close');
     });
     const url = await app.listen({ host: config.host, port: config.port });
-    const sampler = startUsageSampler(store, clock, config.activityWindowDays, app.log);
+    const sampler = startUsageSampler(store, clock, app.log);
     // Said on stderr whatever the log level: people and scripts wait for this line.
     notify(`Licensor ${VERSION} ready at ${url} (${store.kind} store)`);
     return {

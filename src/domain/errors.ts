@@ -60,13 +60,20 @@ export class LicensorError extends Error {
   readonly detail: string;
   /** For RATE_LIMITED and 503s: when the caller may try again (the Retry-After header). */
   readonly retryAfterSeconds: number | undefined;
+  /** Figures behind a refusal that its audit entry and events record (e.g. the seat counts). */
+  readonly facts: Readonly<Record<string, number>> | undefined;
 
-  constructor(code: ErrorCode, detail: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
+  constructor(
+    code: ErrorCode,
+    detail: string,
+    options?: { cause?: unknown; retryAfterSeconds?: number; facts?: Record<string, number> },
+  ) {
     super(`${code}: ${detail}`, options);
     this.code = code;
     this.status = ERROR_STATUS[code];
     this.detail = detail;
     this.retryAfterSeconds = options?.retryAfterSeconds;
+    this.facts = options?.facts;
   }
 }
 

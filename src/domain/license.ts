@@ -26,7 +26,7 @@ export function hasStarted(license: LicenseRecord, now: Date): boolean {
   return license.claims.startsAt === null || now.getTime() >= license.claims.startsAt.getTime();
 }
 
-/** SPEC §3: not deleted, not invalidated, started, not expired. */
+/** Not deleted, not invalidated, started, not expired (docs/licenses.md). */
 export function isActive(license: LicenseRecord, now: Date): boolean {
   return !license.deleted && !license.invalidated && hasStarted(license, now) && !isExpired(license, now);
 }
@@ -52,7 +52,7 @@ export interface Notice {
   licenseId: number;
 }
 
-/** What all active licenses grant together (SPEC §3: licenses stack). */
+/** What all active licenses grant together (docs/licenses.md: licenses stack). */
 export interface EffectiveLicense {
   hardSeats: number;
   licenseSeats: number;
@@ -115,6 +115,31 @@ export function effectiveLicense(licenses: readonly LicenseRecord[], now: Date):
   };
 }
 
+/**
+ * The instants around `now` at which the effective license can change by itself: the latest
+ * `startsAt` or `expires` at or before `now` and the earliest after it, over the licenses that are
+ * not deleted or invalidated. The effective license computed at `now` holds for every instant in
+ * [from, until); null is unbounded.
+ */
+export function licenseTimeBounds(
+  licenses: readonly LicenseRecord[],
+  now: Date,
+): { from: number | null; until: number | null } {
+  const ms = now.getTime();
+  let from: number | null = null;
+  let until: number | null = null;
+  for (const license of licenses) {
+    if (license.deleted || license.invalidated) continue;
+    for (const at of [license.claims.startsAt, license.claims.expires]) {
+      if (at === null) continue;
+      const t = at.getTime();
+      if (t <= ms) from = from === null ? t : Math.max(from, t);
+      else until = until === null ? t : Math.min(until, t);
+    }
+  }
+  return { from, until };
+}
+
 /** The seed's `licenseStatus` fields. */
 export interface SeatStatus {
   activeUserCount: number;
@@ -147,7 +172,7 @@ export function checkKeyTimes(claims: LicenseClaims, now: Date): void {
 }
 
 /**
- * The re-add rules (SPEC §3), given every stored record with the new key's uuid. A store calls this
+ * The re-add rules (docs/licenses.md), given every stored record with the new key's uuid. A store calls this
  * inside the transaction that inserts, so the decision and the write are one step.
  */
 export function checkCanAdd(uuid: string, sameUuid: readonly LicenseRecord[]): void {

@@ -1,4 +1,4 @@
-import { LicensorError } from '../domain/errors.js';
+import { LicensorError } from './errors.js';
 
 /**
  * The rule for LICENSOR_ADMIN_TOKEN, given the stored token that already has its secret (if any):

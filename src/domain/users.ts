@@ -1,11 +1,9 @@
-import { LicensorError } from './errors.js';
-
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export const USER_TYPES = ['dataConsumer', 'policyOwner'] as const;
 export type UserType = (typeof USER_TYPES)[number];
 
-/** A user of the host product, as registered with Licensor (SPEC §4). */
+/** A user of the host product, as registered with Licensor. */
 export interface UserRecord {
   id: number;
   userid: string;
@@ -21,13 +19,13 @@ export interface UserRecord {
 
 /**
  * The start of the activity window: a user whose last activity is at or after this instant is
- * active (SPEC §4). The boundary itself counts as inside the window.
+ * active. The boundary itself counts as inside the window.
  */
 export function activeSince(now: Date, activityWindowDays: number): Date {
   return new Date(now.getTime() - activityWindowDays * DAY_MS);
 }
 
-export function isUserActive(user: UserRecord, since: Date): boolean {
+export function isUserActive(user: Pick<UserRecord, 'disabled' | 'lastActivityAt'>, since: Date): boolean {
   return !user.disabled && user.lastActivityAt.getTime() >= since.getTime();
 }
 
@@ -43,13 +41,41 @@ export function startOfNextUtcDay(at: Date): Date {
 }
 
 /**
- * The seat rule (SPEC §4): a change that would make a user active succeeds only while
- * activeUserCount < licenseSeats. Stores call it inside the transaction that writes.
+ * What the active user count is computed from at any instant of one window position
+ * (docs/seats.md#counting): the per-day counters of the days after the window's first day, and the
+ * last-activity instants of the users whose last activity falls on that first day, sorted. Only
+ * part of the first day lies inside the window, and that part shrinks as time passes.
  */
-export function checkSeatAvailable(activeUserCount: number, licenseSeats: number): void {
-  if (activeUserCount >= licenseSeats)
-    throw new LicensorError(
-      'SEAT_LIMIT_REACHED',
-      `all ${licenseSeats} license seats are taken (${activeUserCount} active users)`,
-    );
+export interface ActivityCounts {
+  /** The UTC day of `activeSince`: the window's first, partial day. */
+  firstDay: string;
+  /** Non-disabled users whose last activity is after `firstDay`, by type. */
+  afterFirstDay: Record<UserType, number>;
+  /** Epoch milliseconds of the first day's non-disabled users' last activity, ascending, by type. */
+  firstDayTimes: Record<UserType, readonly number[]>;
+}
+
+/** How many of `sorted` (ascending) are at or after `ms`. */
+function countFrom(sorted: readonly number[], ms: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as number) < ms) lo = mid + 1;
+    else hi = mid;
+  }
+  return sorted.length - lo;
+}
+
+/**
+ * Active users by type at the window start `since`, which must lie on `counts.firstDay`; undefined
+ * when it does not (the counts must then be loaded for the new first day).
+ */
+export function activeUsersAt(counts: ActivityCounts, since: Date): Record<UserType, number> | undefined {
+  if (utcDay(since) !== counts.firstDay) return undefined;
+  const ms = since.getTime();
+  return {
+    dataConsumer: counts.afterFirstDay.dataConsumer + countFrom(counts.firstDayTimes.dataConsumer, ms),
+    policyOwner: counts.afterFirstDay.policyOwner + countFrom(counts.firstDayTimes.policyOwner, ms),
+  };
 }

@@ -120,13 +120,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   );
   app.addSchema(Problem);
   await app.register(swagger, openapiOptions(options.version ?? '0.0.0'));
+  // Audit first: its onRequest hook notes the client's address before auth can refuse the request.
+  registerAudit(app, options.store, options.clock);
   registerAuth(
     app,
     options.store,
     options.authFailureLimit ? new AuthFailureLimiter(options.authFailureLimit, options.clock) : undefined,
   );
-  registerAudit(app, options.store, options.clock);
-  const metrics = registerMetrics(app, options.store, options.clock, options.activityWindowDays);
+  const metrics = registerMetrics(app, options.store, options.clock);
   const context: AppContext = {
     store: options.store,
     keyRing: options.keyRing,

@@ -1,6 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { auditEntry, type Actor } from '../domain/changes.js';
 import type { Clock } from '../domain/clock.js';
-import type { Store } from '../store/store.js';
+import { isLicensorError, type LicensorError } from '../domain/errors.js';
+import { seatRefusedEvent, type EventDraft, type SeatFigures } from '../domain/events.js';
+import type { ChangeContext, Store } from '../store/store.js';
+import { AuthFailureLog } from './auth-failure-log.js';
 
 /** What a changing route records: an action name and the kind of thing its id parameter names. */
 export interface AuditSpec {
@@ -13,57 +17,99 @@ declare module 'fastify' {
     audit?: AuditSpec;
   }
   interface FastifyRequest {
-    /** Set by a handler that creates something, e.g. "user:12". */
-    auditTarget: string | null;
     /**
-     * Set by a handler whose request changes nothing worth an audit line, succeeded or refused (a
-     * dry run, activity of an already active user); it is then audited like a read.
+     * Set by a handler whose request changes nothing worth an audit line (a dry run); a refusal
+     * of it is then not recorded either, as for a read.
      */
     auditSkip: boolean;
     /** The problem code the request was refused with, set by the error handler. */
     problemCode: string | null;
+    /** The refusal itself, when it was a LicensorError: its facts go into events. */
+    refusal: LicensorError | null;
+    /** The client's address as seen when the request arrived (a reset socket forgets it). */
+    clientAddress: string;
   }
 }
 
+/** Who is acting in this request, for the audit entry its change commits with. */
+export function actorOf(request: FastifyRequest): Actor {
+  return {
+    tokenId: request.principal?.id ?? null,
+    tokenName: request.principal?.name ?? null,
+    clientAddress: request.clientAddress,
+  };
+}
+
+/** What a changing route hands the store: the clock (read under the store's locks) and the actor. */
+export function changeContext(request: FastifyRequest, clock: Clock): ChangeContext {
+  return { clock, actor: actorOf(request) };
+}
+
 function targetOf(request: FastifyRequest, spec: AuditSpec): string | null {
-  if (request.auditTarget !== null) return request.auditTarget;
   const params = request.params as Record<string, unknown> | undefined;
   const id = params?.id ?? params?.licenseId;
   if (spec.target === undefined || typeof id !== 'string') return null;
   return `${spec.target}:${id.slice(0, 64)}`;
 }
 
+/** The events a refusal produces: `seats.refused`, merged per minute (docs/events.md). */
+function refusalEvents(refusal: LicensorError | null, at: Date): EventDraft[] {
+  if (refusal?.code !== 'SEAT_LIMIT_REACHED' || refusal.facts === undefined) return [];
+  return [seatRefusedEvent(refusal.facts as SeatFigures, at)];
+}
+
 /**
- * Records every change and every refused change (SPEC: audit) from one hook, so a new route cannot
- * forget to: routes that change something declare `config.audit`; any route's 401 and 403 are
- * recorded too. Runs after the response is sent, so auditing never delays or fails a request;
- * a failure to write the audit line is logged.
+ * The audit log (docs/audit.md). A change's own entry is committed by the store in the change's
+ * transaction, so an acknowledged change always has it. This hook records the rest before the
+ * response leaves: a refused change (routes that declare `config.audit`), and a 403 on any route,
+ * each in a transaction of its own. A 401 is counted in memory and written as a per-minute,
+ * per-address aggregate, so a flood of bad tokens can neither fill the database nor take its
+ * connections.
  */
 export function registerAudit(app: FastifyInstance, store: Store, clock: Clock): void {
-  app.decorateRequest('auditTarget', null);
+  const failures = new AuthFailureLog(store, clock, app.log);
   app.decorateRequest('problemCode', null);
   app.decorateRequest('auditSkip', false);
-  app.addHook('onResponse', async (request, reply) => {
-    const spec = request.routeOptions.config.audit;
+  app.decorateRequest('refusal', null);
+  app.decorateRequest('clientAddress', '');
+  app.addHook('onRequest', async (request) => {
+    request.clientAddress = request.ip ?? request.socket.remoteAddress ?? 'unknown';
+  });
+  app.addHook('onError', async (request, _reply, err) => {
+    if (isLicensorError(err)) request.refusal = err;
+  });
+  app.addHook('onSend', async (request, reply) => {
     const status = reply.statusCode;
-    const authRefusal = status === 401 || status === 403;
-    if ((spec === undefined || request.auditSkip) && !authRefusal) return;
-    // A refused read is worth a line only as an authentication or permission refusal.
+    if (status < 400) return;
+    // A refused token (401, or 429 once its address is over the limit) is counted, not written.
+    if (status === 401 || status === 429) {
+      failures.record(request.clientAddress);
+      return;
+    }
+    const spec = request.routeOptions.config.audit;
+    if ((spec === undefined || request.auditSkip) && status !== 403) return;
+    // A refused read is worth a line only as a permission refusal.
     const action =
       spec?.action ?? `${request.method} ${request.routeOptions.url ?? request.url.split('?')[0]}`;
-    try {
-      await store.appendAudit({
-        at: clock.now(),
-        actorTokenId: request.principal?.id ?? null,
-        actorName: request.principal?.name ?? null,
-        action,
-        target: spec === undefined ? null : targetOf(request, spec),
-        outcome: status < 400 ? 'success' : 'refused',
-        code: status < 400 ? null : request.problemCode,
-        clientAddress: request.ip,
-      });
-    } catch (err) {
-      request.log.error({ err, action }, 'could not write the audit record');
-    }
+    const at = clock.now();
+    // The refusal changed nothing; a store that cannot take its entry is logged, not answered.
+    await store
+      .recordRefusal(
+        auditEntry(
+          {
+            action,
+            target: spec === undefined ? null : targetOf(request, spec),
+            outcome: 'refused',
+            code: request.problemCode,
+          },
+          actorOf(request),
+          at,
+        ),
+        refusalEvents(request.refusal, at),
+      )
+      .catch((err: unknown) => request.log.error({ err, action }, 'could not write the audit record'));
+  });
+  app.addHook('onClose', async () => {
+    await failures.close();
   });
 }

@@ -2,19 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Clock } from '../domain/clock.js';
 import type { Store } from '../store/store.js';
-import { readSeatState } from './seat-state.js';
 
 /**
  * Prometheus metrics for one app: request counts and latency by route and status, and license
  * gauges read from the store when scraped. Each app has its own registry, so several apps in one
  * process (tests) do not share counters.
  */
-export function registerMetrics(
-  app: FastifyInstance,
-  store: Store,
-  clock: Clock,
-  activityWindowDays: number,
-): Registry {
+export function registerMetrics(app: FastifyInstance, store: Store, clock: Clock): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const labelNames = ['method', 'route', 'status'] as const;
@@ -36,15 +30,8 @@ export function registerMetrics(
   let snapshot: Promise<Record<string, number>> | null = null;
   const read = (): Promise<Record<string, number>> => {
     snapshot ??= (async () => {
-      const {
-        now,
-        effective,
-        activeUserCount: active,
-      } = await readSeatState({
-        store,
-        clock,
-        activityWindowDays,
-      });
+      const now = clock.now();
+      const { effective, activeUserCount: active } = await store.readView(now);
       return {
         licensor_active_users: active,
         licensor_hard_seats: effective.hardSeats,

@@ -82,7 +82,12 @@ const TAGS = [
   { name: 'users', description: 'The host product registers its users and reports their activity.' },
   { name: 'host product', description: 'What the licensed product asks on every login.' },
   { name: 'tokens', description: 'API tokens and their permissions.' },
-  { name: 'audit', description: 'Every change, every refused change, every 401 and 403.' },
+  {
+    name: 'audit',
+    description:
+      'Every change and every refused change, written in the same transaction as the change; every 403; failed authentications counted per minute and address.',
+  },
+  { name: 'events', description: 'What changed and when: the outbox that webhooks deliver from.' },
   { name: 'operations', description: 'Liveness, readiness and metrics.' },
 ];
 

@@ -2,7 +2,9 @@ import { parseLicenseClaims } from '../domain/license-claims.js';
 import type { LicenseRecord } from '../domain/license.js';
 import { isPermission } from '../domain/permissions.js';
 import type { UserRecord, UserType } from '../domain/users.js';
-import type { AuditEntry, AuditOutcome, TokenRecord, UsageDay } from './store.js';
+import { randomBytes } from 'node:crypto';
+import { isEventType, type EventRecord } from '../domain/events.js';
+import type { AuditEntry, AuditOutcome, AuthFailureCount, TokenRecord, UsageDay } from './store.js';
 
 /**
  * Row shapes shared by both databases: SQLite hands back 0/1 and ISO text, PostgreSQL booleans,
@@ -131,4 +133,39 @@ export function auditFromRow(row: AuditRow): AuditEntry {
 /** Escapes LIKE wildcards so a search for "50%" finds "50%", not everything starting with "50". */
 export function likePattern(search: string): string {
   return `%${search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+export interface EventRow {
+  id: string;
+  type: string;
+  at: string | Date;
+  data: string | Record<string, unknown>;
+}
+
+export function eventFromRow(row: EventRow): EventRecord {
+  if (!isEventType(row.type)) throw new Error(`an event of unknown type "${row.type}" is stored`);
+  return { id: row.id, type: row.type, timestamp: new Date(row.at), data: asObject(row.data) };
+}
+
+/** A new event id: `evt_` and 128 random bits (docs/events.md). */
+export function newEventId(): string {
+  return `evt_${randomBytes(16).toString('base64url')}`;
+}
+
+export interface AuthFailureRow {
+  minute: string | Date;
+  client_address: string;
+  count: number | string;
+  first_at: string | Date;
+  last_at: string | Date;
+}
+
+export function authFailureFromRow(row: AuthFailureRow): AuthFailureCount {
+  return {
+    minute: new Date(row.minute),
+    clientAddress: row.client_address,
+    count: Number(row.count),
+    firstAt: new Date(row.first_at),
+    lastAt: new Date(row.last_at),
+  };
 }

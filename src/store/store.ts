@@ -1,14 +1,14 @@
-import type { LicenseClaims } from '../domain/license-claims.js';
+import type { Actor, AuditOutcome, NewAuditEntry } from '../domain/changes.js';
+import type { Clock } from '../domain/clock.js';
+import type { EventDraft, EventRecord, EventType } from '../domain/events.js';
+import type { NewLicense } from '../domain/license-changes.js';
 import type { LicenseRecord } from '../domain/license.js';
 import type { Permission } from '../domain/permissions.js';
-import type { UserRecord, UserType } from '../domain/users.js';
+import type { NewUser, UserPatch } from '../domain/user-changes.js';
+import type { UserRecord } from '../domain/users.js';
+import type { ReadView } from './snapshot.js';
 
-/** A verified license key ready to be stored. */
-export interface NewLicense {
-  licenseKey: string;
-  payload: Record<string, unknown>;
-  claims: LicenseClaims;
-}
+export type { Actor, AuditOutcome, NewAuditEntry, NewLicense, NewUser, UserPatch, ReadView };
 
 export interface TokenRecord {
   id: number;
@@ -18,27 +18,6 @@ export interface TokenRecord {
   revokedAt: Date | null;
   /** The token named by LICENSOR_ADMIN_TOKEN or generated on first start. */
   bootstrap: boolean;
-}
-
-export interface NewUser {
-  userid: string;
-  iamid: string;
-  name: string | null;
-  email: string | null;
-  userType: UserType;
-}
-
-export interface UserPatch {
-  name?: string | null;
-  email?: string | null;
-  userType?: UserType;
-  disabled?: boolean;
-}
-
-/** The instant a seat rule is judged at, and the start of the activity window at that instant. */
-export interface SeatContext {
-  now: Date;
-  activeSince: Date;
 }
 
 export interface UserQuery {
@@ -75,31 +54,53 @@ export interface NewToken {
   permissions: Permission[];
 }
 
-export type AuditOutcome = 'success' | 'refused';
-
-export interface NewAuditEntry {
-  at: Date;
-  /** The token that acted; null when the request had no valid token. */
-  actorTokenId: number | null;
-  actorName: string | null;
-  action: string;
-  /** What was acted on, e.g. "license:12", "user:3"; null when nothing was identified. */
-  target: string | null;
-  outcome: AuditOutcome;
-  /** The error code of a refusal. */
-  code: string | null;
-  clientAddress: string;
-}
-
 export interface AuditEntry extends NewAuditEntry {
   id: number;
 }
 
 /**
- * Everything Licensor keeps. Each method is one transaction: the rules it names are decided and
- * written in one atomic step, across every process sharing the database. Implementations live in
- * one folder per database (sqlite/, postgres/) and pass the same contract suite; nothing outside
- * them knows which database is in use.
+ * What every change is given: the clock, read only once the change holds its locks (so a request
+ * that waited for a lock never decides with the instant it arrived at), and who is acting, for the
+ * audit entry the change commits with.
+ */
+export interface ChangeContext {
+  clock: Clock;
+  actor: Actor;
+}
+
+/** A batch of failed authentications from one address within one minute (docs/audit.md). */
+export interface AuthFailureCount {
+  /** The minute, its first instant. */
+  minute: Date;
+  clientAddress: string;
+  count: number;
+  firstAt: Date;
+  lastAt: Date;
+}
+
+export interface EventQuery {
+  offset: number;
+  size: number;
+  type?: EventType;
+}
+
+/** The settings every store is opened with. */
+export interface StoreSettings {
+  /** A user is active when its last activity lies within this many days (docs/seats.md). */
+  activityWindowDays: number;
+}
+
+/**
+ * Everything Licensor keeps. Each change is one transaction: its data, its audit entry and its
+ * events are committed together, before the caller hears of it (docs/architecture.md#changes).
+ * The rules a change follows are decided in src/domain; the stores load what a decision needs
+ * under their locks and execute the plan. Implementations live in one folder per database
+ * (sqlite/, postgres/) and pass the same contract suite; nothing outside them knows which database
+ * is in use.
+ *
+ * Reads the hottest routes make (the effective license, the active user count, token checks, live
+ * licenses) come from an in-memory snapshot kept coherent across every process sharing the
+ * database (docs/performance.md#the-read-snapshot).
  *
  * Refusals are LicensorErrors with their codes; a database that cannot be reached is
  * STORE_UNAVAILABLE.
@@ -108,63 +109,77 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
 
   /**
-   * Adds a license: refuses a uuid that is live or was hard-deleted (checkCanAdd), and marks the
-   * licenses named in `supersedes` invalidated, all in one transaction.
+   * Adds a license: refuses a uuid that is live or was hard-deleted, and marks the licenses named
+   * in `supersedes` invalidated, with its audit entry and events, in one transaction.
    */
-  addLicense(license: NewLicense, now: Date): Promise<LicenseRecord>;
-  /** Licenses in id order; deleted ones only when asked. */
+  addLicense(license: NewLicense, ctx: ChangeContext): Promise<LicenseRecord>;
+  /** Licenses in id order; deleted ones only when asked. Live ones come from the snapshot. */
   listLicenses(options?: { includeDeleted?: boolean }): Promise<LicenseRecord[]>;
   /** A license by id, deleted or not; undefined when there is none. */
   getLicense(id: number): Promise<LicenseRecord | undefined>;
   /** Soft delete. LICENSE_NOT_FOUND for an unknown or already deleted id. */
-  deleteLicense(id: number, now: Date): Promise<LicenseRecord>;
+  deleteLicense(id: number, ctx: ChangeContext): Promise<LicenseRecord>;
 
   /**
-   * Users that are not disabled and were active at or after `activeSince`. Reads per-day
-   * counters, never the users table as a whole: the cost does not grow with the number of users.
+   * The effective license and the active user count at `now`, from the snapshot. The count reads
+   * per-day counters, never the users table as a whole.
    */
-  countActiveUsers(activeSince: Date): Promise<number>;
+  readView(now: Date): Promise<ReadView>;
 
   /*
-   * Every method that takes a seat (createUser, recordActivity of an inactive user, updateUser
-   * re-enabling one) also raises today's usage row in the same transaction.
+   * Every change that takes a seat (createUser, recordActivity of an inactive user, updateUser
+   * re-enabling one) decides it under the seat lock at the instant read after taking it, and raises
+   * today's usage row in the same transaction.
    */
 
   /**
    * Registers a user, who is active from now on. Refuses USER_ALREADY_EXISTS for a taken
-   * (iamid, userid), then SEAT_LIMIT_REACHED when no seat is free at `now`; writes nothing then.
+   * (iamid, userid), then SEAT_LIMIT_REACHED when no seat is free; writes nothing then.
    */
-  createUser(user: NewUser, ctx: SeatContext): Promise<UserRecord>;
+  createUser(user: NewUser, ctx: ChangeContext): Promise<UserRecord>;
   /**
    * Records activity now. An active user always succeeds; an inactive one takes a seat (or
-   * SEAT_LIMIT_REACHED); a disabled one is USER_DISABLED.
+   * SEAT_LIMIT_REACHED); a disabled one is USER_DISABLED. Only a seat taken is audited.
    */
-  recordActivity(id: number, ctx: SeatContext): Promise<{ user: UserRecord; seatTaken: boolean }>;
+  recordActivity(id: number, ctx: ChangeContext): Promise<{ user: UserRecord; seatTaken: boolean }>;
   /** Changes a user; re-enabling a user whose last activity is in the window takes a seat. */
-  updateUser(id: number, patch: UserPatch, ctx: SeatContext): Promise<UserRecord>;
+  updateUser(id: number, patch: UserPatch, ctx: ChangeContext): Promise<UserRecord>;
   /** Removes a user for good, freeing its seat. */
-  deleteUser(id: number, ctx: SeatContext): Promise<UserRecord>;
+  deleteUser(id: number, ctx: ChangeContext): Promise<UserRecord>;
   getUser(id: number): Promise<UserRecord | undefined>;
   /** A page of users in id order and the number matching the query. */
   listUsers(query: UserQuery): Promise<{ users: UserRecord[]; total: number }>;
   /** Total and active users of each type, over all users. */
   usageSummary(activeSince: Date): Promise<UsageSummary>;
-  /** Raises today's usage row to the current active count and seats (kept per UTC day). */
-  recordUsage(ctx: SeatContext): Promise<UsageDay>;
+  /** Raises today's usage row to the active count and seats at `now` (kept per UTC day). */
+  recordUsage(now: Date): Promise<UsageDay>;
   /** Usage rows for the days from `fromDay` to `toDay` (YYYY-MM-DD, inclusive), oldest first. */
   usageHistory(fromDay: string, toDay: string): Promise<UsageDay[]>;
 
-  createToken(token: NewToken, now: Date): Promise<TokenRecord>;
+  createToken(token: NewToken, ctx: ChangeContext): Promise<TokenRecord>;
   /** Live tokens in id order. */
   listTokens(): Promise<TokenRecord[]>;
   /** Revokes a live token; TOKEN_NOT_FOUND when there is none with this id. */
-  revokeToken(id: number, now: Date): Promise<TokenRecord>;
+  revokeToken(id: number, ctx: ChangeContext): Promise<TokenRecord>;
 
-  appendAudit(entry: NewAuditEntry): Promise<void>;
+  /**
+   * Records a refused change (its audit entry, and events such as `seats.refused`) in one
+   * transaction of its own; the refused change itself wrote nothing.
+   */
+  recordRefusal(entry: NewAuditEntry, events: readonly EventDraft[]): Promise<void>;
+  /** Adds failed authentications to their per-minute, per-address aggregates. */
+  recordAuthFailures(counts: readonly AuthFailureCount[]): Promise<void>;
   /** Audit entries newest first, and how many there are. */
   listAudit(page: { offset: number; size: number }): Promise<{ entries: AuditEntry[]; total: number }>;
+  /** Failed-authentication aggregates, newest minute first. */
+  listAuthFailures(page: {
+    offset: number;
+    size: number;
+  }): Promise<{ entries: AuthFailureCount[]; total: number }>;
+  /** Events newest first, optionally of one type, and how many match. */
+  listEvents(query: EventQuery): Promise<{ events: EventRecord[]; total: number }>;
 
-  /** The live (not revoked) token with this secret hash. */
+  /** The live (not revoked) token with this secret hash, from the snapshot. */
   findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
   /** Makes `hash` the bootstrap administrator token, replacing an earlier bootstrap secret. */
   setBootstrapToken(hash: string, now: Date): Promise<TokenRecord>;

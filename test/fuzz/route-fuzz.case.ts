@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import fc from 'fast-check';
+import { SYSTEM_ACTOR } from '../../src/domain/changes.js';
 import { ERROR_STATUS } from '../../src/domain/errors.js';
 import { generateTokenSecret, hashTokenSecret } from '../../src/http/auth.js';
 import { activeSince } from '../../src/domain/users.js';
@@ -16,7 +17,7 @@ async function snapshot(store: Store, now: Date): Promise<string> {
     store.listLicenses({ includeDeleted: true }),
     store.listUsers({ offset: 0, size: 1000, activeSince: since }),
     store.listTokens(),
-    store.countActiveUsers(since),
+    store.readView(now).then((view) => view.activeUserCount),
     store.usageSummary(since),
   ]);
   return JSON.stringify({ licenses, users, tokens, active, summary });
@@ -290,7 +291,7 @@ export async function fuzzRoutes(
           adminSecret = generateTokenSecret();
           await h.store.createToken(
             { name: 'fuzzer', hash: hashTokenSecret(adminSecret), permissions: ['APPLICATION_ADMIN'] },
-            h.clock.now(),
+            { clock: h.clock, actor: SYSTEM_ACTOR },
           );
           before = await snapshot(h.store, h.clock.now());
         }

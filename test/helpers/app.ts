@@ -184,14 +184,15 @@ export async function buildTestApp(
   } = {},
 ): Promise<TestApp> {
   const clock = new ManualClock(options.now ?? '2026-06-01T12:00:00.000Z');
-  const store = options.store ?? SqliteStore.open({ filename: ':memory:' });
+  const activityWindowDays = options.activityWindowDays ?? 365;
+  const store = options.store ?? SqliteStore.open({ filename: ':memory:', activityWindowDays });
   const issuer = options.issuer ?? createIssuer(() => clock.now());
   await store.setBootstrapToken(hashTokenSecret(ADMIN_TOKEN), clock.now());
   const app = await buildApp({
     store,
     keyRing: issuer.ring,
     clock,
-    activityWindowDays: options.activityWindowDays ?? 365,
+    activityWindowDays,
     ...(options.bodyLimitBytes !== undefined && { bodyLimitBytes: options.bodyLimitBytes }),
     ...(options.authFailureLimit !== undefined && { authFailureLimit: options.authFailureLimit }),
     ...(options.requestTimeoutMs !== undefined && { requestTimeoutMs: options.requestTimeoutMs }),

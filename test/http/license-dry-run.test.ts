@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { activeSince } from '../../src/domain/users.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { createIssuer, DAY } from '../helpers/issuer.js';
 
 /** Everything a dry run must leave as it was, the audit log included. */
 async function snapshot(h: TestApp): Promise<string> {
-  const since = activeSince(h.clock.now(), 365);
   return JSON.stringify(
     await Promise.all([
       h.store.listLicenses({ includeDeleted: true }),
-      h.store.countActiveUsers(since),
+      h.store.readView(h.clock.now()).then((view) => view.activeUserCount),
       h.store.listAudit({ offset: 0, size: 1000 }),
     ]),
   );
@@ -188,7 +186,8 @@ describe('POST /admin/license/validate', () => {
       payload: { licenseKey: h.issuer.issue() },
     });
     assert.equal(anonymous.statusCode, 401);
-    assert.deepEqual(await auditActions(h), ['POST /admin/license/validate refused UNAUTHORIZED']);
+    // A 401 is counted as a failed authentication (docs/audit.md), not an entry of its own.
+    assert.deepEqual(await auditActions(h), []);
   });
 });
 

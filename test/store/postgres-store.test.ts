@@ -9,7 +9,7 @@ import { openStore } from '../../src/store/open-store.js';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/postgres-migrations.js';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/postgres-store.js';
 import type { UserRecord } from '../../src/domain/users.js';
-import type { SeatContext, Store } from '../../src/store/store.js';
+import type { ChangeContext, Store } from '../../src/store/store.js';
 import { createIssuer } from '../helpers/issuer.js';
 import {
   createSchema,
@@ -20,7 +20,7 @@ import {
   withSchema,
   withTestClient,
 } from '../helpers/postgres.js';
-import { storeContract } from './store-contract.js';
+import { activeCount, fixed, storeContract } from './store-contract.js';
 
 const skip = await postgresSkipReason();
 
@@ -28,7 +28,13 @@ const skip = await postgresSkipReason();
 const schemas = new Map<Store, string>();
 
 async function openIn(schema: string, options: Partial<PostgresStoreOptions> = {}): Promise<PostgresStore> {
-  const store = await PostgresStore.open({ url: TEST_DATABASE_URL, schema, poolMax: 4, ...options });
+  const store = await PostgresStore.open({
+    url: TEST_DATABASE_URL,
+    schema,
+    poolMax: 4,
+    activityWindowDays: 30,
+    ...options,
+  });
   schemas.set(store, schema);
   return store;
 }
@@ -144,8 +150,11 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
         assert.deepEqual(tables, [
           'activity_counts',
           'audit_events',
+          'auth_failures',
+          'events',
           'licenses',
           'schema_migrations',
+          'seat_alerts',
           'tokens',
           'usage_daily',
           'users',
@@ -178,7 +187,7 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
         await createSchema(schema);
         const url = new URL(TEST_DATABASE_URL);
         url.searchParams.set('options', `-c search_path=${schema}`);
-        const store = await openStore({ kind: 'postgres', url: url.toString() });
+        const store = await openStore({ kind: 'postgres', url: url.toString() }, { activityWindowDays: 30 });
         try {
           assert.equal(store.kind, 'postgres');
           await store.ping();
@@ -217,19 +226,22 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
     const T0 = new Date('2026-06-01T12:00:00.123Z');
     const ms = (n: number): Date => new Date(T0.getTime() + n);
     const DAY_MS = 864e5;
-    const ctxAt = (now: Date): SeatContext => ({ now, activeSince: new Date(now.getTime() - 30 * DAY_MS) });
+    const ctxAt = (now: Date): ChangeContext & { activeSince: Date } => ({
+      ...fixed(now),
+      activeSince: new Date(now.getTime() - 30 * DAY_MS),
+    });
 
     async function grantSeats(store: PostgresStore, seats: number): Promise<void> {
       const licenseKey = issuer.issue({ seats }, T0);
       const { payload, claims } = verifyLicenseKey(licenseKey, issuer.ring);
-      await store.addLicense({ licenseKey, payload, claims }, T0);
+      await store.addLicense({ licenseKey, payload, claims }, fixed(T0));
     }
 
     /** Counters against a scan, in total and per type. */
     async function assertCountsAgree(store: PostgresStore, since: Date, expected: number): Promise<void> {
       const scanned = await store.listUsers({ offset: 0, size: 1000, active: true, activeSince: since });
       assert.equal(scanned.total, expected, `scan since ${since.toISOString()}`);
-      assert.equal(await store.countActiveUsers(since), expected, `counters since ${since.toISOString()}`);
+      assert.equal(await activeCount(store, since), expected, `counters since ${since.toISOString()}`);
       const summary = await store.usageSummary(since);
       const ofType = (type: string): number => scanned.users.filter((u) => u.userType === type).length;
       assert.equal(summary.dataConsumers.activeCount, ofType('dataConsumer'));
@@ -368,7 +380,7 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
             await store.updateUser(active.id, { userType: 'policyOwner', name: 'renamed' }, later);
             await store.updateUser(other.id, { disabled: true }, later);
             await store.deleteUser(other.id, later);
-            await store.recordUsage(later);
+            await store.recordUsage(ms(1000));
             // Each of these may take a seat: it waits.
             waiting = [
               store.createUser(
@@ -401,7 +413,7 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
           const release = await holdStoreLock(2);
           let creating: Promise<unknown> | undefined;
           try {
-            creating = store.createToken({ name: 'ci', hash: 'h1', permissions: ['USER_ADMIN'] }, T0);
+            creating = store.createToken({ name: 'ci', hash: 'h1', permissions: ['USER_ADMIN'] }, fixed(T0));
             assert.equal(await within(creating, 300), 'waiting');
             await waitForBlocked(applicationName);
           } finally {
@@ -442,7 +454,7 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
           await intruder.query('COMMIT');
           await refused;
           // Nothing of the refused create was written: neither the counter nor the usage row.
-          assert.equal(await store.countActiveUsers(ctxAt(T0).activeSince), 0);
+          assert.equal(await activeCount(store, ctxAt(T0).activeSince), 0);
           const usage = await store.usageHistory('2026-06-01', '2026-06-01');
           assert.deepEqual(usage, []);
         } finally {
@@ -510,7 +522,7 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
           const unlock = await lockTable(schema, 'licenses');
           try {
             const refused = rejectsWithCode(
-              store.addLicense({ licenseKey, payload, claims }, new Date()),
+              store.addLicense({ licenseKey, payload, claims }, fixed(new Date())),
               'STORE_UNAVAILABLE',
             );
             await waitForBlocked(applicationName);
@@ -521,7 +533,7 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
           }
           assert.deepEqual(await store.listLicenses({ includeDeleted: true }), []);
           // The broken connection was not handed back: the next writes work.
-          const added = await store.addLicense({ licenseKey, payload, claims }, new Date());
+          const added = await store.addLicense({ licenseKey, payload, claims }, fixed(new Date()));
           assert.equal(added.uuid, claims.uuid);
           await store.setBootstrapToken('hash', new Date());
         } finally {

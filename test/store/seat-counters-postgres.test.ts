@@ -8,5 +8,7 @@ const skip = await postgresSkipReason();
 describe('PostgresStore seat counters', { skip: skip ?? false }, () => {
   const schema = uniqueSchemaName();
   after(() => dropSchema(schema));
-  seatCounterCase('postgres', () => PostgresStore.open({ url: TEST_DATABASE_URL, schema, poolMax: 2 }));
+  seatCounterCase('postgres', () =>
+    PostgresStore.open({ url: TEST_DATABASE_URL, schema, poolMax: 2, activityWindowDays: 30 }),
+  );
 });

@@ -5,6 +5,7 @@ import { isLicensorError } from '../../src/domain/errors.js';
 import { verifyLicenseKey } from '../../src/keys/license-jws.js';
 import type { Store } from '../../src/store/store.js';
 import { createIssuer } from '../helpers/issuer.js';
+import { CONTRACT_WINDOW_DAYS, fixed } from './store-contract.js';
 
 /** A small deterministic PRNG, so a failing sequence can be replayed from its seed. */
 function prng(seed: number): () => number {
@@ -18,7 +19,8 @@ function prng(seed: number): () => number {
   };
 }
 
-const WINDOW_DAYS = 30;
+/** Every store under test is opened with the contract's window. */
+const WINDOW_DAYS = CONTRACT_WINDOW_DAYS;
 const HOUR = 3_600_000;
 
 /**
@@ -36,11 +38,11 @@ export function seatCounterCase(name: string, open: () => Promise<Store>): void 
       const issuer = createIssuer(() => now);
       const key = issuer.issue({ seats: 40, softSeats: 5 });
       const { payload, claims } = verifyLicenseKey(key, issuer.ring);
-      await store.addLicense({ licenseKey: key, payload, claims }, now);
+      await store.addLicense({ licenseKey: key, payload, claims }, fixed(now));
       const ids: number[] = [];
       let refusals = 0;
       for (let step = 0; step < 400; step++) {
-        const ctx = { now, activeSince: activeSince(now, WINDOW_DAYS) };
+        const ctx = fixed(now);
         const pick = (): number => ids[Math.floor(random() * ids.length)]!;
         const roll = random();
         try {
@@ -72,7 +74,7 @@ export function seatCounterCase(name: string, open: () => Promise<Store>): void 
           refusals++;
         }
         const since = activeSince(now, WINDOW_DAYS);
-        const counted = await store.countActiveUsers(since);
+        const counted = (await store.readView(now)).activeUserCount;
         const scanned = await store.listUsers({ offset: 0, size: 1000, active: true, activeSince: since });
         assert.equal(
           counted,

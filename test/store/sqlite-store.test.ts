@@ -9,13 +9,15 @@ import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/sqlite-migrations.js';
 import type { Store } from '../../src/store/store.js';
 import { storeContract } from './store-contract.js';
 
-storeContract('SqliteStore (:memory:)', () => Promise.resolve(SqliteStore.open({ filename: ':memory:' })));
+storeContract('SqliteStore (:memory:)', () =>
+  Promise.resolve(SqliteStore.open({ filename: ':memory:', activityWindowDays: 30 })),
+);
 
 /** Each test's file, so a second store (a second process) can open the same database. */
 const files = new Map<Store, string>();
 
 function openFile(filename: string): Store {
-  const store = SqliteStore.open({ filename });
+  const store = SqliteStore.open({ filename, activityWindowDays: 30 });
   files.set(store, filename);
   return store;
 }

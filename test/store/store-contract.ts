@@ -6,10 +6,10 @@ import type { LicenseRecord } from '../../src/domain/license.js';
 import { utcDay, type UserRecord } from '../../src/domain/users.js';
 import { verifyLicenseKey } from '../../src/keys/license-jws.js';
 import type {
+  ChangeContext,
   NewAuditEntry,
   NewLicense,
   NewUser,
-  SeatContext,
   Store,
   UserQuery,
 } from '../../src/store/store.js';
@@ -28,12 +28,26 @@ const T0 = new Date('2026-06-01T12:00:00.123Z');
 const at = (ms: number): Date => new Date(T0.getTime() + ms);
 const HOUR = 60 * 60 * 1000;
 
-/** The activity window the user tests judge seats by. */
-const WINDOW_DAYS = 30;
-const seatContext = (now: Date): SeatContext => ({
+/** The activity window the user tests judge seats by: every store under test is opened with it. */
+export const CONTRACT_WINDOW_DAYS = 30;
+const WINDOW_DAYS = CONTRACT_WINDOW_DAYS;
+
+export const TEST_ACTOR = { tokenId: 1, tokenName: 'contract test', clientAddress: '127.0.0.1' } as const;
+
+/** A change at `now`: the clock a store reads under its locks stands still there. */
+export const fixed = (now: Date): ChangeContext => ({ clock: { now: () => now }, actor: TEST_ACTOR });
+
+/** A change at `now`, with the window start the user tests judge by. */
+const seatContext = (now: Date): ChangeContext & { now: Date; activeSince: Date } => ({
+  ...fixed(now),
   now,
   activeSince: new Date(now.getTime() - WINDOW_DAYS * DAY),
 });
+
+/** Active users at the window start `since`, as the snapshot reads them. */
+export async function activeCount(store: Store, since: Date): Promise<number> {
+  return (await store.readView(new Date(since.getTime() + WINDOW_DAYS * DAY))).activeUserCount;
+}
 
 async function rejectsWithCode(promise: Promise<unknown>, code: ErrorCode): Promise<void> {
   await assert.rejects(promise, (err: unknown) => {
@@ -95,7 +109,7 @@ export function storeContract(
     describe('licenses', () => {
       it('adds a license and returns it as stored', async () => {
         const license = newLicense({ seats: 7 });
-        const added = await store.addLicense(license, T0);
+        const added = await store.addLicense(license, fixed(T0));
         assert.equal(typeof added.id, 'number');
         assert.ok(Number.isSafeInteger(added.id) && added.id > 0);
         assert.equal(added.uuid, license.claims.uuid);
@@ -109,9 +123,9 @@ export function storeContract(
       });
 
       it('lists licenses in id order, ids increasing as they are added', async () => {
-        const a = await store.addLicense(newLicense(), at(0));
-        const b = await store.addLicense(newLicense(), at(1));
-        const c = await store.addLicense(newLicense(), at(2));
+        const a = await store.addLicense(newLicense(), fixed(at(0)));
+        const b = await store.addLicense(newLicense(), fixed(at(1)));
+        const c = await store.addLicense(newLicense(), fixed(at(2)));
         assert.ok(a.id < b.id && b.id < c.id);
         assert.deepEqual(
           (await store.listLicenses()).map((l) => l.id),
@@ -126,15 +140,15 @@ export function storeContract(
       });
 
       it('getLicense answers undefined for ids it does not hold', async () => {
-        const added = await store.addLicense(newLicense(), T0);
+        const added = await store.addLicense(newLicense(), fixed(T0));
         for (const id of [added.id + 1, 0, -1, 1.5, 2 ** 53 - 1])
           assert.equal(await store.getLicense(id), undefined);
       });
 
       it('keeps timestamps to the millisecond', async () => {
-        const added = await store.addLicense(newLicense(), new Date('2026-06-01T12:00:00.001Z'));
+        const added = await store.addLicense(newLicense(), fixed(new Date('2026-06-01T12:00:00.001Z')));
         assert.equal((await store.getLicense(added.id))?.updatedAt.toISOString(), '2026-06-01T12:00:00.001Z');
-        const deleted = await store.deleteLicense(added.id, new Date('2026-07-04T01:02:03.999Z'));
+        const deleted = await store.deleteLicense(added.id, fixed(new Date('2026-07-04T01:02:03.999Z')));
         assert.equal(deleted.updatedAt.toISOString(), '2026-07-04T01:02:03.999Z');
         const listed = await store.listLicenses({ includeDeleted: true });
         assert.equal(listed[0]?.updatedAt.toISOString(), '2026-07-04T01:02:03.999Z');
@@ -152,7 +166,7 @@ export function storeContract(
           handlers: { s3: { region: 'eu' } },
           licensee: { name: 'Acme', company: 'Acme Ltd' },
         });
-        const added = await store.addLicense(license, T0);
+        const added = await store.addLicense(license, fixed(T0));
         for (const record of [added, await store.getLicense(added.id), (await store.listLicenses())[0]]) {
           assert.ok(record);
           assert.deepEqual(record.payload, license.payload);
@@ -164,11 +178,11 @@ export function storeContract(
 
       it('refuses a second live license with the same uuid and writes nothing', async () => {
         const license = newLicense();
-        await store.addLicense(license, T0);
-        await rejectsWithCode(store.addLicense(license, at(1)), 'LICENSE_ALREADY_EXISTS');
+        await store.addLicense(license, fixed(T0));
+        await rejectsWithCode(store.addLicense(license, fixed(at(1))), 'LICENSE_ALREADY_EXISTS');
         // Another key carrying the same uuid is the same license.
         await rejectsWithCode(
-          store.addLicense(newLicense({ uuid: license.claims.uuid, seats: 99 }), at(2)),
+          store.addLicense(newLicense({ uuid: license.claims.uuid, seats: 99 }), fixed(at(2))),
           'LICENSE_ALREADY_EXISTS',
         );
         assert.equal((await store.listLicenses({ includeDeleted: true })).length, 1);
@@ -176,15 +190,15 @@ export function storeContract(
 
       it('a live license blocks a re-add even when it has hardDelete', async () => {
         const license = newLicense({ hardDelete: true });
-        await store.addLicense(license, T0);
-        await rejectsWithCode(store.addLicense(license, at(1)), 'LICENSE_ALREADY_EXISTS');
+        await store.addLicense(license, fixed(T0));
+        await rejectsWithCode(store.addLicense(license, fixed(at(1))), 'LICENSE_ALREADY_EXISTS');
       });
 
       it('soft-deletes: the record stays, deleted, updatedAt the deletion time', async () => {
-        const added = await store.addLicense(newLicense(), T0);
-        const kept = await store.addLicense(newLicense(), T0);
+        const added = await store.addLicense(newLicense(), fixed(T0));
+        const kept = await store.addLicense(newLicense(), fixed(T0));
         const when = at(DAY + 456);
-        const deleted = await store.deleteLicense(added.id, when);
+        const deleted = await store.deleteLicense(added.id, fixed(when));
         assert.deepEqual(deleted, { ...added, deleted: true, updatedAt: when });
         assert.deepEqual(await store.getLicense(added.id), deleted);
         assert.deepEqual(await store.listLicenses(), [kept]);
@@ -193,51 +207,51 @@ export function storeContract(
       });
 
       it('refuses to delete an unknown or already deleted license', async () => {
-        await rejectsWithCode(store.deleteLicense(1, T0), 'LICENSE_NOT_FOUND');
-        const added = await store.addLicense(newLicense(), T0);
-        await rejectsWithCode(store.deleteLicense(added.id + 1, T0), 'LICENSE_NOT_FOUND');
-        await rejectsWithCode(store.deleteLicense(1.5, T0), 'LICENSE_NOT_FOUND');
-        await store.deleteLicense(added.id, at(1));
-        await rejectsWithCode(store.deleteLicense(added.id, at(2)), 'LICENSE_NOT_FOUND');
+        await rejectsWithCode(store.deleteLicense(1, fixed(T0)), 'LICENSE_NOT_FOUND');
+        const added = await store.addLicense(newLicense(), fixed(T0));
+        await rejectsWithCode(store.deleteLicense(added.id + 1, fixed(T0)), 'LICENSE_NOT_FOUND');
+        await rejectsWithCode(store.deleteLicense(1.5, fixed(T0)), 'LICENSE_NOT_FOUND');
+        await store.deleteLicense(added.id, fixed(at(1)));
+        await rejectsWithCode(store.deleteLicense(added.id, fixed(at(2))), 'LICENSE_NOT_FOUND');
         assert.equal((await store.getLicense(added.id))?.updatedAt.toISOString(), at(1).toISOString());
       });
 
       it('adds a license again after a soft delete without hardDelete', async () => {
         const license = newLicense();
-        const first = await store.addLicense(license, T0);
-        const deleted = await store.deleteLicense(first.id, at(1));
-        const again = await store.addLicense(license, at(2));
+        const first = await store.addLicense(license, fixed(T0));
+        const deleted = await store.deleteLicense(first.id, fixed(at(1)));
+        const again = await store.addLicense(license, fixed(at(2)));
         assert.notEqual(again.id, first.id);
         assert.equal(again.deleted, false);
         assert.equal(again.updatedAt.toISOString(), at(2).toISOString());
         assert.deepEqual(await store.listLicenses(), [again]);
         assert.deepEqual(await store.listLicenses({ includeDeleted: true }), [deleted, again]);
         // Still one live license per uuid.
-        await rejectsWithCode(store.addLicense(license, at(3)), 'LICENSE_ALREADY_EXISTS');
+        await rejectsWithCode(store.addLicense(license, fixed(at(3))), 'LICENSE_ALREADY_EXISTS');
       });
 
       it('never adds a license again after it was deleted with hardDelete', async () => {
         const license = newLicense({ hardDelete: true });
-        const first = await store.addLicense(license, T0);
-        await store.deleteLicense(first.id, at(1));
-        await rejectsWithCode(store.addLicense(license, at(2)), 'LICENSE_HARD_DELETED');
+        const first = await store.addLicense(license, fixed(T0));
+        await store.deleteLicense(first.id, fixed(at(1)));
+        await rejectsWithCode(store.addLicense(license, fixed(at(2))), 'LICENSE_HARD_DELETED');
         // Not even with a new key for the same uuid that drops hardDelete.
         await rejectsWithCode(
-          store.addLicense(newLicense({ uuid: license.claims.uuid, hardDelete: false }), at(3)),
+          store.addLicense(newLicense({ uuid: license.claims.uuid, hardDelete: false }), fixed(at(3))),
           'LICENSE_HARD_DELETED',
         );
         assert.equal((await store.listLicenses({ includeDeleted: true })).length, 1);
       });
 
       it('marks the live licenses named in supersedes invalidated, in the same step', async () => {
-        const old = await store.addLicense(newLicense(), at(0));
-        const bystander = await store.addLicense(newLicense(), at(1));
-        const gone = await store.addLicense(newLicense(), at(2));
-        const goneDeleted = await store.deleteLicense(gone.id, at(3));
+        const old = await store.addLicense(newLicense(), fixed(at(0)));
+        const bystander = await store.addLicense(newLicense(), fixed(at(1)));
+        const gone = await store.addLicense(newLicense(), fixed(at(2)));
+        const goneDeleted = await store.deleteLicense(gone.id, fixed(at(3)));
         const when = at(DAY);
         const successor = await store.addLicense(
           newLicense({ supersedes: [old.uuid, gone.uuid, `never-added-${randomUUID()}`] }),
-          when,
+          fixed(when),
         );
         assert.equal(successor.invalidated, false);
         assert.deepEqual(await store.getLicense(old.id), { ...old, invalidated: true, updatedAt: when });
@@ -246,23 +260,23 @@ export function storeContract(
         assert.deepEqual(await store.getLicense(gone.id), goneDeleted);
 
         // An already invalidated license keeps the time it was invalidated.
-        await store.addLicense(newLicense({ supersedes: [old.uuid] }), at(2 * DAY));
+        await store.addLicense(newLicense({ supersedes: [old.uuid] }), fixed(at(2 * DAY)));
         assert.equal((await store.getLicense(old.id))?.updatedAt.toISOString(), when.toISOString());
       });
 
       it('an invalidated license still counts as live for its uuid', async () => {
         const license = newLicense();
-        await store.addLicense(license, T0);
-        await store.addLicense(newLicense({ supersedes: [license.claims.uuid] }), at(1));
-        await rejectsWithCode(store.addLicense(license, at(2)), 'LICENSE_ALREADY_EXISTS');
+        await store.addLicense(license, fixed(T0));
+        await store.addLicense(newLicense({ supersedes: [license.claims.uuid] }), fixed(at(1)));
+        await rejectsWithCode(store.addLicense(license, fixed(at(2))), 'LICENSE_ALREADY_EXISTS');
       });
 
       it('a refused add changes nothing, supersedes included', async () => {
-        const victim = await store.addLicense(newLicense(), T0);
+        const victim = await store.addLicense(newLicense(), fixed(T0));
         const existing = newLicense();
-        await store.addLicense(existing, T0);
+        await store.addLicense(existing, fixed(T0));
         const clash = newLicense({ uuid: existing.claims.uuid, supersedes: [victim.uuid] });
-        await rejectsWithCode(store.addLicense(clash, at(1)), 'LICENSE_ALREADY_EXISTS');
+        await rejectsWithCode(store.addLicense(clash, fixed(at(1))), 'LICENSE_ALREADY_EXISTS');
         assert.deepEqual(await store.getLicense(victim.id), victim);
       });
 
@@ -270,7 +284,7 @@ export function storeContract(
         const stores = await processes(4);
         const license = newLicense();
         const results = await Promise.allSettled(
-          Array.from({ length: 20 }, (_, i) => stores[i % stores.length]!.addLicense(license, at(i))),
+          Array.from({ length: 20 }, (_, i) => stores[i % stores.length]!.addLicense(license, fixed(at(i)))),
         );
         const codes = results.map(codeOf);
         assert.equal(codes.filter((c) => c === 'fulfilled').length, 1, codes.join(', '));
@@ -282,7 +296,7 @@ export function storeContract(
         const stores = await processes(4);
         const licenses = Array.from({ length: 12 }, () => newLicense());
         const added = await Promise.all(
-          licenses.map((l, i) => stores[i % stores.length]!.addLicense(l, at(i))),
+          licenses.map((l, i) => stores[i % stores.length]!.addLicense(l, fixed(at(i)))),
         );
         assert.equal(new Set(added.map((l) => l.id)).size, 12);
         assert.equal((await store.listLicenses()).length, 12);
@@ -291,11 +305,15 @@ export function storeContract(
       it('re-adds racing a hard delete are all refused', async () => {
         const stores = await processes(4);
         const license = newLicense({ hardDelete: true });
-        const added = await store.addLicense(license, T0);
+        const added = await store.addLicense(license, fixed(T0));
         const results = await Promise.allSettled([
-          ...Array.from({ length: 5 }, (_, i) => stores[i % stores.length]!.addLicense(license, at(1))),
-          stores[1 % stores.length]!.deleteLicense(added.id, at(1)),
-          ...Array.from({ length: 5 }, (_, i) => stores[(i + 2) % stores.length]!.addLicense(license, at(1))),
+          ...Array.from({ length: 5 }, (_, i) =>
+            stores[i % stores.length]!.addLicense(license, fixed(at(1))),
+          ),
+          stores[1 % stores.length]!.deleteLicense(added.id, fixed(at(1))),
+          ...Array.from({ length: 5 }, (_, i) =>
+            stores[(i + 2) % stores.length]!.addLicense(license, fixed(at(1))),
+          ),
         ]);
         const codes = results.map(codeOf);
         assert.equal(codes[5], 'fulfilled', codes.join(', '));
@@ -308,17 +326,21 @@ export function storeContract(
           (await store.listLicenses({ includeDeleted: true })).map((l) => l.deleted),
           [true],
         );
-        await rejectsWithCode(store.addLicense(license, at(2)), 'LICENSE_HARD_DELETED');
+        await rejectsWithCode(store.addLicense(license, fixed(at(2))), 'LICENSE_HARD_DELETED');
       });
 
       it('re-adds racing a soft delete leave at most one live license', async () => {
         const stores = await processes(4);
         const license = newLicense();
-        const added = await store.addLicense(license, T0);
+        const added = await store.addLicense(license, fixed(T0));
         const results = await Promise.allSettled([
-          ...Array.from({ length: 5 }, (_, i) => stores[i % stores.length]!.addLicense(license, at(1))),
-          stores[1 % stores.length]!.deleteLicense(added.id, at(1)),
-          ...Array.from({ length: 5 }, (_, i) => stores[(i + 2) % stores.length]!.addLicense(license, at(1))),
+          ...Array.from({ length: 5 }, (_, i) =>
+            stores[i % stores.length]!.addLicense(license, fixed(at(1))),
+          ),
+          stores[1 % stores.length]!.deleteLicense(added.id, fixed(at(1))),
+          ...Array.from({ length: 5 }, (_, i) =>
+            stores[(i + 2) % stores.length]!.addLicense(license, fixed(at(1))),
+          ),
         ]);
         const codes = results.map(codeOf);
         assert.equal(codes[5], 'fulfilled', codes.join(', '));
@@ -336,9 +358,11 @@ export function storeContract(
 
       it('of concurrent deletes of one license exactly one succeeds', async () => {
         const stores = await processes(4);
-        const added = await store.addLicense(newLicense(), T0);
+        const added = await store.addLicense(newLicense(), fixed(T0));
         const results = await Promise.allSettled(
-          Array.from({ length: 10 }, (_, i) => stores[i % stores.length]!.deleteLicense(added.id, at(i + 1))),
+          Array.from({ length: 10 }, (_, i) =>
+            stores[i % stores.length]!.deleteLicense(added.id, fixed(at(i + 1))),
+          ),
         );
         const codes = results.map(codeOf);
         assert.equal(codes.filter((c) => c === 'fulfilled').length, 1, codes.join(', '));
@@ -366,7 +390,7 @@ export function storeContract(
 
     /** Adds a license of `seats` hard seats and `softSeats` more: licenseSeats is their sum. */
     function grantSeats(seats: number, softSeats = 0): Promise<LicenseRecord> {
-      return store.addLicense(newLicense({ seats, softSeats }), T0);
+      return store.addLicense(newLicense({ seats, softSeats }), fixed(T0));
     }
 
     /** Every user matching `more`, judged at `activeSince`. */
@@ -380,7 +404,7 @@ export function storeContract(
 
     /** The active count from the counters must always be what a scan of the users finds. */
     async function assertCountsAgree(activeSince: Date): Promise<number> {
-      const counted = await store.countActiveUsers(activeSince);
+      const counted = await activeCount(store, activeSince);
       const scanned = await store.listUsers(everyUser(activeSince, { active: true }));
       assert.equal(counted, scanned.total, 'countActiveUsers agrees with a scan');
       const summary = await store.usageSummary(activeSince);
@@ -392,8 +416,8 @@ export function storeContract(
 
     describe('users and seats', () => {
       it('counts no active users on an empty store', async () => {
-        assert.equal(await store.countActiveUsers(T0), 0);
-        assert.equal(await store.countActiveUsers(new Date(0)), 0);
+        assert.equal(await activeCount(store, T0), 0);
+        assert.equal(await activeCount(store, new Date(0)), 0);
         assert.deepEqual(await store.listUsers(everyUser(T0)), { users: [], total: 0 });
         assert.deepEqual(await store.usageSummary(T0), {
           dataConsumers: { totalCount: 0, activeCount: 0 },
@@ -430,7 +454,7 @@ export function storeContract(
         assert.deepEqual(await store.getUser(created.id), created);
         for (const id of [created.id + 1, 0, -1, 1.5, 2 ** 53 - 1])
           assert.equal(await store.getUser(id), undefined);
-        assert.equal(await store.countActiveUsers(ctx.activeSince), 1);
+        assert.equal(await activeCount(store, ctx.activeSince), 1);
         const second = await store.createUser(newUser(), seatContext(at(1)));
         assert.ok(second.id > created.id);
         assert.equal(await assertCountsAgree(ctx.activeSince), 2);
@@ -484,7 +508,7 @@ export function storeContract(
       it('has no seats without an active license', async () => {
         await rejectsWithCode(store.createUser(newUser(), seatContext(T0)), 'SEAT_LIMIT_REACHED');
         const license = await grantSeats(3);
-        await store.deleteLicense(license.id, at(1));
+        await store.deleteLicense(license.id, fixed(at(1)));
         await rejectsWithCode(store.createUser(newUser(), seatContext(at(2))), 'SEAT_LIMIT_REACHED');
         assert.equal((await store.listUsers(everyUser(T0))).total, 0);
         assert.deepEqual(await store.usageHistory(utcDay(T0), utcDay(T0)), []);
@@ -498,7 +522,7 @@ export function storeContract(
         assert.equal(first.seatTaken, false);
         assert.deepEqual(first.user, { ...user, lastActivityAt: later });
         // No seats at all now; the user keeps working, on later days too.
-        await store.deleteLicense(license.id, at(2 * HOUR));
+        await store.deleteLicense(license.id, fixed(at(2 * HOUR)));
         for (const when of [at(3 * HOUR), at(2 * DAY), at(2 * DAY + 1), at(9 * DAY)]) {
           const { user: after, seatTaken } = await store.recordActivity(user.id, seatContext(when));
           assert.equal(seatTaken, false);
@@ -534,21 +558,23 @@ export function storeContract(
       it('the window boundary: a user active exactly at activeSince is active', async () => {
         const license = await grantSeats(1);
         const user = await store.createUser(newUser(), seatContext(T0));
-        await store.deleteLicense(license.id, at(1));
-        assert.equal(await store.countActiveUsers(T0), 1);
-        assert.equal(await store.countActiveUsers(at(1)), 0);
-        assert.equal(await store.countActiveUsers(at(-1)), 1);
+        await store.deleteLicense(license.id, fixed(at(1)));
+        assert.equal(await activeCount(store, T0), 1);
+        assert.equal(await activeCount(store, at(1)), 0);
+        assert.equal(await activeCount(store, at(-1)), 1);
         // No seats: activity judged with the window starting exactly at its last activity needs
         // none, a millisecond later it needs one.
-        const edge = { now: at(WINDOW_DAYS * DAY), activeSince: T0 };
+        const edge = seatContext(at(WINDOW_DAYS * DAY));
+        assert.equal(edge.activeSince.getTime(), T0.getTime());
         assert.equal((await store.recordActivity(user.id, edge)).seatTaken, false);
-        await store.recordActivity(user.id, { now: at(2 * WINDOW_DAYS * DAY), activeSince: T0 });
+        // Again exactly at the edge of the activity just recorded, then a millisecond past it.
+        await store.recordActivity(user.id, seatContext(at(2 * WINDOW_DAYS * DAY)));
         const gone = await store.getUser(user.id);
         await rejectsWithCode(
-          store.recordActivity(user.id, {
-            now: at(4 * WINDOW_DAYS * DAY),
-            activeSince: new Date(gone!.lastActivityAt.getTime() + 1),
-          }),
+          store.recordActivity(
+            user.id,
+            seatContext(new Date(gone!.lastActivityAt.getTime() + WINDOW_DAYS * DAY + 1)),
+          ),
           'SEAT_LIMIT_REACHED',
         );
       });
@@ -797,7 +823,7 @@ export function storeContract(
         const codes = results.map(codeOf);
         assert.equal(codes.filter((c) => c === 'fulfilled').length, 25, codes.join(', '));
         assert.equal(codes.filter((c) => c === 'SEAT_LIMIT_REACHED').length, 75, codes.join(', '));
-        assert.equal(await store.countActiveUsers(ctx.activeSince), 25);
+        assert.equal(await activeCount(store, ctx.activeSince), 25);
         assert.equal((await store.listUsers(everyUser(ctx.activeSince))).total, 25);
         await assertCountsAgree(ctx.activeSince);
         assert.equal((await store.usageHistory(utcDay(T0), utcDay(T0)))[0]?.peakActiveUsers, 25);
@@ -876,7 +902,7 @@ export function storeContract(
       it("recordUsage raises the day's row: the peak keeps the highest count, the seats the latest", async () => {
         const license = await grantSeats(5, 1);
         const day = utcDay(T0);
-        assert.deepEqual(await store.recordUsage(seatContext(T0)), {
+        assert.deepEqual(await store.recordUsage(T0), {
           day,
           peakActiveUsers: 0,
           licenseSeats: 6,
@@ -890,15 +916,15 @@ export function storeContract(
         ]);
         await store.deleteUser(a.id, seatContext(at(2)));
         await store.deleteUser(b.id, seatContext(at(3)));
-        await store.addLicense(newLicense({ seats: 10 }), at(4));
-        assert.deepEqual(await store.recordUsage(seatContext(at(5))), {
+        await store.addLicense(newLicense({ seats: 10 }), fixed(at(4)));
+        assert.deepEqual(await store.recordUsage(at(5)), {
           day,
           peakActiveUsers: 2,
           licenseSeats: 16,
           hardSeats: 15,
         });
-        await store.deleteLicense(license.id, at(6));
-        assert.deepEqual(await store.recordUsage(seatContext(at(7))), {
+        await store.deleteLicense(license.id, fixed(at(6)));
+        assert.deepEqual(await store.recordUsage(at(7)), {
           day,
           peakActiveUsers: 2,
           licenseSeats: 10,
@@ -906,7 +932,7 @@ export function storeContract(
         });
         // The next UTC day has a row of its own.
         const next = at(DAY);
-        assert.deepEqual(await store.recordUsage(seatContext(next)), {
+        assert.deepEqual(await store.recordUsage(next), {
           day: utcDay(next),
           peakActiveUsers: 0,
           licenseSeats: 10,
@@ -920,7 +946,7 @@ export function storeContract(
       it('usageHistory gives the days in the range, bounds included, oldest first', async () => {
         await grantSeats(3);
         const days = [at(3 * DAY), at(-2 * DAY), T0, at(40 * DAY)];
-        for (const when of days) await store.recordUsage(seatContext(when));
+        for (const when of days) await store.recordUsage(when);
         const history = async (from: Date, to: Date): Promise<string[]> =>
           (await store.usageHistory(utcDay(from), utcDay(to))).map((u) => u.day);
         assert.deepEqual(await history(at(-2 * DAY), at(2 * DAY)), [utcDay(at(-2 * DAY)), utcDay(T0)]);
@@ -940,7 +966,10 @@ export function storeContract(
       it('creates, lists and revokes tokens', async () => {
         assert.deepEqual(await store.listTokens(), []);
         const boot = await store.setBootstrapToken('boot-hash', T0);
-        const ci = await store.createToken({ name: 'ci', hash: 'h1', permissions: ['USER_ADMIN'] }, at(1));
+        const ci = await store.createToken(
+          { name: 'ci', hash: 'h1', permissions: ['USER_ADMIN'] },
+          fixed(at(1)),
+        );
         assert.ok(Number.isSafeInteger(ci.id) && ci.id > boot.id);
         assert.deepEqual(ci, {
           id: ci.id,
@@ -952,25 +981,28 @@ export function storeContract(
         });
         const ops = await store.createToken(
           { name: 'ops', hash: 'h2', permissions: ['APPLICATION_ADMIN', 'USER_ADMIN'] },
-          at(2),
+          fixed(at(2)),
         );
         assert.deepEqual(await store.findTokenByHash('h1'), ci);
         assert.deepEqual(await store.findTokenByHash('h2'), ops);
         assert.deepEqual(await store.listTokens(), [boot, ci, ops]);
-        const revoked = await store.revokeToken(ci.id, at(3));
+        const revoked = await store.revokeToken(ci.id, fixed(at(3)));
         assert.deepEqual(revoked, { ...ci, revokedAt: at(3) });
         assert.equal(await store.findTokenByHash('h1'), undefined);
         assert.deepEqual(await store.listTokens(), [boot, ops]);
-        await rejectsWithCode(store.revokeToken(ci.id, at(4)), 'TOKEN_NOT_FOUND');
+        await rejectsWithCode(store.revokeToken(ci.id, fixed(at(4))), 'TOKEN_NOT_FOUND');
         for (const id of [ops.id + 100, 0, -1, 1.5])
-          await rejectsWithCode(store.revokeToken(id, at(4)), 'TOKEN_NOT_FOUND');
+          await rejectsWithCode(store.revokeToken(id, fixed(at(4))), 'TOKEN_NOT_FOUND');
         assert.deepEqual(await store.listTokens(), [boot, ops]);
       });
 
       it('createBootstrapTokenIfNone creates nothing while any live token exists', async () => {
-        const ci = await store.createToken({ name: 'ci', hash: 'h1', permissions: ['USER_ADMIN'] }, T0);
+        const ci = await store.createToken(
+          { name: 'ci', hash: 'h1', permissions: ['USER_ADMIN'] },
+          fixed(T0),
+        );
         assert.equal(await store.createBootstrapTokenIfNone('boot-1', at(1)), false);
-        await store.revokeToken(ci.id, at(2));
+        await store.revokeToken(ci.id, fixed(at(2)));
         assert.equal(await store.createBootstrapTokenIfNone('boot-2', at(3)), true);
         assert.equal((await store.findTokenByHash('boot-2'))?.bootstrap, true);
       });
@@ -978,13 +1010,13 @@ export function storeContract(
       it('createBootstrapTokenIfNone racing createToken creates only when no token came first', async () => {
         const stores = await processes(4);
         for (let round = 0; round < 10; round++) {
-          for (const token of await store.listTokens()) await store.revokeToken(token.id, at(round));
+          for (const token of await store.listTokens()) await store.revokeToken(token.id, fixed(at(round)));
           const boot = stores[round % stores.length]!.createBootstrapTokenIfNone(`boot-${round}`, at(round));
           const created = Promise.all(
             Array.from({ length: 6 }, (_, i) =>
               stores[(round + i) % stores.length]!.createToken(
                 { name: `t-${round}-${i}`, hash: `h-${round}-${i}`, permissions: ['USER_ADMIN'] },
-                at(round),
+                fixed(at(round)),
               ),
             ),
           );
@@ -1020,7 +1052,7 @@ export function storeContract(
           code: i === 3 ? 'SEAT_LIMIT_REACHED' : null,
           clientAddress: i === 4 ? '::1' : `10.0.0.${i}`,
         }));
-        for (const entry of entries) await store.appendAudit(entry);
+        for (const entry of entries) await store.recordRefusal(entry, []);
         const all = await store.listAudit({ offset: 0, size: 10 });
         assert.equal(all.total, 5);
         assert.deepEqual(
@@ -1124,13 +1156,13 @@ export function storeContract(
         'opening an up-to-date database again migrates nothing and keeps the data',
         { skip: options.reopen ? false : 'this database cannot be opened twice' },
         async () => {
-          const added = await store.addLicense(newLicense(), T0);
+          const added = await store.addLicense(newLicense(), fixed(T0));
           await store.setBootstrapToken('hash-1', T0);
           const [, second] = await processes(2);
           assert.ok(second);
           assert.deepEqual(await second.listLicenses(), [added]);
           assert.equal((await second.findTokenByHash('hash-1'))?.bootstrap, true);
-          const more = await second.addLicense(newLicense(), at(1));
+          const more = await second.addLicense(newLicense(), fixed(at(1)));
           assert.deepEqual(await store.listLicenses(), [added, more]);
           const third = await options.reopen!(second);
           others.push(third);

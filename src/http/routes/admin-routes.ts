@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { TokenRecord } from '../../store/store.js';
 import type { AppContext } from '../app.js';
+import { changeContext } from '../audit.js';
 import { generateTokenSecret, hashTokenSecret } from '../auth.js';
 import {
   AuditPage,
@@ -12,6 +13,7 @@ import {
   TokenList,
 } from '../schemas/admin-schemas.js';
 import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
+import { AuthFailurePage, EventPage, EventQuery } from '../schemas/event-schemas.js';
 import { parseId } from './license-routes.js';
 
 const security = [{ bearer: [] }];
@@ -52,9 +54,8 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { 
       const secret = generateTokenSecret();
       const token = await store.createToken(
         { name: request.body.name, permissions: request.body.permissions, hash: hashTokenSecret(secret) },
-        clock.now(),
+        changeContext(request, clock),
       );
-      request.auditTarget = `token:${token.id}`;
       return reply.code(201).send({ ...tokenView(token), secret });
     },
   );
@@ -96,7 +97,8 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { 
         },
       },
     },
-    async (request) => tokenView(await store.revokeToken(parseId(request.params.id), clock.now())),
+    async (request) =>
+      tokenView(await store.revokeToken(parseId(request.params.id), changeContext(request, clock))),
   );
 
   app.get(
@@ -118,6 +120,66 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { 
       const { offset, size } = request.query;
       const { entries, total } = await store.listAudit({ offset, size });
       return { offset, size, total, entries: entries.map((e) => ({ ...e, at: e.at.toISOString() })) };
+    },
+  );
+
+  app.get(
+    '/admin/audit/auth-failures',
+    {
+      config: { access },
+      schema: {
+        operationId: 'listAuthFailures',
+        tags: ['audit'],
+        summary: 'Failed authentications, per minute and client address',
+        description:
+          'A 401 (or a 429 once an address is over its limit) is not one audit entry each: it is counted here, one row per minute and address, so a flood of bad tokens cannot fill the database. See docs/audit.md.',
+        security,
+        querystring: AuditQuery,
+        response: { 200: AuthFailurePage, ...problemResponses(...PERMISSION_ERRORS, 'VALIDATION_FAILED') },
+      },
+    },
+    async (request) => {
+      const { offset, size } = request.query;
+      const { entries, total } = await store.listAuthFailures({ offset, size });
+      return {
+        offset,
+        size,
+        total,
+        entries: entries.map((e) => ({
+          minute: e.minute.toISOString(),
+          clientAddress: e.clientAddress,
+          count: e.count,
+          firstAt: e.firstAt.toISOString(),
+          lastAt: e.lastAt.toISOString(),
+        })),
+      };
+    },
+  );
+
+  app.get(
+    '/admin/events',
+    {
+      config: { access },
+      schema: {
+        operationId: 'listEvents',
+        tags: ['events'],
+        summary: 'The event log, newest first',
+        description:
+          "Every event a change produced, stored in the change's own transaction (the outbox webhooks deliver from). `type` keeps one kind. See docs/events.md.",
+        security,
+        querystring: EventQuery,
+        response: { 200: EventPage, ...problemResponses(...PERMISSION_ERRORS, 'VALIDATION_FAILED') },
+      },
+    },
+    async (request) => {
+      const { offset, size, type } = request.query;
+      const { events, total } = await store.listEvents({ offset, size, ...(type !== undefined && { type }) });
+      return {
+        offset,
+        size,
+        total,
+        events: events.map((e) => ({ ...e, timestamp: e.timestamp.toISOString() })),
+      };
     },
   );
 };

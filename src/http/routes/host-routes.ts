@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import { effectiveLicense } from '../../domain/license.js';
 import type { AppContext } from '../app.js';
-import { readSeatState } from '../seat-state.js';
+import { sendJson } from '../reply.js';
 import { problemResponses, TOKEN_ERRORS } from '../schemas/common-schemas.js';
 
 const Notices = Type.Object(
@@ -62,8 +61,7 @@ const Entitlements = Type.Object(
 );
 
 /** What the licensed product asks on every login: notices (public) and entitlements (any token). */
-export const hostRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, context) => {
-  const { store, clock } = context;
+export const hostRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { store, clock }) => {
   app.get(
     '/license/notices',
     {
@@ -77,9 +75,14 @@ export const hostRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, con
         response: { 200: Notices, ...problemResponses('STORE_UNAVAILABLE') },
       },
     },
-    async () => {
-      const effective = effectiveLicense(await store.listLicenses(), clock.now());
-      return { notices: effective.notices.map(({ kind, text }) => ({ kind, text })) };
+    async (_request, reply) => {
+      const view = await store.readView(clock.now());
+      return sendJson(
+        reply,
+        view.memo('notices', () =>
+          JSON.stringify({ notices: view.effective.notices.map(({ kind, text }) => ({ kind, text })) }),
+        ),
+      );
     },
   );
 
@@ -96,16 +99,23 @@ export const hostRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, con
         response: { 200: Entitlements, ...problemResponses(...TOKEN_ERRORS) },
       },
     },
-    async () => {
-      const { effective, activeUserCount: active } = await readSeatState(context);
-      return {
-        features: Object.fromEntries(
-          Object.entries(effective.features).map(([name, f]) => [name, { enabled: f.enabled }]),
-        ),
-        handlers: Object.keys(effective.handlers),
-        canAddUser: active < effective.licenseSeats,
-        dataAccessBlocked: effective.dataAccessBlocked,
-      };
+    async (_request, reply) => {
+      // Serialized once per snapshot view: the body changes only when the view does.
+      const view = await store.readView(clock.now());
+      return sendJson(
+        reply,
+        view.memo('entitlements', () => {
+          const { effective, activeUserCount } = view;
+          return JSON.stringify({
+            features: Object.fromEntries(
+              Object.entries(effective.features).map(([name, f]) => [name, { enabled: f.enabled }]),
+            ),
+            handlers: Object.keys(effective.handlers),
+            canAddUser: activeUserCount < effective.licenseSeats,
+            dataAccessBlocked: effective.dataAccessBlocked,
+          });
+        }),
+      );
     },
   );
 };

@@ -10,10 +10,10 @@ import {
   type LicenseImpact as Impact,
 } from '../../domain/license-impact.js';
 import { seatStatus } from '../../domain/license.js';
-import { activeSince } from '../../domain/users.js';
 import { verifyLicenseKey, verifyLicenseKeyForAdd } from '../../keys/license-jws.js';
 import type { AppContext } from '../app.js';
-import { readSeatState } from '../seat-state.js';
+import { changeContext } from '../audit.js';
+import { sendJson } from '../reply.js';
 import { impactView, licenseListView, licenseView } from '../license-view.js';
 import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
 import {
@@ -52,7 +52,7 @@ function licenseKeyOf(body: { licenseKey?: string | undefined; licensekey?: stri
 
 /** The four endpoints of Immuta's admin license API (SPEC §5), with the seed's field names. */
 export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, context) => {
-  const { store, keyRing, clock, activityWindowDays } = context;
+  const { store, keyRing, clock } = context;
   app.post(
     '/admin/license',
     {
@@ -72,16 +72,14 @@ export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
       },
     },
     async (request) => {
-      const now = clock.now();
       const licenseKey = licenseKeyOf(request.body);
-      const verified = verifyLicenseKeyForAdd(licenseKey, keyRing, now);
+      const verified = verifyLicenseKeyForAdd(licenseKey, keyRing, clock.now());
       const stored = await store.addLicense(
         { licenseKey, payload: verified.payload, claims: verified.claims },
-        now,
+        changeContext(request, clock),
       );
-      request.auditTarget = `license:${stored.id}`;
       request.log.info({ licenseId: stored.id, uuid: stored.uuid }, 'license added');
-      return licenseView(stored, now);
+      return licenseView(stored, clock.now());
     },
   );
 
@@ -89,7 +87,7 @@ export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
   const currentState = async (now: Date) =>
     Promise.all([
       store.listLicenses({ includeDeleted: true }),
-      store.countActiveUsers(activeSince(now, activityWindowDays)),
+      store.readView(now).then((view) => view.activeUserCount),
     ]);
 
   app.post(
@@ -171,17 +169,24 @@ export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
         response: { 200: LicenseStatus, ...problemResponses(...PERMISSION_ERRORS) },
       },
     },
-    async () => {
-      const { effective, activeUserCount } = await readSeatState(context);
-      return {
-        ...seatStatus(effective, activeUserCount),
-        dataAccessBlocked: effective.dataAccessBlocked,
-        features: effective.features,
-        handlers: effective.handlers,
-        nextExpiry: effective.nextExpiry?.toISOString() ?? null,
-        overage: Math.max(0, activeUserCount - effective.hardSeats),
-        activeLicenses: effective.activeLicenseIds.length,
-      };
+    async (_request, reply) => {
+      // Serialized once per snapshot view: the body changes only when the view does.
+      const view = await store.readView(clock.now());
+      return sendJson(
+        reply,
+        view.memo('licenseStatus', () => {
+          const { effective, activeUserCount } = view;
+          return JSON.stringify({
+            ...seatStatus(effective, activeUserCount),
+            dataAccessBlocked: effective.dataAccessBlocked,
+            features: effective.features,
+            handlers: effective.handlers,
+            nextExpiry: effective.nextExpiry?.toISOString() ?? null,
+            overage: Math.max(0, activeUserCount - effective.hardSeats),
+            activeLicenses: effective.activeLicenseIds.length,
+          });
+        }),
+      );
     },
   );
 
@@ -249,7 +254,7 @@ export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
         const [stored, activeUserCount] = await currentState(now);
         return impactView(deletionImpact(stored, id, activeUserCount, now), now);
       }
-      const deleted = await store.deleteLicense(id, now);
+      const deleted = await store.deleteLicense(id, changeContext(request, clock));
       request.log.info({ licenseId: deleted.id, uuid: deleted.uuid }, 'license deleted');
       return licenseView(deleted, now);
     },

@@ -125,7 +125,7 @@ export const usageRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
       if ((to.getTime() - from.getTime()) / DAY_MS >= MAX_HISTORY_DAYS)
         throw new LicensorError('VALIDATION_FAILED', `at most ${MAX_HISTORY_DAYS} days at once`);
       // Today's row is raised to the current count first, so the last point is never stale.
-      await store.recordUsage({ now, activeSince: activeSince(now, activityWindowDays) });
+      await store.recordUsage(now);
       const days = await store.usageHistory(utcDay(from), utcDay(to));
       if (prefersCsv(request.headers.accept)) {
         const lines = [

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LicensorError } from '../../domain/errors.js';
 import { activeSince } from '../../domain/users.js';
 import type { AppContext } from '../app.js';
+import { changeContext } from '../audit.js';
 import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
 import {
   CreateUserBody,
@@ -22,10 +23,8 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
   app,
   { store, clock, activityWindowDays },
 ) => {
-  const seatContext = () => {
-    const now = clock.now();
-    return { now, activeSince: activeSince(now, activityWindowDays) };
-  };
+  /** Whether a user shows as active is judged when the answer is written. */
+  const since = (): Date => activeSince(clock.now(), activityWindowDays);
 
   app.post(
     '/admin/users',
@@ -51,7 +50,6 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
       },
     },
     async (request, reply) => {
-      const ctx = seatContext();
       const { body } = request;
       const user = await store.createUser(
         {
@@ -61,10 +59,9 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
           email: body.email ?? null,
           userType: body.userType ?? 'dataConsumer',
         },
-        ctx,
+        changeContext(request, clock),
       );
-      request.auditTarget = `user:${user.id}`;
-      return reply.code(201).send(userView(user, ctx.activeSince));
+      return reply.code(201).send(userView(user, since()));
     },
   );
 
@@ -84,15 +81,15 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
     },
     async (request) => {
       const { offset, size, active, q } = request.query;
-      const since = seatContext().activeSince;
+      const activeSinceNow = since();
       const { users, total } = await store.listUsers({
         offset,
         size,
-        activeSince: since,
+        activeSince: activeSinceNow,
         ...(active !== undefined && { active }),
         ...(q !== undefined && { search: q }),
       });
-      return { offset, size, total, users: users.map((u) => userView(u, since)) };
+      return { offset, size, total, users: users.map((u) => userView(u, activeSinceNow)) };
     },
   );
 
@@ -113,7 +110,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
       const id = parseId(request.params.id);
       const user = await store.getUser(id);
       if (!user) throw new LicensorError('USER_NOT_FOUND', `no user with id ${id}`);
-      return userView(user, seatContext().activeSince);
+      return userView(user, since());
     },
   );
 
@@ -144,7 +141,6 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
     },
     async (request) => {
       const id = parseId(request.params.id);
-      const ctx = seatContext();
       const { name, email, userType, disabled } = request.body;
       const user = await store.updateUser(
         id,
@@ -154,9 +150,9 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
           ...(userType !== undefined && { userType }),
           ...(disabled !== undefined && { disabled }),
         },
-        ctx,
+        changeContext(request, clock),
       );
-      return userView(user, ctx.activeSince);
+      return userView(user, since());
     },
   );
 
@@ -178,8 +174,8 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
       },
     },
     async (request) => {
-      const ctx = seatContext();
-      return userView(await store.deleteUser(parseId(request.params.id), ctx), ctx.activeSince);
+      const user = await store.deleteUser(parseId(request.params.id), changeContext(request, clock));
+      return userView(user, since());
     },
   );
 
@@ -209,11 +205,10 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
       },
     },
     async (request) => {
-      const ctx = seatContext();
-      const { user, seatTaken } = await store.recordActivity(parseId(request.params.id), ctx);
-      // Routine activity of an active user is usage, not a change: only a seat taken is audited.
-      request.auditSkip = !seatTaken;
-      return userView(user, ctx.activeSince);
+      // Routine activity of an active user is usage, not a change: only a seat taken is audited,
+      // and the store decides which it was.
+      const { user } = await store.recordActivity(parseId(request.params.id), changeContext(request, clock));
+      return userView(user, since());
     },
   );
 };

@@ -99,4 +99,44 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'snapshot generations, events outbox, seat alerts, failed authentications',
+    sql: `
+      -- One sequence per part of the in-memory read snapshot, advanced by every change to that
+      -- part. Sequences take no row lock, so changes never queue on them; instances poll them as
+      -- the backstop of LISTEN/NOTIFY (docs/performance.md#the-read-snapshot).
+      CREATE SEQUENCE snapshot_gen_licenses;
+      CREATE SEQUENCE snapshot_gen_tokens;
+      CREATE SEQUENCE snapshot_gen_users;
+
+      -- The outbox: every change's events, written in its transaction. json, not jsonb, for the
+      -- same reason as licenses.payload: license events carry the payload exactly. merge_key makes
+      -- events that are one per period (seats.refused per minute) one row whose count rises.
+      CREATE TABLE events (
+        seq       BIGINT      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id        TEXT        NOT NULL UNIQUE,
+        type      TEXT        NOT NULL,
+        at        TIMESTAMPTZ NOT NULL,
+        data      JSON        NOT NULL,
+        merge_key TEXT        UNIQUE
+      );
+      CREATE INDEX events_type ON events (type, seq);
+
+      -- The seats.threshold levels (percent) that fired and have not been re-armed.
+      CREATE TABLE seat_alerts (
+        percent INTEGER PRIMARY KEY
+      );
+
+      -- Failed authentications, one row per minute and client address.
+      CREATE TABLE auth_failures (
+        minute         TIMESTAMPTZ NOT NULL,
+        client_address TEXT        NOT NULL,
+        count          BIGINT      NOT NULL,
+        first_at       TIMESTAMPTZ NOT NULL,
+        last_at        TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (minute, client_address)
+      );
+    `,
+  },
 ];

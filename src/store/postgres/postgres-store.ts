@@ -1,51 +1,70 @@
 import pg from 'pg';
-import { checkBootstrapSecret } from '../bootstrap-token.js';
 import type { PoolClient, QueryResultRow } from 'pg';
+import {
+  auditEntry,
+  changeAudit,
+  type AuditDraft,
+  type CounterMove,
+  type SnapshotPart,
+} from '../../domain/changes.js';
 import { LicensorError } from '../../domain/errors.js';
+import type { EventDraft, EventRecord } from '../../domain/events.js';
+import { licenseChangeEffects, planAddLicense } from '../../domain/license-changes.js';
+import type { LicenseRecord } from '../../domain/license.js';
+import { checkBootstrapSecret } from '../../domain/tokens.js';
 import {
-  checkCanAdd,
-  effectiveLicense,
-  type EffectiveLicense,
-  type LicenseRecord,
-} from '../../domain/license.js';
+  activityFastPath,
+  claimSeat,
+  planActivity,
+  planCreateUser,
+  planDeleteUser,
+  planUpdateUser,
+  type SeatClaim,
+  type UserPlan,
+} from '../../domain/user-changes.js';
+import { activeSince, utcDay, type UserRecord } from '../../domain/users.js';
 import {
-  checkSeatAvailable,
-  startOfNextUtcDay,
-  USER_TYPES,
-  utcDay,
-  type UserRecord,
-  type UserType,
-} from '../../domain/users.js';
-import {
-  auditFromRow,
   licenseFromRow,
-  likePattern,
   tokenFromRow,
-  usageFromRow,
   userFromRow,
-  type AuditRow,
   type LicenseRow,
   type TokenRow,
-  type UsageRow,
   type UserRow,
 } from '../rows.js';
+import { Snapshot, type ReadView } from '../snapshot.js';
 import type {
   AuditEntry,
+  AuthFailureCount,
+  ChangeContext,
+  EventQuery,
   NewAuditEntry,
   NewLicense,
   NewToken,
   NewUser,
-  SeatContext,
   Store,
+  StoreSettings,
   TokenRecord,
   UsageDay,
   UsageSummary,
   UserPatch,
   UserQuery,
 } from '../store.js';
-import { POSTGRES_MIGRATIONS, type Migration } from './postgres-migrations.js';
+import { Coherence } from './postgres-coherence.js';
+import {
+  inTransaction,
+  LOCK_BOOTSTRAP_TOKEN,
+  LOCK_STORE,
+  migrate,
+  reportPoolError,
+  translate,
+  withTransaction,
+} from './postgres-connection.js';
+import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
+import * as q from './postgres-queries.js';
+import { PostgresReads } from './postgres-reads.js';
+import { batch, sql } from './postgres-sql.js';
 
-export interface PostgresStoreOptions {
+export interface PostgresStoreOptions extends Partial<StoreSettings> {
   /** A postgres:// connection URL. */
   url: string;
   /**
@@ -60,58 +79,89 @@ export interface PostgresStoreOptions {
   /** Shown in pg_stat_activity; lets an operator tell Licensor's connections apart. */
   applicationName?: string;
   /**
-   * Told when an idle pooled connection fails (the server restarted, a proxy cut it). The pool
-   * drops it and connects anew on next use, so this is for logging only. Defaults to one line on
-   * stderr naming the error.
+   * Told when a connection fails outside a request (the server restarted, a proxy cut it, the
+   * LISTEN connection dropped). The pool drops it and connects anew on next use, and the listener
+   * reconnects, so this is for logging only. Defaults to one line on stderr naming the error.
    */
   onPoolError?: (err: Error) => void;
 }
 
-type LicenseDbRow = LicenseRow & QueryResultRow;
-type TokenDbRow = TokenRow & QueryResultRow;
-type UserDbRow = UserRow & QueryResultRow;
-type UsageDbRow = UsageRow & QueryResultRow;
-type AuditDbRow = AuditRow & QueryResultRow;
-
-const LICENSE_COLUMNS = 'id, uuid, license_key, payload, updated_at, deleted, invalidated';
-const TOKEN_COLUMNS = 'id, name, permissions, created_at, revoked_at, bootstrap';
-const USER_COLUMNS = 'id, userid, iamid, name, email, user_type, created_at, last_activity_at, disabled';
-const USAGE_COLUMNS = 'day, peak_active_users, license_seats, hard_seats';
-const AUDIT_COLUMNS = 'id, at, actor_token_id, actor_name, action, target, outcome, code, client_address';
-
-/**
- * Advisory lock keys, in the two-int form so they cannot meet another application's single-bigint
- * keys. They are per database, not per schema: two stores in separate schemas of one database only
- * ever wait a moment for each other.
- */
-const LOCK_STORE = 0x4c6e7372; // "Lnsr"
-const LOCK_LICENSE_UUID = 0x4c6e7375; // "Lnsu", paired with hashtext(uuid)
-const LOCK_MIGRATIONS = 1;
-/** Held by every token insert, so "no live token" stays true until the bootstrap insert commits. */
-const LOCK_BOOTSTRAP_TOKEN = 2;
-/** Held by every change that can raise the active user count, from its seat check to its commit. */
-const LOCK_SEATS = 3;
-
 /** Unquoted-identifier characters only, so the name is safe in the startup `options` string. */
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
+/** What a change commits besides its own rows; see src/domain/changes.ts. */
+interface Effects {
+  audit: AuditDraft | null;
+  events?: readonly EventDraft[];
+  counters?: readonly CounterMove[];
+  claim?: SeatClaim;
+  firedBefore?: readonly number[];
+  touches: readonly SnapshotPart[];
+}
+
+/** What a seat decision reads in one round trip, under the seat lock. */
+interface SeatReads {
+  counts: QueryResultRow[];
+  soon: QueryResultRow[];
+  fired: number[];
+  licensesGen: string;
+}
+
 /**
- * The multi-instance store: any number of Licensor processes share one PostgreSQL database. Every
- * write method is one transaction on one pooled connection; the rules SQLite gets from its single
- * writer are kept here by row locks, advisory locks and the partial unique index on live uuids.
+ * The multi-instance store: any number of Licensor processes share one PostgreSQL database.
+ *
+ * Concurrency, across every process (READ COMMITTED; docs/seats.md):
+ * - A change that can raise the active count or change the licenses takes LOCK_SEATS, one
+ *   advisory lock, and holds it to its commit; it reads the clock only once it holds the lock. A
+ *   change of one user first locks the user's row, then LOCK_SEATS: one order, no deadlock.
+ * - A change that cannot raise the count (activity of a user well inside the window, disable,
+ *   delete) never waits for LOCK_SEATS: activity is the per-login hot path.
+ * - Each change is sent in as few round trips as it can: its reads in one batch, its writes, audit
+ *   entry, events and COMMIT in another (postgres-sql.ts).
  */
 export class PostgresStore implements Store {
   readonly kind = 'postgres';
   readonly #pool: pg.Pool;
+  readonly #schema: string;
+  readonly #windowDays: number;
+  readonly #snapshot: Snapshot;
+  readonly #coherence: Coherence;
+  readonly #reads: PostgresReads;
+  /** Live licenses as of a generation; seat decisions use them while the generation holds. */
+  #live: { gen: string; licenses: LicenseRecord[] } | undefined;
   #closing: Promise<void> | undefined;
 
-  private constructor(pool: pg.Pool) {
+  private constructor(
+    pool: pg.Pool,
+    clientConfig: pg.ClientConfig,
+    schema: string,
+    options: PostgresStoreOptions,
+  ) {
     this.#pool = pool;
+    this.#schema = schema;
+    this.#windowDays = options.activityWindowDays ?? 365;
+    this.#reads = new PostgresReads(pool);
+    this.#snapshot = new Snapshot(
+      {
+        licenses: () => this.#tx((client) => this.#loadLicenses(client)),
+        tokens: async () => q.tokensFromRows(await this.#reads.query(q.LIVE_TOKENS_SQL)),
+        activity: (firstDay) => this.#tx((client) => q.loadActivityCounts(client, firstDay)),
+      },
+      this.#windowDays,
+    );
+    this.#coherence = new Coherence({
+      clientConfig,
+      pool,
+      schema,
+      snapshot: this.#snapshot,
+      onError: options.onPoolError ?? reportPoolError,
+    });
   }
 
   /**
-   * Connects, creates the schema when asked and missing, and applies pending migrations. A server
-   * that cannot be reached is STORE_UNAVAILABLE; a database written by a newer Licensor is refused.
+   * Connects, creates the schema when asked and missing, applies pending migrations and starts
+   * listening for other instances' changes. A server that cannot be reached is STORE_UNAVAILABLE; a
+   * database written by a newer Licensor is refused.
    */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
     const { schema } = options;
@@ -119,746 +169,585 @@ export class PostgresStore implements Store {
       throw new Error(
         `the PostgreSQL schema name "${schema}" must be 1 to 63 letters, digits and underscores, not starting with a digit`,
       );
-    const pool = new pg.Pool({
+    const clientConfig: pg.ClientConfig = {
       connectionString: options.url,
-      max: options.poolMax ?? 10,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
       keepAlive: true,
       application_name: options.applicationName ?? 'licensor',
       // A startup parameter rather than a SET after connecting: every connection the pool ever
       // makes has it before its first query, with nothing to forget after a reconnect.
       ...(schema !== undefined && { options: `-c search_path=${pg.escapeIdentifier(schema)}` }),
-    });
+    };
+    const pool = new pg.Pool({ ...clientConfig, max: options.poolMax ?? 10 });
     const onPoolError = options.onPoolError ?? reportPoolError;
     // Without a listener an idle connection's failure would be an uncaught 'error' event.
     pool.on('error', (err) => onPoolError(err));
+    // And for every connection's whole life, checked out or not: a backend terminated between
+    // checkout and a query's own error handling must not be an uncaught 'error' either.
+    pool.on('connect', (client) => client.on('error', () => undefined));
+    let store: PostgresStore | undefined;
     try {
-      await inTransaction(pool, (client) => migrate(client, schema, POSTGRES_MIGRATIONS));
+      const current = await inTransaction(pool, async (client) => {
+        await migrate(client, schema, POSTGRES_MIGRATIONS);
+        const { rows } = await client.query<{ schema: string }>('SELECT current_schema() AS schema');
+        return rows[0]?.schema ?? 'public';
+      });
+      store = new PostgresStore(pool, clientConfig, current, options);
+      await store.#coherence.start();
     } catch (err) {
+      if (store) await store.#coherence.close();
       await pool.end().catch(() => undefined);
       throw translate(err);
     }
-    return new PostgresStore(pool);
+    return store;
   }
 
-  async #query<R extends QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+  async #tx<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     try {
-      return (await this.#pool.query<R>(text, values)).rows;
+      return await withTransaction(this.#pool, work);
     } catch (err) {
       throw translate(err);
     }
   }
 
-  async #write<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    try {
-      return await inTransaction(this.#pool, work);
-    } catch (err) {
-      throw translate(err);
+  /** The live licenses under a shared licenses lock, so no license change is half done meanwhile. */
+  async #loadLicenses(client: PoolClient): Promise<LicenseRecord[]> {
+    const [, , gens] = await batch(client, ['BEGIN', q.LOCK_LICENSES_SHARED_SQL, q.LICENSES_GEN_SQL]);
+    const gen = String(gens?.[0]?.gen);
+    if (this.#live?.gen !== gen) {
+      const [rows] = await batch(client, [q.LIVE_LICENSES_SQL]);
+      this.#live = { gen, licenses: q.licensesFromRows(rows ?? []) };
     }
+    const { licenses } = this.#live;
+    await client.query('COMMIT');
+    return licenses;
   }
 
-  /** Several reads that must agree with each other (a count and its page): one snapshot. */
-  async #read<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    try {
-      return await inTransaction(this.#pool, work, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    } catch (err) {
-      throw translate(err);
-    }
+  /** The live licenses at the generation a seat decision read under the lock. */
+  async #licensesAt(client: PoolClient, gen: string): Promise<LicenseRecord[]> {
+    if (this.#live?.gen === gen) return this.#live.licenses;
+    const [rows] = await batch(client, [q.LIVE_LICENSES_SQL]);
+    const licenses = q.licensesFromRows(rows ?? []);
+    this.#live = { gen, licenses };
+    return licenses;
   }
 
-  async addLicense(license: NewLicense, now: Date): Promise<LicenseRecord> {
-    const { claims } = license;
-    return this.#write(async (client) => {
-      // Concurrency: the check below and the insert must be one step across processes. The
-      // partial unique index alone would stop two live rows, but not this: A reads "no live
-      // license", B adds one with hardDelete and it is deleted at once, then A inserts a uuid
-      // that was hard-deleted. So adds of one uuid queue on an advisory lock held to the end of the
-      // transaction; under READ COMMITTED each statement sees what committed before it began, so
-      // the next one to get the lock sees everything the previous ones did and gets checkCanAdd's
-      // own refusal. Adds of other uuids never wait (a hashtext collision only makes two wait).
-      // SERIALIZABLE would also be correct, but only with a retry loop around serialization
-      // failures, which contention on one uuid makes the common case. The index stays the last
-      // word should anything bypass this lock: its violation is mapped to LICENSE_ALREADY_EXISTS.
-      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_LICENSE_UUID, claims.uuid]);
-      const same = await client.query<LicenseDbRow>(
-        `SELECT ${LICENSE_COLUMNS} FROM licenses WHERE uuid = $1 ORDER BY id`,
-        [claims.uuid],
+  /** The reads of a seat decision, batched after `head` (BEGIN, a row lock...) and the seat lock. */
+  #seatReadStatements(since: Date): string[] {
+    return [q.LOCK_SEATS_SQL, ...q.seatCountStatements(since), q.FIRED_THRESHOLDS_SQL, q.LICENSES_GEN_SQL];
+  }
+
+  #seatReads(results: QueryResultRow[][], at: number): SeatReads {
+    return {
+      counts: results[at + 1] ?? [],
+      soon: results[at + 2] ?? [],
+      fired: (results[at + 3] ?? []).map((r) => Number(r.percent)),
+      licensesGen: String(results[at + 4]?.[0]?.gen),
+    };
+  }
+
+  /** Active users at `now`, from reads made at `since` under the lock, counting again if needed. */
+  async #countAt(client: PoolClient, reads: SeatReads, since: Date, now: Date): Promise<number> {
+    const later = activeSince(now, this.#windowDays);
+    const n = q.seatCountAt(reads, since, later);
+    if (n !== undefined) return n;
+    const [counts, soon] = await batch(client, q.seatCountStatements(later));
+    return q.seatCountAt({ counts: counts ?? [], soon: soon ?? [] }, later, later) as number;
+  }
+
+  /** Takes a seat at `now` (read after the lock was taken) from the reads, or refuses. */
+  async #claim(client: PoolClient, reads: SeatReads, since: Date, now: Date): Promise<SeatClaim> {
+    const licenses = await this.#licensesAt(client, reads.licensesGen);
+    return claimSeat(
+      {
+        activeUserCount: await this.#countAt(client, reads, since, now),
+        effective: this.#snapshot.effectiveAt(licenses, now),
+        firedThresholds: reads.fired,
+      },
+      now,
+    );
+  }
+
+  /** The statements that commit a change's effects, the announcements of what it altered, COMMIT. */
+  #effectStatements(effects: Effects, ctx: ChangeContext, now: Date): string[] {
+    const { claim } = effects;
+    return [
+      ...q.moveCounters(effects.counters ?? []),
+      ...(claim
+        ? [
+            q.raiseUsage(claim.usage),
+            ...q.setFiredThresholds(effects.firedBefore ?? [], claim.firedThresholds),
+          ]
+        : []),
+      ...[...(effects.events ?? []), ...(claim?.events ?? [])].map((e) => q.insertEvent(e, now)),
+      ...(effects.audit ? [q.insertAudit(auditEntry(effects.audit, ctx.actor, now))] : []),
+      ...effects.touches.flatMap((part) => q.announce(this.#schema, part)),
+      'COMMIT',
+    ];
+  }
+
+  /** After a commit: this instance's snapshot need not wait for its own notification. */
+  #committed(touches: readonly SnapshotPart[]): void {
+    for (const part of touches) this.#snapshot.invalidate(part);
+  }
+
+  async addLicense(license: NewLicense, ctx: ChangeContext): Promise<LicenseRecord> {
+    const result = await this.#tx(async (client) => {
+      const since0 = activeSince(ctx.clock.now(), this.#windowDays);
+      const results = await batch(client, [
+        'BEGIN',
+        q.LOCK_LICENSES_SQL,
+        ...this.#seatReadStatements(since0),
+        sql`SELECT ${q.LICENSE_COLUMNS_SQL} FROM licenses WHERE uuid = ${license.claims.uuid} ORDER BY id`,
+        `SELECT nextval(pg_get_serial_sequence('licenses', 'id')) AS id`,
+      ]);
+      const reads = this.#seatReads(results, 2);
+      const now = ctx.clock.now();
+      const { supersede } = planAddLicense(license, q.licensesFromRows(results[7] ?? []));
+      const id = Number(results[8]?.[0]?.id);
+      const liveBefore = await this.#licensesAt(client, reads.licensesGen);
+      const added: LicenseRecord = {
+        id,
+        uuid: license.claims.uuid,
+        licenseKey: license.licenseKey,
+        payload: license.payload,
+        claims: license.claims,
+        updatedAt: now,
+        deleted: false,
+        invalidated: false,
+      };
+      const liveAfter = [
+        ...liveBefore.map((l) =>
+          supersede.includes(l.uuid) && !l.invalidated ? { ...l, invalidated: true, updatedAt: now } : l,
+        ),
+        added,
+      ];
+      const effects = licenseChangeEffects(
+        'added',
+        added,
+        {
+          liveBefore,
+          liveAfter,
+          activeUserCount: await this.#countAt(client, reads, since0, now),
+          firedThresholds: reads.fired,
+        },
+        now,
       );
-      checkCanAdd(claims.uuid, same.rows.map(licenseFromRow));
-      const at = now.toISOString();
-      const inserted = await client.query<LicenseDbRow>(
-        `INSERT INTO licenses (uuid, license_key, payload, hard_delete, added_at, updated_at)
-         VALUES ($1, $2, $3::json, $4, $5::timestamptz, $5::timestamptz)
-         RETURNING ${LICENSE_COLUMNS}`,
-        [claims.uuid, license.licenseKey, JSON.stringify(license.payload), claims.hardDelete, at],
-      );
-      if (claims.supersedes.length > 0)
-        await client.query(
-          `UPDATE licenses SET invalidated = true, updated_at = $1::timestamptz
-           WHERE uuid = ANY($2::text[]) AND NOT deleted AND NOT invalidated`,
-          [at, claims.supersedes],
-        );
-      return licenseFromRow(single(inserted.rows));
+      const written = await batch(client, [
+        q.insertLicense(id, license, now),
+        ...(supersede.length > 0 ? [q.invalidateLicenses(supersede, now)] : []),
+        ...q.setFiredThresholds(reads.fired, effects.firedThresholds),
+        ...this.#effectStatements(
+          { audit: effects.audit, events: effects.events, touches: ['licenses'] },
+          ctx,
+          now,
+        ),
+      ]);
+      return { license: licenseFromRow(written[0]?.[0] as LicenseRow), liveAfter, gen: genOf(written) };
     });
+    this.#live = { gen: result.gen, licenses: result.liveAfter };
+    this.#committed(['licenses']);
+    return result.license;
   }
 
   async listLicenses(options: { includeDeleted?: boolean } = {}): Promise<LicenseRecord[]> {
-    const rows = await this.#query<LicenseDbRow>(
-      `SELECT ${LICENSE_COLUMNS} FROM licenses ${options.includeDeleted ? '' : 'WHERE NOT deleted'} ORDER BY id`,
+    if (!options.includeDeleted) return [...(await this.#snapshot.licenses())];
+    return q.licensesFromRows(
+      await this.#reads.query(`SELECT ${q.LICENSE_COLUMNS} FROM licenses ORDER BY id`),
     );
-    return rows.map(licenseFromRow);
   }
 
   async getLicense(id: number): Promise<LicenseRecord | undefined> {
     // A bigint column refuses 1.5 with an error where SQLite finds nothing; answer as SQLite does.
     if (!Number.isSafeInteger(id)) return undefined;
-    const rows = await this.#query<LicenseDbRow>(`SELECT ${LICENSE_COLUMNS} FROM licenses WHERE id = $1`, [
-      id,
-    ]);
-    const row = rows[0];
-    return row && licenseFromRow(row);
+    const rows = await this.#reads.query(sql`SELECT ${q.LICENSE_COLUMNS_SQL} FROM licenses WHERE id = ${id}`);
+    return rows[0] && licenseFromRow(rows[0] as LicenseRow);
   }
 
-  async deleteLicense(id: number, now: Date): Promise<LicenseRecord> {
+  async deleteLicense(id: number, ctx: ChangeContext): Promise<LicenseRecord> {
     const notFound = (): LicensorError => new LicensorError('LICENSE_NOT_FOUND', `no license with id ${id}`);
     if (!Number.isSafeInteger(id)) throw notFound();
-    return this.#write(async (client) => {
-      // One statement: of two concurrent deletes the second waits for the row, sees it deleted
-      // when it re-checks the WHERE clause, and changes nothing.
-      const { rows } = await client.query<LicenseDbRow>(
-        `UPDATE licenses SET deleted = true, updated_at = $2::timestamptz
-         WHERE id = $1 AND NOT deleted
-         RETURNING ${LICENSE_COLUMNS}`,
-        [id, now.toISOString()],
+    const result = await this.#tx(async (client) => {
+      const since0 = activeSince(ctx.clock.now(), this.#windowDays);
+      const results = await batch(client, [
+        'BEGIN',
+        q.LOCK_LICENSES_SQL,
+        ...this.#seatReadStatements(since0),
+        sql`SELECT ${q.LICENSE_COLUMNS_SQL} FROM licenses WHERE id = ${id}`,
+      ]);
+      const reads = this.#seatReads(results, 2);
+      const now = ctx.clock.now();
+      const existing = results[7]?.[0] && licenseFromRow(results[7][0] as LicenseRow);
+      if (!existing || existing.deleted) throw notFound();
+      const liveBefore = await this.#licensesAt(client, reads.licensesGen);
+      const deleted: LicenseRecord = { ...existing, deleted: true, updatedAt: now };
+      const liveAfter = liveBefore.filter((l) => l.id !== id);
+      const effects = licenseChangeEffects(
+        'deleted',
+        deleted,
+        {
+          liveBefore,
+          liveAfter,
+          activeUserCount: await this.#countAt(client, reads, since0, now),
+          firedThresholds: reads.fired,
+        },
+        now,
       );
-      const row = rows[0];
-      if (!row) throw notFound();
-      return licenseFromRow(row);
+      const written = await batch(client, [
+        sql`UPDATE licenses SET deleted = true, updated_at = ${now} WHERE id = ${id} RETURNING ${q.LICENSE_COLUMNS_SQL}`,
+        ...q.setFiredThresholds(reads.fired, effects.firedThresholds),
+        ...this.#effectStatements(
+          { audit: effects.audit, events: effects.events, touches: ['licenses'] },
+          ctx,
+          now,
+        ),
+      ]);
+      return { license: licenseFromRow(written[0]?.[0] as LicenseRow), liveAfter, gen: genOf(written) };
     });
+    this.#live = { gen: result.gen, licenses: result.liveAfter };
+    this.#committed(['licenses']);
+    return result.license;
   }
 
-  async countActiveUsers(activeSince: Date): Promise<number> {
+  async readView(now: Date): Promise<ReadView> {
     try {
-      return total(await activeByType(this.#pool, activeSince));
+      return await this.#snapshot.view(now);
     } catch (err) {
       throw translate(err);
     }
   }
 
-  /*
-   * Users and seats. Concurrency, across every process sharing the database (READ COMMITTED):
-   *
-   * - A change that can raise the active count (createUser, activity of an inactive user,
-   *   re-enabling a user active in the window) takes LOCK_SEATS, one advisory lock for the whole
-   *   store, before it reads the licenses and the count, and holds it to its commit. The next
-   *   holder's statements start after that commit and see it, so two changes never both see the
-   *   last free seat. Each such change first locks its user row (when it has one), then LOCK_SEATS:
-   *   one order for everyone, so no deadlock.
-   * - A change that cannot raise the count (activity of an active user, disable, delete, type or
-   *   name change) never waits for LOCK_SEATS: activity is the per-login hot path. It locks only
-   *   its user row (FOR UPDATE; DELETE locks it itself), so deciding from the row and writing it
-   *   are one step, and a racing change of the same user re-reads what this one wrote.
-   * - The count is one statement (one snapshot) over the counters and the first day's range: a
-   *   user moving from that day to today between two statements would otherwise be missed by both.
-   * - Counter rows are updated in (day, type) order in one statement, so two transactions moving
-   *   users between the same two counters wait for each other instead of deadlocking.
-   * - Lock order is user row, LOCK_SEATS, usage_daily row, activity_counts rows.
-   */
+  async createUser(user: NewUser, ctx: ChangeContext): Promise<UserRecord> {
+    const created = await this.#tx(async (client) => {
+      const since0 = activeSince(ctx.clock.now(), this.#windowDays);
+      // Every insert into users holds LOCK_SEATS, so the name check under it sees any insert of
+      // the same user that committed while this one waited; the unique constraint is the backstop.
+      const results = await batch(client, [
+        'BEGIN',
+        ...this.#seatReadStatements(since0),
+        sql`SELECT id FROM users WHERE iamid = ${user.iamid} AND userid = ${user.userid}`,
+        `SELECT nextval(pg_get_serial_sequence('users', 'id')) AS id`,
+      ]);
+      const reads = this.#seatReads(results, 1);
+      const now = ctx.clock.now();
+      const taken: unknown = results[6]?.[0]?.id;
+      const plan = planCreateUser(user, taken === undefined ? undefined : Number(taken), now);
+      const claim = await this.#claim(client, reads, since0, now);
+      const id = Number(results[7]?.[0]?.id);
+      const written = await batch(client, [
+        q.insertUser(id, plan.next as NonNullable<UserPlan['next']>),
+        ...this.#effectStatements(
+          {
+            audit: changeAudit('user.create', 'user', id),
+            counters: plan.counters,
+            claim,
+            firedBefore: reads.fired,
+            touches: ['users'],
+          },
+          ctx,
+          now,
+        ),
+      ]);
+      return userFromRow(written[0]?.[0] as UserRow);
+    });
+    this.#committed(['users']);
+    return created;
+  }
 
   /**
-   * Takes a seat or refuses (SEAT_LIMIT_REACHED); raises today's usage row with the new count. The
-   * caller holds LOCK_SEATS.
+   * A change of one existing user: its row locked, the plan at the instant read after that, and,
+   * when the plan needs the seat lock, the lock, the instant read again and the plan again.
    */
-  async #claimSeat(client: PoolClient, ctx: SeatContext): Promise<void> {
-    const effective = await liveEffective(client, ctx.now);
-    const active = total(await activeByType(client, ctx.activeSince));
-    checkSeatAvailable(active, effective.licenseSeats);
-    await raiseUsage(client, ctx.now, active + 1, effective);
-  }
-
-  async createUser(user: NewUser, ctx: SeatContext): Promise<UserRecord> {
-    return this.#write(async (client) => {
-      // Checked before the seat queue, so a duplicate is refused without waiting for it...
-      await refuseTakenUser(client, user);
-      await lockSeats(client);
-      // ...and again holding LOCK_SEATS, still before the seat check: every insert into users
-      // holds it, so this sees any insert of the same user that committed while this one waited.
-      // The unique constraint is the backstop (mapped to USER_ALREADY_EXISTS too).
-      await refuseTakenUser(client, user);
-      await this.#claimSeat(client, ctx);
-      const at = ctx.now.toISOString();
-      const { rows } = await client.query<UserDbRow>(
-        `INSERT INTO users (iamid, userid, name, email, user_type, created_at, last_activity_at, disabled)
-         VALUES ($1, $2, $3, $4, $5, $6::timestamptz, $6::timestamptz, false)
-         RETURNING ${USER_COLUMNS}`,
-        [user.iamid, user.userid, user.name, user.email, user.userType, at],
-      );
-      await moveCounts(client, [{ at: ctx.now, userType: user.userType, delta: +1 }]);
-      return userFromRow(single(rows));
-    });
-  }
-
-  async recordActivity(id: number, ctx: SeatContext): Promise<{ user: UserRecord; seatTaken: boolean }> {
-    return this.#write(async (client) => {
-      const user = await lockUser(client, id);
-      if (user.disabled) throw new LicensorError('USER_DISABLED', `user ${id} is disabled; enable it first`);
-      const seatTaken = user.lastActivityAt < ctx.activeSince;
-      if (seatTaken) {
-        await lockSeats(client);
-        await this.#claimSeat(client, ctx);
-      }
-      const { rows } = await client.query<UserDbRow>(
-        `UPDATE users SET last_activity_at = $2::timestamptz WHERE id = $1 RETURNING ${USER_COLUMNS}`,
-        [id, ctx.now.toISOString()],
-      );
-      if (utcDay(user.lastActivityAt) !== utcDay(ctx.now))
-        await moveCounts(client, [
-          { at: user.lastActivityAt, userType: user.userType, delta: -1 },
-          { at: ctx.now, userType: user.userType, delta: +1 },
-        ]);
-      return { user: userFromRow(single(rows)), seatTaken };
-    });
-  }
-
-  async updateUser(id: number, patch: UserPatch, ctx: SeatContext): Promise<UserRecord> {
-    return this.#write(async (client) => {
-      const user = await lockUser(client, id);
-      const next = {
-        name: patch.name === undefined ? user.name : patch.name,
-        email: patch.email === undefined ? user.email : patch.email,
-        userType: patch.userType ?? user.userType,
-        disabled: patch.disabled ?? user.disabled,
-      };
-      if (user.disabled && !next.disabled && user.lastActivityAt >= ctx.activeSince) {
-        await lockSeats(client);
-        await this.#claimSeat(client, ctx);
-      }
-      const { rows } = await client.query<UserDbRow>(
-        `UPDATE users SET name = $2, email = $3, user_type = $4, disabled = $5 WHERE id = $1
-         RETURNING ${USER_COLUMNS}`,
-        [id, next.name, next.email, next.userType, next.disabled],
-      );
-      if (user.disabled !== next.disabled || user.userType !== next.userType)
-        await moveCounts(client, [
-          ...(user.disabled ? [] : [{ at: user.lastActivityAt, userType: user.userType, delta: -1 }]),
-          ...(next.disabled ? [] : [{ at: user.lastActivityAt, userType: next.userType, delta: +1 }]),
-        ]);
-      return userFromRow(single(rows));
-    });
-  }
-
-  async deleteUser(id: number, _ctx: SeatContext): Promise<UserRecord> {
+  async #changeUser(
+    id: number,
+    ctx: ChangeContext,
+    decide: (user: UserRecord, now: Date) => UserPlan,
+    write: (plan: UserPlan) => string,
+  ): Promise<{ user: UserRecord; plan: UserPlan }> {
     if (!Number.isSafeInteger(id)) throw userNotFound(id);
-    return this.#write(async (client) => {
-      // DELETE locks the row itself and returns it as it was when deleted, after any change
-      // that held the row before it: the counters below undo exactly what that row added.
-      const { rows } = await client.query<UserDbRow>(
-        `DELETE FROM users WHERE id = $1 RETURNING ${USER_COLUMNS}`,
-        [id],
-      );
-      const row = rows[0];
+    const result = await this.#tx(async (client) => {
+      const [, locked] = await batch(client, [
+        'BEGIN',
+        sql`SELECT ${q.USER_COLUMNS_SQL} FROM users WHERE id = ${id} FOR UPDATE`,
+      ]);
+      const row = locked?.[0];
       if (!row) throw userNotFound(id);
-      const user = userFromRow(row);
-      if (!user.disabled)
-        await moveCounts(client, [{ at: user.lastActivityAt, userType: user.userType, delta: -1 }]);
-      return user;
+      const user = userFromRow(row as UserRow);
+      let now = ctx.clock.now();
+      let plan = decide(user, now);
+      let claim: SeatClaim | undefined;
+      let fired: number[] = [];
+      if (plan.needsSeatLock) {
+        const since0 = activeSince(now, this.#windowDays);
+        const reads = this.#seatReads(await batch(client, this.#seatReadStatements(since0)), 0);
+        now = ctx.clock.now();
+        plan = decide(user, now);
+        fired = reads.fired;
+        if (plan.takesSeat) claim = await this.#claim(client, reads, since0, now);
+      }
+      const touches: SnapshotPart[] = plan.counters.length > 0 ? ['users'] : [];
+      const written = await batch(client, [
+        write(plan),
+        ...this.#effectStatements(
+          {
+            audit: plan.auditAction === null ? null : changeAudit(plan.auditAction, 'user', id),
+            counters: plan.counters,
+            ...(claim && { claim, firedBefore: fired }),
+            touches,
+          },
+          ctx,
+          now,
+        ),
+      ]);
+      return { user: plan.next === null ? user : userFromRow(written[0]?.[0] as UserRow), plan, touches };
     });
+    this.#committed(result.touches);
+    return result;
   }
 
-  async getUser(id: number): Promise<UserRecord | undefined> {
-    if (!Number.isSafeInteger(id)) return undefined;
-    const rows = await this.#query<UserDbRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id]);
-    const row = rows[0];
-    return row && userFromRow(row);
-  }
-
-  async listUsers(query: UserQuery): Promise<{ users: UserRecord[]; total: number }> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const param = (value: unknown): string => {
-      params.push(value);
-      return `$${params.length}`;
-    };
-    if (query.active === true)
-      where.push(
-        `NOT disabled AND last_activity_at >= ${param(query.activeSince.toISOString())}::timestamptz`,
-      );
-    else if (query.active === false)
-      where.push(`(disabled OR last_activity_at < ${param(query.activeSince.toISOString())}::timestamptz)`);
-    if (query.search !== undefined && query.search !== '') {
-      // A NULL name or email is NULL LIKE ..., which is not true: it never matches.
-      const pattern = param(likePattern(query.search));
-      where.push(
-        `(lower(userid) LIKE ${pattern} ESCAPE '\\' OR lower(name) LIKE ${pattern} ESCAPE '\\'` +
-          ` OR lower(email) LIKE ${pattern} ESCAPE '\\')`,
-      );
-    }
-    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-    return this.#read(async (client) => {
-      const counted = await client.query<{ n: string }>(`SELECT count(*) AS n FROM users ${clause}`, params);
-      const page = await client.query<UserDbRow>(
-        `SELECT ${USER_COLUMNS} FROM users ${clause} ORDER BY id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
-        [...params, query.size, query.offset],
-      );
-      return { users: page.rows.map(userFromRow), total: Number(single(counted.rows).n) };
-    });
-  }
-
-  async usageSummary(activeSince: Date): Promise<UsageSummary> {
-    return this.#read(async (client) => {
-      const totals: Record<UserType, number> = { dataConsumer: 0, policyOwner: 0 };
-      const { rows } = await client.query<{ user_type: UserType; n: string }>(
-        'SELECT user_type, count(*) AS n FROM users GROUP BY user_type',
-      );
-      for (const row of rows) totals[row.user_type] = Number(row.n);
-      const active = await activeByType(client, activeSince);
-      const [dataConsumers, policyOwners] = USER_TYPES.map((type) => ({
-        totalCount: totals[type],
-        activeCount: active[type],
-      })) as [UsageSummary['dataConsumers'], UsageSummary['policyOwners']];
-      return { dataConsumers, policyOwners };
-    });
-  }
-
-  async recordUsage(ctx: SeatContext): Promise<UsageDay> {
-    return this.#write(async (client) => {
-      // No LOCK_SEATS: the peak only ever rises (GREATEST), so racing a seat taker loses nothing.
-      const effective = await liveEffective(client, ctx.now);
-      const active = total(await activeByType(client, ctx.activeSince));
-      return usageFromRow(await raiseUsage(client, ctx.now, active, effective));
-    });
-  }
-
-  async usageHistory(fromDay: string, toDay: string): Promise<UsageDay[]> {
-    const rows = await this.#query<UsageDbRow>(
-      `SELECT ${USAGE_COLUMNS} FROM usage_daily WHERE day >= $1 AND day <= $2 ORDER BY day`,
-      [fromDay, toDay],
+  async recordActivity(id: number, ctx: ChangeContext): Promise<{ user: UserRecord; seatTaken: boolean }> {
+    if (!Number.isSafeInteger(id)) throw userNotFound(id);
+    // The per-login call: a user well inside the window, already active today, is one statement
+    // and one round trip (the domain says which users those are; docs/seats.md).
+    const now = ctx.clock.now();
+    const fast = activityFastPath(now, this.#windowDays);
+    const rows = await this.#reads.query(
+      sql`UPDATE users SET last_activity_at = ${now}
+        WHERE id = ${id} AND NOT disabled AND last_activity_at >= ${fast.from} AND last_activity_at < ${fast.until}
+        RETURNING ${q.USER_COLUMNS_SQL}`,
     );
-    return rows.map(usageFromRow);
+    if (rows[0]) return { user: userFromRow(rows[0] as UserRow), seatTaken: false };
+    const { user, plan } = await this.#changeUser(
+      id,
+      ctx,
+      (u, at) => planActivity(u, at, this.#windowDays),
+      (plan) => q.updateUser(id, plan.next as NonNullable<UserPlan['next']>),
+    );
+    return { user, seatTaken: plan.takesSeat };
   }
 
-  async createToken(token: NewToken, now: Date): Promise<TokenRecord> {
-    return this.#write(async (client) => {
+  async updateUser(id: number, patch: UserPatch, ctx: ChangeContext): Promise<UserRecord> {
+    const { user } = await this.#changeUser(
+      id,
+      ctx,
+      (u, at) => planUpdateUser(u, patch, at, this.#windowDays),
+      (plan) => q.updateUser(id, plan.next as NonNullable<UserPlan['next']>),
+    );
+    return user;
+  }
+
+  async deleteUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
+    const { user } = await this.#changeUser(
+      id,
+      ctx,
+      (u) => planDeleteUser(u),
+      () => sql`DELETE FROM users WHERE id = ${id}`,
+    );
+    return user;
+  }
+
+  getUser(id: number): Promise<UserRecord | undefined> {
+    return this.#reads.getUser(id);
+  }
+
+  listUsers(query: UserQuery): Promise<{ users: UserRecord[]; total: number }> {
+    return this.#reads.listUsers(query);
+  }
+
+  usageSummary(since: Date): Promise<UsageSummary> {
+    return this.#reads.usageSummary(since);
+  }
+
+  async recordUsage(now: Date): Promise<UsageDay> {
+    // No seat lock: the peak only ever rises (GREATEST), so racing a seat taker loses nothing.
+    const { effective, activeUserCount } = await this.readView(now);
+    return this.#reads.raiseUsage({
+      day: utcDay(now),
+      peakActiveUsers: activeUserCount,
+      licenseSeats: effective.licenseSeats,
+      hardSeats: effective.hardSeats,
+    });
+  }
+
+  usageHistory(fromDay: string, toDay: string): Promise<UsageDay[]> {
+    return this.#reads.usageHistory(fromDay, toDay);
+  }
+
+  async createToken(token: NewToken, ctx: ChangeContext): Promise<TokenRecord> {
+    const created = await this.#tx(async (client) => {
       // The bootstrap lock: createBootstrapTokenIfNone must not find "no live token" while this
       // insert is on its way.
-      await lockBootstrapToken(client);
-      const { rows } = await client.query<TokenDbRow>(
-        `INSERT INTO tokens (name, hash, permissions, bootstrap, created_at)
-         VALUES ($1, $2, $3::jsonb, false, $4::timestamptz)
-         RETURNING ${TOKEN_COLUMNS}`,
-        [token.name, token.hash, JSON.stringify(token.permissions), now.toISOString()],
-      );
-      return tokenFromRow(single(rows));
+      const now = ctx.clock.now();
+      const results = await batch(client, [
+        'BEGIN',
+        `SELECT pg_advisory_xact_lock(${LOCK_STORE}, ${LOCK_BOOTSTRAP_TOKEN})`,
+        `SELECT nextval(pg_get_serial_sequence('tokens', 'id')) AS id`,
+      ]);
+      const id = Number(results[2]?.[0]?.id);
+      const written = await batch(client, [
+        insertToken(id, token, now, false),
+        ...this.#effectStatements(
+          { audit: changeAudit('token.create', 'token', id), touches: ['tokens'] },
+          ctx,
+          now,
+        ),
+      ]);
+      return tokenFromRow(written[0]?.[0] as TokenRow);
     });
+    this.#committed(['tokens']);
+    return created;
   }
 
-  async listTokens(): Promise<TokenRecord[]> {
-    const rows = await this.#query<TokenDbRow>(
-      `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE revoked_at IS NULL ORDER BY id`,
-    );
-    return rows.map(tokenFromRow);
+  listTokens(): Promise<TokenRecord[]> {
+    return this.#reads.listTokens();
   }
 
-  async revokeToken(id: number, now: Date): Promise<TokenRecord> {
+  async revokeToken(id: number, ctx: ChangeContext): Promise<TokenRecord> {
     const notFound = (): LicensorError => new LicensorError('TOKEN_NOT_FOUND', `no live token with id ${id}`);
     if (!Number.isSafeInteger(id)) throw notFound();
-    // One statement: of two concurrent revokes the second re-checks the row after the first and
-    // finds it revoked.
-    const rows = await this.#query<TokenDbRow>(
-      `UPDATE tokens SET revoked_at = $2::timestamptz WHERE id = $1 AND revoked_at IS NULL
-       RETURNING ${TOKEN_COLUMNS}`,
-      [id, now.toISOString()],
-    );
-    const row = rows[0];
-    if (!row) throw notFound();
-    return tokenFromRow(row);
-  }
-
-  async appendAudit(entry: NewAuditEntry): Promise<void> {
-    await this.#query(
-      `INSERT INTO audit_events (at, actor_token_id, actor_name, action, target, outcome, code, client_address)
-       VALUES ($1::timestamptz, $2, $3, $4, $5, $6, $7, $8)`,
-      [
-        entry.at.toISOString(),
-        entry.actorTokenId,
-        entry.actorName,
-        entry.action,
-        entry.target,
-        entry.outcome,
-        entry.code,
-        entry.clientAddress,
-      ],
-    );
-  }
-
-  async listAudit(page: { offset: number; size: number }): Promise<{ entries: AuditEntry[]; total: number }> {
-    return this.#read(async (client) => {
-      const { rows } = await client.query<AuditDbRow>(
-        `SELECT ${AUDIT_COLUMNS} FROM audit_events ORDER BY id DESC LIMIT $1 OFFSET $2`,
-        [page.size, page.offset],
+    const revoked = await this.#tx(async (client) => {
+      const now = ctx.clock.now();
+      // One statement: of two concurrent revokes the second re-checks the row after the first and
+      // finds it revoked.
+      const [, rows] = await batch(client, [
+        'BEGIN',
+        sql`UPDATE tokens SET revoked_at = ${now} WHERE id = ${id} AND revoked_at IS NULL
+          RETURNING ${q.TOKEN_COLUMNS_SQL}`,
+      ]);
+      if (!rows?.[0]) throw notFound();
+      await batch(
+        client,
+        this.#effectStatements(
+          { audit: changeAudit('token.revoke', 'token', id), touches: ['tokens'] },
+          ctx,
+          now,
+        ),
       );
-      const counted = await client.query<{ n: string }>('SELECT count(*) AS n FROM audit_events');
-      return { entries: rows.map(auditFromRow), total: Number(single(counted.rows).n) };
+      return tokenFromRow(rows[0] as TokenRow);
     });
+    this.#committed(['tokens']);
+    return revoked;
+  }
+
+  recordRefusal(entry: NewAuditEntry, events: readonly EventDraft[]): Promise<void> {
+    return this.#tx(async (client) => {
+      await batch(client, [
+        'BEGIN',
+        ...events.map((e) => q.insertEvent(e, entry.at)),
+        q.insertAudit(entry),
+        'COMMIT',
+      ]);
+    });
+  }
+
+  recordAuthFailures(counts: readonly AuthFailureCount[]): Promise<void> {
+    if (counts.length === 0) return Promise.resolve();
+    return this.#tx(async (client) => {
+      await batch(client, ['BEGIN', ...counts.map(q.addAuthFailures), 'COMMIT']);
+    });
+  }
+
+  listAudit(page: { offset: number; size: number }): Promise<{ entries: AuditEntry[]; total: number }> {
+    return this.#reads.listAudit(page);
+  }
+
+  listAuthFailures(page: {
+    offset: number;
+    size: number;
+  }): Promise<{ entries: AuthFailureCount[]; total: number }> {
+    return this.#reads.listAuthFailures(page);
+  }
+
+  listEvents(query: EventQuery): Promise<{ events: EventRecord[]; total: number }> {
+    return this.#reads.listEvents(query);
   }
 
   async findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
-    const rows = await this.#query<TokenDbRow>(
-      `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE hash = $1 AND revoked_at IS NULL`,
-      [hash],
-    );
-    const row = rows[0];
-    return row && tokenFromRow(row);
+    try {
+      return await this.#snapshot.token(hash);
+    } catch (err) {
+      throw translate(err);
+    }
   }
 
   async setBootstrapToken(hash: string, now: Date): Promise<TokenRecord> {
-    return this.#write(async (client) => {
+    const token = await this.#tx(async (client) => {
       // Processes starting together with one LICENSOR_ADMIN_TOKEN would otherwise each find no
       // bootstrap token and each insert one; the second insert would fail on the unique hash.
-      await lockBootstrapToken(client);
-      const same = await client.query<{ bootstrap: boolean; revoked: boolean }>(
-        'SELECT bootstrap, revoked_at IS NOT NULL AS revoked FROM tokens WHERE hash = $1',
-        [hash],
-      );
-      checkBootstrapSecret(same.rows[0]);
-      const current = await client.query<{ id: string }>(
+      const [, , same, current, next] = await batch(client, [
+        'BEGIN',
+        `SELECT pg_advisory_xact_lock(${LOCK_STORE}, ${LOCK_BOOTSTRAP_TOKEN})`,
+        sql`SELECT bootstrap, revoked_at IS NOT NULL AS revoked FROM tokens WHERE hash = ${hash}`,
         'SELECT id FROM tokens WHERE bootstrap AND revoked_at IS NULL ORDER BY id LIMIT 1',
-      );
-      const id = current.rows[0]?.id;
-      const { rows } =
-        id === undefined
-          ? await insertBootstrap(client, hash, now)
-          : await client.query<TokenDbRow>(
-              `UPDATE tokens SET hash = $1 WHERE id = $2 RETURNING ${TOKEN_COLUMNS}`,
-              [hash, id],
-            );
-      return tokenFromRow(single(rows));
+        `SELECT nextval(pg_get_serial_sequence('tokens', 'id')) AS id`,
+      ]);
+      checkBootstrapSecret(same?.[0] as { bootstrap: boolean; revoked: boolean } | undefined);
+      const existing: unknown = current?.[0]?.id;
+      const [rows] = await batch(client, [
+        existing === undefined
+          ? insertToken(Number(next?.[0]?.id), bootstrapToken(hash), now, true)
+          : sql`UPDATE tokens SET hash = ${hash} WHERE id = ${Number(existing)} RETURNING ${q.TOKEN_COLUMNS_SQL}`,
+        ...q.announce(this.#schema, 'tokens'),
+        'COMMIT',
+      ]);
+      return tokenFromRow(rows?.[0] as TokenRow);
     });
+    this.#committed(['tokens']);
+    return token;
   }
 
   async createBootstrapTokenIfNone(hash: string, now: Date): Promise<boolean> {
-    return this.#write(async (client) => {
+    const created = await this.#tx(async (client) => {
       // "No live token" is a fact about rows that do not exist yet, which no row lock can hold;
       // the advisory lock makes check and insert one step across processes.
-      await lockBootstrapToken(client);
-      const live = await client.query('SELECT 1 FROM tokens WHERE revoked_at IS NULL LIMIT 1');
-      if (live.rows.length > 0) return false;
-      await insertBootstrap(client, hash, now);
+      const [, , live, next] = await batch(client, [
+        'BEGIN',
+        `SELECT pg_advisory_xact_lock(${LOCK_STORE}, ${LOCK_BOOTSTRAP_TOKEN})`,
+        'SELECT 1 FROM tokens WHERE revoked_at IS NULL LIMIT 1',
+        `SELECT nextval(pg_get_serial_sequence('tokens', 'id')) AS id`,
+      ]);
+      if ((live?.length ?? 0) > 0) {
+        await client.query('COMMIT');
+        return false;
+      }
+      await batch(client, [
+        insertToken(Number(next?.[0]?.id), bootstrapToken(hash), now, true),
+        ...q.announce(this.#schema, 'tokens'),
+        'COMMIT',
+      ]);
       return true;
     });
+    if (created) this.#committed(['tokens']);
+    return created;
   }
 
   async ping(): Promise<void> {
-    await this.#query('SELECT 1');
+    await this.#reads.query('SELECT 1');
   }
 
-  /** Ends the pool after its connections are returned; calling it again waits for the same end. */
+  /** Ends the listener and the pool after its connections are returned; idempotent. */
   close(): Promise<void> {
-    this.#closing ??= this.#pool.end();
+    this.#closing ??= this.#coherence.close().then(() => this.#pool.end());
     return this.#closing;
   }
-}
-
-function single<R>(rows: readonly R[]): R {
-  const row = rows[0];
-  if (row === undefined) throw new Error('the statement returned no row');
-  return row;
 }
 
 function userNotFound(id: number): LicensorError {
   return new LicensorError('USER_NOT_FOUND', `no user with id ${id}`);
 }
 
-/** The user, its row locked to the end of the transaction; USER_NOT_FOUND when there is none. */
-async function lockUser(client: PoolClient, id: number): Promise<UserRecord> {
-  if (!Number.isSafeInteger(id)) throw userNotFound(id);
-  const { rows } = await client.query<UserDbRow>(
-    `SELECT ${USER_COLUMNS} FROM users WHERE id = $1 FOR UPDATE`,
-    [id],
-  );
-  const row = rows[0];
-  if (!row) throw userNotFound(id);
-  return userFromRow(row);
+function bootstrapToken(hash: string): NewToken {
+  return { name: 'bootstrap administrator', hash, permissions: ['APPLICATION_ADMIN'] };
 }
 
-async function refuseTakenUser(client: PoolClient, user: NewUser): Promise<void> {
-  const { rows } = await client.query<{ id: string }>(
-    'SELECT id FROM users WHERE iamid = $1 AND userid = $2',
-    [user.iamid, user.userid],
-  );
-  const taken = rows[0];
-  if (taken)
-    throw new LicensorError(
-      'USER_ALREADY_EXISTS',
-      `user "${user.userid}" of "${user.iamid}" is already registered (id ${taken.id})`,
-    );
+function insertToken(id: number, token: NewToken, now: Date, bootstrap: boolean): string {
+  return sql`INSERT INTO tokens (id, name, hash, permissions, bootstrap, created_at) OVERRIDING SYSTEM VALUE
+    VALUES (${id}, ${token.name}, ${token.hash}, ${JSON.stringify(token.permissions)}::jsonb, ${bootstrap}, ${now})
+    RETURNING ${q.TOKEN_COLUMNS_SQL}`;
 }
 
-/** What pool.query and a checked-out client have in common. */
-interface Queryable {
-  query<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
-}
-
-/**
- * Active users by type: the counters of the days after the window's first day, plus an index
- * range over that first day alone (only part of it lies inside the window). One statement, so
- * both parts come from one snapshot.
- */
-async function activeByType(db: Queryable, since: Date): Promise<Record<UserType, number>> {
-  const { rows } = await db.query<{ user_type: UserType; n: string }>(
-    `SELECT user_type, sum(n) AS n FROM (
-       SELECT user_type, n FROM activity_counts WHERE day > $1
-       UNION ALL
-       SELECT user_type, count(*) FROM users
-       WHERE NOT disabled AND last_activity_at >= $2::timestamptz AND last_activity_at < $3::timestamptz
-       GROUP BY user_type
-     ) AS parts GROUP BY user_type`,
-    [utcDay(since), since.toISOString(), startOfNextUtcDay(since).toISOString()],
-  );
-  const counts: Record<UserType, number> = { dataConsumer: 0, policyOwner: 0 };
-  for (const row of rows) counts[row.user_type] += Number(row.n);
-  return counts;
-}
-
-function total(counts: Record<UserType, number>): number {
-  return counts.dataConsumer + counts.policyOwner;
-}
-
-interface CountChange {
-  /** The user's last activity; its UTC day is the counter's. */
-  at: Date;
-  userType: UserType;
-  /** +1 or -1. */
-  delta: number;
-}
-
-/**
- * Moves users in or out of the per-day counters. Changes to one counter are summed first, and the
- * rows are written in (day, type) order in one statement, so that two transactions touching the
- * same two counters lock them in the same order.
- */
-async function moveCounts(client: PoolClient, changes: readonly CountChange[]): Promise<void> {
-  const sums = new Map<string, { day: string; userType: UserType; n: number }>();
-  for (const change of changes) {
-    const day = utcDay(change.at);
-    const key = `${day} ${change.userType}`;
-    const entry = sums.get(key) ?? { day, userType: change.userType, n: 0 };
-    entry.n += change.delta;
-    sums.set(key, entry);
-  }
-  const rows = [...sums.values()]
-    .filter((r) => r.n !== 0)
-    .sort((a, b) => (a.day !== b.day ? (a.day < b.day ? -1 : 1) : a.userType < b.userType ? -1 : 1));
-  if (rows.length === 0) return;
-  await client.query(
-    `INSERT INTO activity_counts (day, user_type, n)
-     SELECT day, user_type, n FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY
-       AS c(day, user_type, n, i)
-     ORDER BY i
-     ON CONFLICT (day, user_type) DO UPDATE SET n = activity_counts.n + EXCLUDED.n`,
-    [rows.map((r) => r.day), rows.map((r) => r.userType), rows.map((r) => r.n)],
-  );
-}
-
-/** The effective license over the licenses that are not deleted, at `now`. */
-async function liveEffective(client: PoolClient, now: Date): Promise<EffectiveLicense> {
-  const { rows } = await client.query<LicenseDbRow>(
-    `SELECT ${LICENSE_COLUMNS} FROM licenses WHERE NOT deleted`,
-  );
-  return effectiveLicense(rows.map(licenseFromRow), now);
-}
-
-/** Raises today's usage row: the peak never falls, the seats are the latest seen. */
-async function raiseUsage(
-  client: PoolClient,
-  now: Date,
-  activeUsers: number,
-  effective: EffectiveLicense,
-): Promise<UsageDbRow> {
-  const { rows } = await client.query<UsageDbRow>(
-    `INSERT INTO usage_daily (day, peak_active_users, license_seats, hard_seats) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (day) DO UPDATE SET
-       peak_active_users = GREATEST(usage_daily.peak_active_users, EXCLUDED.peak_active_users),
-       license_seats = EXCLUDED.license_seats, hard_seats = EXCLUDED.hard_seats
-     RETURNING ${USAGE_COLUMNS}`,
-    [utcDay(now), activeUsers, effective.licenseSeats, effective.hardSeats],
-  );
-  return single(rows);
-}
-
-/** LOCK_SEATS, held to the end of the transaction. Take it after the user row lock, if any. */
-async function lockSeats(client: PoolClient): Promise<void> {
-  await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_STORE, LOCK_SEATS]);
-}
-
-async function lockBootstrapToken(client: PoolClient): Promise<void> {
-  await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_STORE, LOCK_BOOTSTRAP_TOKEN]);
-}
-
-function insertBootstrap(client: PoolClient, hash: string, now: Date): Promise<pg.QueryResult<TokenDbRow>> {
-  return client.query<TokenDbRow>(
-    `INSERT INTO tokens (name, hash, permissions, bootstrap, created_at)
-     VALUES ('bootstrap administrator', $1, '["APPLICATION_ADMIN"]'::jsonb, true, $2::timestamptz)
-     RETURNING ${TOKEN_COLUMNS}`,
-    [hash, now.toISOString()],
-  );
-}
-
-/**
- * Runs `work` between BEGIN and COMMIT on one pooled connection, rolling back when it throws. A
- * connection that failed on the way is destroyed rather than handed back to the pool.
- */
-async function inTransaction<T>(
-  pool: pg.Pool,
-  work: (client: PoolClient) => Promise<T>,
-  begin = 'BEGIN',
-): Promise<T> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  // A checked-out connection that dies emits 'error' as well as failing its query; unheard, that
-  // event would crash the process.
-  const onError = (err: Error): void => {
-    broken = err;
-  };
-  client.on('error', onError);
-  try {
-    await client.query(begin);
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    if (broken === undefined)
-      await client.query('ROLLBACK').catch((rollbackErr: unknown) => {
-        broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
-      });
-    throw err;
-  } finally {
-    client.removeListener('error', onError);
-    client.release(broken);
-  }
-}
-
-/**
- * Applies pending migrations in one transaction under an advisory lock, so several processes
- * starting at once on one database apply each exactly once and the others then find them applied.
- * Refuses a database written by a newer Licensor.
- */
-async function migrate(
-  client: PoolClient,
-  schema: string | undefined,
-  migrations: readonly Migration[],
-): Promise<void> {
-  await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_STORE, LOCK_MIGRATIONS]);
-  if (schema !== undefined) {
-    // Looked up first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege on the database even
-    // when the schema is there, which a least-privilege role may not have.
-    const found = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
-    if (found.rows.length === 0) await client.query(`CREATE SCHEMA ${pg.escapeIdentifier(schema)}`);
-    const current = await client.query<{ schema: string | null }>('SELECT current_schema() AS schema');
-    // A URL carrying its own `options` parameter replaces the search_path this store asked for.
-    if (current.rows[0]?.schema !== schema)
-      throw new Error(
-        `the PostgreSQL connection uses schema "${current.rows[0]?.schema ?? '(none)'}", not "${schema}"; remove "options" from the database URL`,
-      );
-  }
-  await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
-  const { rows } = await client.query<{ v: number | null }>(
-    'SELECT max(version) AS v FROM schema_migrations',
-  );
-  const current = rows[0]?.v ?? 0;
-  const latest = migrations.at(-1)?.version ?? 0;
-  if (current > latest)
-    throw new Error(
-      `the database schema is version ${current}, newer than this Licensor knows (${latest}); upgrade Licensor`,
-    );
-  for (const m of migrations) {
-    if (m.version <= current) continue;
-    await client.query(m.sql);
-    await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
-  }
-}
-
-/** Node socket errors that mean the server could not be reached or went away. */
-const NETWORK_ERROR_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
-
-/**
- * SQLSTATEs of a server that is going away or cannot take us now: admin_shutdown, crash_shutdown,
- * cannot_connect_now, too_many_connections. Class 08 (connection exceptions) is matched whole.
- */
-const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
-
-/** Errors pg raises itself, without a code, when a connection fails or cannot be had in time. */
-const CONNECTION_FAILURE_MESSAGES = [
-  'Connection terminated', // ...unexpectedly, ...due to connection timeout
-  'timeout exceeded when trying to connect',
-  'Client has encountered a connection error and is not queryable',
-];
-
-/** The name PostgreSQL gave migration 1's UNIQUE (iamid, userid). */
-const USERS_UNIQUE = 'users_iamid_userid_key';
-
-/** serialization_failure, deadlock_detected, lock_not_available: the same call may well succeed. */
-const BUSY_SQLSTATES = new Set(['40001', '40P01', '55P03']);
-
-function errorCode(err: Error): string | undefined {
-  const { code } = err as { code?: unknown };
-  return typeof code === 'string' ? code : undefined;
-}
-
-function isUnreachable(err: unknown, depth = 0): boolean {
-  if (!(err instanceof Error) || depth > 4) return false;
-  const code = errorCode(err);
-  if (code !== undefined) {
-    if (NETWORK_ERROR_CODES.has(code) || UNAVAILABLE_SQLSTATES.has(code)) return true;
-    if (/^08[0-9A-Z]{3}$/.test(code)) return true;
-  }
-  if (CONNECTION_FAILURE_MESSAGES.some((m) => err.message.startsWith(m))) return true;
-  // Connecting to a name with several addresses fails with one error per address.
-  if (err instanceof AggregateError && err.errors.some((e) => isUnreachable(e, depth + 1))) return true;
-  return isUnreachable(err.cause, depth + 1);
-}
-
-/** Maps PostgreSQL and network failures to the store's codes; refusals pass through unchanged. */
-function translate(err: unknown): unknown {
-  if (err instanceof LicensorError) return err;
-  if (isUnreachable(err))
-    return new LicensorError('STORE_UNAVAILABLE', 'the database cannot be reached; try again', {
-      cause: err,
-    });
-  if (err instanceof pg.DatabaseError) {
-    if (err.code === '23505' && err.constraint === 'licenses_live_uuid')
-      return new LicensorError('LICENSE_ALREADY_EXISTS', 'a license with this uuid is already added', {
-        cause: err,
-      });
-    if (err.code === '23505' && err.constraint === USERS_UNIQUE)
-      return new LicensorError(
-        'USER_ALREADY_EXISTS',
-        'a user with this iamid and userid is already registered',
-        {
-          cause: err,
-        },
-      );
-    if (err.code !== undefined && BUSY_SQLSTATES.has(err.code))
-      return new LicensorError('STORE_UNAVAILABLE', 'the database is busy; try again', { cause: err });
-  }
-  return err;
-}
-
-function reportPoolError(err: Error): void {
-  const code = errorCode(err);
-  process.stderr.write(
-    `licensor: an idle PostgreSQL connection failed (${code ?? 'no code'}: ${err.message}); it will be replaced on next use\n`,
-  );
+/** The licenses generation a change's announcement advanced to (the nextval in its batch). */
+function genOf(results: QueryResultRow[][]): string {
+  for (const rows of results) if (rows[0] && 'gen' in rows[0]) return String(rows[0].gen);
+  throw new Error('the change announced no generation');
 }

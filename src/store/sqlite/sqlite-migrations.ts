@@ -92,4 +92,44 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'snapshot generations, events outbox, seat alerts, failed authentications',
+    sql: `
+      -- Bumped in the transaction of every change to a part of the in-memory read snapshot, so a
+      -- process that sees another's commit (data_version) reloads only the parts that changed.
+      CREATE TABLE snapshot_generations (
+        part TEXT    PRIMARY KEY,
+        gen  INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO snapshot_generations (part, gen) VALUES ('licenses', 0), ('tokens', 0), ('users', 0);
+
+      -- The outbox: every change's events, written in its transaction. merge_key makes events
+      -- that are one per period (seats.refused per minute) one row whose count rises.
+      CREATE TABLE events (
+        seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+        id        TEXT    NOT NULL UNIQUE,
+        type      TEXT    NOT NULL,
+        at        TEXT    NOT NULL,
+        data      TEXT    NOT NULL,
+        merge_key TEXT    UNIQUE
+      );
+      CREATE INDEX events_type ON events (type, seq);
+
+      -- The seats.threshold levels (percent) that fired and have not been re-armed.
+      CREATE TABLE seat_alerts (
+        percent INTEGER PRIMARY KEY
+      );
+
+      -- Failed authentications, one row per minute and client address.
+      CREATE TABLE auth_failures (
+        minute         TEXT    NOT NULL,
+        client_address TEXT    NOT NULL,
+        count          INTEGER NOT NULL,
+        first_at       TEXT    NOT NULL,
+        last_at        TEXT    NOT NULL,
+        PRIMARY KEY (minute, client_address)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

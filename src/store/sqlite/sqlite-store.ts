@@ -1,127 +1,125 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import {
+  auditEntry,
+  changeAudit,
+  netCounterMoves,
+  type AuditDraft,
+  type CounterMove,
+  type SnapshotPart,
+  type UsageRaise,
+} from '../../domain/changes.js';
 import { LicensorError } from '../../domain/errors.js';
+import type { EventDraft, EventRecord } from '../../domain/events.js';
+import { licenseChangeEffects, planAddLicense } from '../../domain/license-changes.js';
+import { effectiveLicense, type LicenseRecord } from '../../domain/license.js';
+import { checkBootstrapSecret } from '../../domain/tokens.js';
 import {
-  checkCanAdd,
-  effectiveLicense,
-  type EffectiveLicense,
-  type LicenseRecord,
-} from '../../domain/license.js';
-import {
-  checkSeatAvailable,
-  startOfNextUtcDay,
-  USER_TYPES,
-  utcDay,
-  type UserRecord,
-  type UserType,
-} from '../../domain/users.js';
+  claimSeat,
+  planActivity,
+  planCreateUser,
+  planDeleteUser,
+  planUpdateUser,
+  type SeatClaim,
+  type UserPlan,
+} from '../../domain/user-changes.js';
+import { activeSince, USER_TYPES, utcDay, type UserRecord, type UserType } from '../../domain/users.js';
 import {
   auditFromRow,
-  licenseFromRow,
+  authFailureFromRow,
+  eventFromRow,
   likePattern,
-  tokenFromRow,
-  usageFromRow,
-  userFromRow,
   type AuditRow,
-  type LicenseRow,
-  type TokenRow,
-  type UsageRow,
-  type UserRow,
+  type AuthFailureRow,
+  type EventRow,
 } from '../rows.js';
-import { checkBootstrapSecret } from '../bootstrap-token.js';
+import { Snapshot, type ReadView } from '../snapshot.js';
 import type {
   AuditEntry,
+  AuthFailureCount,
+  ChangeContext,
+  EventQuery,
   NewAuditEntry,
   NewLicense,
   NewToken,
   NewUser,
-  SeatContext,
   Store,
+  StoreSettings,
   TokenRecord,
   UsageDay,
   UsageSummary,
   UserPatch,
   UserQuery,
 } from '../store.js';
+import { activityCounts, SqliteQueries } from './sqlite-queries.js';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations.js';
 
-export interface SqliteStoreOptions {
+export interface SqliteStoreOptions extends Partial<StoreSettings> {
   /** Path of the database file, or ':memory:' for tests. */
   filename: string;
   /** How long a writer waits for another process's write lock before giving up. */
   busyTimeoutMs?: number;
 }
 
-interface ReadCache {
-  /** SQLite's data_version when this was filled; -1 for "refill". */
-  version: number;
-  licenses?: LicenseRecord[];
-  /** Active-user counter sums for the days after `day`. */
-  wholeDays?: { day: string; rows: { user_type: UserType; n: number }[] };
-  tokens: Map<string, TokenRecord>;
+/** What a change commits besides its own rows; see src/domain/changes.ts. */
+interface Effects {
+  audit: AuditDraft | null;
+  events: readonly EventDraft[];
+  counters?: readonly CounterMove[];
+  usage?: UsageRaise;
+  firedThresholds?: readonly number[];
+  touches: readonly SnapshotPart[];
 }
-
-const emptyCache = (version: number): ReadCache => ({ version, tokens: new Map() });
-const MAX_CACHED_TOKENS = 1000;
-
-const LICENSE_COLUMNS = 'id, uuid, license_key, payload, updated_at, deleted, invalidated';
-const TOKEN_COLUMNS = 'id, name, permissions, created_at, revoked_at, bootstrap';
-const USER_COLUMNS = 'id, userid, iamid, name, email, user_type, created_at, last_activity_at, disabled';
 
 /**
  * The embedded default store. better-sqlite3 is synchronous, so each method body runs without
  * interleaving inside this process; BEGIN IMMEDIATE takes the database's write lock first, so
- * processes sharing the file see each transaction whole as well.
+ * processes sharing the file see each transaction whole as well, and the clock a change reads
+ * inside it is read under the lock.
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   readonly #db: Database.Database;
-
-  readonly #statements = new Map<string, Database.Statement>();
-  #cache: ReadCache = emptyCache(-1);
-
-  private constructor(db: Database.Database) {
-    this.#db = db;
-  }
-
-  /** Prepares each statement once: preparing costs more than running the small queries here. */
-  #prepare<P extends unknown[] | object = unknown[], R = unknown>(sql: string): Database.Statement<P, R> {
-    let statement = this.#statements.get(sql);
-    if (statement === undefined) {
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
-    }
-    return statement as unknown as Database.Statement<P, R>;
-  }
-
+  readonly #q: SqliteQueries;
+  readonly #windowDays: number;
+  readonly #snapshot: Snapshot;
+  /** The data_version last seen, and the generation of each snapshot part as of then. */
+  #dataVersion = -1;
+  readonly #gens: Record<SnapshotPart, number> = { licenses: -1, tokens: -1, users: -1 };
+  /** Live licenses parsed once per generation: changes and the snapshot share them. */
+  #live: { gen: number; licenses: LicenseRecord[] } | undefined;
   /**
-   * What every status, entitlement and token check reads, kept between requests. It is dropped
-   * when another process commits (SQLite's data_version changes) and after every write of this
-   * one, so it is never older than the database.
+   * What the transaction under way advanced: generations, and the live licenses after it. Taken
+   * over only once it commits, since a rolled-back generation number is reused by the next writer.
    */
-  #cached(): ReadCache {
-    // Through a kept statement: db.pragma() prepares a new one on every call.
-    const version = this.#prepare<[], number>('PRAGMA data_version').pluck().get() as number;
-    if (version !== this.#cache.version) this.#cache = emptyCache(version);
-    return this.#cache;
-  }
+  #pending: { gens: Partial<Record<SnapshotPart, number>>; live?: LicenseRecord[] } = { gens: {} };
 
-  #liveLicenses(): LicenseRecord[] {
-    const cache = this.#cached();
-    cache.licenses ??= this.#prepare<[], LicenseRow>(
-      `SELECT ${LICENSE_COLUMNS} FROM licenses WHERE deleted = 0 ORDER BY id`,
-    )
-      .all()
-      .map(licenseFromRow);
-    return cache.licenses;
+  private constructor(db: Database.Database, settings: StoreSettings) {
+    this.#db = db;
+    this.#q = new SqliteQueries(db);
+    this.#windowDays = settings.activityWindowDays;
+    this.#snapshot = new Snapshot(
+      {
+        licenses: () => this.#settled(() => this.#read(() => this.#liveLicenses())),
+        tokens: () =>
+          this.#settled(() => this.#read(() => new Map(this.#q.liveTokens().map((t) => [t.hash, t.token])))),
+        activity: (firstDay) => this.#settled(() => this.#read(() => activityCounts(this.#q, firstDay))),
+      },
+      settings.activityWindowDays,
+    );
   }
 
   /** Opens (creating if needed) the database and applies pending migrations. */
   static open(options: SqliteStoreOptions): SqliteStore {
-    if (options.filename !== ':memory:') mkdirSync(dirname(options.filename), { recursive: true });
+    const file = options.filename !== ':memory:';
+    if (file) {
+      // The database holds token hashes: only its owner may read it (docs/security.md).
+      mkdirSync(dirname(options.filename), { recursive: true, mode: 0o700 });
+    }
     const db = new Database(options.filename, { timeout: options.busyTimeoutMs ?? 10_000 });
     try {
+      if (file) for (const suffix of ['', '-wal', '-shm']) chmodIfPresent(`${options.filename}${suffix}`);
       db.pragma('journal_mode = WAL');
       // FULL: a transaction acknowledged to a client survives a power cut, not only a crash.
       db.pragma('synchronous = FULL');
@@ -131,22 +129,42 @@ export class SqliteStore implements Store {
         typeof text === 'string' ? text.toLowerCase() : text,
       );
       migrate(db, SQLITE_MIGRATIONS);
+      if (file) for (const suffix of ['-wal', '-shm']) chmodIfPresent(`${options.filename}${suffix}`);
     } catch (err) {
       db.close();
       throw err;
     }
-    return new SqliteStore(db);
+    return new SqliteStore(db, { activityWindowDays: options.activityWindowDays ?? 365 });
+  }
+
+  #settled<T>(fn: () => T): Promise<T> {
+    return settle(fn);
+  }
+
+  #checkOpen(): void {
+    if (!this.#db.open) throw new LicensorError('STORE_UNAVAILABLE', 'the database is closed');
+  }
+
+  /**
+   * Notices commits of other processes: when data_version moved, the parts whose generation moved
+   * are stale. Cheap enough for every read (one prepared pragma).
+   */
+  #sync(): void {
+    const version = this.#q.dataVersion();
+    if (version === this.#dataVersion) return;
+    this.#dataVersion = version;
+    for (const { part, gen } of this.#q.generations()) {
+      if (this.#gens[part] !== gen) {
+        this.#gens[part] = gen;
+        this.#snapshot.invalidate(part);
+      }
+    }
   }
 
   /** Runs `fn` in a write transaction that holds the lock from its first statement. */
   #write<T>(fn: () => T): T {
     this.#checkOpen();
-    try {
-      return translate(() => this.#db.transaction(fn).immediate());
-    } finally {
-      // Reads inside a write come before its own writes; afterwards the cache is stale.
-      this.#cache = emptyCache(-1);
-    }
+    return translate(() => this.#db.transaction(fn).immediate());
   }
 
   /**
@@ -158,238 +176,221 @@ export class SqliteStore implements Store {
     return translate(() => this.#db.transaction(fn).deferred());
   }
 
-  #checkOpen(): void {
-    if (!this.#db.open) throw new LicensorError('STORE_UNAVAILABLE', 'the database is closed');
-  }
-
-  #licensesByUuid(uuid: string): LicenseRecord[] {
-    const rows = this.#prepare<[string], LicenseRow>(
-      `SELECT ${LICENSE_COLUMNS} FROM licenses WHERE uuid = ? ORDER BY id`,
-    ).all(uuid);
-    return rows.map(licenseFromRow);
-  }
-
-  #licenseById(id: number): LicenseRecord | undefined {
-    const row = this.#prepare<[number], LicenseRow>(
-      `SELECT ${LICENSE_COLUMNS} FROM licenses WHERE id = ?`,
-    ).get(id);
-    return row && licenseFromRow(row);
-  }
-
-  addLicense(license: NewLicense, now: Date): Promise<LicenseRecord> {
-    return settle(() =>
-      this.#write(() => {
-        const { claims } = license;
-        checkCanAdd(claims.uuid, this.#licensesByUuid(claims.uuid));
-        const at = now.toISOString();
-        const { lastInsertRowid } = this.#prepare(
-          `INSERT INTO licenses (uuid, license_key, payload, hard_delete, added_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?)`,
-        ).run(
-          claims.uuid,
-          license.licenseKey,
-          JSON.stringify(license.payload),
-          claims.hardDelete ? 1 : 0,
-          at,
-          at,
-        );
-        const supersede = this.#prepare(
-          `UPDATE licenses SET invalidated = 1, updated_at = ?
-           WHERE uuid = ? AND deleted = 0 AND invalidated = 0`,
-        );
-        for (const uuid of claims.supersedes) supersede.run(at, uuid);
-        return this.#licenseById(Number(lastInsertRowid)) as LicenseRecord;
-      }),
-    );
-  }
-
-  listLicenses(options: { includeDeleted?: boolean } = {}): Promise<LicenseRecord[]> {
-    return settle(() => {
-      this.#checkOpen();
-      if (!options.includeDeleted) return [...this.#liveLicenses()];
-      return this.#read(() =>
-        this.#prepare<[], LicenseRow>(`SELECT ${LICENSE_COLUMNS} FROM licenses ORDER BY id`)
-          .all()
-          .map(licenseFromRow),
-      );
-    });
-  }
-
-  getLicense(id: number): Promise<LicenseRecord | undefined> {
-    return settle(() => this.#read(() => this.#licenseById(id)));
-  }
-
-  deleteLicense(id: number, now: Date): Promise<LicenseRecord> {
-    return settle(() =>
-      this.#write(() => {
-        const existing = this.#licenseById(id);
-        if (!existing || existing.deleted)
-          throw new LicensorError('LICENSE_NOT_FOUND', `no license with id ${id}`);
-        this.#prepare('UPDATE licenses SET deleted = 1, updated_at = ? WHERE id = ?').run(
-          now.toISOString(),
-          id,
-        );
-        return this.#licenseById(id) as LicenseRecord;
-      }),
-    );
+  /** Live licenses, parsed again only when their generation moved. Call inside a transaction. */
+  #liveLicenses(): LicenseRecord[] {
+    this.#checkOpen();
+    const gen = this.#q.generation('licenses');
+    if (this.#live?.gen !== gen) this.#live = { gen, licenses: this.#q.liveLicenses() };
+    return this.#live.licenses;
   }
 
   /**
-   * Active users by type: the counters of the days after the window's first day, plus an index
-   * range over that first day alone (only part of it lies inside the window).
+   * Writes what a change commits besides its rows: counters, the day's usage, the thresholds,
+   * events and the audit entry, and advances the generations of the snapshot parts it alters.
    */
-  #activeByType(since: Date): Record<UserType, number> {
-    const counts: Record<UserType, number> = { dataConsumer: 0, policyOwner: 0 };
-    const cache = this.#cached();
-    const day = utcDay(since);
-    if (cache.wholeDays?.day !== day)
-      cache.wholeDays = {
-        day,
-        rows: this.#prepare<[string], { user_type: UserType; n: number }>(
-          'SELECT user_type, sum(n) AS n FROM activity_counts WHERE day > ? GROUP BY user_type',
-        ).all(day),
-      };
-    const whole = cache.wholeDays.rows;
-    const partial = this.#prepare<[string, string], { user_type: UserType; n: number }>(
-      `SELECT user_type, count(*) AS n FROM users
-         WHERE disabled = 0 AND last_activity_at >= ? AND last_activity_at < ? GROUP BY user_type`,
-    ).all(since.toISOString(), startOfNextUtcDay(since).toISOString());
-    for (const row of [...whole, ...partial]) counts[row.user_type] += row.n;
-    return counts;
+  #commitEffects(effects: Effects, ctx: ChangeContext, now: Date): void {
+    for (const move of netCounterMoves(effects.counters ?? [])) this.#q.moveCounter(move);
+    if (effects.usage) this.#q.raiseUsage(effects.usage);
+    if (effects.firedThresholds) this.#q.setFiredThresholds(effects.firedThresholds);
+    for (const event of effects.events) this.#q.insertEvent(event, now);
+    if (effects.audit) this.#q.insertAudit(auditEntry(effects.audit, ctx.actor, now));
+    for (const part of effects.touches) this.#bump(part);
   }
 
-  #activeCount(since: Date): number {
-    const counts = this.#activeByType(since);
-    return counts.dataConsumer + counts.policyOwner;
+  #bump(part: SnapshotPart): void {
+    this.#pending.gens[part] = this.#q.bumpGeneration(part);
   }
 
-  /** Moves a user in or out of the per-day counters; `delta` is +1 or -1. */
-  #count(lastActivityAt: Date, userType: UserType, delta: number): void {
-    this.#prepare(
-      `INSERT INTO activity_counts (day, user_type, n) VALUES (?, ?, ?)
-         ON CONFLICT (day, user_type) DO UPDATE SET n = n + excluded.n`,
-    ).run(utcDay(lastActivityAt), userType, delta);
+  /**
+   * Runs a change: the plan inside the write lock, then, once committed, the snapshot parts it
+   * altered (this process's own commits do not move data_version).
+   */
+  #change<T>(fn: () => T): Promise<T> {
+    return settle(() => {
+      this.#pending = { gens: {} };
+      const result = this.#write(() => {
+        this.#sync();
+        return fn();
+      });
+      const { gens, live } = this.#pending;
+      this.#pending = { gens: {} };
+      for (const [part, gen] of Object.entries(gens) as [SnapshotPart, number][]) {
+        this.#gens[part] = gen;
+        this.#snapshot.invalidate(part);
+      }
+      if (live && gens.licenses !== undefined) this.#live = { gen: gens.licenses, licenses: live };
+      return result;
+    });
   }
 
-  #effective(now: Date): EffectiveLicense {
-    return effectiveLicense(this.#liveLicenses(), now);
+  addLicense(license: NewLicense, ctx: ChangeContext): Promise<LicenseRecord> {
+    return this.#change(() => {
+      const now = ctx.clock.now();
+      const { supersede } = planAddLicense(license, this.#q.licensesByUuid(license.claims.uuid));
+      const liveBefore = this.#liveLicenses();
+      const activeUserCount = this.#activeCount(now);
+      const id = this.#q.insertLicense(license, now);
+      for (const uuid of supersede) this.#q.invalidateLicenses(uuid, now);
+      const added = this.#q.licenseById(id) as LicenseRecord;
+      const liveAfter = this.#q.liveLicenses();
+      const effects = licenseChangeEffects(
+        'added',
+        added,
+        { liveBefore, liveAfter, activeUserCount, firedThresholds: this.#q.firedThresholds() },
+        now,
+      );
+      this.#commitEffects({ ...effects, touches: ['licenses'] }, ctx, now);
+      this.#pending.live = liveAfter;
+      return added;
+    });
   }
 
-  /** Takes a seat or refuses (SEAT_LIMIT_REACHED); raises today's usage row with the new count. */
-  #claimSeat(ctx: SeatContext): void {
-    const effective = this.#effective(ctx.now);
-    const active = this.#activeCount(ctx.activeSince);
-    checkSeatAvailable(active, effective.licenseSeats);
-    this.#raiseUsage(ctx.now, active + 1, effective);
+  listLicenses(options: { includeDeleted?: boolean } = {}): Promise<LicenseRecord[]> {
+    if (!options.includeDeleted) return this.#snapshot.licenses().then((l) => [...l]);
+    return settle(() => this.#read(() => this.#q.allLicenses()));
   }
 
-  #raiseUsage(now: Date, activeUsers: number, effective: EffectiveLicense): void {
-    this.#prepare(
-      `INSERT INTO usage_daily (day, peak_active_users, license_seats, hard_seats) VALUES (?, ?, ?, ?)
-         ON CONFLICT (day) DO UPDATE SET
-           peak_active_users = max(peak_active_users, excluded.peak_active_users),
-           license_seats = excluded.license_seats, hard_seats = excluded.hard_seats`,
-    ).run(utcDay(now), activeUsers, effective.licenseSeats, effective.hardSeats);
+  getLicense(id: number): Promise<LicenseRecord | undefined> {
+    return settle(() => this.#read(() => this.#q.licenseById(id)));
+  }
+
+  deleteLicense(id: number, ctx: ChangeContext): Promise<LicenseRecord> {
+    return this.#change(() => {
+      const now = ctx.clock.now();
+      const existing = this.#q.licenseById(id);
+      if (!existing || existing.deleted)
+        throw new LicensorError('LICENSE_NOT_FOUND', `no license with id ${id}`);
+      const liveBefore = this.#liveLicenses();
+      const activeUserCount = this.#activeCount(now);
+      this.#q.markLicenseDeleted(id, now);
+      const deleted = this.#q.licenseById(id) as LicenseRecord;
+      const liveAfter = liveBefore.filter((l) => l.id !== id);
+      const effects = licenseChangeEffects(
+        'deleted',
+        deleted,
+        {
+          liveBefore,
+          liveAfter,
+          activeUserCount,
+          firedThresholds: this.#q.firedThresholds(),
+        },
+        now,
+      );
+      this.#commitEffects({ ...effects, touches: ['licenses'] }, ctx, now);
+      this.#pending.live = liveAfter;
+      return deleted;
+    });
+  }
+
+  readView(now: Date): Promise<ReadView> {
+    try {
+      this.#checkOpen();
+      this.#sync();
+    } catch (err) {
+      return Promise.reject(asError(err));
+    }
+    return this.#snapshot.view(now);
+  }
+
+  /** Active users at `now`, read in the current transaction. */
+  #activeCount(now: Date): number {
+    const counts = activityCounts(this.#q, utcDay(activeSince(now, this.#windowDays)));
+    const since = activeSince(now, this.#windowDays).getTime();
+    let n = counts.afterFirstDay.dataConsumer + counts.afterFirstDay.policyOwner;
+    for (const type of USER_TYPES) n += counts.firstDayTimes[type].filter((t) => t >= since).length;
+    return n;
+  }
+
+  /** Takes a seat under the write lock, at `now` (read after taking it), or refuses. */
+  #claimSeat(now: Date): SeatClaim {
+    return claimSeat(
+      {
+        activeUserCount: this.#activeCount(now),
+        effective: effectiveLicense(this.#liveLicenses(), now),
+        firedThresholds: this.#q.firedThresholds(),
+      },
+      now,
+    );
+  }
+
+  /** Executes a user plan's side effects: the claim (if it takes a seat), counters, audit. */
+  #commitUserPlan(plan: UserPlan, userId: number, ctx: ChangeContext, now: Date): void {
+    const claim = plan.takesSeat ? this.#claimSeat(now) : undefined;
+    this.#commitEffects(
+      {
+        audit: plan.auditAction === null ? null : changeAudit(plan.auditAction, 'user', userId),
+        events: claim?.events ?? [],
+        counters: plan.counters,
+        ...(claim && { usage: claim.usage, firedThresholds: claim.firedThresholds }),
+        touches: plan.counters.length > 0 ? ['users'] : [],
+      },
+      ctx,
+      now,
+    );
+  }
+
+  createUser(user: NewUser, ctx: ChangeContext): Promise<UserRecord> {
+    return this.#change(() => {
+      const now = ctx.clock.now();
+      const plan = planCreateUser(user, this.#q.userIdByName(user.iamid, user.userid), now);
+      // The claim first: a refused seat must not have inserted anything to roll back in memory.
+      const claim = this.#claimSeat(now);
+      const id = this.#q.insertUser(plan.next as NonNullable<UserPlan['next']>);
+      this.#commitEffects(
+        {
+          audit: changeAudit('user.create', 'user', id),
+          events: claim.events,
+          counters: plan.counters,
+          usage: claim.usage,
+          firedThresholds: claim.firedThresholds,
+          touches: ['users'],
+        },
+        ctx,
+        now,
+      );
+      return this.#user(id);
+    });
   }
 
   #user(id: number): UserRecord {
-    const row = this.#prepare<[number], UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`).get(id);
-    if (!row) throw new LicensorError('USER_NOT_FOUND', `no user with id ${id}`);
-    return userFromRow(row);
+    const user = this.#q.userById(id);
+    if (!user) throw new LicensorError('USER_NOT_FOUND', `no user with id ${id}`);
+    return user;
   }
 
-  countActiveUsers(activeSince: Date): Promise<number> {
-    return settle(() => this.#read(() => this.#activeCount(activeSince)));
+  recordActivity(id: number, ctx: ChangeContext): Promise<{ user: UserRecord; seatTaken: boolean }> {
+    return this.#change(() => {
+      const now = ctx.clock.now();
+      const plan = planActivity(this.#user(id), now, this.#windowDays);
+      this.#commitUserPlan(plan, id, ctx, now);
+      this.#q.updateUser(id, plan.next as NonNullable<UserPlan['next']>);
+      return { user: this.#user(id), seatTaken: plan.takesSeat };
+    });
   }
 
-  createUser(user: NewUser, ctx: SeatContext): Promise<UserRecord> {
-    return settle(() =>
-      this.#write(() => {
-        const taken = this.#prepare<[string, string], { id: number }>(
-          'SELECT id FROM users WHERE iamid = ? AND userid = ?',
-        ).get(user.iamid, user.userid);
-        if (taken)
-          throw new LicensorError(
-            'USER_ALREADY_EXISTS',
-            `user "${user.userid}" of "${user.iamid}" is already registered (id ${taken.id})`,
-          );
-        this.#claimSeat(ctx);
-        const at = ctx.now.toISOString();
-        const { lastInsertRowid } = this.#prepare(
-          `INSERT INTO users (iamid, userid, name, email, user_type, created_at, last_activity_at, disabled)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 0)`,
-        ).run(user.iamid, user.userid, user.name, user.email, user.userType, at, at);
-        this.#count(ctx.now, user.userType, +1);
-        return this.#user(Number(lastInsertRowid));
-      }),
-    );
+  updateUser(id: number, patch: UserPatch, ctx: ChangeContext): Promise<UserRecord> {
+    return this.#change(() => {
+      const now = ctx.clock.now();
+      const plan = planUpdateUser(this.#user(id), patch, now, this.#windowDays);
+      this.#commitUserPlan(plan, id, ctx, now);
+      this.#q.updateUser(id, plan.next as NonNullable<UserPlan['next']>);
+      return this.#user(id);
+    });
   }
 
-  recordActivity(id: number, ctx: SeatContext): Promise<{ user: UserRecord; seatTaken: boolean }> {
-    return settle(() =>
-      this.#write(() => {
-        const user = this.#user(id);
-        if (user.disabled)
-          throw new LicensorError('USER_DISABLED', `user ${id} is disabled; enable it first`);
-        const seatTaken = user.lastActivityAt < ctx.activeSince;
-        if (seatTaken) this.#claimSeat(ctx);
-        this.#prepare('UPDATE users SET last_activity_at = ? WHERE id = ?').run(ctx.now.toISOString(), id);
-        if (utcDay(user.lastActivityAt) !== utcDay(ctx.now)) {
-          this.#count(user.lastActivityAt, user.userType, -1);
-          this.#count(ctx.now, user.userType, +1);
-        }
-        return { user: this.#user(id), seatTaken };
-      }),
-    );
-  }
-
-  updateUser(id: number, patch: UserPatch, ctx: SeatContext): Promise<UserRecord> {
-    return settle(() =>
-      this.#write(() => {
-        const user = this.#user(id);
-        const next = {
-          name: patch.name === undefined ? user.name : patch.name,
-          email: patch.email === undefined ? user.email : patch.email,
-          userType: patch.userType ?? user.userType,
-          disabled: patch.disabled ?? user.disabled,
-        };
-        if (user.disabled && !next.disabled && user.lastActivityAt >= ctx.activeSince) this.#claimSeat(ctx);
-        this.#prepare('UPDATE users SET name = ?, email = ?, user_type = ?, disabled = ? WHERE id = ?').run(
-          next.name,
-          next.email,
-          next.userType,
-          next.disabled ? 1 : 0,
-          id,
-        );
-        if (user.disabled !== next.disabled || user.userType !== next.userType) {
-          if (!user.disabled) this.#count(user.lastActivityAt, user.userType, -1);
-          if (!next.disabled) this.#count(user.lastActivityAt, next.userType, +1);
-        }
-        return this.#user(id);
-      }),
-    );
-  }
-
-  deleteUser(id: number, _ctx: SeatContext): Promise<UserRecord> {
-    return settle(() =>
-      this.#write(() => {
-        const user = this.#user(id);
-        this.#prepare('DELETE FROM users WHERE id = ?').run(id);
-        if (!user.disabled) this.#count(user.lastActivityAt, user.userType, -1);
-        return user;
-      }),
-    );
+  deleteUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
+    return this.#change(() => {
+      const now = ctx.clock.now();
+      const user = this.#user(id);
+      const plan = planDeleteUser(user);
+      this.#commitUserPlan(plan, id, ctx, now);
+      this.#q.deleteUser(id);
+      return user;
+    });
   }
 
   getUser(id: number): Promise<UserRecord | undefined> {
-    return settle(() =>
-      this.#read(() => {
-        const row = this.#prepare<[number], UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`).get(
-          id,
-        );
-        return row && userFromRow(row);
-      }),
-    );
+    return settle(() => this.#read(() => this.#q.userById(id)));
   }
 
   listUsers(query: UserQuery): Promise<{ users: UserRecord[]; total: number }> {
@@ -412,118 +413,92 @@ export class SqliteStore implements Store {
           params.push(pattern, pattern, pattern);
         }
         const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-        const total = (
-          this.#prepare(`SELECT count(*) AS n FROM users ${clause}`).get(...params) as { n: number }
-        ).n;
-        const users = this.#prepare<(string | number)[], UserRow>(
-          `SELECT ${USER_COLUMNS} FROM users ${clause} ORDER BY id LIMIT ? OFFSET ?`,
-        )
-          .all(...params, query.size, query.offset)
-          .map(userFromRow);
-        return { users, total };
+        return this.#q.userPage(clause, params, query.size, query.offset);
       }),
     );
   }
 
-  usageSummary(activeSince: Date): Promise<UsageSummary> {
+  usageSummary(since: Date): Promise<UsageSummary> {
     return settle(() =>
       this.#read(() => {
-        const totals: Record<UserType, number> = { dataConsumer: 0, policyOwner: 0 };
-        const rows = this.#prepare<[], { user_type: UserType; n: number }>(
-          'SELECT user_type, count(*) AS n FROM users GROUP BY user_type',
-        ).all();
-        for (const row of rows) totals[row.user_type] = row.n;
-        const active = this.#activeByType(activeSince);
-        const [dataConsumer, policyOwner] = USER_TYPES.map((type) => ({
-          totalCount: totals[type],
-          activeCount: active[type],
-        })) as [UsageSummary['dataConsumers'], UsageSummary['policyOwners']];
-        return { dataConsumers: dataConsumer, policyOwners: policyOwner };
+        const totals = this.#q.usersByType();
+        const counts = activityCounts(this.#q, utcDay(since));
+        const active = (type: UserType): number =>
+          counts.afterFirstDay[type] + counts.firstDayTimes[type].filter((t) => t >= since.getTime()).length;
+        return {
+          dataConsumers: { totalCount: totals.dataConsumer, activeCount: active('dataConsumer') },
+          policyOwners: { totalCount: totals.policyOwner, activeCount: active('policyOwner') },
+        };
       }),
     );
   }
 
-  recordUsage(ctx: SeatContext): Promise<UsageDay> {
+  recordUsage(now: Date): Promise<UsageDay> {
     return settle(() =>
       this.#write(() => {
-        this.#raiseUsage(ctx.now, this.#activeCount(ctx.activeSince), this.#effective(ctx.now));
-        return usageFromRow(
-          this.#prepare<[string], UsageRow>('SELECT * FROM usage_daily WHERE day = ?').get(
-            utcDay(ctx.now),
-          ) as UsageRow,
-        );
+        const effective = effectiveLicense(this.#liveLicenses(), now);
+        this.#q.raiseUsage({
+          day: utcDay(now),
+          peakActiveUsers: this.#activeCount(now),
+          licenseSeats: effective.licenseSeats,
+          hardSeats: effective.hardSeats,
+        });
+        return this.#q.usageDay(utcDay(now)) as UsageDay;
       }),
     );
   }
 
   usageHistory(fromDay: string, toDay: string): Promise<UsageDay[]> {
-    return settle(() =>
-      this.#read(() =>
-        this.#prepare<[string, string], UsageRow>(
-          'SELECT * FROM usage_daily WHERE day >= ? AND day <= ? ORDER BY day',
-        )
-          .all(fromDay, toDay)
-          .map(usageFromRow),
-      ),
-    );
+    return settle(() => this.#read(() => this.#q.usageRange(fromDay, toDay)));
   }
 
-  createToken(token: NewToken, now: Date): Promise<TokenRecord> {
-    return settle(() =>
-      this.#write(() => {
-        const { lastInsertRowid } = this.#prepare(
-          'INSERT INTO tokens (name, hash, permissions, bootstrap, created_at) VALUES (?, ?, ?, 0, ?)',
-        ).run(token.name, token.hash, JSON.stringify(token.permissions), now.toISOString());
-        return this.#token(Number(lastInsertRowid)) as TokenRecord;
-      }),
-    );
-  }
-
-  #token(id: number): TokenRecord | undefined {
-    const row = this.#prepare<[number], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = ?`).get(id);
-    return row && tokenFromRow(row);
+  createToken(token: NewToken, ctx: ChangeContext): Promise<TokenRecord> {
+    return this.#change(() => {
+      const now = ctx.clock.now();
+      const id = this.#q.insertToken(token, now, false);
+      this.#commitEffects(
+        { audit: changeAudit('token.create', 'token', id), events: [], touches: ['tokens'] },
+        ctx,
+        now,
+      );
+      return this.#q.tokenById(id) as TokenRecord;
+    });
   }
 
   listTokens(): Promise<TokenRecord[]> {
-    return settle(() =>
-      this.#read(() =>
-        this.#prepare<[], TokenRow>(
-          `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE revoked_at IS NULL ORDER BY id`,
-        )
-          .all()
-          .map(tokenFromRow),
-      ),
-    );
+    return settle(() => this.#read(() => this.#q.liveTokens().map((t) => t.token)));
   }
 
-  revokeToken(id: number, now: Date): Promise<TokenRecord> {
+  revokeToken(id: number, ctx: ChangeContext): Promise<TokenRecord> {
+    return this.#change(() => {
+      const now = ctx.clock.now();
+      const token = this.#q.tokenById(id);
+      if (!token || token.revokedAt !== null)
+        throw new LicensorError('TOKEN_NOT_FOUND', `no live token with id ${id}`);
+      this.#q.revokeToken(id, now);
+      this.#commitEffects(
+        { audit: changeAudit('token.revoke', 'token', id), events: [], touches: ['tokens'] },
+        ctx,
+        now,
+      );
+      return this.#q.tokenById(id) as TokenRecord;
+    });
+  }
+
+  recordRefusal(entry: NewAuditEntry, events: readonly EventDraft[]): Promise<void> {
     return settle(() =>
       this.#write(() => {
-        const token = this.#token(id);
-        if (!token || token.revokedAt !== null)
-          throw new LicensorError('TOKEN_NOT_FOUND', `no live token with id ${id}`);
-        this.#prepare('UPDATE tokens SET revoked_at = ? WHERE id = ?').run(now.toISOString(), id);
-        return this.#token(id) as TokenRecord;
+        for (const event of events) this.#q.insertEvent(event, entry.at);
+        this.#q.insertAudit(entry);
       }),
     );
   }
 
-  appendAudit(entry: NewAuditEntry): Promise<void> {
+  recordAuthFailures(counts: readonly AuthFailureCount[]): Promise<void> {
+    if (counts.length === 0) return Promise.resolve();
     return settle(() =>
       this.#write(() => {
-        this.#prepare(
-          `INSERT INTO audit_events (at, actor_token_id, actor_name, action, target, outcome, code, client_address)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(
-          entry.at.toISOString(),
-          entry.actorTokenId,
-          entry.actorName,
-          entry.action,
-          entry.target,
-          entry.outcome,
-          entry.code,
-          entry.clientAddress,
-        );
+        for (const count of counts) this.#q.addAuthFailures(count);
       }),
     );
   }
@@ -531,80 +506,99 @@ export class SqliteStore implements Store {
   listAudit(page: { offset: number; size: number }): Promise<{ entries: AuditEntry[]; total: number }> {
     return settle(() =>
       this.#read(() => ({
-        entries: this.#prepare<[number, number], AuditRow>(
-          'SELECT * FROM audit_events ORDER BY id DESC LIMIT ? OFFSET ?',
-        )
-          .all(page.size, page.offset)
+        entries: this.#q
+          .all<AuditRow>(
+            'SELECT * FROM audit_events ORDER BY id DESC LIMIT ? OFFSET ?',
+            page.size,
+            page.offset,
+          )
           .map(auditFromRow),
-        total: (this.#prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n,
+        total: this.#q.count('SELECT count(*) AS n FROM audit_events'),
       })),
     );
   }
 
+  listAuthFailures(page: {
+    offset: number;
+    size: number;
+  }): Promise<{ entries: AuthFailureCount[]; total: number }> {
+    return settle(() =>
+      this.#read(() => ({
+        entries: this.#q
+          .all<AuthFailureRow>(
+            'SELECT * FROM auth_failures ORDER BY minute DESC, client_address LIMIT ? OFFSET ?',
+            page.size,
+            page.offset,
+          )
+          .map(authFailureFromRow),
+        total: this.#q.count('SELECT count(*) AS n FROM auth_failures'),
+      })),
+    );
+  }
+
+  listEvents(query: EventQuery): Promise<{ events: EventRecord[]; total: number }> {
+    return settle(() =>
+      this.#read(() => {
+        const clause = query.type === undefined ? '' : 'WHERE type = ?';
+        const params = query.type === undefined ? [] : [query.type];
+        return {
+          events: this.#q
+            .all<EventRow>(
+              `SELECT id, type, at, data FROM events ${clause} ORDER BY seq DESC LIMIT ? OFFSET ?`,
+              ...params,
+              query.size,
+              query.offset,
+            )
+            .map(eventFromRow),
+          total: this.#q.count(`SELECT count(*) AS n FROM events ${clause}`, ...params),
+        };
+      }),
+    );
+  }
+
   findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
-    return settle(() => {
+    try {
       this.#checkOpen();
-      // A hit needs no transaction: the cache is only kept while no other process has committed.
-      const known = this.#cached().tokens.get(hash);
-      if (known) return known;
-      return this.#read(() => {
-        const row = this.#prepare<[string], TokenRow>(
-          `SELECT ${TOKEN_COLUMNS} FROM tokens WHERE hash = ? AND revoked_at IS NULL`,
-        ).get(hash);
-        const token = row && tokenFromRow(row);
-        // Only tokens that exist are kept: unknown guesses must not fill memory.
-        const cache = this.#cached();
-        if (token && cache.tokens.size < MAX_CACHED_TOKENS) cache.tokens.set(hash, token);
-        return token;
-      });
-    });
+      this.#sync();
+    } catch (err) {
+      return Promise.reject(asError(err));
+    }
+    return this.#snapshot.token(hash);
   }
 
   setBootstrapToken(hash: string, now: Date): Promise<TokenRecord> {
-    return settle(() =>
-      this.#write(() => {
-        const at = now.toISOString();
-        const same = this.#prepare<[string], { id: number; bootstrap: number; revoked_at: string | null }>(
-          'SELECT id, bootstrap, revoked_at FROM tokens WHERE hash = ?',
-        ).get(hash);
-        checkBootstrapSecret(same && { bootstrap: same.bootstrap === 1, revoked: same.revoked_at !== null });
-        const current = this.#prepare<[], { id: number }>(
-          'SELECT id FROM tokens WHERE bootstrap = 1 AND revoked_at IS NULL',
-        ).get();
-        if (current) this.#prepare('UPDATE tokens SET hash = ? WHERE id = ?').run(hash, current.id);
-        else this.#insertBootstrap(hash, at);
-        return tokenFromRow(
-          this.#prepare<[string], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE hash = ?`).get(
-            hash,
-          ) as TokenRow,
+    return this.#change(() => {
+      const same = this.#q.tokenByHash(hash);
+      checkBootstrapSecret(same && { bootstrap: same.bootstrap, revoked: same.revokedAt !== null });
+      const current = this.#q.liveBootstrapTokenId();
+      if (current !== undefined) this.#q.setTokenHash(current, hash);
+      else
+        this.#q.insertToken(
+          { name: 'bootstrap administrator', hash, permissions: ['APPLICATION_ADMIN'] },
+          now,
+          true,
         );
-      }),
-    );
+      this.#bump('tokens');
+      return this.#q.tokenByHash(hash) as TokenRecord;
+    });
   }
 
   createBootstrapTokenIfNone(hash: string, now: Date): Promise<boolean> {
-    return settle(() =>
-      this.#write(() => {
-        const live = this.#prepare<[], { n: number }>(
-          'SELECT count(*) AS n FROM tokens WHERE revoked_at IS NULL',
-        ).get() as { n: number };
-        if (live.n > 0) return false;
-        this.#insertBootstrap(hash, now.toISOString());
-        return true;
-      }),
-    );
-  }
-
-  #insertBootstrap(hash: string, at: string): void {
-    this.#prepare(
-      `INSERT INTO tokens (name, hash, permissions, bootstrap, created_at)
-         VALUES ('bootstrap administrator', ?, '["APPLICATION_ADMIN"]', 1, ?)`,
-    ).run(hash, at);
+    return this.#change(() => {
+      if (this.#q.liveTokens().length > 0) return false;
+      this.#q.insertToken(
+        { name: 'bootstrap administrator', hash, permissions: ['APPLICATION_ADMIN'] },
+        now,
+        true,
+      );
+      this.#bump('tokens');
+      return true;
+    });
   }
 
   ping(): Promise<void> {
     return settle(() => {
-      this.#read(() => this.#prepare('SELECT 1').get());
+      this.#read(() => this.#q.count('SELECT 1 AS n'));
     });
   }
 
@@ -614,12 +608,24 @@ export class SqliteStore implements Store {
   }
 }
 
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
 /** Runs synchronous work and hands its outcome back as a promise, as the Store interface asks. */
 function settle<T>(fn: () => T): Promise<T> {
   try {
     return Promise.resolve(fn());
   } catch (err) {
-    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    return Promise.reject(asError(err));
+  }
+}
+
+function chmodIfPresent(path: string): void {
+  try {
+    chmodSync(path, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }
 

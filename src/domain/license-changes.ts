@@ -1,0 +1,73 @@
+import { changeAudit, type AuditDraft } from './changes.js';
+import { dataAccessEvents, seatFigures, seatThresholds, type EventDraft } from './events.js';
+import type { LicenseClaims } from './license-claims.js';
+import { licenseView } from './license-view.js';
+import { checkCanAdd, effectiveLicense, type LicenseRecord } from './license.js';
+
+/**
+ * License changes, decided here and executed by each store in one transaction (docs/licenses.md):
+ * the re-add rules before the insert, then the audit entry and events once the row exists.
+ */
+
+/** A verified license key ready to be stored. */
+export interface NewLicense {
+  licenseKey: string;
+  payload: Record<string, unknown>;
+  claims: LicenseClaims;
+}
+
+/**
+ * The re-add rules (checkCanAdd) over every stored record with the key's uuid; answers the uuids
+ * whose live licenses the new one invalidates.
+ */
+export function planAddLicense(
+  license: NewLicense,
+  sameUuid: readonly LicenseRecord[],
+): { supersede: string[] } {
+  checkCanAdd(license.claims.uuid, sameUuid);
+  return { supersede: license.claims.supersedes };
+}
+
+/** What the store read, in the change's transaction, to produce the change's events. */
+export interface LicenseChangeState {
+  /** Live (not deleted) licenses before the change, and after it. */
+  liveBefore: readonly LicenseRecord[];
+  liveAfter: readonly LicenseRecord[];
+  activeUserCount: number;
+  firedThresholds: readonly number[];
+}
+
+export interface LicenseChangeEffects {
+  audit: AuditDraft;
+  events: EventDraft[];
+  firedThresholds: number[];
+}
+
+/**
+ * The audit entry and events of a license added or deleted: `license.added` or `license.deleted`
+ * with the license as the API shows it, `data_access.*` when data access turns over, and
+ * `seats.threshold` when fewer seats put the active users over a threshold.
+ */
+export function licenseChangeEffects(
+  kind: 'added' | 'deleted',
+  license: LicenseRecord,
+  state: LicenseChangeState,
+  now: Date,
+): LicenseChangeEffects {
+  const before = effectiveLicense(state.liveBefore, now);
+  const after = effectiveLicense(state.liveAfter, now);
+  const figures = seatFigures(after, state.activeUserCount);
+  const thresholds = seatThresholds(state.firedThresholds, state.activeUserCount, figures);
+  return {
+    audit: changeAudit(kind === 'added' ? 'license.add' : 'license.delete', 'license', license.id),
+    events: [
+      {
+        type: kind === 'added' ? 'license.added' : 'license.deleted',
+        data: { ...licenseView(license, now) },
+      },
+      ...dataAccessEvents(before, after, figures),
+      ...thresholds.events,
+    ],
+    firedThresholds: thresholds.fired,
+  };
+}

@@ -1,0 +1,189 @@
+import type { CounterMove, UsageRaise } from './changes.js';
+import { LicensorError } from './errors.js';
+import { seatFigures, seatThresholds, type EventDraft } from './events.js';
+import type { EffectiveLicense } from './license.js';
+import {
+  activeSince,
+  isUserActive,
+  startOfNextUtcDay,
+  utcDay,
+  type UserRecord,
+  type UserType,
+} from './users.js';
+
+/**
+ * Every change to users, decided as a plan (docs/seats.md): what the user row becomes, which
+ * activity counters move, whether the change takes a seat, and its audit entry. The stores load
+ * the user under its row lock, read the clock, ask for the plan, and (when it takes a seat) load
+ * the seat state under the seat lock, read the clock again and ask again. They only execute.
+ */
+
+export interface NewUser {
+  userid: string;
+  iamid: string;
+  name: string | null;
+  email: string | null;
+  userType: UserType;
+}
+
+export interface UserPatch {
+  name?: string | null;
+  email?: string | null;
+  userType?: UserType;
+  disabled?: boolean;
+}
+
+/** A user row's values, without its id. */
+export type UserValues = Omit<UserRecord, 'id'>;
+
+export interface UserPlan {
+  /** The row after the change; null when the user is removed. */
+  next: UserValues | null;
+  counters: CounterMove[];
+  /** The change makes an inactive user active: it needs a free seat (claimSeat). */
+  takesSeat: boolean;
+  /**
+   * The decision depends on the instant closely enough that it must be taken under the seat lock
+   * on a store whose readers do not all wait for one writer (docs/seats.md#time-under-the-lock).
+   */
+  needsSeatLock: boolean;
+  /** The audit action; null when the change is usage, not a change (activity of an active user). */
+  auditAction: string | null;
+}
+
+/**
+ * How close to leaving the activity window a user may be and still record activity without the
+ * seat lock. A seat claim running at the same time judges the user at its own, later instant; as
+ * long as this change commits within this margin of reading its clock, that instant still finds
+ * the user active, so both see the same count (docs/seats.md#time-under-the-lock).
+ */
+export const SEAT_LOCK_MARGIN_MS = 60 * 60 * 1000;
+
+function move(at: Date, userType: UserType, delta: number): CounterMove {
+  return { day: utcDay(at), userType, delta };
+}
+
+/** Registers a user, active from `now`. USER_ALREADY_EXISTS when (iamid, userid) is taken. */
+export function planCreateUser(user: NewUser, takenBy: number | undefined, now: Date): UserPlan {
+  if (takenBy !== undefined)
+    throw new LicensorError(
+      'USER_ALREADY_EXISTS',
+      `user "${user.userid}" of "${user.iamid}" is already registered (id ${takenBy})`,
+    );
+  return {
+    next: { ...user, createdAt: now, lastActivityAt: now, disabled: false },
+    counters: [move(now, user.userType, +1)],
+    takesSeat: true,
+    needsSeatLock: true,
+    auditAction: 'user.create',
+  };
+}
+
+/**
+ * Activity now. An active user always succeeds; an inactive one takes a seat; a disabled one is
+ * USER_DISABLED.
+ */
+export function planActivity(user: UserRecord, now: Date, windowDays: number): UserPlan {
+  if (user.disabled) throw new LicensorError('USER_DISABLED', `user ${user.id} is disabled; enable it first`);
+  const since = activeSince(now, windowDays);
+  const takesSeat = !isUserActive(user, since);
+  const nearEdge = user.lastActivityAt.getTime() < since.getTime() + SEAT_LOCK_MARGIN_MS;
+  return {
+    next: { ...user, lastActivityAt: now },
+    counters:
+      utcDay(user.lastActivityAt) === utcDay(now)
+        ? []
+        : [move(user.lastActivityAt, user.userType, -1), move(now, user.userType, +1)],
+    takesSeat,
+    needsSeatLock: takesSeat || nearEdge,
+    auditAction: takesSeat ? 'user.activity' : null,
+  };
+}
+
+/** Changes a user; re-enabling one whose last activity is in the window takes a seat. */
+export function planUpdateUser(user: UserRecord, patch: UserPatch, now: Date, windowDays: number): UserPlan {
+  const next: UserValues = {
+    ...user,
+    name: patch.name === undefined ? user.name : patch.name,
+    email: patch.email === undefined ? user.email : patch.email,
+    userType: patch.userType ?? user.userType,
+    disabled: patch.disabled ?? user.disabled,
+  };
+  const takesSeat = user.disabled && !next.disabled && isUserActive(next, activeSince(now, windowDays));
+  const counters: CounterMove[] = [];
+  if (user.disabled !== next.disabled || user.userType !== next.userType) {
+    if (!user.disabled) counters.push(move(user.lastActivityAt, user.userType, -1));
+    if (!next.disabled) counters.push(move(user.lastActivityAt, next.userType, +1));
+  }
+  return { next, counters, takesSeat, needsSeatLock: takesSeat, auditAction: 'user.update' };
+}
+
+/** Removes a user for good, freeing its seat. */
+export function planDeleteUser(user: UserRecord): UserPlan {
+  return {
+    next: null,
+    counters: user.disabled ? [] : [move(user.lastActivityAt, user.userType, -1)],
+    takesSeat: false,
+    needsSeatLock: false,
+    auditAction: 'user.delete',
+  };
+}
+
+/** What a seat decision reads, under the seat lock, at the instant read after taking it. */
+export interface SeatState {
+  /** Active users at that instant, before the change. */
+  activeUserCount: number;
+  effective: EffectiveLicense;
+  /** The `seats.threshold` levels that fired and are not re-armed. */
+  firedThresholds: readonly number[];
+}
+
+export interface SeatClaim {
+  usage: UsageRaise;
+  events: EventDraft[];
+  firedThresholds: number[];
+}
+
+/**
+ * The seat rule (docs/seats.md): a change that makes a user active succeeds only while
+ * activeUserCount < licenseSeats; otherwise SEAT_LIMIT_REACHED, carrying the figures for the
+ * `seats.refused` event. A claim raises the day's usage peak and may cross a seat threshold.
+ */
+export function claimSeat(state: SeatState, now: Date): SeatClaim {
+  const { activeUserCount, effective } = state;
+  checkSeatAvailable(activeUserCount, effective);
+  const after = seatFigures(effective, activeUserCount + 1);
+  const thresholds = seatThresholds(state.firedThresholds, activeUserCount, after);
+  return {
+    usage: {
+      day: utcDay(now),
+      peakActiveUsers: activeUserCount + 1,
+      licenseSeats: effective.licenseSeats,
+      hardSeats: effective.hardSeats,
+    },
+    events: thresholds.events,
+    firedThresholds: thresholds.fired,
+  };
+}
+
+export function checkSeatAvailable(activeUserCount: number, effective: EffectiveLicense): void {
+  if (activeUserCount >= effective.licenseSeats)
+    throw new LicensorError(
+      'SEAT_LIMIT_REACHED',
+      effective.licenseSeats === 0
+        ? 'no license is active, so no seat is free'
+        : `all ${effective.licenseSeats} license seats are taken (${activeUserCount} active users)`,
+      { facts: seatFigures(effective, activeUserCount) },
+    );
+}
+
+/**
+ * The users whose activity at `now` plans nothing but the new instant (no counter moves, no seat,
+ * no seat lock, no audit): not disabled, last active in [from, until). A store may record their
+ * activity in one statement guarded by these bounds, and plan the rest (docs/seats.md).
+ */
+export function activityFastPath(now: Date, windowDays: number): { from: Date; until: Date } {
+  const startOfToday = new Date(`${utcDay(now)}T00:00:00.000Z`);
+  const safe = new Date(activeSince(now, windowDays).getTime() + SEAT_LOCK_MARGIN_MS);
+  return { from: safe > startOfToday ? safe : startOfToday, until: startOfNextUtcDay(now) };
+}

@@ -1,0 +1,198 @@
+import pg from 'pg';
+import type { PoolClient } from 'pg';
+import { LicensorError } from '../../domain/errors.js';
+import type { Migration } from './postgres-migrations.js';
+
+/**
+ * Advisory lock keys, in the two-int form so they cannot meet another application's single-bigint
+ * keys. They are per database, not per schema: two stores in separate schemas of one database only
+ * ever wait a moment for each other.
+ */
+export const LOCK_STORE = 0x4c6e7372; // "Lnsr"
+export const LOCK_MIGRATIONS = 1;
+/** Held by every token insert, so "no live token" stays true until the bootstrap insert commits. */
+export const LOCK_BOOTSTRAP_TOKEN = 2;
+/**
+ * Held by every change that can raise the active user count or change the licenses, from its
+ * decision to its commit (docs/seats.md).
+ */
+export const LOCK_SEATS = 3;
+/**
+ * Held exclusively by every license change (before LOCK_SEATS), and shared by the snapshot's
+ * license loader, so the loader never reads the licenses of a change that has advanced the
+ * licenses' generation but not committed yet. Seat claims never wait for a loader.
+ */
+export const LOCK_LICENSES = 4;
+
+/**
+ * Runs `work` between BEGIN and COMMIT on one pooled connection, rolling back when it throws. A
+ * connection that failed on the way is destroyed rather than handed back to the pool.
+ */
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  work: (client: PoolClient) => Promise<T>,
+  begin: string | null = 'BEGIN',
+): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  // A checked-out connection that dies emits 'error' as well as failing its query; unheard, that
+  // event would crash the process.
+  const onError = (err: Error): void => {
+    broken = err;
+  };
+  client.on('error', onError);
+  try {
+    if (begin === null) return await work(client);
+    await client.query(begin);
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    if (broken === undefined)
+      await client.query('ROLLBACK').catch((rollbackErr: unknown) => {
+        broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+      });
+    throw err;
+  } finally {
+    client.removeListener('error', onError);
+    client.release(broken);
+  }
+}
+
+/**
+ * Runs `work` on one pooled connection: `work` sends its own BEGIN and COMMIT, batched with its
+ * first and last statements to save round trips. When it throws, the transaction is rolled back
+ * (a ROLLBACK outside one is harmless), and a connection that failed on the way is destroyed
+ * rather than handed back to the pool.
+ */
+export async function withTransaction<T>(
+  pool: pg.Pool,
+  work: (client: PoolClient) => Promise<T>,
+): Promise<T> {
+  return inTransaction(pool, work, null);
+}
+
+/**
+ * Applies pending migrations in one transaction under an advisory lock, so several processes
+ * starting at once on one database apply each exactly once and the others then find them applied.
+ * Refuses a database written by a newer Licensor.
+ */
+export async function migrate(
+  client: PoolClient,
+  schema: string | undefined,
+  migrations: readonly Migration[],
+): Promise<void> {
+  await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_STORE, LOCK_MIGRATIONS]);
+  if (schema !== undefined) {
+    // Looked up first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege on the database even
+    // when the schema is there, which a least-privilege role may not have.
+    const found = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    if (found.rows.length === 0) await client.query(`CREATE SCHEMA ${pg.escapeIdentifier(schema)}`);
+    const current = await client.query<{ schema: string | null }>('SELECT current_schema() AS schema');
+    // A URL carrying its own `options` parameter replaces the search_path this store asked for.
+    if (current.rows[0]?.schema !== schema)
+      throw new Error(
+        `the PostgreSQL connection uses schema "${current.rows[0]?.schema ?? '(none)'}", not "${schema}"; remove "options" from the database URL`,
+      );
+  }
+  await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+  const { rows } = await client.query<{ v: number | null }>(
+    'SELECT max(version) AS v FROM schema_migrations',
+  );
+  const current = rows[0]?.v ?? 0;
+  const latest = migrations.at(-1)?.version ?? 0;
+  if (current > latest)
+    throw new Error(
+      `the database schema is version ${current}, newer than this Licensor knows (${latest}); upgrade Licensor`,
+    );
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    await client.query(m.sql);
+    await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+  }
+}
+
+/** Node socket errors that mean the server could not be reached or went away. */
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/**
+ * SQLSTATEs of a server that is going away or cannot take us now: admin_shutdown, crash_shutdown,
+ * cannot_connect_now, too_many_connections. Class 08 (connection exceptions) is matched whole.
+ */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+
+/** Errors pg raises itself, without a code, when a connection fails or cannot be had in time. */
+const CONNECTION_FAILURE_MESSAGES = [
+  'Connection terminated', // ...unexpectedly, ...due to connection timeout
+  'timeout exceeded when trying to connect',
+  'Client has encountered a connection error and is not queryable',
+];
+
+/** The name PostgreSQL gave migration 1's UNIQUE (iamid, userid). */
+const USERS_UNIQUE = 'users_iamid_userid_key';
+
+/** serialization_failure, deadlock_detected, lock_not_available: the same call may well succeed. */
+const BUSY_SQLSTATES = new Set(['40001', '40P01', '55P03']);
+
+export function errorCode(err: Error): string | undefined {
+  const { code } = err as { code?: unknown };
+  return typeof code === 'string' ? code : undefined;
+}
+
+function isUnreachable(err: unknown, depth = 0): boolean {
+  if (!(err instanceof Error) || depth > 4) return false;
+  const code = errorCode(err);
+  if (code !== undefined) {
+    if (NETWORK_ERROR_CODES.has(code) || UNAVAILABLE_SQLSTATES.has(code)) return true;
+    if (/^08[0-9A-Z]{3}$/.test(code)) return true;
+  }
+  if (CONNECTION_FAILURE_MESSAGES.some((m) => err.message.startsWith(m))) return true;
+  // Connecting to a name with several addresses fails with one error per address.
+  if (err instanceof AggregateError && err.errors.some((e) => isUnreachable(e, depth + 1))) return true;
+  return isUnreachable(err.cause, depth + 1);
+}
+
+/** Maps PostgreSQL and network failures to the store's codes; refusals pass through unchanged. */
+export function translate(err: unknown): unknown {
+  if (err instanceof LicensorError) return err;
+  if (isUnreachable(err))
+    return new LicensorError('STORE_UNAVAILABLE', 'the database cannot be reached; try again', {
+      cause: err,
+    });
+  if (err instanceof pg.DatabaseError) {
+    if (err.code === '23505' && err.constraint === 'licenses_live_uuid')
+      return new LicensorError('LICENSE_ALREADY_EXISTS', 'a license with this uuid is already added', {
+        cause: err,
+      });
+    if (err.code === '23505' && err.constraint === USERS_UNIQUE)
+      return new LicensorError(
+        'USER_ALREADY_EXISTS',
+        'a user with this iamid and userid is already registered',
+        {
+          cause: err,
+        },
+      );
+    if (err.code !== undefined && BUSY_SQLSTATES.has(err.code))
+      return new LicensorError('STORE_UNAVAILABLE', 'the database is busy; try again', { cause: err });
+  }
+  return err;
+}
+
+export function reportPoolError(err: Error): void {
+  const code = errorCode(err);
+  process.stderr.write(
+    `licensor: a PostgreSQL connection failed outside a request (${code ?? 'no code'}: ${err.message}); it will be replaced\n`,
+  );
+}

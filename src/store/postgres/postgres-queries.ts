@@ -1,0 +1,235 @@
+import type { PoolClient, QueryResultRow } from 'pg';
+import {
+  netCounterMoves,
+  type CounterMove,
+  type NewAuditEntry,
+  type SnapshotPart,
+  type UsageRaise,
+} from '../../domain/changes.js';
+import type { EventDraft } from '../../domain/events.js';
+import type { NewLicense } from '../../domain/license-changes.js';
+import type { LicenseRecord } from '../../domain/license.js';
+import type { UserValues } from '../../domain/user-changes.js';
+import { startOfNextUtcDay, utcDay, type ActivityCounts, type UserType } from '../../domain/users.js';
+import { licenseFromRow, newEventId, tokenFromRow, type LicenseRow, type TokenRow } from '../rows.js';
+import type { AuthFailureCount, TokenRecord } from '../store.js';
+import { LOCK_LICENSES, LOCK_SEATS, LOCK_STORE } from './postgres-connection.js';
+import { batch, Raw, sql } from './postgres-sql.js';
+
+/**
+ * The SQL of the PostgreSQL store, as statements to batch (postgres-sql.ts). It decides nothing:
+ * postgres-store.ts sends these as the domain's plans say.
+ */
+
+export const LICENSE_COLUMNS = 'id, uuid, license_key, payload, updated_at, deleted, invalidated';
+export const TOKEN_COLUMNS = 'id, name, permissions, created_at, revoked_at, bootstrap';
+export const USER_COLUMNS =
+  'id, userid, iamid, name, email, user_type, created_at, last_activity_at, disabled';
+export const USAGE_COLUMNS = 'day, peak_active_users, license_seats, hard_seats';
+export const AUDIT_COLUMNS =
+  'id, at, actor_token_id, actor_name, action, target, outcome, code, client_address';
+export const LICENSE_COLUMNS_SQL = new Raw(LICENSE_COLUMNS);
+export const TOKEN_COLUMNS_SQL = new Raw(TOKEN_COLUMNS);
+export const USER_COLUMNS_SQL = new Raw(USER_COLUMNS);
+
+/** The channel every store's changes are announced on; the payload is "schema:part". */
+export const CHANGES_CHANNEL = 'licensor_changes';
+
+export const LOCK_SEATS_SQL = `SELECT pg_advisory_xact_lock(${LOCK_STORE}, ${LOCK_SEATS})`;
+export const LOCK_LICENSES_SQL = `SELECT pg_advisory_xact_lock(${LOCK_STORE}, ${LOCK_LICENSES})`;
+export const LOCK_LICENSES_SHARED_SQL = `SELECT pg_advisory_xact_lock_shared(${LOCK_STORE}, ${LOCK_LICENSES})`;
+export const FIRED_THRESHOLDS_SQL = 'SELECT percent FROM seat_alerts ORDER BY percent';
+export const LICENSES_GEN_SQL =
+  'SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS gen FROM snapshot_gen_licenses';
+export const GENERATIONS_SQL = `SELECT
+  (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM snapshot_gen_licenses) AS licenses,
+  (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM snapshot_gen_tokens) AS tokens,
+  (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM snapshot_gen_users) AS users`;
+export const LIVE_LICENSES_SQL = `SELECT ${LICENSE_COLUMNS} FROM licenses WHERE NOT deleted ORDER BY id`;
+export const LIVE_TOKENS_SQL = `SELECT ${TOKEN_COLUMNS}, hash FROM tokens WHERE revoked_at IS NULL ORDER BY id`;
+
+/** How far past the window's start a seat decision reads ahead; see seatCountAt(). */
+export const COUNT_LOOKAHEAD_MS = 5000;
+
+/**
+ * The active count at `since` by type, and the last activity of the users who will leave the
+ * window within COUNT_LOOKAHEAD_MS after it: a change that read this before reading the clock
+ * under its lock can then judge at the later instant without another round trip.
+ */
+export function seatCountStatements(since: Date): string[] {
+  const nextDay = startOfNextUtcDay(since);
+  const soon = new Date(Math.min(since.getTime() + COUNT_LOOKAHEAD_MS, nextDay.getTime()));
+  return [
+    sql`SELECT user_type, sum(n)::bigint AS n FROM (
+       SELECT user_type, n FROM activity_counts WHERE day > ${utcDay(since)}
+       UNION ALL
+       SELECT user_type, count(*) FROM users
+       WHERE NOT disabled AND last_activity_at >= ${since} AND last_activity_at < ${nextDay}
+       GROUP BY user_type
+     ) AS parts GROUP BY user_type`,
+    sql`SELECT last_activity_at AS at FROM users
+       WHERE NOT disabled AND last_activity_at >= ${since} AND last_activity_at < ${soon}`,
+  ];
+}
+
+/** A count read by seatCountStatements at `since`, judged at `later`; undefined when too late. */
+export function seatCountAt(
+  rows: { counts: QueryResultRow[]; soon: QueryResultRow[] },
+  since: Date,
+  later: Date,
+): number | undefined {
+  const limit = Math.min(since.getTime() + COUNT_LOOKAHEAD_MS, startOfNextUtcDay(since).getTime());
+  if (later.getTime() < since.getTime() || later.getTime() >= limit) return undefined;
+  let n = 0;
+  for (const row of rows.counts) n += Number(row.n);
+  for (const row of rows.soon) if (new Date(row.at as Date).getTime() < later.getTime()) n--;
+  return n;
+}
+
+/** The two reads of the activity counts of a window whose first day is `firstDay`. */
+export function activityCountStatements(firstDay: string): string[] {
+  const start = new Date(`${firstDay}T00:00:00.000Z`);
+  return [
+    sql`SELECT user_type, sum(n)::bigint AS n FROM activity_counts WHERE day > ${firstDay} GROUP BY user_type`,
+    sql`SELECT user_type, last_activity_at AS at FROM users
+       WHERE NOT disabled AND last_activity_at >= ${start} AND last_activity_at < ${startOfNextUtcDay(start)}
+       ORDER BY last_activity_at`,
+  ];
+}
+
+/** The activity counts from the rows of activityCountStatements. */
+export function activityCountsFrom(
+  firstDay: string,
+  counters: QueryResultRow[],
+  times: QueryResultRow[],
+): ActivityCounts {
+  const counts: ActivityCounts = {
+    firstDay,
+    afterFirstDay: { dataConsumer: 0, policyOwner: 0 },
+    firstDayTimes: { dataConsumer: [], policyOwner: [] },
+  };
+  const firstDayTimes: Record<UserType, number[]> = { dataConsumer: [], policyOwner: [] };
+  for (const row of counters) counts.afterFirstDay[row.user_type as UserType] += Number(row.n);
+  for (const row of times) firstDayTimes[row.user_type as UserType].push(new Date(row.at as Date).getTime());
+  counts.firstDayTimes = firstDayTimes;
+  return counts;
+}
+
+/** The activity counts of a window whose first day is `firstDay`, in one consistent read. */
+export async function loadActivityCounts(client: PoolClient, firstDay: string): Promise<ActivityCounts> {
+  const [, counters, times] = await batch(client, [
+    'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+    ...activityCountStatements(firstDay),
+    'COMMIT',
+  ]);
+  return activityCountsFrom(firstDay, counters ?? [], times ?? []);
+}
+
+/** Live licenses, parsed. */
+export function licensesFromRows(rows: QueryResultRow[]): LicenseRecord[] {
+  return (rows as LicenseRow[]).map(licenseFromRow);
+}
+
+export function tokensFromRows(rows: QueryResultRow[]): Map<string, TokenRecord> {
+  return new Map((rows as (TokenRow & { hash: string })[]).map((row) => [row.hash, tokenFromRow(row)]));
+}
+
+export function insertLicense(id: number, license: NewLicense, now: Date): string {
+  return (
+    sql`INSERT INTO licenses (id, uuid, license_key, payload, hard_delete, added_at, updated_at)
+    OVERRIDING SYSTEM VALUE
+    VALUES (${id}, ${license.claims.uuid}, ${license.licenseKey}, ${JSON.stringify(license.payload)}::json,
+      ${license.claims.hardDelete}, ${now}, ${now})
+    RETURNING ` + LICENSE_COLUMNS
+  );
+}
+
+export function invalidateLicenses(uuids: readonly string[], now: Date): string {
+  return sql`UPDATE licenses SET invalidated = true, updated_at = ${now}
+    WHERE uuid = ANY(${uuids}) AND NOT deleted AND NOT invalidated RETURNING id`;
+}
+
+export function insertUser(id: number, user: UserValues): string {
+  return (
+    sql`INSERT INTO users (id, iamid, userid, name, email, user_type, created_at, last_activity_at, disabled)
+    OVERRIDING SYSTEM VALUE
+    VALUES (${id}, ${user.iamid}, ${user.userid}, ${user.name}, ${user.email}, ${user.userType},
+      ${user.createdAt}, ${user.lastActivityAt}, ${user.disabled})
+    RETURNING ` + USER_COLUMNS
+  );
+}
+
+export function updateUser(id: number, user: UserValues): string {
+  return (
+    sql`UPDATE users SET name = ${user.name}, email = ${user.email}, user_type = ${user.userType},
+      disabled = ${user.disabled}, last_activity_at = ${user.lastActivityAt}
+    WHERE id = ${id} RETURNING ` + USER_COLUMNS
+  );
+}
+
+/**
+ * Moves users between per-day counters: summed per counter, in (day, type) order in one
+ * statement, so two transactions touching the same counters lock them in the same order.
+ */
+export function moveCounters(moves: readonly CounterMove[]): string[] {
+  const net = netCounterMoves(moves);
+  if (net.length === 0) return [];
+  const rows = net.map((m, i) => sql`(${m.day}, ${m.userType}, ${m.delta}::bigint, ${i})`).join(', ');
+  return [
+    `INSERT INTO activity_counts (day, user_type, n)
+     SELECT day, user_type, n FROM (VALUES ${rows}) AS c(day, user_type, n, i) ORDER BY i
+     ON CONFLICT (day, user_type) DO UPDATE SET n = activity_counts.n + EXCLUDED.n`,
+  ];
+}
+
+export function raiseUsage(usage: UsageRaise): string {
+  return (
+    sql`INSERT INTO usage_daily (day, peak_active_users, license_seats, hard_seats)
+    VALUES (${usage.day}, ${usage.peakActiveUsers}, ${usage.licenseSeats}, ${usage.hardSeats})
+    ON CONFLICT (day) DO UPDATE SET
+      peak_active_users = GREATEST(usage_daily.peak_active_users, EXCLUDED.peak_active_users),
+      license_seats = EXCLUDED.license_seats, hard_seats = EXCLUDED.hard_seats
+    RETURNING ` + USAGE_COLUMNS
+  );
+}
+
+/** The statements that make `fired` the stored set, none when it already is. */
+export function setFiredThresholds(before: readonly number[], fired: readonly number[]): string[] {
+  if (before.length === fired.length && before.every((p, i) => p === fired[i])) return [];
+  return [
+    'DELETE FROM seat_alerts',
+    ...(fired.length === 0
+      ? []
+      : [`INSERT INTO seat_alerts (percent) VALUES ${fired.map((p) => sql`(${p})`).join(', ')}`]),
+  ];
+}
+
+export function insertEvent(event: EventDraft, now: Date): string {
+  // A merged event adds its count to the row already there (docs/events.md).
+  return sql`INSERT INTO events (id, type, at, data, merge_key)
+    VALUES (${newEventId()}, ${event.type}, ${now}, ${JSON.stringify(event.data)}::json, ${event.mergeKey ?? null})
+    ON CONFLICT (merge_key) DO UPDATE SET data = jsonb_set(events.data::jsonb, '{count}',
+      to_jsonb((events.data->>'count')::bigint + (EXCLUDED.data->>'count')::bigint))::json`;
+}
+
+export function insertAudit(entry: NewAuditEntry): string {
+  return sql`INSERT INTO audit_events (at, actor_token_id, actor_name, action, target, outcome, code, client_address)
+    VALUES (${entry.at}, ${entry.actorTokenId}, ${entry.actorName}, ${entry.action}, ${entry.target},
+      ${entry.outcome}, ${entry.code}, ${entry.clientAddress})`;
+}
+
+export function addAuthFailures(count: AuthFailureCount): string {
+  return sql`INSERT INTO auth_failures (minute, client_address, count, first_at, last_at)
+    VALUES (${count.minute}, ${count.clientAddress}, ${count.count}, ${count.firstAt}, ${count.lastAt})
+    ON CONFLICT (minute, client_address) DO UPDATE SET count = auth_failures.count + EXCLUDED.count,
+      first_at = LEAST(auth_failures.first_at, EXCLUDED.first_at),
+      last_at = GREATEST(auth_failures.last_at, EXCLUDED.last_at)`;
+}
+
+/** Advances a snapshot part's generation and announces it at commit to every instance. */
+export function announce(schema: string, part: SnapshotPart): string[] {
+  return [
+    sql`SELECT nextval(${`snapshot_gen_${part}`}::regclass) AS gen`,
+    sql`SELECT pg_notify(${CHANGES_CHANNEL}, ${`${schema}:${part}`})`,
+  ];
+}

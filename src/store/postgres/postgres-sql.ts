@@ -1,0 +1,50 @@
+import pg from 'pg';
+import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
+
+/**
+ * Several statements sent as one simple query: one round trip instead of one each. A change that
+ * holds the seat lock sends its reads in one batch and its writes and COMMIT in another, so the
+ * lock is held for about one round trip plus the commit's flush (docs/performance.md#writes).
+ *
+ * The simple query protocol takes no parameters, so values are written in as literals by
+ * `literal()`: strings through pg's escapeLiteral, numbers only when finite, dates as ISO text.
+ * Nothing else can be written in, so a value can never become SQL.
+ */
+export type SqlValue = string | number | boolean | null | Date | readonly string[] | Raw;
+
+/** SQL text written in as it is: only for this store's own constants (column lists). */
+export class Raw {
+  constructor(readonly text: string) {}
+}
+
+export function literal(value: SqlValue): string {
+  if (value === null) return 'NULL';
+  if (value instanceof Raw) return value.text;
+  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error(`not a finite number: ${value}`);
+    return String(value);
+  }
+  if (value instanceof Date) return `${pg.escapeLiteral(value.toISOString())}::timestamptz`;
+  if (typeof value === 'string') return pg.escapeLiteral(value);
+  return `ARRAY[${value.map((v) => pg.escapeLiteral(v)).join(', ')}]::text[]`;
+}
+
+/** A statement with its values written in: sql`SELECT ${a}` gives `SELECT 'a'`. */
+export function sql(strings: TemplateStringsArray, ...values: SqlValue[]): string {
+  let text = strings[0] ?? '';
+  values.forEach((value, i) => {
+    text += literal(value) + (strings[i + 1] ?? '');
+  });
+  return text;
+}
+
+/**
+ * Runs the statements in one round trip and answers each one's rows, in order. An empty statement
+ * list sends nothing.
+ */
+export async function batch(client: PoolClient, statements: readonly string[]): Promise<QueryResultRow[][]> {
+  if (statements.length === 0) return [];
+  const result = (await client.query(statements.join(';\n'))) as unknown as QueryResult | QueryResult[];
+  return (Array.isArray(result) ? result : [result]).map((r): QueryResultRow[] => r.rows as QueryResultRow[]);
+}

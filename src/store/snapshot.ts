@@ -1,0 +1,193 @@
+import type { SnapshotPart } from '../domain/changes.js';
+import {
+  effectiveLicense,
+  licenseTimeBounds,
+  type EffectiveLicense,
+  type LicenseRecord,
+} from '../domain/license.js';
+import { activeSince, activeUsersAt, utcDay, type ActivityCounts } from '../domain/users.js';
+import type { TokenRecord } from './store.js';
+
+/** How a store fills the snapshot: each part read in one consistent read of its own. */
+export interface SnapshotSource {
+  /** Licenses that are not deleted, in id order. */
+  licenses(): Promise<LicenseRecord[]>;
+  /** Live tokens by the hash of their secret. */
+  tokens(): Promise<Map<string, TokenRecord>>;
+  /** The activity counts for a window whose first day is `firstDay`. */
+  activity(firstDay: string): Promise<ActivityCounts>;
+}
+
+/**
+ * What the hottest routes answer from: the effective license and the active user count at one
+ * instant, and the live licenses behind them. A view is the same object for as long as none of
+ * these change, so what a route derives from it (a serialized body) is derived once per view.
+ */
+export interface ReadView {
+  readonly effective: EffectiveLicense;
+  readonly activeUserCount: number;
+  readonly activeByType: Readonly<Record<'dataConsumer' | 'policyOwner', number>>;
+  /** Licenses that are not deleted, in id order. */
+  readonly licenses: readonly LicenseRecord[];
+  /** `compute()` once per view and key; later calls with the key answer the same value. */
+  memo<T>(key: string, compute: () => T): T;
+}
+
+interface Loaded<T> {
+  epoch: number;
+  value: T;
+}
+
+class View implements ReadView {
+  readonly #memos = new Map<string, unknown>();
+
+  constructor(
+    readonly licenses: readonly LicenseRecord[],
+    readonly effective: EffectiveLicense,
+    readonly activeByType: Readonly<Record<'dataConsumer' | 'policyOwner', number>>,
+  ) {}
+
+  get activeUserCount(): number {
+    return this.activeByType.dataConsumer + this.activeByType.policyOwner;
+  }
+
+  memo<T>(key: string, compute: () => T): T {
+    if (this.#memos.has(key)) return this.#memos.get(key) as T;
+    const value = compute();
+    this.#memos.set(key, value);
+    return value;
+  }
+}
+
+/**
+ * The in-memory read snapshot of one store (docs/performance.md#the-read-snapshot). Each part
+ * (licenses, tokens, users' activity counts) is loaded once and kept until the store invalidates
+ * it: after its own commits that alter that part, and when another process or instance commits one
+ * (SQLite: `data_version`; PostgreSQL: LISTEN/NOTIFY and a generation poll). Time turns it over by
+ * itself: the effective license is recomputed when `now` passes a license's `startsAt` or
+ * `expires`, and the activity counts are reloaded when the window's first day changes. Nothing here
+ * grows with the number of users; licenses are parsed once per change, not per request.
+ */
+export class Snapshot {
+  readonly #source: SnapshotSource;
+  readonly #windowDays: number;
+  readonly #epochs: Record<SnapshotPart, number> = { licenses: 0, tokens: 0, users: 0 };
+  #licenses: Loaded<LicenseRecord[]> | undefined;
+  #tokens: Loaded<Map<string, TokenRecord>> | undefined;
+  #activity: Loaded<ActivityCounts> | undefined;
+  readonly #loading = new Map<string, Promise<unknown>>();
+  #effective:
+    | { licenses: LicenseRecord[]; from: number | null; until: number | null; value: EffectiveLicense }
+    | undefined;
+  #view: View | undefined;
+
+  constructor(source: SnapshotSource, activityWindowDays: number) {
+    this.#source = source;
+    this.#windowDays = activityWindowDays;
+  }
+
+  /** Marks a part stale: the next read loads it again. */
+  invalidate(part: SnapshotPart): void {
+    this.#epochs[part]++;
+  }
+
+  invalidateAll(): void {
+    for (const part of ['licenses', 'tokens', 'users'] as const) this.invalidate(part);
+  }
+
+  /**
+   * Loads a part once for concurrent callers. A load that an invalidation overtook still answers
+   * its callers (it started after the data they asked about), but is not kept.
+   */
+  #load<T>(
+    part: SnapshotPart,
+    key: string,
+    load: () => Promise<T>,
+    keep: (loaded: Loaded<T>) => void,
+  ): Promise<T> {
+    const epoch = this.#epochs[part];
+    const name = `${part}\n${key}\n${epoch}`;
+    const pending = this.#loading.get(name);
+    if (pending) return pending as Promise<T>;
+    const promise = load()
+      .then((value) => {
+        if (this.#epochs[part] === epoch) keep({ epoch, value });
+        return value;
+      })
+      .finally(() => this.#loading.delete(name));
+    this.#loading.set(name, promise);
+    return promise;
+  }
+
+  async licenses(): Promise<LicenseRecord[]> {
+    const kept = this.#licenses;
+    if (kept?.epoch === this.#epochs.licenses) return kept.value;
+    return this.#load(
+      'licenses',
+      '',
+      () => this.#source.licenses(),
+      (l) => (this.#licenses = l),
+    );
+  }
+
+  async token(hash: string): Promise<TokenRecord | undefined> {
+    const kept = this.#tokens;
+    if (kept?.epoch === this.#epochs.tokens) return kept.value.get(hash);
+    const tokens = await this.#load(
+      'tokens',
+      '',
+      () => this.#source.tokens(),
+      (t) => (this.#tokens = t),
+    );
+    return tokens.get(hash);
+  }
+
+  async #activityFor(firstDay: string): Promise<ActivityCounts> {
+    const kept = this.#activity;
+    if (kept?.epoch === this.#epochs.users && kept.value.firstDay === firstDay) return kept.value;
+    return this.#load(
+      'users',
+      firstDay,
+      () => this.#source.activity(firstDay),
+      (a) => (this.#activity = a),
+    );
+  }
+
+  /**
+   * The effective license over `licenses` at `now`, computed again only when the licenses change
+   * or `now` passes one of their `startsAt` or `expires`.
+   */
+  effectiveAt(licenses: LicenseRecord[], now: Date): EffectiveLicense {
+    const ms = now.getTime();
+    const kept = this.#effective;
+    if (
+      kept?.licenses === licenses &&
+      (kept.from === null || kept.from <= ms) &&
+      (kept.until === null || ms < kept.until)
+    )
+      return kept.value;
+    const value = effectiveLicense(licenses, now);
+    this.#effective = { licenses, ...licenseTimeBounds(licenses, now), value };
+    return value;
+  }
+
+  /** The view at `now`: the same object as the last one when nothing it holds has changed. */
+  async view(now: Date): Promise<ReadView> {
+    const since = activeSince(now, this.#windowDays);
+    const [licenses, activity] = await Promise.all([this.licenses(), this.#activityFor(utcDay(since))]);
+    const effective = this.effectiveAt(licenses, now);
+    const byType =
+      activeUsersAt(activity, since) ?? activeUsersAt(await this.#activityFor(utcDay(since)), since);
+    if (byType === undefined) throw new Error('the activity counts were loaded for another day');
+    const last = this.#view;
+    if (
+      last?.licenses === licenses &&
+      last.effective === effective &&
+      last.activeByType.dataConsumer === byType.dataConsumer &&
+      last.activeByType.policyOwner === byType.policyOwner
+    )
+      return last;
+    this.#view = new View(licenses, effective, byType);
+    return this.#view;
+  }
+}

@@ -1,0 +1,357 @@
+import type Database from 'better-sqlite3';
+import type { CounterMove, NewAuditEntry, SnapshotPart, UsageRaise } from '../../domain/changes.js';
+import type { EventDraft } from '../../domain/events.js';
+import type { NewLicense } from '../../domain/license-changes.js';
+import type { LicenseRecord } from '../../domain/license.js';
+import type { UserValues } from '../../domain/user-changes.js';
+import {
+  startOfNextUtcDay,
+  type ActivityCounts,
+  type UserRecord,
+  type UserType,
+} from '../../domain/users.js';
+import {
+  licenseFromRow,
+  newEventId,
+  tokenFromRow,
+  usageFromRow,
+  userFromRow,
+  type LicenseRow,
+  type TokenRow,
+  type UsageRow,
+  type UserRow,
+} from '../rows.js';
+import type { AuthFailureCount, NewToken, TokenRecord, UsageDay } from '../store.js';
+
+const LICENSE_COLUMNS = 'id, uuid, license_key, payload, updated_at, deleted, invalidated';
+const TOKEN_COLUMNS = 'id, name, permissions, created_at, revoked_at, bootstrap';
+const USER_COLUMNS = 'id, userid, iamid, name, email, user_type, created_at, last_activity_at, disabled';
+
+/**
+ * The SQL of the SQLite store, one method a statement, each prepared once (preparing costs more
+ * than running the small statements here). It decides nothing: sqlite-store.ts runs these in its
+ * transactions as the domain's plans say.
+ */
+export class SqliteQueries {
+  readonly #db: Database.Database;
+  readonly #statements = new Map<string, Database.Statement>();
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+  }
+
+  #prepare<P extends unknown[] = unknown[], R = unknown>(sql: string): Database.Statement<P, R> {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement as unknown as Database.Statement<P, R>;
+  }
+
+  all<R>(sql: string, ...params: unknown[]): R[] {
+    return this.#prepare<unknown[], R>(sql).all(...params);
+  }
+
+  count(sql: string, ...params: unknown[]): number {
+    return (this.#prepare<unknown[], { n: number }>(sql).get(...params) as { n: number }).n;
+  }
+
+  // Snapshot generations.
+
+  /** Through a kept statement: db.pragma() prepares a new one on every call. */
+  dataVersion(): number {
+    return this.#prepare<[], number>('PRAGMA data_version').pluck().get() as number;
+  }
+
+  generations(): { part: SnapshotPart; gen: number }[] {
+    return this.all('SELECT part, gen FROM snapshot_generations');
+  }
+
+  generation(part: SnapshotPart): number {
+    return this.#prepare<[string], number>('SELECT gen FROM snapshot_generations WHERE part = ?')
+      .pluck()
+      .get(part) as number;
+  }
+
+  bumpGeneration(part: SnapshotPart): number {
+    return this.#prepare<[string], number>(
+      'UPDATE snapshot_generations SET gen = gen + 1 WHERE part = ? RETURNING gen',
+    )
+      .pluck()
+      .get(part) as number;
+  }
+
+  // Licenses.
+
+  liveLicenses(): LicenseRecord[] {
+    return this.all<LicenseRow>(`SELECT ${LICENSE_COLUMNS} FROM licenses WHERE deleted = 0 ORDER BY id`).map(
+      licenseFromRow,
+    );
+  }
+
+  allLicenses(): LicenseRecord[] {
+    return this.all<LicenseRow>(`SELECT ${LICENSE_COLUMNS} FROM licenses ORDER BY id`).map(licenseFromRow);
+  }
+
+  licenseById(id: number): LicenseRecord | undefined {
+    const row = this.#prepare<[number], LicenseRow>(
+      `SELECT ${LICENSE_COLUMNS} FROM licenses WHERE id = ?`,
+    ).get(id);
+    return row && licenseFromRow(row);
+  }
+
+  licensesByUuid(uuid: string): LicenseRecord[] {
+    return this.all<LicenseRow>(
+      `SELECT ${LICENSE_COLUMNS} FROM licenses WHERE uuid = ? ORDER BY id`,
+      uuid,
+    ).map(licenseFromRow);
+  }
+
+  insertLicense(license: NewLicense, now: Date): number {
+    const at = now.toISOString();
+    const { lastInsertRowid } = this.#prepare(
+      `INSERT INTO licenses (uuid, license_key, payload, hard_delete, added_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+    ).run(
+      license.claims.uuid,
+      license.licenseKey,
+      JSON.stringify(license.payload),
+      license.claims.hardDelete ? 1 : 0,
+      at,
+      at,
+    );
+    return Number(lastInsertRowid);
+  }
+
+  invalidateLicenses(uuid: string, now: Date): void {
+    this.#prepare(
+      `UPDATE licenses SET invalidated = 1, updated_at = ?
+         WHERE uuid = ? AND deleted = 0 AND invalidated = 0`,
+    ).run(now.toISOString(), uuid);
+  }
+
+  markLicenseDeleted(id: number, now: Date): void {
+    this.#prepare('UPDATE licenses SET deleted = 1, updated_at = ? WHERE id = ?').run(now.toISOString(), id);
+  }
+
+  // Tokens.
+
+  liveTokens(): { hash: string; token: TokenRecord }[] {
+    return this.all<TokenRow & { hash: string }>(
+      `SELECT ${TOKEN_COLUMNS}, hash FROM tokens WHERE revoked_at IS NULL ORDER BY id`,
+    ).map((row) => ({ hash: row.hash, token: tokenFromRow(row) }));
+  }
+
+  tokenById(id: number): TokenRecord | undefined {
+    const row = this.#prepare<[number], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE id = ?`).get(id);
+    return row && tokenFromRow(row);
+  }
+
+  tokenByHash(hash: string): TokenRecord | undefined {
+    const row = this.#prepare<[string], TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM tokens WHERE hash = ?`).get(
+      hash,
+    );
+    return row && tokenFromRow(row);
+  }
+
+  insertToken(token: NewToken, now: Date, bootstrap: boolean): number {
+    const { lastInsertRowid } = this.#prepare(
+      'INSERT INTO tokens (name, hash, permissions, bootstrap, created_at) VALUES (?, ?, ?, ?, ?)',
+    ).run(token.name, token.hash, JSON.stringify(token.permissions), bootstrap ? 1 : 0, now.toISOString());
+    return Number(lastInsertRowid);
+  }
+
+  revokeToken(id: number, now: Date): void {
+    this.#prepare('UPDATE tokens SET revoked_at = ? WHERE id = ?').run(now.toISOString(), id);
+  }
+
+  liveBootstrapTokenId(): number | undefined {
+    return this.#prepare<[], number>('SELECT id FROM tokens WHERE bootstrap = 1 AND revoked_at IS NULL')
+      .pluck()
+      .get();
+  }
+
+  setTokenHash(id: number, hash: string): void {
+    this.#prepare('UPDATE tokens SET hash = ? WHERE id = ?').run(hash, id);
+  }
+
+  // Users and their counters.
+
+  userIdByName(iamid: string, userid: string): number | undefined {
+    return this.#prepare<[string, string], number>('SELECT id FROM users WHERE iamid = ? AND userid = ?')
+      .pluck()
+      .get(iamid, userid);
+  }
+
+  userById(id: number): UserRecord | undefined {
+    const row = this.#prepare<[number], UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`).get(id);
+    return row && userFromRow(row);
+  }
+
+  insertUser(user: UserValues): number {
+    const { lastInsertRowid } = this.#prepare(
+      `INSERT INTO users (iamid, userid, name, email, user_type, created_at, last_activity_at, disabled)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      user.iamid,
+      user.userid,
+      user.name,
+      user.email,
+      user.userType,
+      user.createdAt.toISOString(),
+      user.lastActivityAt.toISOString(),
+      user.disabled ? 1 : 0,
+    );
+    return Number(lastInsertRowid);
+  }
+
+  updateUser(id: number, user: UserValues): void {
+    this.#prepare(
+      'UPDATE users SET name = ?, email = ?, user_type = ?, disabled = ?, last_activity_at = ? WHERE id = ?',
+    ).run(user.name, user.email, user.userType, user.disabled ? 1 : 0, user.lastActivityAt.toISOString(), id);
+  }
+
+  deleteUser(id: number): void {
+    this.#prepare('DELETE FROM users WHERE id = ?').run(id);
+  }
+
+  userPage(
+    clause: string,
+    params: (string | number)[],
+    size: number,
+    offset: number,
+  ): { users: UserRecord[]; total: number } {
+    const total = this.count(`SELECT count(*) AS n FROM users ${clause}`, ...params);
+    const users = this.all<UserRow>(
+      `SELECT ${USER_COLUMNS} FROM users ${clause} ORDER BY id LIMIT ? OFFSET ?`,
+      ...params,
+      size,
+      offset,
+    ).map(userFromRow);
+    return { users, total };
+  }
+
+  usersByType(): Record<UserType, number> {
+    const totals: Record<UserType, number> = { dataConsumer: 0, policyOwner: 0 };
+    for (const row of this.all<{ user_type: UserType; n: number }>(
+      'SELECT user_type, count(*) AS n FROM users GROUP BY user_type',
+    ))
+      totals[row.user_type] = row.n;
+    return totals;
+  }
+
+  moveCounter(move: CounterMove): void {
+    this.#prepare(
+      `INSERT INTO activity_counts (day, user_type, n) VALUES (?, ?, ?)
+         ON CONFLICT (day, user_type) DO UPDATE SET n = n + excluded.n`,
+    ).run(move.day, move.userType, move.delta);
+  }
+
+  countersAfter(day: string): { user_type: UserType; n: number }[] {
+    return this.all(
+      'SELECT user_type, sum(n) AS n FROM activity_counts WHERE day > ? GROUP BY user_type',
+      day,
+    );
+  }
+
+  /** Last activity of the non-disabled users active in [from, to), ascending. */
+  activityBetween(from: string, to: string): { user_type: UserType; at: string }[] {
+    return this.all(
+      `SELECT user_type, last_activity_at AS at FROM users
+         WHERE disabled = 0 AND last_activity_at >= ? AND last_activity_at < ? ORDER BY last_activity_at`,
+      from,
+      to,
+    );
+  }
+
+  // Usage, thresholds, events, audit.
+
+  raiseUsage(usage: UsageRaise): void {
+    this.#prepare(
+      `INSERT INTO usage_daily (day, peak_active_users, license_seats, hard_seats) VALUES (?, ?, ?, ?)
+         ON CONFLICT (day) DO UPDATE SET
+           peak_active_users = max(peak_active_users, excluded.peak_active_users),
+           license_seats = excluded.license_seats, hard_seats = excluded.hard_seats`,
+    ).run(usage.day, usage.peakActiveUsers, usage.licenseSeats, usage.hardSeats);
+  }
+
+  usageDay(day: string): UsageDay | undefined {
+    const row = this.#prepare<[string], UsageRow>('SELECT * FROM usage_daily WHERE day = ?').get(day);
+    return row && usageFromRow(row);
+  }
+
+  usageRange(fromDay: string, toDay: string): UsageDay[] {
+    return this.all<UsageRow>(
+      'SELECT * FROM usage_daily WHERE day >= ? AND day <= ? ORDER BY day',
+      fromDay,
+      toDay,
+    ).map(usageFromRow);
+  }
+
+  firedThresholds(): number[] {
+    return this.#prepare<[], number>('SELECT percent FROM seat_alerts ORDER BY percent').pluck().all();
+  }
+
+  setFiredThresholds(fired: readonly number[]): void {
+    const now = this.firedThresholds();
+    if (now.length === fired.length && now.every((p, i) => p === fired[i])) return;
+    this.#prepare('DELETE FROM seat_alerts').run();
+    for (const percent of fired) this.#prepare('INSERT INTO seat_alerts (percent) VALUES (?)').run(percent);
+  }
+
+  insertEvent(event: EventDraft, now: Date): void {
+    // A merged event adds its count to the row already there (docs/events.md).
+    this.#prepare(
+      `INSERT INTO events (id, type, at, data, merge_key) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (merge_key) DO UPDATE SET data = json_set(data, '$.count',
+           json_extract(data, '$.count') + json_extract(excluded.data, '$.count'))`,
+    ).run(newEventId(), event.type, now.toISOString(), JSON.stringify(event.data), event.mergeKey ?? null);
+  }
+
+  insertAudit(entry: NewAuditEntry): void {
+    this.#prepare(
+      `INSERT INTO audit_events (at, actor_token_id, actor_name, action, target, outcome, code, client_address)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      entry.at.toISOString(),
+      entry.actorTokenId,
+      entry.actorName,
+      entry.action,
+      entry.target,
+      entry.outcome,
+      entry.code,
+      entry.clientAddress,
+    );
+  }
+
+  addAuthFailures(count: AuthFailureCount): void {
+    this.#prepare(
+      `INSERT INTO auth_failures (minute, client_address, count, first_at, last_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (minute, client_address) DO UPDATE SET count = count + excluded.count,
+           first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at)`,
+    ).run(
+      count.minute.toISOString(),
+      count.clientAddress,
+      count.count,
+      count.firstAt.toISOString(),
+      count.lastAt.toISOString(),
+    );
+  }
+}
+
+/** The activity counts of a window whose first day is `firstDay`; run inside a read transaction. */
+export function activityCounts(q: SqliteQueries, firstDay: string): ActivityCounts {
+  const counts: ActivityCounts = {
+    firstDay,
+    afterFirstDay: { dataConsumer: 0, policyOwner: 0 },
+    firstDayTimes: { dataConsumer: [], policyOwner: [] },
+  };
+  for (const row of q.countersAfter(firstDay)) counts.afterFirstDay[row.user_type] += row.n;
+  const start = new Date(`${firstDay}T00:00:00.000Z`);
+  const times: Record<UserType, number[]> = { dataConsumer: [], policyOwner: [] };
+  for (const row of q.activityBetween(start.toISOString(), startOfNextUtcDay(start).toISOString()))
+    times[row.user_type].push(Date.parse(row.at));
+  counts.firstDayTimes = times;
+  return counts;
+}
