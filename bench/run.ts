@@ -4,7 +4,8 @@
  * Starts real Licensor server processes (the built dist/cli/main.js, log level warn) and baseline
  * processes (bench/baseline-server.ts), drives both over loopback with autocannon, and reports each
  * figure as a ratio against its baseline measured in the same run, rounds alternating between the
- * two sides so that load from elsewhere on the machine falls on both. See docs/performance.md.
+ * two sides so that load from elsewhere on the machine falls on both. Scale figures (users,
+ * licenses) compare Licensor with itself on a smaller dataset the same way. See docs/performance.md.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -36,7 +37,15 @@ import {
 import { bar, fmtInt, fmtUsers, note, StatusLine } from './lib/progress.js';
 import { machine, markdownTable, type Figures, type Row, type StoreReport } from './lib/report.js';
 
-const SCENARIOS = ['status', 'entitlements', 'activity', 'seat-claim', 'license-add', 'scale'] as const;
+const SCENARIOS = [
+  'status',
+  'entitlements',
+  'activity',
+  'seat-claim',
+  'license-add',
+  'scale',
+  'licenses',
+] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Mode {
@@ -53,6 +62,11 @@ interface Mode {
   window: number;
   licenses: number;
   seatsPerLicense: number;
+  /**
+   * The licenses scenario: two datasets of `users` users, one with `few` licenses and one with
+   * `many`, added through the API `addConcurrency` at a time. Both hold the same seats in total.
+   */
+  licenseScale: { users: number; few: number; many: number; addConcurrency: number };
 }
 
 const FULL: Mode = {
@@ -66,6 +80,7 @@ const FULL: Mode = {
   window: 3000,
   licenses: 20,
   seatsPerLicense: 20_000,
+  licenseScale: { users: 10_000, few: 20, many: 2000, addConcurrency: 8 },
 };
 
 const QUICK: Mode = {
@@ -75,22 +90,36 @@ const QUICK: Mode = {
   roundS: 0.5,
   rounds: 1,
   sizes: { small: 10_000, main: 10_000, large: 20_000 },
+  licenseScale: { ...FULL.licenseScale, many: 200 },
 };
 
-const TARGETS = { get: 0.8, write: 0.5, licenseAdd: 0.5, scale: 1.5, rssMB: 200 };
+const TARGETS = { get: 0.8, write: 0.5, licenseAdd: 0.5, scale: 1.5, licenses: 1.5, rssMB: 200 };
 
 class InvalidRun extends Error {
   override readonly name = 'InvalidRun';
 }
 
+/** What one dataset holds: users seeded straight into the database, licenses added through the API. */
+interface DatasetSpec {
+  /** Tells datasets apart (and names their CPU profile directories): "100k", "10k-2000-licenses". */
+  key: string;
+  size: number;
+  licenses: number;
+  seatsPerLicense: number;
+  /** Poll the server's RSS from its start (the licenses scenario's memory figure). */
+  sampleRss: boolean;
+}
+
 interface Dataset {
   size: number;
+  licenses: number;
   target: Target;
   db: BenchDb;
   server: BenchProcess;
   token: string;
   todayIds: number[];
-  seeding: { users: number; seconds: number; rowsPerSecond: number };
+  seeding: { users: number; licenses: number; seconds: number; rowsPerSecond: number };
+  sampler: RssSampler | undefined;
 }
 
 interface Context {
@@ -102,7 +131,7 @@ interface Context {
 const cleanups: (() => Promise<void>)[] = [];
 
 // ---------------------------------------------------------------------------------------------
-// Setting up one dataset: a fresh database, a Licensor server on it, 20 licenses, N users.
+// Setting up one dataset: a fresh, migrated database, N users, a Licensor server on it, its licenses.
 
 async function api(
   ds: { server: BenchProcess; token: string },
@@ -126,94 +155,202 @@ function startOfUtcDay(at: Date): Date {
   return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate()));
 }
 
-interface Started {
-  size: number;
+/** A dataset's database, migrated and not yet served, and its license keys, signed. */
+interface Prepared {
+  spec: DatasetSpec;
   label: string;
   target: Target;
-  server: BenchProcess;
   token: string;
+  keys: string[];
 }
 
-/** A fresh database with a Licensor server on it and the licenses added through the API. */
-async function startDataset(store: StoreKind, size: number, ctx: Context): Promise<Started> {
-  const { mode, issuer } = ctx;
-  const label = `${store} ${fmtUsers(size)}`;
-  const target = await createTarget(store);
-  cleanups.push(() => target.dispose());
-  const token = `bench_${randomBytes(24).toString('base64url')}`;
-  const nodeArgs = ctx.profileDir
-    ? ['--cpu-prof', `--cpu-prof-dir=${join(ctx.profileDir, `${store}-${fmtUsers(size)}`)}`]
-    : [];
-  const server = await startProcess(`licensor (${label})`, [...nodeArgs, CLI, 'serve'], {
-    ...target.serverEnv,
+/** The same with its users written. */
+interface Seeded extends Prepared {
+  db: BenchDb;
+  now: Date;
+  seeding: Dataset['seeding'];
+}
+
+/** "100k", or "10k, 2,000 licenses" for the licenses scenario's datasets. */
+function datasetName(spec: DatasetSpec): string {
+  const users = fmtUsers(spec.size);
+  return spec.key === users ? users : `${users}, ${fmtInt(spec.licenses)} licenses`;
+}
+
+/**
+ * Adds licenses through POST /admin/license, `concurrency` requests at a time (as an
+ * administrator's script might), each answered 200 or the dataset fails.
+ */
+async function addLicenses(
+  ds: { server: BenchProcess; token: string },
+  keys: string[],
+  label: string,
+  concurrency: number,
+): Promise<void> {
+  // Only a long run of adds gets a progress line.
+  const line = keys.length > 100 ? new StatusLine() : undefined;
+  const started = performance.now();
+  let next = 0;
+  let done = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (next < keys.length && !failed) {
+      const i = next++;
+      const r = await api(ds, 'POST', '/admin/license', { licenseKey: keys[i] });
+      if (r.status !== 200) {
+        failed = true;
+        throw new Error(`${label}: adding license ${i} answered ${r.status}: ${r.text}`);
+      }
+      done++;
+      line?.update(
+        `  adding licenses to ${label} ${bar(done / keys.length)} ${fmtInt(done)}/${fmtInt(keys.length)}`,
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, keys.length) }, worker));
+  const s = (performance.now() - started) / 1000;
+  line?.done(
+    `  added ${fmtInt(keys.length)} licenses to ${label} in ${s.toFixed(1)} s (${concurrency} at a time, ${fmtInt(keys.length / s)}/s)`,
+  );
+}
+
+function serverEnv(p: Prepared, ctx: Context): Record<string, string> {
+  return {
+    ...p.target.serverEnv,
     LICENSOR_HOST: '127.0.0.1',
     LICENSOR_PORT: '0',
     // Request logs off, as a production deployment under load would run; warnings still show.
     LICENSOR_LOG_LEVEL: 'warn',
-    LICENSOR_ADMIN_TOKEN: token,
-    LICENSOR_TRUSTED_KEYS: issuer.publicKeyFile,
-  });
-  const ds0 = { server, token };
-
-  // The licenses go through the real API, as an administrator adds them.
-  for (let i = 0; i < mode.licenses; i++) {
-    const r = await api(ds0, 'POST', '/admin/license', { licenseKey: issuer.sign(i, mode.seatsPerLicense) });
-    if (r.status !== 200) throw new Error(`${label}: adding license ${i} answered ${r.status}: ${r.text}`);
-  }
-
-  return { size, label, target, server, token };
+    LICENSOR_ADMIN_TOKEN: p.token,
+    LICENSOR_TRUSTED_KEYS: ctx.issuer.publicKeyFile,
+  };
 }
 
-/** N users written straight into the database: a million API calls would take too long. */
-async function seedDataset(dataset: Started, ctx: Context): Promise<Dataset> {
-  const { mode } = ctx;
-  const { size, label, target, server, token } = dataset;
-  const ds0 = { server, token };
-  const db = await target.open();
-  const now = new Date();
-  const plan = { total: size, today: mode.today, window: mode.window, now };
-  const line = new StatusLine();
-  const started = performance.now();
-  await db.seedUsers(plan, (done) => {
-    const s = (performance.now() - started) / 1000;
-    line.update(
-      `  seeding ${label} ${bar(done / size)} ${fmtInt(done)} users  ${fmtInt(done / Math.max(s, 0.001))}/s`,
-    );
-  });
-  const insertS = (performance.now() - started) / 1000;
-  line.update(`  seeding ${label} ${bar(1)} recounting activity_counts...`);
-  await db.recountActivity();
-  const seconds = (performance.now() - started) / 1000;
-  line.done(
-    `  seeded ${label}: ${fmtInt(size)} users in ${seconds.toFixed(seconds < 1 ? 2 : 1)} s (${fmtInt(size / insertS)} rows/s inserting; counters rebuilt)`,
+/**
+ * A fresh database with Licensor's schema (the server's own migrations: a server is started on it
+ * and stopped again), and the dataset's license keys, signed up front as a vendor would.
+ */
+async function prepareDataset(store: StoreKind, spec: DatasetSpec, ctx: Context): Promise<Prepared> {
+  const label = `${store} ${datasetName(spec)}`;
+  const sign = (i: number): string => ctx.issuer.sign(i, spec.seatsPerLicense);
+  const keys =
+    spec.licenses > 100
+      ? signKeys(spec.licenses, sign, `license keys for ${label}`)
+      : Array.from({ length: spec.licenses }, (_, i) => sign(i));
+  const target = await createTarget(store);
+  cleanups.push(() => target.dispose());
+  const token = `bench_${randomBytes(24).toString('base64url')}`;
+  const prepared = { spec, label, target, token, keys };
+  const migrating = await startProcess(
+    `licensor (${label}, migrating)`,
+    [CLI, 'serve'],
+    serverEnv(prepared, ctx),
   );
+  // It said it was ready, so its migrations are done. One request first: the serve command sets
+  // up its SIGTERM handler just after that line, and a SIGTERM before it would kill the process.
+  await api({ server: migrating, token }, 'GET', '/healthz');
+  // An unclean exit is shown, as for every server.
+  const code = await migrating.stop();
+  if (code !== 0) note(`  ${migrating.name} exited with ${code}:\n${migrating.stderr().slice(-2000)}`);
+  return prepared;
+}
 
-  // Check that the server sees what was seeded: the counters hold every user, and exactly the
-  // users active in the window count.
-  const counts = await db.counts();
-  if (counts.users !== size || counts.counters !== size)
-    throw new Error(
-      `${label}: seeded ${counts.users} users, counters hold ${counts.counters}; expected ${size}`,
+/**
+ * N users written straight into the database (a million API calls would take too long), while no
+ * server runs on it: the measured server starts afterwards and finds them as after a restart, so
+ * no server ever has to notice rows written behind its back (its caches need not see them).
+ */
+async function seedDataset(p: Prepared, ctx: Context): Promise<Seeded> {
+  const { mode } = ctx;
+  const { spec, label, target } = p;
+  const { size } = spec;
+  const db = await target.open();
+  try {
+    const now = new Date();
+    const plan = { total: size, today: mode.today, window: mode.window, now };
+    const line = new StatusLine();
+    const started = performance.now();
+    await db.seedUsers(plan, (done) => {
+      const s = (performance.now() - started) / 1000;
+      line.update(
+        `  seeding ${label} ${bar(done / size)} ${fmtInt(done)} users  ${fmtInt(done / Math.max(s, 0.001))}/s`,
+      );
+    });
+    const insertS = (performance.now() - started) / 1000;
+    line.update(`  seeding ${label} ${bar(1)} recounting activity_counts...`);
+    await db.recountActivity();
+    const seconds = (performance.now() - started) / 1000;
+    line.done(
+      `  seeded ${label}: ${fmtInt(size)} users in ${seconds.toFixed(seconds < 1 ? 2 : 1)} s (${fmtInt(size / insertS)} rows/s inserting; counters rebuilt)`,
     );
-  const status = await api(ds0, 'GET', '/admin/license/licenseStatus');
-  const parsed = JSON.parse(status.text) as { activeUserCount: number; licenseSeats: number };
-  if (
-    parsed.activeUserCount !== mode.today + mode.window ||
-    parsed.licenseSeats !== mode.licenses * mode.seatsPerLicense
-  )
-    throw new Error(`${label}: licenseStatus says ${status.text}`);
-  const todayIds = await db.activeUserIds(startOfUtcDay(now), mode.today);
-  if (todayIds.length < mode.today / 2)
-    throw new Error(`${label}: only ${todayIds.length} users active today`);
-  return {
-    size,
-    target,
-    db,
-    server,
-    token,
-    todayIds,
-    seeding: { users: size, seconds, rowsPerSecond: size / insertS },
-  };
+    const counts = await db.counts();
+    if (counts.users !== size || counts.counters !== size)
+      throw new Error(
+        `${label}: seeded ${counts.users} users, counters hold ${counts.counters}; expected ${size}`,
+      );
+    return {
+      ...p,
+      db,
+      now,
+      seeding: { users: size, licenses: spec.licenses, seconds, rowsPerSecond: size / insertS },
+    };
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The measured Licensor server on a seeded database, with the licenses added through the API. */
+async function serveDataset(
+  s: Seeded,
+  ctx: Context,
+  started: (server: BenchProcess) => void,
+): Promise<Dataset> {
+  const { mode } = ctx;
+  const { spec, label, target, token, db, now } = s;
+  const nodeArgs = ctx.profileDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${join(ctx.profileDir, `${target.store}-${spec.key}`)}`]
+    : [];
+  const server = await startProcess(`licensor (${label})`, [...nodeArgs, CLI, 'serve'], serverEnv(s, ctx));
+  started(server);
+  const ds0 = { server, token };
+  // VmHWM covers the whole life anyway; polling from the start also catches the adds.
+  const sampler = spec.sampleRss ? new RssSampler(server.pid) : undefined;
+  sampler?.start();
+  try {
+    // The licenses go through the real API, as an administrator adds them.
+    await addLicenses(ds0, s.keys, label, mode.licenseScale.addConcurrency);
+
+    // Check that the server sees what was seeded: exactly the users active in the window count,
+    // and every license added is stored and active.
+    const counts = await db.counts();
+    if (counts.licenses !== spec.licenses)
+      throw new Error(`${label}: ${counts.licenses} licenses stored; expected ${spec.licenses}`);
+    const status = await api(ds0, 'GET', '/admin/license/licenseStatus');
+    const parsed = JSON.parse(status.text) as { activeUserCount: number; licenseSeats: number };
+    if (
+      parsed.activeUserCount !== mode.today + mode.window ||
+      parsed.licenseSeats !== spec.licenses * spec.seatsPerLicense
+    )
+      throw new Error(`${label}: licenseStatus says ${status.text}`);
+    const todayIds = await db.activeUserIds(startOfUtcDay(now), mode.today);
+    if (todayIds.length < mode.today / 2)
+      throw new Error(`${label}: only ${todayIds.length} users active today`);
+    return {
+      size: spec.size,
+      licenses: spec.licenses,
+      target,
+      db,
+      server,
+      token,
+      todayIds,
+      seeding: s.seeding,
+      sampler,
+    };
+  } catch (err) {
+    sampler?.stop();
+    throw err;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -462,6 +599,43 @@ async function scaleScenario(
   };
 }
 
+/**
+ * Status with many licenses against status with few: two servers with the same users and the same
+ * seats in total, rounds alternating. The ratio is of p50 latencies, as for scale.
+ */
+async function licensesScenario(few: Dataset, many: Dataset, mode: Mode): Promise<Row> {
+  const [atMany, atFew] = await compare(
+    `${many.target.store} · licenses · GET ${STATUS_PATH} · ${fmtInt(many.licenses)} vs ${fmtInt(few.licenses)} licenses, ${fmtUsers(many.size)} users`,
+    httpSide(
+      `licensor ${fmtInt(many.licenses)} licenses`,
+      many.server,
+      getSpec(STATUS_PATH, many.token),
+      mode.connections,
+    ),
+    httpSide(
+      `licensor ${fmtInt(few.licenses)} licenses`,
+      few.server,
+      getSpec(STATUS_PATH, few.token),
+      mode.connections,
+    ),
+    mode,
+  );
+  const ratio = atMany.latency.p50 / atFew.latency.p50;
+  return {
+    id: 'licenses-status',
+    scenario: `${fmtInt(many.licenses)} licenses: GET ${STATUS_PATH}`,
+    users: many.size,
+    licenses: many.licenses,
+    licensor: atMany,
+    baselineName: `Licensor with ${fmtInt(few.licenses)} licenses`,
+    baseline: atFew,
+    ratioKind: 'p50-latency',
+    ratio,
+    target: TARGETS.licenses,
+    met: ratio <= TARGETS.licenses,
+  };
+}
+
 /** Verify + insert per key in this process: the endpoint's work without HTTP, auth, audit or checks. */
 function licenseLoopSide(ds: Dataset, keys: string[], ctx: Context): Side {
   let next = 0;
@@ -531,11 +705,11 @@ function licenseLoopSide(ds: Dataset, keys: string[], ctx: Context): Side {
 }
 
 /** Signs `n` keys (each a new uuid) with a progress line; signing is never inside a measurement. */
-function signKeys(n: number, issuer: BenchIssuer, label: string): string[] {
+function signKeys(n: number, sign: (i: number) => string, label: string): string[] {
   const line = new StatusLine();
   const keys: string[] = [];
   for (let i = 0; i < n; i++) {
-    keys.push(issuer.sign(1000 + i, 1));
+    keys.push(sign(i));
     if (i % 2000 === 0) line.update(`  signing ${label} ${bar(i / n)} ${fmtInt(i)}/${fmtInt(n)}`);
   }
   line.done(`  signed ${fmtInt(n)} ${label}`);
@@ -558,8 +732,9 @@ function keyBudget(mode: Mode, issuer: BenchIssuer): number {
 async function licenseAddScenario(ds: Dataset, ctx: Context): Promise<Row> {
   const { mode, issuer } = ctx;
   const budget = keyBudget(mode, issuer);
-  const ours = signKeys(budget, issuer, 'keys for POST /admin/license');
-  const loop = signKeys(budget, issuer, 'keys for the in-process loop');
+  const sign = (i: number): string => issuer.sign(1000 + i, 1);
+  const ours = signKeys(budget, sign, 'keys for POST /admin/license');
+  const loop = signKeys(budget, sign, 'keys for the in-process loop');
   let k = 0;
   const spec = (): LoadSpec => ({
     method: 'POST',
@@ -603,36 +778,79 @@ async function captureBodies(ds: Dataset, dir: string): Promise<string> {
 
 async function benchStore(store: StoreKind, only: Set<Scenario>, ctx: Context): Promise<StoreReport> {
   const { mode } = ctx;
-  const wantsMain = [...only].some((s) => s !== 'scale');
-  const wantsScale = only.has('scale');
-  const sizes = new Set<number>();
-  if (wantsMain) sizes.add(mode.sizes.main);
-  if (wantsScale) {
-    sizes.add(mode.sizes.small);
-    sizes.add(mode.sizes.large);
-  }
-  note(
-    `\n=== ${store}: ${[...sizes]
-      .sort((a, b) => a - b)
-      .map(fmtUsers)
-      .join(', ')} users; ${[...only].join(', ')}`,
+  const wantsMain = (['status', 'entitlements', 'activity', 'seat-claim', 'license-add'] as const).some((s) =>
+    only.has(s),
   );
-  const datasets = new Map<number, Dataset>();
+  const wantsScale = only.has('scale');
+  const wantsLicenses = only.has('licenses');
+  const usersSpec = (size: number): DatasetSpec => ({
+    key: fmtUsers(size),
+    size,
+    licenses: mode.licenses,
+    seatsPerLicense: mode.seatsPerLicense,
+    sampleRss: false,
+  });
+  // The licenses scenario's two datasets hold the same seats in total (20 × 20,000 or 2,000 × 200),
+  // so their status bodies agree and only the number of licenses differs.
+  const totalSeats = mode.licenses * mode.seatsPerLicense;
+  const licensesSpec = (licenses: number, sampleRss: boolean): DatasetSpec => ({
+    key: `${fmtUsers(mode.licenseScale.users)}-${licenses}-licenses`,
+    size: mode.licenseScale.users,
+    licenses,
+    seatsPerLicense: Math.floor(totalSeats / licenses),
+    sampleRss,
+  });
+  const mainKey = usersSpec(mode.sizes.main).key;
+  const smallKey = usersSpec(mode.sizes.small).key;
+  const largeKey = usersSpec(mode.sizes.large).key;
+  const fewSpec = licensesSpec(mode.licenseScale.few, false);
+  const manySpec = licensesSpec(mode.licenseScale.many, true);
+  // Keyed, so that a size two scenarios share (quick: main = small) is one dataset.
+  const specs = new Map<string, DatasetSpec>();
+  const want = (spec: DatasetSpec): void => void specs.set(spec.key, spec);
+  if (wantsMain) want(usersSpec(mode.sizes.main));
+  if (wantsScale) {
+    want(usersSpec(mode.sizes.small));
+    want(usersSpec(mode.sizes.large));
+  }
+  if (wantsLicenses) {
+    want(fewSpec);
+    want(manySpec);
+  }
+  const ordered = [...specs.values()].sort((a, b) => a.size - b.size || a.licenses - b.licenses);
+  const userSizes = ordered
+    .filter((spec) => spec.key === fmtUsers(spec.size))
+    .map((spec) => fmtUsers(spec.size));
+  const datasetsText = [
+    ...(userSizes.length > 0 ? [`${userSizes.join(', ')} users`] : []),
+    ...(wantsLicenses
+      ? [
+          `${fmtUsers(mode.licenseScale.users)} users with ${fmtInt(fewSpec.licenses)} and ${fmtInt(manySpec.licenses)} licenses`,
+        ]
+      : []),
+  ];
+  note(`\n=== ${store}: ${datasetsText.join('; ')}; ${[...only].join(', ')}`);
+  const datasets = new Map<string, Dataset>();
+  const seeded: Seeded[] = [];
   const processes: BenchProcess[] = [];
   const rows: Row[] = [];
   let memory: StoreReport['memory'];
+  let licensesMemory: StoreReport['licensesMemory'];
   try {
-    // Servers start side by side; seeding goes one dataset at a time (one progress bar).
-    const starting = [...sizes].sort((a, b) => a - b).map((size) => startDataset(store, size, ctx));
-    const started = await Promise.allSettled(starting);
-    for (const s of started) if (s.status === 'fulfilled') processes.push(s.value.server);
-    for (const s of started) if (s.status === 'rejected') throw s.reason;
-    for (const s of started) {
-      if (s.status !== 'fulfilled') continue;
-      datasets.set(s.value.size, await seedDataset(s.value, ctx));
-    }
+    // Databases are created and migrated side by side; seeding goes one dataset at a time (one
+    // progress bar); then the measured servers start side by side and their licenses are added.
+    const prepared = await Promise.allSettled(ordered.map((spec) => prepareDataset(store, spec, ctx)));
+    for (const p of prepared) if (p.status === 'rejected') throw p.reason;
+    for (const p of prepared) if (p.status === 'fulfilled') seeded.push(await seedDataset(p.value, ctx));
+    const served = await Promise.allSettled(
+      seeded.map((s) => serveDataset(s, ctx, (server) => processes.push(server))),
+    );
+    for (const s of served) if (s.status === 'rejected') throw s.reason;
+    served.forEach((s, i) => {
+      if (s.status === 'fulfilled') datasets.set(seeded[i]!.spec.key, s.value);
+    });
 
-    const main = datasets.get(mode.sizes.main);
+    const main = wantsMain ? datasets.get(mainKey) : undefined;
     if (main && (['status', 'entitlements', 'activity', 'seat-claim'] as const).some((s) => only.has(s))) {
       const bodies = await captureBodies(main, main.target.dir);
       const baseline = await startProcess(`baseline (${store})`, ['--import', 'tsx', BASELINE_SERVER], {
@@ -648,8 +866,8 @@ async function benchStore(store: StoreKind, only: Set<Scenario>, ctx: Context): 
     }
 
     if (wantsScale) {
-      const small = datasets.get(mode.sizes.small)!;
-      const large = datasets.get(mode.sizes.large)!;
+      const small = datasets.get(smallKey)!;
+      const large = datasets.get(largeKey)!;
       const sampler = new RssSampler(large.server.pid);
       sampler.start();
       for (const id of ['status', 'entitlements', 'activity', 'seat-claim'] as const)
@@ -676,17 +894,48 @@ async function benchStore(store: StoreKind, only: Set<Scenario>, ctx: Context): 
       });
     }
 
+    if (wantsLicenses) {
+      const few = datasets.get(fewSpec.key)!;
+      const many = datasets.get(manySpec.key)!;
+      rows.push(await licensesScenario(few, many, mode));
+      // Polled since the server started (the license adds, the rounds above); VmHWM is the peak
+      // over the process's whole life.
+      const m = many.sampler!.stop();
+      const mb = Math.max(m.vmHwm, m.maxPolledRss) / 2 ** 20;
+      licensesMemory = {
+        vmHwmBytes: m.vmHwm,
+        maxPolledRssBytes: m.maxPolledRss,
+        samples: m.samples,
+        users: many.size,
+        licenses: many.licenses,
+      };
+      note(
+        `\n${store} · peak RSS of the ${fmtInt(many.licenses)}-license server: ${mb.toFixed(0)} MB (VmHWM)`,
+      );
+      rows.push({
+        id: 'licenses-memory',
+        scenario: `peak server RSS, ${fmtInt(many.licenses)}-license run`,
+        users: many.size,
+        licenses: many.licenses,
+        baselineName: '—',
+        ratioKind: 'rss-mb',
+        ratio: mb,
+        target: TARGETS.rssMB,
+        met: mb < TARGETS.rssMB,
+      });
+    }
+
     // Last: it adds thousands of licenses, which every later status read would list.
     if (main && only.has('license-add')) rows.push(await licenseAddScenario(main, ctx));
   } finally {
-    for (const ds of datasets.values()) await ds.db.close().catch(() => undefined);
+    for (const ds of datasets.values()) ds.sampler?.stop();
+    for (const s of seeded) await s.db.close().catch(() => undefined);
     const codes = await Promise.all(processes.map((p) => p.stop()));
     codes.forEach((code, i) => {
       if (code !== 0)
         note(`  ${processes[i]!.name} exited with ${code}:\n${processes[i]!.stderr().slice(-2000)}`);
     });
-    for (const ds of datasets.values())
-      await ds.target.dispose().catch((err: unknown) => note(`cleanup: ${String(err)}`));
+    for (const s of seeded) await s.target.dispose().catch((err: unknown) => note(`cleanup: ${String(err)}`));
   }
   return {
     store,
@@ -694,6 +943,7 @@ async function benchStore(store: StoreKind, only: Set<Scenario>, ctx: Context): 
     rows,
     seeding: [...datasets.values()].map((d) => d.seeding),
     ...(memory !== undefined && { memory }),
+    ...(licensesMemory !== undefined && { licensesMemory }),
   };
 }
 
@@ -832,6 +1082,7 @@ async function main(): Promise<number> {
           seconds: (performance.now() - storeStarted) / 1000,
           seeding: report.seeding,
           memory: report.memory,
+          licensesMemory: report.licensesMemory,
           results: report.rows,
         },
         null,

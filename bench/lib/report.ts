@@ -21,6 +21,8 @@ export interface Row {
   id: string;
   scenario: string;
   users: number;
+  /** Licenses on the measured server, where the scenario is about their number. */
+  licenses?: number;
   licensor?: Figures;
   baselineName: string;
   baseline?: Figures;
@@ -36,8 +38,16 @@ export interface StoreReport {
   store: string;
   quick: boolean;
   rows: Row[];
-  seeding: { users: number; seconds: number; rowsPerSecond: number }[];
+  seeding: { users: number; licenses: number; seconds: number; rowsPerSecond: number }[];
   memory?: { vmHwmBytes: number; maxPolledRssBytes: number; samples: number; users: number };
+  /** Peak RSS of the licenses scenario's many-license server. */
+  licensesMemory?: {
+    vmHwmBytes: number;
+    maxPolledRssBytes: number;
+    samples: number;
+    users: number;
+    licenses: number;
+  };
 }
 
 export function machine(): Record<string, unknown> {
