@@ -1,4 +1,5 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
@@ -25,6 +26,8 @@ export interface RunningServer {
    * store.
    */
   close(maxDrainMs?: number): Promise<void>;
+  /** Requests received and neither answered nor abandoned by their client; never below 0. */
+  inFlight(): number;
 }
 
 /** The longest a stopping server keeps answering requests already on its connections. */
@@ -144,15 +147,22 @@ export async function startServer(
     let draining = false;
     let inFlight = 0;
     let lastStart = 0;
-    app.addHook('onRequest', async (request) => {
+    // Counted at the HTTP server, not in Fastify hooks: an onRequest hook registered here runs
+    // after auth's, so a refused token skipped the count but not onResponse's uncount, and a
+    // client that resets its connection never reaches onResponse at all. Node emits 'request'
+    // once per request, before any hook, and the response's 'close' exactly once, when it is
+    // sent or when its connection goes away first.
+    app.server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
       inFlight++;
       lastStart = performance.now();
+      response.once('close', () => {
+        inFlight--;
+      });
+    });
+    app.addHook('onRequest', async (request) => {
       // Tell load balancers to stop sending traffic here.
       if (draining && request.routeOptions.url === '/readyz')
         throw new LicensorError('SHUTTING_DOWN', 'the server is shutting down');
-    });
-    app.addHook('onResponse', async () => {
-      inFlight--;
     });
     app.addHook('onSend', async (_request, reply) => {
       if (draining) reply.header('connection', 'close');
@@ -165,6 +175,7 @@ export async function startServer(
       app,
       store,
       url,
+      inFlight: () => inFlight,
       close: async (maxDrainMs = SHUTDOWN_MAX_DRAIN_MS) => {
         clearInterval(sampler);
         draining = true;
@@ -172,12 +183,16 @@ export async function startServer(
         // but Node has not yet taken, and http.Server's close also drops accepted connections whose
         // request is not read yet: either way a client that already sent its request would see a
         // reset. So the server keeps answering until it has been quiet, and only then closes.
-        const deadline = performance.now() + maxDrainMs;
+        const started = performance.now();
+        const deadline = started + maxDrainMs;
         while (
           performance.now() < deadline &&
           (inFlight > 0 || performance.now() - lastStart < SHUTDOWN_QUIET_MS)
         )
           await sleep(25);
+        const drain = { inFlight, drainMs: Math.round(performance.now() - started) };
+        if (inFlight > 0) app.log.warn(drain, 'still answering requests at the drain deadline; closing');
+        else app.log.info(drain, 'drained: nothing in flight');
         NetServer.prototype.close.call(app.server);
         await app.close();
         await store.close();
