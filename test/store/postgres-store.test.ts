@@ -20,6 +20,7 @@ import {
   withSchema,
   withTestClient,
 } from '../helpers/postgres.js';
+import { storeChangesContract } from './store-changes.case.js';
 import { activeCount, fixed, storeContract } from './store-contract.js';
 
 const skip = await postgresSkipReason();
@@ -101,18 +102,14 @@ async function lockTable(schema: string, table: string): Promise<() => Promise<v
 }
 
 describe('PostgresStore', { skip: skip ?? false }, () => {
-  storeContract(
-    'PostgresStore (contract)',
-    () => openIn(uniqueSchemaName()),
-    async (store) => {
-      const schema = schemaOf(store);
-      for (const [other, name] of schemas) if (name === schema) schemas.delete(other);
-      await dropSchema(schema);
-    },
-    {
-      reopen: (store) => openIn(schemaOf(store)),
-    },
-  );
+  const dropStoreSchema = async (store: Store): Promise<void> => {
+    const schema = schemaOf(store);
+    for (const [other, name] of schemas) if (name === schema) schemas.delete(other);
+    await dropSchema(schema);
+  };
+  const reopen = (store: Store): Promise<Store> => openIn(schemaOf(store));
+  storeContract('PostgresStore (contract)', () => openIn(uniqueSchemaName()), dropStoreSchema, { reopen });
+  storeChangesContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema, { reopen });
 
   describe('PostgresStore (migrations)', () => {
     it('three processes opening a fresh schema at once all succeed and apply each migration once', () =>

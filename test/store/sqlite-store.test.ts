@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/sqlite-migrations.js';
 import type { Store } from '../../src/store/store.js';
+import { storeChangesContract } from './store-changes.case.js';
 import { storeContract } from './store-contract.js';
 
 storeContract('SqliteStore (:memory:)', () =>
@@ -28,19 +29,18 @@ function fileOf(store: Store): string {
   return filename;
 }
 
-storeContract(
-  'SqliteStore (file)',
-  () => Promise.resolve(openFile(join(mkdtempSync(join(tmpdir(), 'licensor-store-')), 'licensor.sqlite'))),
-  (store) => {
-    const filename = fileOf(store);
-    for (const [other, name] of files) if (name === filename) files.delete(other);
-    rmSync(join(filename, '..'), { recursive: true, force: true });
-    return Promise.resolve();
-  },
-  {
-    reopen: (store) => Promise.resolve(openFile(fileOf(store))),
-  },
-);
+const openTemp = (): Promise<Store> =>
+  Promise.resolve(openFile(join(mkdtempSync(join(tmpdir(), 'licensor-store-')), 'licensor.sqlite')));
+const removeFile = (store: Store): Promise<void> => {
+  const filename = fileOf(store);
+  for (const [other, name] of files) if (name === filename) files.delete(other);
+  rmSync(join(filename, '..'), { recursive: true, force: true });
+  return Promise.resolve();
+};
+const reopenFile = (store: Store): Promise<Store> => Promise.resolve(openFile(fileOf(store)));
+
+storeContract('SqliteStore (file)', openTemp, removeFile, { reopen: reopenFile });
+storeChangesContract('SqliteStore (file)', openTemp, removeFile, { reopen: reopenFile });
 
 describe('SqliteStore migrations', () => {
   it('refuses a database written by a newer Licensor', (t) => {
