@@ -28,6 +28,24 @@ export function planAddLicense(
   return { supersede: license.claims.supersedes };
 }
 
+/**
+ * The live licenses once `added` is stored and the uuids in `supersede` invalidated, as the
+ * store's writes leave them: a store keeps these in memory instead of reading every license back.
+ */
+export function licensesAfterAdd(
+  liveBefore: readonly LicenseRecord[],
+  added: LicenseRecord,
+  supersede: readonly string[],
+  now: Date,
+): LicenseRecord[] {
+  return [
+    ...liveBefore.map((l) =>
+      supersede.includes(l.uuid) && !l.invalidated ? { ...l, invalidated: true, updatedAt: now } : l,
+    ),
+    added,
+  ];
+}
+
 /** What the store read, in the change's transaction, to produce the change's events. */
 export interface LicenseChangeState {
   /** Live (not deleted) licenses before the change, and after it. */

@@ -8,6 +8,14 @@ const SHUTDOWN_GRACE_MS = 10_000;
 async function serve(): Promise<void> {
   // Loaded here, not at the top: the other commands start faster without the server's modules.
   const { startServer } = await import('../../server.js');
+  // Listening for signals from before the "ready" line: a SIGTERM right after it must close the
+  // server gracefully, not end the process by default.
+  let pending: string | undefined;
+  let onSignal = (signal: string): void => {
+    pending ??= signal;
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
   let server;
   try {
     server = await startServer(loadServerConfig());
@@ -38,8 +46,8 @@ async function serve(): Promise<void> {
       },
     );
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  onSignal = shutdown;
+  if (pending !== undefined) shutdown(pending);
 }
 
 function fail(line: string): never {

@@ -9,7 +9,7 @@ import {
 } from '../../domain/changes.js';
 import { LicensorError } from '../../domain/errors.js';
 import type { EventDraft, EventRecord } from '../../domain/events.js';
-import { licenseChangeEffects, planAddLicense } from '../../domain/license-changes.js';
+import { licenseChangeEffects, licensesAfterAdd, planAddLicense } from '../../domain/license-changes.js';
 import type { LicenseRecord } from '../../domain/license.js';
 import { checkBootstrapSecret } from '../../domain/tokens.js';
 import {
@@ -316,12 +316,7 @@ export class PostgresStore implements Store {
         deleted: false,
         invalidated: false,
       };
-      const liveAfter = [
-        ...liveBefore.map((l) =>
-          supersede.includes(l.uuid) && !l.invalidated ? { ...l, invalidated: true, updatedAt: now } : l,
-        ),
-        added,
-      ];
+      const liveAfter = licensesAfterAdd(liveBefore, added, supersede, now);
       const effects = licenseChangeEffects(
         'added',
         added,

@@ -12,7 +12,7 @@ import {
 } from '../../domain/changes.js';
 import { LicensorError } from '../../domain/errors.js';
 import type { EventDraft, EventRecord } from '../../domain/events.js';
-import { licenseChangeEffects, planAddLicense } from '../../domain/license-changes.js';
+import { licenseChangeEffects, licensesAfterAdd, planAddLicense } from '../../domain/license-changes.js';
 import { effectiveLicense, type LicenseRecord } from '../../domain/license.js';
 import { checkBootstrapSecret } from '../../domain/tokens.js';
 import {
@@ -232,7 +232,7 @@ export class SqliteStore implements Store {
       const id = this.#q.insertLicense(license, now);
       for (const uuid of supersede) this.#q.invalidateLicenses(uuid, now);
       const added = this.#q.licenseById(id) as LicenseRecord;
-      const liveAfter = this.#q.liveLicenses();
+      const liveAfter = licensesAfterAdd(liveBefore, added, supersede, now);
       const effects = licenseChangeEffects(
         'added',
         added,
