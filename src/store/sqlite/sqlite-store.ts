@@ -13,7 +13,7 @@ import {
 import { LicensorError } from '../../domain/errors.js';
 import type { EventDraft, EventRecord } from '../../domain/events.js';
 import { licenseChangeEffects, licensesAfterAdd, planAddLicense } from '../../domain/license-changes.js';
-import { effectiveLicense, type LicenseRecord } from '../../domain/license.js';
+import type { LicenseRecord } from '../../domain/license.js';
 import { checkBootstrapSecret } from '../../domain/tokens.js';
 import {
   claimSeat,
@@ -306,7 +306,7 @@ export class SqliteStore implements Store {
     return claimSeat(
       {
         activeUserCount: this.#activeCount(now),
-        effective: effectiveLicense(this.#liveLicenses(), now),
+        effective: this.#snapshot.effectiveAt(this.#liveLicenses(), now),
         firedThresholds: this.#q.firedThresholds(),
       },
       now,
@@ -436,7 +436,7 @@ export class SqliteStore implements Store {
   recordUsage(now: Date): Promise<UsageDay> {
     return settle(() =>
       this.#write(() => {
-        const effective = effectiveLicense(this.#liveLicenses(), now);
+        const effective = this.#snapshot.effectiveAt(this.#liveLicenses(), now);
         this.#q.raiseUsage({
           day: utcDay(now),
           peakActiveUsers: this.#activeCount(now),
