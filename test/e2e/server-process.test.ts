@@ -178,6 +178,11 @@ describe('a real server process', () => {
         }),
       ),
     );
+    // SIGTERM once the writes are arriving: on a loaded machine the 60 fetches can take longer than
+    // the drain's quiet period to leave this process, and a server that has seen nothing for that
+    // long may rightly close before they connect (that is ECONNREFUSED, not the race under test).
+    for (let i = 0; i < 400 && !/"url":"\/admin\/users"/.test(server.stdout()); i++)
+      await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, 5));
     const exit = server.stop('SIGTERM');
     // The signal takes a moment to arrive on a busy machine: poll (bounded) until the server says it
