@@ -72,6 +72,10 @@ export function registerAudit(app: FastifyInstance, store: Store, clock: Clock):
   app.decorateRequest('auditSkip', false);
   app.decorateRequest('refusal', null);
   app.decorateRequest('clientAddress', '');
+  // Node reads a socket's peer address lazily and cannot once the socket is gone: a client that
+  // resets its connection right after sending would be audited without an address. Reading it
+  // when the connection arrives keeps it (Node caches it on the socket).
+  app.server.on('connection', (socket: { remoteAddress?: string }) => void socket.remoteAddress);
   app.addHook('onRequest', async (request) => {
     request.clientAddress = request.ip ?? request.socket.remoteAddress ?? 'unknown';
   });

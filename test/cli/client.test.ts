@@ -177,7 +177,7 @@ test('LicensorClient against the app on a real port: every route, typed results,
       code: 'VALIDATION_FAILED',
       status: 400,
     });
-    await rejectsWith(client.usage({ size: 0 }), { code: 'VALIDATION_FAILED', status: 400 });
+    await rejectsWith(client.usage({ size: 0 }), { code: 'INVALID_PAGE', status: 400 });
   });
 
   await t.test('host product routes: notices (public) and entitlements', async () => {
