@@ -2,6 +2,7 @@ import type { CounterMove, UsageRaise } from './changes.js';
 import { LicensorError } from './errors.js';
 import { seatFigures, seatThresholds, type EventDraft } from './events.js';
 import type { EffectiveLicense } from './license.js';
+import { storedIdentifiers, storedText } from './user-identity.js';
 import {
   activeSince,
   isUserActive,
@@ -63,15 +64,30 @@ function move(at: Date, userType: UserType, delta: number): CounterMove {
   return { day: utcDay(at), userType, delta };
 }
 
-/** Registers a user, active from `now`. USER_ALREADY_EXISTS when (iamid, userid) is taken. */
+/** A name or email as stored: refused (INVALID_IDENTIFIER) or in NFC (docs/users.md). */
+function storedOptional(field: 'name' | 'email', value: string | null): string | null {
+  return value === null ? null : storedText(field, value);
+}
+
+/**
+ * Registers a user, active from `now`. INVALID_IDENTIFIER when a field holds a refused character;
+ * USER_ALREADY_EXISTS when `takenBy`, the user holding the identity key of (iamid, userid)
+ * (user-identity.ts), is there. The row keeps the spelling given, in NFC.
+ */
 export function planCreateUser(user: NewUser, takenBy: number | undefined, now: Date): UserPlan {
+  const stored = {
+    ...user,
+    ...storedIdentifiers(user),
+    name: storedOptional('name', user.name),
+    email: storedOptional('email', user.email),
+  };
   if (takenBy !== undefined)
     throw new LicensorError(
       'USER_ALREADY_EXISTS',
-      `user "${user.userid}" of "${user.iamid}" is already registered (id ${takenBy})`,
+      `user "${stored.userid}" of "${stored.iamid}" is already registered (id ${takenBy}), ignoring case, width and Unicode form`,
     );
   return {
-    next: { ...user, createdAt: now, lastActivityAt: now, disabled: false },
+    next: { ...stored, createdAt: now, lastActivityAt: now, disabled: false },
     counters: [move(now, user.userType, +1)],
     takesSeat: true,
     needsSeatLock: true,
@@ -100,12 +116,15 @@ export function planActivity(user: UserRecord, now: Date, windowDays: number): U
   };
 }
 
-/** Changes a user; re-enabling one whose last activity is in the window takes a seat. */
+/**
+ * Changes a user; re-enabling one whose last activity is in the window takes a seat. A name or
+ * email given is refused or stored as planCreateUser does.
+ */
 export function planUpdateUser(user: UserRecord, patch: UserPatch, now: Date, windowDays: number): UserPlan {
   const next: UserValues = {
     ...user,
-    name: patch.name === undefined ? user.name : patch.name,
-    email: patch.email === undefined ? user.email : patch.email,
+    name: patch.name === undefined ? user.name : storedOptional('name', patch.name),
+    email: patch.email === undefined ? user.email : storedOptional('email', patch.email),
     userType: patch.userType ?? user.userType,
     disabled: patch.disabled ?? user.disabled,
   };
