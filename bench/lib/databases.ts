@@ -124,12 +124,16 @@ function openSqlite(file: string): BenchDb {
       const insert = db.prepare(
         `WITH RECURSIVE seq(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM seq WHERE i < ?),
            back(i, s) AS (SELECT i, ${backSecondsSql(plan, 'min')} FROM seq)
-         INSERT INTO users (iamid, userid, name, email, user_type, created_at, last_activity_at, disabled)
+         INSERT INTO users (iamid, userid, name, email, user_type, created_at, last_activity_at, disabled,
+                            identity_key, search_text)
          SELECT 'bench', 'seed-' || printf('%08d', i), 'Seed User ' || i, 'seed' || i || '@example.com',
                 CASE WHEN i % 10 = 0 THEN 'policyOwner' ELSE 'dataConsumer' END,
                 strftime('%Y-%m-%dT%H:%M:%fZ', ?, '-' || (s + 2592000) || ' seconds'),
                 strftime('%Y-%m-%dT%H:%M:%fZ', ?, '-' || s || ' seconds'),
-                0
+                0,
+                -- What identityColumns() (src/domain/user-identity.ts) gives for these ASCII values.
+                '["bench","seed-' || printf('%08d', i) || '"]',
+                'seed-' || printf('%08d', i) || char(31) || 'seed user ' || i || char(31) || 'seed' || i || '@example.com'
          FROM back`,
       );
       const now = plan.now.toISOString();
@@ -217,12 +221,16 @@ function openPostgres(url: string): BenchDb {
         for (let from = 1; from <= plan.total; from += CHUNK) {
           const to = Math.min(plan.total, from + CHUNK - 1);
           await client.query(
-            `INSERT INTO users (iamid, userid, name, email, user_type, created_at, last_activity_at, disabled)
+            `INSERT INTO users (iamid, userid, name, email, user_type, created_at, last_activity_at, disabled,
+                                identity_key, search_text)
              SELECT 'bench', 'seed-' || lpad(i::text, 8, '0'), 'Seed User ' || i, 'seed' || i || '@example.com',
                     CASE WHEN i % 10 = 0 THEN 'policyOwner' ELSE 'dataConsumer' END,
                     $3::timestamptz - make_interval(secs => s + 2592000),
                     $3::timestamptz - make_interval(secs => s),
-                    false
+                    false,
+                    -- What identityColumns() (src/domain/user-identity.ts) gives for these ASCII values.
+                    '["bench","seed-' || lpad(i::text, 8, '0') || '"]',
+                    'seed-' || lpad(i::text, 8, '0') || chr(31) || 'seed user ' || i || chr(31) || 'seed' || i || '@example.com'
              FROM generate_series($1::bigint, $2::bigint) AS g(i),
                   LATERAL (SELECT (${back})::double precision AS s) AS b`,
             [from, to, plan.now.toISOString()],

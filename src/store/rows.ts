@@ -1,6 +1,7 @@
 import { parseLicenseClaims } from '../domain/license-claims.js';
 import type { LicenseRecord } from '../domain/license.js';
 import { isPermission } from '../domain/permissions.js';
+import { searchFold } from '../domain/user-identity.js';
 import type { UserRecord, UserType } from '../domain/users.js';
 import { randomBytes } from 'node:crypto';
 import { isEventType, type EventRecord } from '../domain/events.js';
@@ -130,9 +131,13 @@ export function auditFromRow(row: AuditRow): AuditEntry {
   };
 }
 
-/** Escapes LIKE wildcards so a search for "50%" finds "50%", not everything starting with "50". */
+/**
+ * The LIKE pattern (ESCAPE '\\') that finds `search` in users.search_text: folded as the column is
+ * (domain/user-identity.ts), its wildcards escaped so "50%" finds "50%", not everything starting
+ * with "50".
+ */
 export function likePattern(search: string): string {
-  return `%${search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return `%${searchFold(search).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 export interface EventRow {

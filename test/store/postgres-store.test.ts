@@ -8,6 +8,7 @@ import { verifyLicenseKey } from '../../src/keys/license-jws.js';
 import { openStore } from '../../src/store/open-store.js';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/postgres-migrations.js';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/postgres-store.js';
+import { identityKey } from '../../src/domain/user-identity.js';
 import type { UserRecord } from '../../src/domain/users.js';
 import type { ChangeContext, Store } from '../../src/store/store.js';
 import { createIssuer } from '../helpers/issuer.js';
@@ -22,6 +23,7 @@ import {
 } from '../helpers/postgres.js';
 import { storeChangesContract } from './store-changes.case.js';
 import { activeCount, fixed, storeContract } from './store-contract.js';
+import { userIdentityContract } from './user-identity.case.js';
 
 const skip = await postgresSkipReason();
 
@@ -110,6 +112,7 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
   const reopen = (store: Store): Promise<Store> => openIn(schemaOf(store));
   storeContract('PostgresStore (contract)', () => openIn(uniqueSchemaName()), dropStoreSchema, { reopen });
   storeChangesContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema, { reopen });
+  userIdentityContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema);
 
   describe('PostgresStore (migrations)', () => {
     it('three processes opening a fresh schema at once all succeed and apply each migration once', () =>
@@ -433,12 +436,14 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
         await intruder.connect();
         try {
           await grantSeats(store, 10);
-          // Another writer, not holding the seat lock, inserts the same user and has not committed:
+          // Another writer, not holding the seat lock, inserts the same user (spelt in another
+          // case, so only the identity key's unique index stops the second) and has not committed:
           // the store's checks cannot see it, its insert waits on the unique index.
           await intruder.query('BEGIN');
           await intruder.query(
-            `INSERT INTO ${q(schema)}.users (iamid, userid, created_at, last_activity_at)
-             VALUES ('bim', 'twin', now(), now())`,
+            `INSERT INTO ${q(schema)}.users (iamid, userid, created_at, last_activity_at, identity_key)
+             VALUES ('BIM', 'Twin', now(), now(), $1)`,
+            [identityKey('BIM', 'Twin')],
           );
           const refused = rejectsWithCode(
             store.createUser(

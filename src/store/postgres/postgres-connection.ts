@@ -109,6 +109,7 @@ export async function migrate(
   for (const m of migrations) {
     if (m.version <= current) continue;
     await client.query(m.sql);
+    await m.run?.(client);
     await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
   }
 }
@@ -140,8 +141,11 @@ const CONNECTION_FAILURE_MESSAGES = [
   'Client has encountered a connection error and is not queryable',
 ];
 
-/** The name PostgreSQL gave migration 1's UNIQUE (iamid, userid). */
-const USERS_UNIQUE = 'users_iamid_userid_key';
+/**
+ * The unique indexes a user insert can collide with: migration 4's identity key (case, width and
+ * Unicode form ignored; docs/users.md), and migration 1's UNIQUE (iamid, userid), which it implies.
+ */
+const USERS_UNIQUE = new Set(['users_identity_key', 'users_iamid_userid_key']);
 
 /** serialization_failure, deadlock_detected, lock_not_available: the same call may well succeed. */
 const BUSY_SQLSTATES = new Set(['40001', '40P01', '55P03']);
@@ -176,10 +180,10 @@ export function translate(err: unknown): unknown {
       return new LicensorError('LICENSE_ALREADY_EXISTS', 'a license with this uuid is already added', {
         cause: err,
       });
-    if (err.code === '23505' && err.constraint === USERS_UNIQUE)
+    if (err.code === '23505' && err.constraint !== undefined && USERS_UNIQUE.has(err.constraint))
       return new LicensorError(
         'USER_ALREADY_EXISTS',
-        'a user with this iamid and userid is already registered',
+        'a user with this iamid and userid is already registered, ignoring case, width and Unicode form',
         {
           cause: err,
         },

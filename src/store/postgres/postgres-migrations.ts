@@ -1,3 +1,6 @@
+import type { PoolClient } from 'pg';
+import { backfillPostgresIdentity } from './postgres-identity-backfill.js';
+
 /**
  * Versioned schema for PostgreSQL, kept in step with sqlite-migrations.ts: the same tables, columns
  * and indexes, in PostgreSQL's own types. A migration is never edited once released: add a new one.
@@ -6,6 +9,8 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Run after `sql`, in the same transaction: work SQL alone cannot do (the domain's functions). */
+  run?: (client: PoolClient) => Promise<void>;
 }
 
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
@@ -138,5 +143,17 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (minute, client_address)
       );
     `,
+  },
+  {
+    version: 4,
+    name: 'one identity per user: identity key, folded search text',
+    // identity_key: (iamid, userid) with case, width, Unicode form and invisible characters
+    // ignored, unique and required once backfilled; search_text: userid, name and email folded for
+    // search. Both are computed in JavaScript by domain/user-identity.ts (docs/users.md).
+    sql: `
+      ALTER TABLE users ADD COLUMN identity_key TEXT;
+      ALTER TABLE users ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
+    `,
+    run: backfillPostgresIdentity,
   },
 ];

@@ -10,6 +10,7 @@ import type { EventDraft } from '../../domain/events.js';
 import type { NewLicense } from '../../domain/license-changes.js';
 import type { LicenseRecord } from '../../domain/license.js';
 import type { UserValues } from '../../domain/user-changes.js';
+import { identityColumns, searchText } from '../../domain/user-identity.js';
 import { startOfNextUtcDay, utcDay, type ActivityCounts, type UserType } from '../../domain/users.js';
 import { licenseFromRow, newEventId, tokenFromRow, type LicenseRow, type TokenRow } from '../rows.js';
 import type { AuthFailureCount, TokenRecord } from '../store.js';
@@ -150,11 +151,13 @@ export function invalidateLicenses(uuids: readonly string[], now: Date): string 
 }
 
 export function insertUser(id: number, user: UserValues): string {
+  const derived = identityColumns(user);
   return (
-    sql`INSERT INTO users (id, iamid, userid, name, email, user_type, created_at, last_activity_at, disabled)
+    sql`INSERT INTO users (id, iamid, userid, name, email, user_type, created_at, last_activity_at, disabled,
+      identity_key, search_text)
     OVERRIDING SYSTEM VALUE
     VALUES (${id}, ${user.iamid}, ${user.userid}, ${user.name}, ${user.email}, ${user.userType},
-      ${user.createdAt}, ${user.lastActivityAt}, ${user.disabled})
+      ${user.createdAt}, ${user.lastActivityAt}, ${user.disabled}, ${derived.identityKey}, ${derived.searchText})
     RETURNING ` + USER_COLUMNS
   );
 }
@@ -162,7 +165,7 @@ export function insertUser(id: number, user: UserValues): string {
 export function updateUser(id: number, user: UserValues): string {
   return (
     sql`UPDATE users SET name = ${user.name}, email = ${user.email}, user_type = ${user.userType},
-      disabled = ${user.disabled}, last_activity_at = ${user.lastActivityAt}
+      disabled = ${user.disabled}, last_activity_at = ${user.lastActivityAt}, search_text = ${searchText(user)}
     WHERE id = ${id} RETURNING ` + USER_COLUMNS
   );
 }

@@ -109,12 +109,8 @@ export class PostgresReads {
     else if (query.active === false)
       where.push(`(disabled OR last_activity_at < ${param(query.activeSince.toISOString())}::timestamptz)`);
     if (query.search !== undefined && query.search !== '') {
-      // A NULL name or email is NULL LIKE ..., which is not true: it never matches.
-      const pattern = param(likePattern(query.search));
-      where.push(
-        `(lower(userid) LIKE ${pattern} ESCAPE '\\' OR lower(name) LIKE ${pattern} ESCAPE '\\'` +
-          ` OR lower(email) LIKE ${pattern} ESCAPE '\\')`,
-      );
+      // search_text holds userid, name and email folded by the domain (docs/users.md#search).
+      where.push(`search_text LIKE ${param(likePattern(query.search))} ESCAPE '\\'`);
     }
     const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     const { rows, total } = await this.#page<UserRow & QueryResultRow>(

@@ -22,6 +22,7 @@ import {
   type SeatClaim,
   type UserPlan,
 } from '../../domain/user-changes.js';
+import { identityKey } from '../../domain/user-identity.js';
 import { activeSince, utcDay, type UserRecord } from '../../domain/users.js';
 import {
   licenseFromRow,
@@ -420,7 +421,7 @@ export class PostgresStore implements Store {
       const results = await batch(client, [
         'BEGIN',
         ...this.#seatReadStatements(since0),
-        sql`SELECT id FROM users WHERE iamid = ${user.iamid} AND userid = ${user.userid}`,
+        sql`SELECT id FROM users WHERE identity_key = ${identityKey(user.iamid, user.userid)}`,
         `SELECT nextval(pg_get_serial_sequence('users', 'id')) AS id`,
       ]);
       const reads = this.#seatReads(results, 1);

@@ -1,3 +1,6 @@
+import type Database from 'better-sqlite3';
+import { backfillSqliteIdentity } from './sqlite-identity-backfill.js';
+
 /**
  * Versioned schema for SQLite. A migration is never edited once released: add a new one.
  * Timestamps are ISO 8601 UTC text with milliseconds, which sorts as time does.
@@ -6,6 +9,8 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Run after `sql`, in the same transaction: work SQL alone cannot do (the domain's functions). */
+  run?: (db: Database.Database) => void;
 }
 
 export const SQLITE_MIGRATIONS: readonly Migration[] = [
@@ -131,5 +136,17 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (minute, client_address)
       ) WITHOUT ROWID;
     `,
+  },
+  {
+    version: 4,
+    name: 'one identity per user: identity key, folded search text',
+    // identity_key: (iamid, userid) with case, width, Unicode form and invisible characters
+    // ignored, unique once backfilled; search_text: userid, name and email folded for search.
+    // Both are computed in JavaScript by domain/user-identity.ts (docs/users.md).
+    sql: `
+      ALTER TABLE users ADD COLUMN identity_key TEXT;
+      ALTER TABLE users ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
+    `,
+    run: backfillSqliteIdentity,
   },
 ];

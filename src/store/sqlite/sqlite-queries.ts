@@ -4,6 +4,7 @@ import type { EventDraft } from '../../domain/events.js';
 import type { NewLicense } from '../../domain/license-changes.js';
 import type { LicenseRecord } from '../../domain/license.js';
 import type { UserValues } from '../../domain/user-changes.js';
+import { identityColumns, searchText } from '../../domain/user-identity.js';
 import {
   startOfNextUtcDay,
   type ActivityCounts,
@@ -178,10 +179,11 @@ export class SqliteQueries {
 
   // Users and their counters.
 
-  userIdByName(iamid: string, userid: string): number | undefined {
-    return this.#prepare<[string, string], number>('SELECT id FROM users WHERE iamid = ? AND userid = ?')
+  /** The user holding an identity key (domain/user-identity.ts). */
+  userIdByKey(identityKey: string): number | undefined {
+    return this.#prepare<[string], number>('SELECT id FROM users WHERE identity_key = ?')
       .pluck()
-      .get(iamid, userid);
+      .get(identityKey);
   }
 
   userById(id: number): UserRecord | undefined {
@@ -190,9 +192,11 @@ export class SqliteQueries {
   }
 
   insertUser(user: UserValues): number {
+    const derived = identityColumns(user);
     const { lastInsertRowid } = this.#prepare(
-      `INSERT INTO users (iamid, userid, name, email, user_type, created_at, last_activity_at, disabled)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO users (iamid, userid, name, email, user_type, created_at, last_activity_at, disabled,
+           identity_key, search_text)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       user.iamid,
       user.userid,
@@ -202,14 +206,25 @@ export class SqliteQueries {
       user.createdAt.toISOString(),
       user.lastActivityAt.toISOString(),
       user.disabled ? 1 : 0,
+      derived.identityKey,
+      derived.searchText,
     );
     return Number(lastInsertRowid);
   }
 
   updateUser(id: number, user: UserValues): void {
     this.#prepare(
-      'UPDATE users SET name = ?, email = ?, user_type = ?, disabled = ?, last_activity_at = ? WHERE id = ?',
-    ).run(user.name, user.email, user.userType, user.disabled ? 1 : 0, user.lastActivityAt.toISOString(), id);
+      `UPDATE users SET name = ?, email = ?, user_type = ?, disabled = ?, last_activity_at = ?, search_text = ?
+         WHERE id = ?`,
+    ).run(
+      user.name,
+      user.email,
+      user.userType,
+      user.disabled ? 1 : 0,
+      user.lastActivityAt.toISOString(),
+      searchText(user),
+      id,
+    );
   }
 
   deleteUser(id: number): void {

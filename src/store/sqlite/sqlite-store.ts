@@ -24,6 +24,7 @@ import {
   type SeatClaim,
   type UserPlan,
 } from '../../domain/user-changes.js';
+import { identityKey } from '../../domain/user-identity.js';
 import { activeSince, USER_TYPES, utcDay, type UserRecord, type UserType } from '../../domain/users.js';
 import {
   auditFromRow,
@@ -124,10 +125,6 @@ export class SqliteStore implements Store {
       // FULL: a transaction acknowledged to a client survives a power cut, not only a crash.
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
-      // SQLite's lower() folds ASCII only; searches must find "Émile" as PostgreSQL's lower() does.
-      db.function('casefold', { deterministic: true }, (text: unknown) =>
-        typeof text === 'string' ? text.toLowerCase() : text,
-      );
       migrate(db, SQLITE_MIGRATIONS);
       if (file) for (const suffix of ['-wal', '-shm']) chmodIfPresent(`${options.filename}${suffix}`);
     } catch (err) {
@@ -332,7 +329,7 @@ export class SqliteStore implements Store {
   createUser(user: NewUser, ctx: ChangeContext): Promise<UserRecord> {
     return this.#change(() => {
       const now = ctx.clock.now();
-      const plan = planCreateUser(user, this.#q.userIdByName(user.iamid, user.userid), now);
+      const plan = planCreateUser(user, this.#q.userIdByKey(identityKey(user.iamid, user.userid)), now);
       // The claim first: a refused seat must not have inserted anything to roll back in memory.
       const claim = this.#claimSeat(now);
       const id = this.#q.insertUser(plan.next as NonNullable<UserPlan['next']>);
@@ -406,11 +403,9 @@ export class SqliteStore implements Store {
           params.push(query.activeSince.toISOString());
         }
         if (query.search !== undefined && query.search !== '') {
-          where.push(
-            "(casefold(userid) LIKE ? ESCAPE '\\' OR casefold(name) LIKE ? ESCAPE '\\' OR casefold(email) LIKE ? ESCAPE '\\')",
-          );
-          const pattern = likePattern(query.search);
-          params.push(pattern, pattern, pattern);
+          // search_text holds userid, name and email folded by the domain (docs/users.md#search).
+          where.push("search_text LIKE ? ESCAPE '\\'");
+          params.push(likePattern(query.search));
         }
         const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
         return this.#q.userPage(clause, params, query.size, query.offset);
@@ -664,6 +659,7 @@ function migrate(db: Database.Database, migrations: readonly Migration[]): void 
     for (const m of migrations) {
       if (m.version <= current) continue;
       db.exec(m.sql);
+      m.run?.(db);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
         m.version,
         m.name,
