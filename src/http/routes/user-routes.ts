@@ -35,7 +35,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
         tags: ['users'],
         summary: 'Register a user (takes a seat)',
         description:
-          'The new user is active from now on, so a seat must be free: 403 SEAT_LIMIT_REACHED otherwise, and nothing is written. A taken (iamid, userid) is 409 USER_ALREADY_EXISTS, checked first.',
+          'The new user is active from now on, so a seat must be free: 403 SEAT_LIMIT_REACHED otherwise, and nothing is written. A taken (iamid, userid) is 409 USER_ALREADY_EXISTS, checked first; "Alice", "alice", fullwidth "Ａｌｉｃｅ" and any Unicode form of one name are one user (docs/users.md). A control, invisible format, private-use or unassigned character in userid, iamid, name or email is 400 INVALID_IDENTIFIER. userid and iamid are stored as given, in NFC.',
         security,
         body: CreateUserBody,
         response: {
@@ -43,6 +43,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
           ...problemResponses(
             ...PERMISSION_ERRORS,
             ...BODY_ERRORS,
+            'INVALID_IDENTIFIER',
             'SEAT_LIMIT_REACHED',
             'USER_ALREADY_EXISTS',
           ),
@@ -73,7 +74,8 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
         operationId: 'listUsers',
         tags: ['users'],
         summary: 'List users',
-        description: 'A page of users in id order, optionally only active or inactive ones, or matching `q`.',
+        description:
+          'A page of users in id order, optionally only active or inactive ones, or matching `q`: a substring of userid, name or email, ignoring case, accents and width, on every store alike (docs/users.md).',
         security,
         querystring: UserListQuery,
         response: { 200: UserList, ...problemResponses(...PERMISSION_ERRORS, 'VALIDATION_FAILED') },
@@ -123,7 +125,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
         tags: ['users'],
         summary: 'Change a user; disable or enable it',
         description:
-          'Only the fields given change. Disabling frees the seat. Re-enabling a user whose last activity is within the activity window takes a seat (403 SEAT_LIMIT_REACHED when none is free).',
+          'Only the fields given change. Disabling frees the seat. Re-enabling a user whose last activity is within the activity window takes a seat (403 SEAT_LIMIT_REACHED when none is free). A name or email with a refused character is 400 INVALID_IDENTIFIER, as for POST /admin/users.',
         security,
         params: UserIdParams,
         body: UpdateUserBody,
@@ -133,6 +135,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
             ...PERMISSION_ERRORS,
             ...BODY_ERRORS,
             'INVALID_ID',
+            'INVALID_IDENTIFIER',
             'SEAT_LIMIT_REACHED',
             'USER_NOT_FOUND',
           ),

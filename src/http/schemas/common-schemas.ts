@@ -29,6 +29,7 @@ const EXAMPLE_DETAIL: Partial<Record<ErrorCode, string>> = {
   LICENSE_NOT_FOUND: 'no license with id 7',
   SEAT_LIMIT_REACHED: 'all 25 license seats are taken (25 active users)',
   USER_ALREADY_EXISTS: 'user "ada" of "okta" is already registered (id 1)',
+  INVALID_IDENTIFIER: 'userid holds U+200B, an invisible format character, which it may not hold',
   USER_NOT_FOUND: 'no user with id 12',
   USER_DISABLED: 'user 12 is disabled; enable it first',
   UNAUTHORIZED: 'send a token as "Authorization: Bearer <token>"',

@@ -19,9 +19,12 @@ const UserTypeSchema = Type.Union([Type.Literal('dataConsumer'), Type.Literal('p
 });
 const Name = Type.Union([Type.String({ maxLength: 256 }), Type.Null()]);
 const Email = Type.Union([Type.String({ maxLength: 320 }), Type.Null()]);
-/** Identifiers: no control characters, so they stay unambiguous in tables, logs and CSV. */
-const Identifier = (description: string) =>
-  Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f]+$', description });
+/**
+ * Identifiers. Which characters they may hold (no controls, no invisible format characters, no
+ * private-use or unassigned code points) is the domain's rule, src/domain/user-identity.ts: 400
+ * INVALID_IDENTIFIER, the same code for every refused character (docs/users.md).
+ */
+const Identifier = (description: string) => Type.String({ minLength: 1, maxLength: 256, description });
 
 export const User = Type.Object(
   {
@@ -46,8 +49,12 @@ export const User = Type.Object(
 
 export const CreateUserBody = Type.Object(
   {
-    userid: Identifier('The username in its identity provider'),
-    iamid: Identifier('The identity provider; (iamid, userid) is unique'),
+    userid: Identifier(
+      'The username in its identity provider; stored in NFC. No control, invisible format, private-use or unassigned characters (400 INVALID_IDENTIFIER)',
+    ),
+    iamid: Identifier(
+      'The identity provider; (iamid, userid) is unique ignoring case, width and Unicode form (docs/users.md)',
+    ),
     name: Type.Optional(Name),
     email: Type.Optional(Email),
     userType: Type.Optional(UserTypeSchema),
@@ -107,7 +114,12 @@ export const UserListQuery = Type.Object(
   {
     ...pageQuery,
     active: Type.Optional(Type.Boolean({ description: 'Only active (true) or inactive (false) users' })),
-    q: Type.Optional(Type.String({ maxLength: 256, description: 'Substring of userid, name or email' })),
+    q: Type.Optional(
+      Type.String({
+        maxLength: 256,
+        description: 'Substring of userid, name or email, ignoring case, accents and width (docs/users.md)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
