@@ -128,6 +128,17 @@ export function userIdentityContract(
       assert.equal((await store.readView(T0)).activeUserCount, SAME_IDENTITY.length, 'no seat taken twice');
     });
 
+    it('another spelling of a user is USER_ALREADY_EXISTS even when no seat is free (checked first)', async () => {
+      for (const license of await store.listLicenses()) await store.deleteLicense(license.id, at());
+      const licenseKey = issuer.issue({ seats: 1 }, T0);
+      const { payload, claims } = verifyLicenseKey(licenseKey, issuer.ring);
+      await store.addLicense({ licenseKey, payload, claims }, at());
+      await store.createUser(user('Alice'), at());
+      for (const other of ['ALICE', 'Ａｌｉｃｅ'])
+        await rejectsWithCode(store.createUser(user(other), at()), 'USER_ALREADY_EXISTS', other);
+      await rejectsWithCode(store.createUser(user('bob'), at()), 'SEAT_LIMIT_REACHED', 'a new user');
+    });
+
     it('other identities are other users', async () => {
       for (const [what, spellings] of OTHER_IDENTITIES)
         for (const spelling of spellings)
