@@ -220,6 +220,11 @@ export function identityCollisions(users: readonly IdentityHolder[]): IdentityHo
     .sort((a, b) => (a[0] as IdentityHolder).id - (b[0] as IdentityHolder).id);
 }
 
+/** Migration 4 refused to run: users collide (the message names them and the way out). */
+export class IdentityCollisionError extends Error {
+  override readonly name = 'IdentityCollisionError';
+}
+
 /**
  * Why migration 4 cannot run, for the operator: every group of users that would become one
  * identity, and the statement that renames all but the first of each so none is merged.

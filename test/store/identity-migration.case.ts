@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LicensorError } from '../../src/domain/errors.js';
-import { identityKey, searchText } from '../../src/domain/user-identity.js';
+import { IdentityCollisionError, identityKey, searchText } from '../../src/domain/user-identity.js';
 import { verifyLicenseKey } from '../../src/keys/license-jws.js';
 import type { Store } from '../../src/store/store.js';
 import { createIssuer } from '../helpers/issuer.js';
@@ -142,7 +142,7 @@ export function identityMigrationCases(
           const before = await db.users();
           let message = '';
           await assert.rejects(db.open(), (err: unknown) => {
-            assert.ok(err instanceof Error);
+            assert.ok(err instanceof IdentityCollisionError, String(err));
             message = err.message;
             return true;
           });

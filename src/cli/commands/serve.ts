@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ConfigError, loadServerConfig } from '../../config.js';
+import { IdentityCollisionError } from '../../domain/user-identity.js';
 import { KeyFileError } from '../../keys/key-ring.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -23,6 +24,8 @@ async function serve(): Promise<void> {
     // Bad configuration: one clear line naming the variable, and no stack trace.
     if (err instanceof ConfigError) fail(err.message);
     if (err instanceof KeyFileError) fail(`LICENSOR_TRUSTED_KEYS: ${err.message}`);
+    // Users that migration 4 would merge: the message lists them and the way out (docs/users.md).
+    if (err instanceof IdentityCollisionError) fail(err.message);
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
       fail(`LICENSOR_PORT: the address is already in use (${(err as Error).message})`);
     throw err;

@@ -1,5 +1,6 @@
 import type { PoolClient } from 'pg';
 import {
+  IdentityCollisionError,
   identityCollisionMessage,
   identityCollisions,
   migratedIdentity,
@@ -57,7 +58,7 @@ export async function backfillPostgresIdentity(client: PoolClient): Promise<void
        (SELECT identity_key FROM users GROUP BY identity_key HAVING count(*) > 1) ORDER BY id`,
   );
   const groups = identityCollisions(shared.map((row) => ({ ...row, id: Number(row.id) })));
-  if (groups.length > 0) throw new Error(identityCollisionMessage(groups));
+  if (groups.length > 0) throw new IdentityCollisionError(identityCollisionMessage(groups));
   for (const user of renames)
     await client.query('UPDATE users SET iamid = $1, userid = $2 WHERE id = $3', [
       user.iamid,

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import {
+  IdentityCollisionError,
   identityCollisionMessage,
   identityCollisions,
   migratedIdentity,
@@ -50,7 +51,7 @@ export function backfillSqliteIdentity(db: Database.Database): void {
     )
     .all();
   const groups = identityCollisions(shared);
-  if (groups.length > 0) throw new Error(identityCollisionMessage(groups));
+  if (groups.length > 0) throw new IdentityCollisionError(identityCollisionMessage(groups));
   const rename = db.prepare<[string, string, number]>('UPDATE users SET iamid = ?, userid = ? WHERE id = ?');
   for (const user of renames) rename.run(user.iamid, user.userid, user.id);
   db.exec('CREATE UNIQUE INDEX users_identity_key ON users (identity_key)');
