@@ -2,7 +2,7 @@ import { changeAudit, type AuditDraft } from './changes.js';
 import { dataAccessEvents, seatFigures, seatThresholds, type EventDraft } from './events.js';
 import type { LicenseClaims } from './license-claims.js';
 import { licenseView } from './license-view.js';
-import { checkCanAdd, effectiveLicense, type LicenseRecord } from './license.js';
+import { checkCanAdd, effectiveLicense, type EffectiveLicense, type LicenseRecord } from './license.js';
 
 /**
  * License changes, decided here and executed by each store in one transaction (docs/licenses.md):
@@ -71,9 +71,11 @@ export function licenseChangeEffects(
   license: LicenseRecord,
   state: LicenseChangeState,
   now: Date,
+  /** The effective license at `now`; a store passes its memoised one (it costs O(licenses)). */
+  effectiveOf: (licenses: readonly LicenseRecord[]) => EffectiveLicense = (l) => effectiveLicense(l, now),
 ): LicenseChangeEffects {
-  const before = effectiveLicense(state.liveBefore, now);
-  const after = effectiveLicense(state.liveAfter, now);
+  const before = effectiveOf(state.liveBefore);
+  const after = effectiveOf(state.liveAfter);
   const figures = seatFigures(after, state.activeUserCount);
   const thresholds = seatThresholds(state.firedThresholds, state.activeUserCount, figures);
   return {

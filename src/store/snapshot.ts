@@ -77,7 +77,12 @@ export class Snapshot {
   #activity: Loaded<ActivityCounts> | undefined;
   readonly #loading = new Map<string, Promise<unknown>>();
   #effective:
-    | { licenses: LicenseRecord[]; from: number | null; until: number | null; value: EffectiveLicense }
+    | {
+        licenses: readonly LicenseRecord[];
+        from: number | null;
+        until: number | null;
+        value: EffectiveLicense;
+      }
     | undefined;
   #view: View | undefined;
 
@@ -157,7 +162,7 @@ export class Snapshot {
    * The effective license over `licenses` at `now`, computed again only when the licenses change
    * or `now` passes one of their `startsAt` or `expires`.
    */
-  effectiveAt(licenses: LicenseRecord[], now: Date): EffectiveLicense {
+  effectiveAt(licenses: readonly LicenseRecord[], now: Date): EffectiveLicense {
     const ms = now.getTime();
     const kept = this.#effective;
     if (

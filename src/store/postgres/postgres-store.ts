@@ -328,6 +328,7 @@ export class PostgresStore implements Store {
           firedThresholds: reads.fired,
         },
         now,
+        (licenses) => this.#snapshot.effectiveAt(licenses, now),
       );
       const written = await batch(client, [
         q.insertLicense(id, license, now),
@@ -388,6 +389,7 @@ export class PostgresStore implements Store {
           firedThresholds: reads.fired,
         },
         now,
+        (licenses) => this.#snapshot.effectiveAt(licenses, now),
       );
       const written = await batch(client, [
         sql`UPDATE licenses SET deleted = true, updated_at = ${now} WHERE id = ${id} RETURNING ${q.LICENSE_COLUMNS_SQL}`,

@@ -73,6 +73,9 @@ interface Effects {
   touches: readonly SnapshotPart[];
 }
 
+/** How stale a read may be about another process's commit: see #syncForRead. */
+const READ_SYNC_INTERVAL_MS = 20;
+
 /**
  * The embedded default store. better-sqlite3 is synchronous, so each method body runs without
  * interleaving inside this process; BEGIN IMMEDIATE takes the database's write lock first, so
@@ -87,6 +90,8 @@ export class SqliteStore implements Store {
   readonly #snapshot: Snapshot;
   /** The data_version last seen, and the generation of each snapshot part as of then. */
   #dataVersion = -1;
+  /** When a read last checked data_version (performance.now()). */
+  #syncedAt = -Infinity;
   readonly #gens: Record<SnapshotPart, number> = { licenses: -1, tokens: -1, users: -1 };
   /** Live licenses parsed once per generation: changes and the snapshot share them. */
   #live: { gen: number; licenses: LicenseRecord[] } | undefined;
@@ -156,6 +161,20 @@ export class SqliteStore implements Store {
         this.#snapshot.invalidate(part);
       }
     }
+  }
+
+  /**
+   * For the snapshot's reads: #sync at most every READ_SYNC_INTERVAL_MS. Reading data_version
+   * costs a look at the WAL's shared index, which at thousands of reads a second was a sixth of a
+   * status read's CPU; another process's commit is still seen within that interval, far inside the
+   * second the coherence rule allows (docs/performance.md#the-read-snapshot). This process's own
+   * commits invalidate at once, and every change syncs inside its write lock.
+   */
+  #syncForRead(): void {
+    const now = performance.now();
+    if (now - this.#syncedAt < READ_SYNC_INTERVAL_MS) return;
+    this.#sync();
+    this.#syncedAt = now;
   }
 
   /** Runs `fn` in a write transaction that holds the lock from its first statement. */
@@ -235,6 +254,7 @@ export class SqliteStore implements Store {
         added,
         { liveBefore, liveAfter, activeUserCount, firedThresholds: this.#q.firedThresholds() },
         now,
+        (licenses) => this.#snapshot.effectiveAt(licenses, now),
       );
       this.#commitEffects({ ...effects, touches: ['licenses'] }, ctx, now);
       this.#pending.live = liveAfter;
@@ -272,6 +292,7 @@ export class SqliteStore implements Store {
           firedThresholds: this.#q.firedThresholds(),
         },
         now,
+        (licenses) => this.#snapshot.effectiveAt(licenses, now),
       );
       this.#commitEffects({ ...effects, touches: ['licenses'] }, ctx, now);
       this.#pending.live = liveAfter;
@@ -282,7 +303,7 @@ export class SqliteStore implements Store {
   readView(now: Date): Promise<ReadView> {
     try {
       this.#checkOpen();
-      this.#sync();
+      this.#syncForRead();
     } catch (err) {
       return Promise.reject(asError(err));
     }
@@ -554,7 +575,7 @@ export class SqliteStore implements Store {
   findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
     try {
       this.#checkOpen();
-      this.#sync();
+      this.#syncForRead();
     } catch (err) {
       return Promise.reject(asError(err));
     }
