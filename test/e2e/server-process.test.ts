@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { jwtVerifyLike } from './jose-check.js';
 import { runCli, startServerProcess, tempDir } from '../helpers/process.js';
 
@@ -146,6 +147,31 @@ describe('a real server process', () => {
     const lines = res.stderr.trim().split('\n');
     assert.equal(lines.length, 1, res.stderr);
     assert.match(lines[0]!, /^licensor: LICENSOR_ADMIN_TOKEN /);
+  });
+
+  test('a database written by a newer Licensor, or one that cannot be reached, is one line and exit 1', async (t) => {
+    const dir = tempDir(t);
+    const env = { LICENSOR_DATA_DIR: join(dir, 'data'), LICENSOR_ADMIN_TOKEN: ADMIN };
+    const server = await startServerProcess(t, env);
+    assert.equal(await server.stop(), 0);
+    const db = new Database(join(dir, 'data', 'licensor.sqlite'));
+    db.prepare(
+      "INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', '2030-01-01')",
+    ).run();
+    db.close();
+    for (const [extra, pattern] of [
+      [{}, /^licensor: the store: the database schema is version 999, newer than this Licensor knows/],
+      [
+        { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' },
+        /^licensor: DATABASE_URL: the database cannot be reached/,
+      ],
+    ] as const) {
+      const res = await runCli(['serve'], { env: { ...env, ...extra } });
+      assert.equal(res.code, 1, res.stderr);
+      const lines = res.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, res.stderr);
+      assert.match(lines[0]!, pattern);
+    }
   });
 
   test('SIGTERM finishes in-flight requests, exits 0, and loses no acknowledged write', async (t) => {

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { ConfigError, loadServerConfig } from '../../config.js';
 import { IdentityCollisionError } from '../../domain/user-identity.js';
+import { LicensorError } from '../../domain/errors.js';
 import { KeyFileError } from '../../keys/key-ring.js';
+import { StoreStartupError } from '../../store/startup-error.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -26,6 +28,12 @@ async function serve(): Promise<void> {
     if (err instanceof KeyFileError) fail(`LICENSOR_TRUSTED_KEYS: ${err.message}`);
     // Users that migration 4 would merge: the message lists them and the way out (docs/users.md).
     if (err instanceof IdentityCollisionError) fail(err.message);
+    // A database this Licensor must not touch, or cannot reach: one line, exit 1.
+    if (err instanceof StoreStartupError) fail(`the store: ${err.message}`);
+    if (err instanceof LicensorError && err.code === 'STORE_UNAVAILABLE')
+      fail(
+        `DATABASE_URL: the database cannot be reached (${err.cause instanceof Error ? err.cause.message : err.detail})`,
+      );
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
       fail(`LICENSOR_PORT: the address is already in use (${(err as Error).message})`);
     throw err;

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { PoolClient } from 'pg';
 import { LicensorError } from '../../domain/errors.js';
+import { checkSchemaVersion, StoreStartupError } from '../startup-error.js';
 import type { Migration } from './postgres-migrations.js';
 
 /**
@@ -91,7 +92,7 @@ export async function migrate(
     const current = await client.query<{ schema: string | null }>('SELECT current_schema() AS schema');
     // A URL carrying its own `options` parameter replaces the search_path this store asked for.
     if (current.rows[0]?.schema !== schema)
-      throw new Error(
+      throw new StoreStartupError(
         `the PostgreSQL connection uses schema "${current.rows[0]?.schema ?? '(none)'}", not "${schema}"; remove "options" from the database URL`,
       );
   }
@@ -102,10 +103,7 @@ export async function migrate(
   );
   const current = rows[0]?.v ?? 0;
   const latest = migrations.at(-1)?.version ?? 0;
-  if (current > latest)
-    throw new Error(
-      `the database schema is version ${current}, newer than this Licensor knows (${latest}); upgrade Licensor`,
-    );
+  checkSchemaVersion(current, latest);
   for (const m of migrations) {
     if (m.version <= current) continue;
     await client.query(m.sql);

@@ -33,6 +33,7 @@ import {
   type UserRow,
 } from '../rows.js';
 import { Snapshot, type ReadView } from '../snapshot.js';
+import { StoreStartupError } from '../startup-error.js';
 import type {
   AuditEntry,
   AuthFailureCount,
@@ -167,7 +168,7 @@ export class PostgresStore implements Store {
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
     const { schema } = options;
     if (schema !== undefined && !SCHEMA_NAME.test(schema))
-      throw new Error(
+      throw new StoreStartupError(
         `the PostgreSQL schema name "${schema}" must be 1 to 63 letters, digits and underscores, not starting with a digit`,
       );
     const clientConfig: pg.ClientConfig = {

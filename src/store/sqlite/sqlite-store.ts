@@ -36,6 +36,7 @@ import {
   type EventRow,
 } from '../rows.js';
 import { Snapshot, type ReadView } from '../snapshot.js';
+import { checkSchemaVersion } from '../startup-error.js';
 import type {
   AuditEntry,
   AuthFailureCount,
@@ -673,10 +674,7 @@ function migrate(db: Database.Database, migrations: readonly Migration[]): void 
     const row = db.prepare<[], { v: number | null }>('SELECT max(version) AS v FROM schema_migrations').get();
     const current = row?.v ?? 0;
     const latest = migrations.at(-1)?.version ?? 0;
-    if (current > latest)
-      throw new Error(
-        `the database schema is version ${current}, newer than this Licensor knows (${latest}); upgrade Licensor`,
-      );
+    checkSchemaVersion(current, latest);
     for (const m of migrations) {
       if (m.version <= current) continue;
       db.exec(m.sql);
