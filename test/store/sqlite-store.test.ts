@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -59,5 +59,24 @@ describe('SqliteStore migrations', () => {
     ).run(latest + 1);
     db.close();
     assert.throws(() => SqliteStore.open({ filename }), /newer than this Licensor knows/);
+  });
+});
+
+describe('SqliteStore files', () => {
+  it('are private: the data directory 0700, the database and its -wal and -shm 0600', async (t) => {
+    const root = mkdtempSync(join(tmpdir(), 'licensor-store-'));
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    const previous = process.umask(0o022);
+    t.after(() => process.umask(previous));
+    const filename = join(root, 'data', 'licensor.sqlite');
+    const store = SqliteStore.open({ filename, activityWindowDays: 30 });
+    await store.createToken(
+      { name: 't', hash: 'h', permissions: ['USER_ADMIN'] },
+      { clock: { now: () => new Date() }, actor: { tokenId: null, tokenName: null, clientAddress: 'local' } },
+    );
+    const mode = (path: string): string => (statSync(path).mode & 0o777).toString(8);
+    assert.equal(mode(join(root, 'data')), '700');
+    for (const suffix of ['', '-wal', '-shm']) assert.equal(mode(`${filename}${suffix}`), '600', suffix);
+    await store.close();
   });
 });
