@@ -20,6 +20,7 @@ import { readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import Fastify, { type FastifyReply } from 'fastify';
 import pg from 'pg';
+import { identityColumns } from '../src/domain/user-identity.js';
 
 interface CreateBody {
   userid: string;
@@ -35,19 +36,40 @@ interface WriteBackend {
   close(): Promise<void>;
 }
 
-const INSERT_USER = `INSERT INTO users (iamid, userid, name, email, user_type, created_at, last_activity_at, disabled)`;
+// The same row Licensor writes, identity key and search text included (computed by the domain's own
+// function, as the store does), so the baseline pays for the same unique index.
+const INSERT_USER = `INSERT INTO users (iamid, userid, name, email, user_type, created_at, last_activity_at, disabled,
+  identity_key, search_text)`;
+
+function identity(u: CreateBody): [string, string] {
+  const { identityKey, searchText } = identityColumns({
+    iamid: u.iamid,
+    userid: u.userid,
+    name: u.name ?? null,
+    email: u.email ?? null,
+  });
+  return [identityKey, searchText];
+}
 
 function sqliteBackend(file: string): WriteBackend {
   const db = new Database(file, { timeout: 10_000 });
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   const touch = db.prepare('UPDATE users SET last_activity_at = ? WHERE id = ?');
-  const insert = db.prepare(`${INSERT_USER} VALUES (?, ?, ?, ?, ?, ?, ?, 1)`);
+  const insert = db.prepare(`${INSERT_USER} VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`);
   const touchTx = db.transaction((id: number, at: string) => touch.run(at, id).changes);
   const insertTx = db.transaction(
     (u: CreateBody, at: string) =>
-      insert.run(u.iamid, u.userid, u.name ?? null, u.email ?? null, u.userType ?? 'dataConsumer', at, at)
-        .lastInsertRowid,
+      insert.run(
+        u.iamid,
+        u.userid,
+        u.name ?? null,
+        u.email ?? null,
+        u.userType ?? 'dataConsumer',
+        at,
+        at,
+        ...identity(u),
+      ).lastInsertRowid,
   );
   return {
     touch: async (id, at) => touchTx.immediate(id, at),
@@ -84,8 +106,16 @@ function postgresBackend(url: string): WriteBackend {
     insert: (u, at) =>
       tx(async (c) => {
         const r = await c.query<{ id: string }>(
-          `${INSERT_USER} VALUES ($1, $2, $3, $4, $5, $6, $6, true) RETURNING id`,
-          [u.iamid, u.userid, u.name ?? null, u.email ?? null, u.userType ?? 'dataConsumer', at],
+          `${INSERT_USER} VALUES ($1, $2, $3, $4, $5, $6, $6, true, $7, $8) RETURNING id`,
+          [
+            u.iamid,
+            u.userid,
+            u.name ?? null,
+            u.email ?? null,
+            u.userType ?? 'dataConsumer',
+            at,
+            ...identity(u),
+          ],
         );
         return Number(r.rows[0]!.id);
       }),

@@ -9,6 +9,11 @@ import { trustProxyOption } from '../../src/server.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { ADMIN_TOKEN, buildTestApp } from '../helpers/app.js';
 import { createIssuer } from '../helpers/issuer.js';
+import { dropSchema, postgresSkipReason, TEST_DATABASE_URL, uniqueSchemaName } from '../helpers/postgres.js';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import type { Store } from '../../src/store/store.js';
+
+const pgSkip = await postgresSkipReason();
 
 describe('repeated authentication failures', () => {
   test('are rate-limited per client: 429 with Retry-After for failures only; a valid token is always served', async (t) => {
@@ -37,32 +42,60 @@ describe('repeated authentication failures', () => {
     assert.equal((await attempt('Bearer guess-9')).statusCode, 401, 'the window has ended');
   });
 
-  test('1,000 concurrent bad tokens from one address: exactly maxFailures get 401, the rest 429; valid tokens among them all 200', async (t) => {
-    const maxFailures = 20;
-    const h = await buildTestApp(t, { authFailureLimit: { maxFailures, windowSeconds: 60 } });
-    const statuses = await Promise.all(
-      Array.from({ length: 1100 }, (_, i) =>
-        h.app
-          .inject({
-            method: 'GET',
-            url: '/admin/license/licenseStatus',
-            headers: { authorization: i % 11 === 5 ? `Bearer ${ADMIN_TOKEN}` : `Bearer guess-${i}` },
-            remoteAddress: '10.0.0.7',
-          })
-          .then((res) => ({ valid: i % 11 === 5, status: res.statusCode })),
-      ),
-    );
-    const bad = statuses.filter((s) => !s.valid);
-    const count = (status: number) => bad.filter((s) => s.status === status).length;
-    t.diagnostic(`${bad.length} bad tokens: ${count(401)} got 401, ${count(429)} got 429`);
-    assert.equal(bad.length, 1000);
-    assert.equal(count(401), maxFailures);
-    assert.equal(count(429), 1000 - maxFailures);
-    assert.deepEqual(
-      statuses.filter((s) => s.valid).map((s) => s.status),
-      Array.from({ length: 100 }, () => 200),
-    );
-  });
+  for (const kind of ['sqlite', 'postgres'] as const)
+    test(`${kind}: 1,000 concurrent bad tokens from one address: exactly maxFailures get 401, the rest 429; valid tokens among them all 200; the failures are counted, not written one by one`, async (t) => {
+      const maxFailures = 20;
+      let store: Store | undefined;
+      if (kind === 'postgres') {
+        if (pgSkip !== undefined) return t.skip(pgSkip);
+        const schema = uniqueSchemaName();
+        store = await PostgresStore.open({
+          url: TEST_DATABASE_URL,
+          schema,
+          poolMax: 4,
+          activityWindowDays: 365,
+        });
+        t.after(() => dropSchema(schema));
+      }
+      const h = await buildTestApp(t, {
+        authFailureLimit: { maxFailures, windowSeconds: 60 },
+        ...(store && { store }),
+      });
+      const statuses = await Promise.all(
+        Array.from({ length: 1100 }, (_, i) =>
+          h.app
+            .inject({
+              method: 'GET',
+              url: '/admin/license/licenseStatus',
+              headers: { authorization: i % 11 === 5 ? `Bearer ${ADMIN_TOKEN}` : `Bearer guess-${i}` },
+              remoteAddress: '10.0.0.7',
+            })
+            .then((res) => ({ valid: i % 11 === 5, status: res.statusCode })),
+        ),
+      );
+      const bad = statuses.filter((s) => !s.valid);
+      const count = (status: number) => bad.filter((s) => s.status === status).length;
+      t.diagnostic(`${bad.length} bad tokens: ${count(401)} got 401, ${count(429)} got 429`);
+      assert.equal(bad.length, 1000);
+      assert.equal(count(401), maxFailures);
+      assert.equal(count(429), 1000 - maxFailures);
+      assert.deepEqual(
+        statuses.filter((s) => s.valid).map((s) => s.status),
+        Array.from({ length: 100 }, () => 200),
+      );
+      // Each failure is counted in memory and written as one row per minute and address.
+      assert.equal((await h.store.listAudit({ offset: 0, size: 1 })).total, 0);
+      let counted = 0;
+      for (let i = 0; i < 100 && counted < 1000; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        counted = (await h.store.listAuthFailures({ offset: 0, size: 10 })).entries.reduce(
+          (n, e) => n + e.count,
+          0,
+        );
+      }
+      assert.equal(counted, 1000);
+      assert.equal((await h.store.listAuthFailures({ offset: 0, size: 10 })).total, 1);
+    });
 
   test('successful requests do not count, and the limiter forgets the oldest clients first', () => {
     const clock = new ManualClock('2026-01-01T00:00:00Z');

@@ -231,8 +231,15 @@ export function addAuthFailures(count: AuthFailureCount): string {
 
 /** Advances a snapshot part's generation and announces it at commit to every instance. */
 export function announce(schema: string, part: SnapshotPart): string[] {
-  return [
-    sql`SELECT nextval(${`snapshot_gen_${part}`}::regclass) AS gen`,
-    sql`SELECT pg_notify(${CHANGES_CHANNEL}, ${`${schema}:${part}`})`,
-  ];
+  return [advanceGeneration(part), notifyChange(schema, part)];
+}
+
+/** Advances a part's generation; answers it as `gen`. */
+export function advanceGeneration(part: SnapshotPart): string {
+  return sql`SELECT nextval(${`snapshot_gen_${part}`}::regclass) AS gen`;
+}
+
+/** Tells every instance, at commit, that a part changed. */
+export function notifyChange(schema: string, part: SnapshotPart): string {
+  return sql`SELECT pg_notify(${CHANGES_CHANNEL}, ${`${schema}:${part}`})`;
 }

@@ -131,6 +131,13 @@ export class PostgresStore implements Store {
   readonly #reads: PostgresReads;
   /** Live licenses as of a generation; seat decisions use them while the generation holds. */
   #live: { gen: string; licenses: LicenseRecord[] } | undefined;
+  /**
+   * This instance's license changes by the generation they advanced to, from just before their
+   * COMMIT is sent until this process has heard how it went. Another change of this instance can
+   * read that generation under the lock before that (its reply may be handled first): it then waits
+   * for the outcome instead of reading every license again.
+   */
+  readonly #pendingLive = new Map<string, { licenses: LicenseRecord[]; committed: Promise<boolean> }>();
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -215,12 +222,7 @@ export class PostgresStore implements Store {
   /** The live licenses under a shared licenses lock, so no license change is half done meanwhile. */
   async #loadLicenses(client: PoolClient): Promise<LicenseRecord[]> {
     const [, , gens] = await batch(client, ['BEGIN', q.LOCK_LICENSES_SHARED_SQL, q.LICENSES_GEN_SQL]);
-    const gen = String(gens?.[0]?.gen);
-    if (this.#live?.gen !== gen) {
-      const [rows] = await batch(client, [q.LIVE_LICENSES_SQL]);
-      this.#live = { gen, licenses: q.licensesFromRows(rows ?? []) };
-    }
-    const { licenses } = this.#live;
+    const licenses = await this.#licensesAt(client, String(gens?.[0]?.gen));
     await client.query('COMMIT');
     return licenses;
   }
@@ -228,6 +230,8 @@ export class PostgresStore implements Store {
   /** The live licenses at the generation a seat decision read under the lock. */
   async #licensesAt(client: PoolClient, gen: string): Promise<LicenseRecord[]> {
     if (this.#live?.gen === gen) return this.#live.licenses;
+    const pending = this.#pendingLive.get(gen);
+    if (pending && (await pending.committed)) return pending.licenses;
     const [rows] = await batch(client, [q.LIVE_LICENSES_SQL]);
     const licenses = q.licensesFromRows(rows ?? []);
     this.#live = { gen, licenses };
@@ -293,6 +297,33 @@ export class PostgresStore implements Store {
     for (const part of touches) this.#snapshot.invalidate(part);
   }
 
+  /**
+   * Sends a license change's writes and COMMIT (the last of `statements`), announcing the
+   * licenses; `liveAfter` becomes the live licenses at `gen` once it commits.
+   */
+  async #commitLicenses(
+    client: PoolClient,
+    gen: string,
+    liveAfter: LicenseRecord[],
+    statements: string[],
+  ): Promise<QueryResultRow[][]> {
+    let settle: (committed: boolean) => void = () => undefined;
+    const committed = new Promise<boolean>((resolve) => (settle = resolve));
+    this.#pendingLive.set(gen, { licenses: liveAfter, committed });
+    const commit = statements.pop() as string;
+    try {
+      const written = await batch(client, [...statements, q.notifyChange(this.#schema, 'licenses'), commit]);
+      this.#live = { gen, licenses: liveAfter };
+      settle(true);
+      return written;
+    } catch (err) {
+      settle(false);
+      throw err;
+    } finally {
+      this.#pendingLive.delete(gen);
+    }
+  }
+
   async addLicense(license: NewLicense, ctx: ChangeContext): Promise<LicenseRecord> {
     const result = await this.#tx(async (client) => {
       const since0 = activeSince(ctx.clock.now(), this.#windowDays);
@@ -302,11 +333,13 @@ export class PostgresStore implements Store {
         ...this.#seatReadStatements(since0),
         sql`SELECT ${q.LICENSE_COLUMNS_SQL} FROM licenses WHERE uuid = ${license.claims.uuid} ORDER BY id`,
         `SELECT nextval(pg_get_serial_sequence('licenses', 'id')) AS id`,
+        q.advanceGeneration('licenses'),
       ]);
       const reads = this.#seatReads(results, 2);
       const now = ctx.clock.now();
       const { supersede } = planAddLicense(license, q.licensesFromRows(results[7] ?? []));
       const id = Number(results[8]?.[0]?.id);
+      const gen = String(results[9]?.[0]?.gen);
       const liveBefore = await this.#licensesAt(client, reads.licensesGen);
       const added: LicenseRecord = {
         id,
@@ -331,21 +364,16 @@ export class PostgresStore implements Store {
         now,
         (licenses) => this.#snapshot.effectiveAt(licenses, now),
       );
-      const written = await batch(client, [
+      const written = await this.#commitLicenses(client, gen, liveAfter, [
         q.insertLicense(id, license, now),
         ...(supersede.length > 0 ? [q.invalidateLicenses(supersede, now)] : []),
         ...q.setFiredThresholds(reads.fired, effects.firedThresholds),
-        ...this.#effectStatements(
-          { audit: effects.audit, events: effects.events, touches: ['licenses'] },
-          ctx,
-          now,
-        ),
+        ...this.#effectStatements({ audit: effects.audit, events: effects.events, touches: [] }, ctx, now),
       ]);
-      return { license: licenseFromRow(written[0]?.[0] as LicenseRow), liveAfter, gen: genOf(written) };
+      return licenseFromRow(written[0]?.[0] as LicenseRow);
     });
-    this.#live = { gen: result.gen, licenses: result.liveAfter };
     this.#committed(['licenses']);
-    return result.license;
+    return result;
   }
 
   async listLicenses(options: { includeDeleted?: boolean } = {}): Promise<LicenseRecord[]> {
@@ -372,8 +400,10 @@ export class PostgresStore implements Store {
         q.LOCK_LICENSES_SQL,
         ...this.#seatReadStatements(since0),
         sql`SELECT ${q.LICENSE_COLUMNS_SQL} FROM licenses WHERE id = ${id}`,
+        q.advanceGeneration('licenses'),
       ]);
       const reads = this.#seatReads(results, 2);
+      const gen = String(results[8]?.[0]?.gen);
       const now = ctx.clock.now();
       const existing = results[7]?.[0] && licenseFromRow(results[7][0] as LicenseRow);
       if (!existing || existing.deleted) throw notFound();
@@ -392,20 +422,15 @@ export class PostgresStore implements Store {
         now,
         (licenses) => this.#snapshot.effectiveAt(licenses, now),
       );
-      const written = await batch(client, [
+      const written = await this.#commitLicenses(client, gen, liveAfter, [
         sql`UPDATE licenses SET deleted = true, updated_at = ${now} WHERE id = ${id} RETURNING ${q.LICENSE_COLUMNS_SQL}`,
         ...q.setFiredThresholds(reads.fired, effects.firedThresholds),
-        ...this.#effectStatements(
-          { audit: effects.audit, events: effects.events, touches: ['licenses'] },
-          ctx,
-          now,
-        ),
+        ...this.#effectStatements({ audit: effects.audit, events: effects.events, touches: [] }, ctx, now),
       ]);
-      return { license: licenseFromRow(written[0]?.[0] as LicenseRow), liveAfter, gen: genOf(written) };
+      return licenseFromRow(written[0]?.[0] as LicenseRow);
     });
-    this.#live = { gen: result.gen, licenses: result.liveAfter };
     this.#committed(['licenses']);
-    return result.license;
+    return result;
   }
 
   async readView(now: Date): Promise<ReadView> {
@@ -743,10 +768,4 @@ function insertToken(id: number, token: NewToken, now: Date, bootstrap: boolean)
   return sql`INSERT INTO tokens (id, name, hash, permissions, bootstrap, created_at) OVERRIDING SYSTEM VALUE
     VALUES (${id}, ${token.name}, ${token.hash}, ${JSON.stringify(token.permissions)}::jsonb, ${bootstrap}, ${now})
     RETURNING ${q.TOKEN_COLUMNS_SQL}`;
-}
-
-/** The licenses generation a change's announcement advanced to (the nextval in its batch). */
-function genOf(results: QueryResultRow[][]): string {
-  for (const rows of results) if (rows[0] && 'gen' in rows[0]) return String(rows[0].gen);
-  throw new Error('the change announced no generation');
 }
