@@ -1,4 +1,4 @@
-/** Exit codes (SPEC §8): 0 success, 1 a refused operation, 2 a usage error. */
+/** Exit codes (README, "Command line"): 0 success, 1 a refused operation, 2 a usage error. */
 export const EXIT = { ok: 0, refused: 1, usage: 2 } as const;
 
 /** A mistake in how the command was called; exits 2. */

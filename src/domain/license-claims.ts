@@ -1,7 +1,7 @@
 import { LicensorError } from './errors.js';
 
 /**
- * The validated payload of a license key (SPEC §2). Field names are the API's own. Unknown claims
+ * The validated payload of a license key (docs/license-keys.md). Field names are the API's own. Unknown claims
  * are not dropped: the caller keeps the raw payload beside this object.
  */
 export interface LicenseClaims {

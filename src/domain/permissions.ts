@@ -1,4 +1,4 @@
-/** What a token may do (SPEC §5). APPLICATION_ADMIN implies USER_ADMIN. */
+/** What a token may do (docs/auth.md). APPLICATION_ADMIN implies USER_ADMIN. */
 export const PERMISSIONS = ['APPLICATION_ADMIN', 'USER_ADMIN'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

@@ -50,7 +50,7 @@ function licenseKeyOf(body: { licenseKey?: string | undefined; licensekey?: stri
   return key;
 }
 
-/** The four endpoints of Immuta's admin license API (SPEC §5), with the seed's field names. */
+/** The four endpoints of Immuta's admin license API, with the seed's field names (docs/immuta-compatibility.md). */
 export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, context) => {
   const { store, keyRing, clock } = context;
   app.post(

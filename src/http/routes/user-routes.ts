@@ -18,7 +18,7 @@ import { parseId } from './license-routes.js';
 const security = [{ bearer: [] }];
 const access = 'USER_ADMIN' as const;
 
-/** The host product registers its users and reports their activity; seats are enforced here (SPEC §4). */
+/** The host product registers its users and reports their activity; seats are enforced here (docs/seats.md). */
 export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
   app,
   { store, clock, activityWindowDays },
