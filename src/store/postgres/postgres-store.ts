@@ -298,6 +298,42 @@ export class PostgresStore implements Store {
   }
 
   /**
+   * The rest of a license change, once its row is planned: its audit entry and events (decided by
+   * the domain at `now`, with the count read under the lock), its writes, and the commit.
+   */
+  async #commitLicenseChange(
+    client: PoolClient,
+    ctx: ChangeContext,
+    at: { reads: SeatReads; since0: Date; now: Date; gen: string },
+    change: {
+      kind: 'added' | 'deleted';
+      license: LicenseRecord;
+      liveBefore: LicenseRecord[];
+      liveAfter: LicenseRecord[];
+      writes: string[];
+    },
+  ): Promise<QueryResultRow[][]> {
+    const { reads, since0, now, gen } = at;
+    const effects = licenseChangeEffects(
+      change.kind,
+      change.license,
+      {
+        liveBefore: change.liveBefore,
+        liveAfter: change.liveAfter,
+        activeUserCount: await this.#countAt(client, reads, since0, now),
+        firedThresholds: reads.fired,
+      },
+      now,
+      (licenses) => this.#snapshot.effectiveAt(licenses, now),
+    );
+    return this.#commitLicenses(client, gen, change.liveAfter, [
+      ...change.writes,
+      ...q.setFiredThresholds(reads.fired, effects.firedThresholds),
+      ...this.#effectStatements({ audit: effects.audit, events: effects.events, touches: [] }, ctx, now),
+    ]);
+  }
+
+  /**
    * Sends a license change's writes and COMMIT (the last of `statements`), announcing the
    * licenses; `liveAfter` becomes the live licenses at `gen` once it commits.
    */
@@ -352,24 +388,21 @@ export class PostgresStore implements Store {
         invalidated: false,
       };
       const liveAfter = licensesAfterAdd(liveBefore, added, supersede, now);
-      const effects = licenseChangeEffects(
-        'added',
-        added,
+      const written = await this.#commitLicenseChange(
+        client,
+        ctx,
+        { reads, since0, now, gen },
         {
+          kind: 'added',
+          license: added,
           liveBefore,
           liveAfter,
-          activeUserCount: await this.#countAt(client, reads, since0, now),
-          firedThresholds: reads.fired,
+          writes: [
+            q.insertLicense(id, license, now),
+            ...(supersede.length > 0 ? [q.invalidateLicenses(supersede, now)] : []),
+          ],
         },
-        now,
-        (licenses) => this.#snapshot.effectiveAt(licenses, now),
       );
-      const written = await this.#commitLicenses(client, gen, liveAfter, [
-        q.insertLicense(id, license, now),
-        ...(supersede.length > 0 ? [q.invalidateLicenses(supersede, now)] : []),
-        ...q.setFiredThresholds(reads.fired, effects.firedThresholds),
-        ...this.#effectStatements({ audit: effects.audit, events: effects.events, touches: [] }, ctx, now),
-      ]);
       return licenseFromRow(written[0]?.[0] as LicenseRow);
     });
     this.#committed(['licenses']);
@@ -410,23 +443,20 @@ export class PostgresStore implements Store {
       const liveBefore = await this.#licensesAt(client, reads.licensesGen);
       const deleted: LicenseRecord = { ...existing, deleted: true, updatedAt: now };
       const liveAfter = liveBefore.filter((l) => l.id !== id);
-      const effects = licenseChangeEffects(
-        'deleted',
-        deleted,
+      const written = await this.#commitLicenseChange(
+        client,
+        ctx,
+        { reads, since0, now, gen },
         {
+          kind: 'deleted',
+          license: deleted,
           liveBefore,
           liveAfter,
-          activeUserCount: await this.#countAt(client, reads, since0, now),
-          firedThresholds: reads.fired,
+          writes: [
+            sql`UPDATE licenses SET deleted = true, updated_at = ${now} WHERE id = ${id} RETURNING ${q.LICENSE_COLUMNS_SQL}`,
+          ],
         },
-        now,
-        (licenses) => this.#snapshot.effectiveAt(licenses, now),
       );
-      const written = await this.#commitLicenses(client, gen, liveAfter, [
-        sql`UPDATE licenses SET deleted = true, updated_at = ${now} WHERE id = ${id} RETURNING ${q.LICENSE_COLUMNS_SQL}`,
-        ...q.setFiredThresholds(reads.fired, effects.firedThresholds),
-        ...this.#effectStatements({ audit: effects.audit, events: effects.events, touches: [] }, ctx, now),
-      ]);
       return licenseFromRow(written[0]?.[0] as LicenseRow);
     });
     this.#committed(['licenses']);
