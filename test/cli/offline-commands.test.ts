@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { KEY_LIMITS } from '../../src/domain/license-claims.js';
+import { createIssuer } from '../helpers/issuer.js';
 import { runCli, tempDir } from '../helpers/process.js';
 import { assertOk, assertUsage, okJson } from './cli-helpers.js';
 
@@ -27,4 +30,19 @@ test('keygen, issue and inspect still work beside the administrator commands', a
     assert.equal(report.expires, '2099-01-01T00:00:00.000Z');
   }
   assertUsage(await runCli(['issue', '--key', join(out, 'issuer.key'), '--seats', 'many']), /--seats/);
+});
+
+test('inspect: a correctly signed key over the limits has a valid signature and is refused LICENSE_KEY_TOO_LARGE', async (t) => {
+  const dir = tempDir(t);
+  const issuer = createIssuer();
+  const pub = join(dir, 'issuer.pub');
+  writeFileSync(pub, issuer.publicKey.export({ type: 'spki', format: 'pem' }));
+  const features = Object.fromEntries(
+    Array.from({ length: KEY_LIMITS.features + 1 }, (_, i) => [`f${i}`, { enabled: true }]),
+  );
+  const key = issuer.issue({ features });
+  const res = await runCli(['inspect', key, '--trusted', pub]);
+  assert.equal(res.code, 1, res.stderr);
+  assert.match(res.stdout, /^signature: +valid$/m);
+  assert.match(res.stderr, /LICENSE_KEY_TOO_LARGE/);
 });

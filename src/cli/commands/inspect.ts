@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { isLicensorError } from '../../domain/errors.js';
-import { parseLicenseClaims } from '../../domain/license-claims.js';
+import { isLicensorError, type ErrorCode } from '../../domain/errors.js';
+import { checkLicenseKeyLimits, parseLicenseClaims } from '../../domain/license-claims.js';
 import { KeyFileError, KeyRing } from '../../keys/key-ring.js';
 import { decodeLicenseKeyUnverified, verifyLicenseKey } from '../../keys/license-jws.js';
 import { RefusedError, UsageError } from '../cli-errors.js';
@@ -69,14 +69,18 @@ export function inspectCommand(program: Command): void {
         expires: null,
         expired: false,
       };
+      let claimsCode: ErrorCode = 'INVALID_CLAIMS';
       try {
         const claims = parseLicenseClaims(decoded.payload);
         report.expires = claims.expires?.toISOString() ?? null;
         report.expired = claims.expires !== null && now >= claims.expires;
+        // A key over the limits is refused by every server however it is signed (docs/license-keys.md).
+        checkLicenseKeyLimits(decoded.payload);
       } catch (err) {
         if (!isLicensorError(err)) throw err;
         report.claimsValid = false;
         report.claimsProblem = err.detail;
+        claimsCode = err.code;
       }
       if (options.trusted !== undefined) {
         let ring: KeyRing;
@@ -91,8 +95,10 @@ export function inspectCommand(program: Command): void {
           report.signature = 'valid';
         } catch (err) {
           if (!isLicensorError(err)) throw err;
-          // A valid signature over invalid claims is still a valid signature.
-          if (err.code === 'INVALID_CLAIMS') report.signature = 'valid';
+          // A valid signature over invalid claims, or over a key too large, is still valid: both are
+          // checked only once the signature verified.
+          if (err.code === 'INVALID_CLAIMS' || err.code === 'LICENSE_KEY_TOO_LARGE')
+            report.signature = 'valid';
           else {
             report.signature = 'invalid';
             report.signatureProblem = { code: err.code, detail: err.detail };
@@ -102,7 +108,6 @@ export function inspectCommand(program: Command): void {
       process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : describe(report, now));
       if (report.signatureProblem)
         throw new RefusedError(report.signatureProblem.code, 'the signature does not verify');
-      if (!report.claimsValid)
-        throw new RefusedError('INVALID_CLAIMS', report.claimsProblem ?? 'invalid claims');
+      if (!report.claimsValid) throw new RefusedError(claimsCode, report.claimsProblem ?? 'invalid claims');
     });
 }
