@@ -181,8 +181,8 @@ export class Snapshot {
     const since = activeSince(now, this.#windowDays);
     const [licenses, activity] = await Promise.all([this.licenses(), this.#activityFor(utcDay(since))]);
     const effective = this.effectiveAt(licenses, now);
-    const byType =
-      activeUsersAt(activity, since) ?? activeUsersAt(await this.#activityFor(utcDay(since)), since);
+    // #activityFor loads the counts of since's own day, so the count always applies.
+    const byType = activeUsersAt(activity, since);
     if (byType === undefined) throw new Error('the activity counts were loaded for another day');
     const last = this.#view;
     if (

@@ -25,7 +25,7 @@ import {
   type UserPlan,
 } from '../../domain/user-changes.js';
 import { identityKey } from '../../domain/user-identity.js';
-import { activeSince, USER_TYPES, utcDay, type UserRecord, type UserType } from '../../domain/users.js';
+import { activeSince, activeUsersAt, utcDay, type UserRecord, type UserType } from '../../domain/users.js';
 import {
   auditFromRow,
   authFailureFromRow,
@@ -108,10 +108,10 @@ export class SqliteStore implements Store {
     this.#windowDays = settings.activityWindowDays;
     this.#snapshot = new Snapshot(
       {
-        licenses: () => this.#settled(() => this.#read(() => this.#liveLicenses())),
+        licenses: () => settle(() => this.#read(() => this.#liveLicenses())),
         tokens: () =>
-          this.#settled(() => this.#read(() => new Map(this.#q.liveTokens().map((t) => [t.hash, t.token])))),
-        activity: (firstDay) => this.#settled(() => this.#read(() => activityCounts(this.#q, firstDay))),
+          settle(() => this.#read(() => new Map(this.#q.liveTokens().map((t) => [t.hash, t.token])))),
+        activity: (firstDay) => settle(() => this.#read(() => activityCounts(this.#q, firstDay))),
       },
       settings.activityWindowDays,
     );
@@ -138,10 +138,6 @@ export class SqliteStore implements Store {
       throw err;
     }
     return new SqliteStore(db, { activityWindowDays: options.activityWindowDays ?? 365 });
-  }
-
-  #settled<T>(fn: () => T): Promise<T> {
-    return settle(fn);
   }
 
   #checkOpen(): void {
@@ -311,13 +307,16 @@ export class SqliteStore implements Store {
     return this.#snapshot.view(now);
   }
 
+  /** Active users by type at the window start `since`, read in the current transaction. */
+  #activeByType(since: Date): Record<UserType, number> {
+    // Loaded for since's own day, so the domain's count always applies.
+    return activeUsersAt(activityCounts(this.#q, utcDay(since)), since) as Record<UserType, number>;
+  }
+
   /** Active users at `now`, read in the current transaction. */
   #activeCount(now: Date): number {
-    const counts = activityCounts(this.#q, utcDay(activeSince(now, this.#windowDays)));
-    const since = activeSince(now, this.#windowDays).getTime();
-    let n = counts.afterFirstDay.dataConsumer + counts.afterFirstDay.policyOwner;
-    for (const type of USER_TYPES) n += counts.firstDayTimes[type].filter((t) => t >= since).length;
-    return n;
+    const byType = this.#activeByType(activeSince(now, this.#windowDays));
+    return byType.dataConsumer + byType.policyOwner;
   }
 
   /** Takes a seat under the write lock, at `now` (read after taking it), or refuses. */
@@ -439,12 +438,10 @@ export class SqliteStore implements Store {
     return settle(() =>
       this.#read(() => {
         const totals = this.#q.usersByType();
-        const counts = activityCounts(this.#q, utcDay(since));
-        const active = (type: UserType): number =>
-          counts.afterFirstDay[type] + counts.firstDayTimes[type].filter((t) => t >= since.getTime()).length;
+        const active = this.#activeByType(since);
         return {
-          dataConsumers: { totalCount: totals.dataConsumer, activeCount: active('dataConsumer') },
-          policyOwners: { totalCount: totals.policyOwner, activeCount: active('policyOwner') },
+          dataConsumers: { totalCount: totals.dataConsumer, activeCount: active.dataConsumer },
+          policyOwners: { totalCount: totals.policyOwner, activeCount: active.policyOwner },
         };
       }),
     );
