@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, type ServerConfig } from './config.js';
-import { isLicensorError, LicensorError } from './domain/errors.js';
+import { isLicensorError } from './domain/errors.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { buildApp } from './http/app.js';
 import { generateTokenSecret, hashTokenSecret } from './http/auth.js';
@@ -128,7 +128,9 @@ export async function startServer(
   const store = await openStore(config.store, { activityWindowDays: config.activityWindowDays });
   try {
     await bootstrapAdminToken(config, store, clock, notify);
+    let draining = false;
     const app = await buildApp({
+      draining: () => draining,
       store,
       keyRing,
       clock,
@@ -144,7 +146,6 @@ export async function startServer(
         'LICENSOR_TRUSTED_KEYS is unset: no issuer key is trusted, so every license key will be refused',
       );
     else app.log.info({ kids: keyRing.keys.map((k) => k.kid) }, 'trusting issuer keys');
-    let draining = false;
     let inFlight = 0;
     let lastStart = 0;
     // Counted at the HTTP server, not in Fastify hooks: an onRequest hook registered here runs
@@ -155,17 +156,11 @@ export async function startServer(
     app.server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
       inFlight++;
       lastStart = performance.now();
+      // A keep-alive client is told to take its next request elsewhere (readiness says so too).
+      if (draining) response.setHeader('connection', 'close');
       response.once('close', () => {
         inFlight--;
       });
-    });
-    app.addHook('onRequest', async (request) => {
-      // Tell load balancers to stop sending traffic here.
-      if (draining && request.routeOptions.url === '/readyz')
-        throw new LicensorError('SHUTTING_DOWN', 'the server is shutting down');
-    });
-    app.addHook('onSend', async (_request, reply) => {
-      if (draining) reply.header('connection', 'close');
     });
     const url = await app.listen({ host: config.host, port: config.port });
     const sampler = startUsageSampler(store, clock, app.log);

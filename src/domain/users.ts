@@ -34,6 +34,20 @@ export function utcDay(at: Date): string {
   return at.toISOString().slice(0, 10);
 }
 
+// The last day asked about and its first instant: the hot read path asks about the same day all day.
+let knownDay = '';
+let knownDayStart = Number.NaN;
+
+/** Whether `at` falls on the UTC day `day` (`YYYY-MM-DD`), without formatting `at`. */
+export function isOnUtcDay(at: Date, day: string): boolean {
+  if (day !== knownDay) {
+    knownDayStart = Date.parse(`${day}T00:00:00.000Z`);
+    knownDay = day;
+  }
+  const ms = at.getTime();
+  return ms >= knownDayStart && ms < knownDayStart + DAY_MS;
+}
+
 /** The first instant of the UTC day after `at`'s. */
 export function startOfNextUtcDay(at: Date): Date {
   const start = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate());
@@ -72,7 +86,7 @@ function countFrom(sorted: readonly number[], ms: number): number {
  * when it does not (the counts must then be loaded for the new first day).
  */
 export function activeUsersAt(counts: ActivityCounts, since: Date): Record<UserType, number> | undefined {
-  if (utcDay(since) !== counts.firstDay) return undefined;
+  if (!isOnUtcDay(since, counts.firstDay)) return undefined;
   const ms = since.getTime();
   return {
     dataConsumer: counts.afterFirstDay.dataConsumer + countFrom(counts.firstDayTimes.dataConsumer, ms),

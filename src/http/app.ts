@@ -31,6 +31,8 @@ export interface AppContext {
   keyRing: KeyRing;
   clock: Clock;
   activityWindowDays: number;
+  /** Whether the server is draining after SIGTERM: readiness then says so (set by server.ts). */
+  draining?: () => boolean;
 }
 
 export interface AppOptions extends AppContext {
@@ -134,6 +136,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     clock: options.clock,
     activityWindowDays: options.activityWindowDays,
     metrics,
+    ...(options.draining !== undefined && { draining: options.draining }),
   };
   for (const routes of [
     licenseRoutes,

@@ -26,8 +26,8 @@ declare module 'fastify' {
     problemCode: string | null;
     /** The refusal itself, when it was a LicensorError: its facts go into events. */
     refusal: LicensorError | null;
-    /** The client's address as seen when the request arrived (a reset socket forgets it). */
-    clientAddress: string;
+    /** The client's address (its socket keeps it after a reset: see registerAudit). */
+    readonly clientAddress: string;
   }
 }
 
@@ -71,20 +71,20 @@ export function registerAudit(app: FastifyInstance, store: Store, clock: Clock):
   app.decorateRequest('problemCode', null);
   app.decorateRequest('auditSkip', false);
   app.decorateRequest('refusal', null);
-  app.decorateRequest('clientAddress', '');
   // Node reads a socket's peer address lazily and cannot once the socket is gone: a client that
   // resets its connection right after sending would be audited without an address. Reading it
-  // when the connection arrives keeps it (Node caches it on the socket).
+  // when the connection arrives keeps it (Node caches it on the socket), so the address can be
+  // read when it is needed, after the response, rather than in a hook on every request.
   app.server.on('connection', (socket: { remoteAddress?: string }) => void socket.remoteAddress);
-  app.addHook('onRequest', async (request) => {
-    request.clientAddress = request.ip ?? request.socket.remoteAddress ?? 'unknown';
+  app.decorateRequest('clientAddress', {
+    getter(this: FastifyRequest): string {
+      return this.ip ?? this.socket.remoteAddress ?? 'unknown';
+    },
   });
   app.addHook('onError', async (request, _reply, err) => {
     if (isLicensorError(err)) request.refusal = err;
   });
-  app.addHook('onSend', async (request, reply) => {
-    const status = reply.statusCode;
-    if (status < 400) return;
+  const auditRefusal = async (request: FastifyRequest, status: number): Promise<void> => {
     // A refused token (401, or 429 once its address is over the limit) is counted, not written.
     if (status === 401 || status === 429) {
       failures.record(request.clientAddress);
@@ -112,6 +112,15 @@ export function registerAudit(app: FastifyInstance, store: Store, clock: Clock):
         refusalEvents(request.refusal, at),
       )
       .catch((err: unknown) => request.log.error({ err, action }, 'could not write the audit record'));
+  };
+  // A callback hook: the successful responses (nearly all) pass without a promise.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const status = reply.statusCode;
+    if (status < 400) {
+      done(null, payload);
+      return;
+    }
+    void auditRefusal(request, status).then(() => done(null, payload));
   });
   app.addHook('onClose', async () => {
     await failures.close();

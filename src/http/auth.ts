@@ -47,14 +47,35 @@ export function hashTokenSecret(secret: string): string {
 
 const BEARER = /^Bearer +([\x21-\x7e]{1,512}) *$/i;
 
-/** The token a request authenticates with, or why it does not authenticate. */
-async function lookUpToken(request: FastifyRequest, store: Store): Promise<TokenRecord | string> {
+/**
+ * Secrets of tokens that authenticated lately, with their hashes, so that a client's every request
+ * does not hash its secret again. Only secrets that matched a live token get in, so a flood of bad
+ * tokens cannot fill it; a revoked token's entry is harmless, since its hash finds no token. Secrets
+ * are in this process's memory whenever a request carries them anyway (docs/security.md).
+ */
+const HASH_CACHE_SIZE = 1024;
+
+class SecretHashes {
+  readonly #hashes = new Map<string, string>();
+
+  hash(secret: string): string {
+    return this.#hashes.get(secret) ?? hashTokenSecret(secret);
+  }
+
+  remember(secret: string, hash: string): void {
+    if (this.#hashes.has(secret)) return;
+    if (this.#hashes.size >= HASH_CACHE_SIZE) this.#hashes.clear();
+    this.#hashes.set(secret, hash);
+  }
+}
+
+/** The secret a request presents, or why it presents none. */
+function bearerSecret(request: FastifyRequest): { secret: string } | string {
   const header = request.headers.authorization;
   if (header === undefined) return 'send a token as "Authorization: Bearer <token>"';
   const match = BEARER.exec(header);
   if (!match) return 'the Authorization header is not "Bearer <token>"';
-  const token = await store.findTokenByHash(hashTokenSecret(match[1] as string));
-  return token ?? 'the token is unknown or revoked';
+  return { secret: match[1] as string };
 }
 
 /**
@@ -74,27 +95,63 @@ export function registerAuth(app: FastifyInstance, store: Store, limiter?: AuthF
   });
   // This is the hook that sees every route as it is added, before its schema is compiled.
   app.addHook('onRoute', documentPageErrors);
-  app.addHook('onRequest', async (request) => {
-    const access = request.routeOptions.config.access;
-    // Only the not-found handler has no access: onRoute refuses every route without one.
-    if (access === 'public' || access === undefined) return;
-    // The token is looked up first: a valid token is served whatever its address has done (one
-    // bad script behind a shared proxy address must not lock everyone out). Only a request that
-    // fails is counted, and it is checked and counted in one synchronous step after the lookup, so
-    // concurrent failures cannot all pass a check made before any of them was counted.
-    const token = await lookUpToken(request, store);
+  const hashes = new SecretHashes();
+  // Decides a request once its token is known. The token is looked up first: a valid token is
+  // served whatever its address has done (one bad script behind a shared proxy address must not
+  // lock everyone out). Only a request that fails is counted, and it is checked and counted in one
+  // synchronous step after the lookup, so concurrent failures cannot all pass a check made before
+  // any of them was counted.
+  const decide = (
+    request: FastifyRequest,
+    access: Exclude<Access, 'public'>,
+    token: TokenRecord | string,
+  ): LicensorError | null => {
     if (typeof token === 'string') {
       const retryAfter = limiter?.recordFailure(request.ip) ?? 0;
       if (retryAfter > 0)
-        throw new LicensorError(
+        return new LicensorError(
           'RATE_LIMITED',
           `too many failed authentications from ${request.ip}; try again later`,
-          { retryAfterSeconds: retryAfter },
+          {
+            retryAfterSeconds: retryAfter,
+          },
         );
-      throw new LicensorError('UNAUTHORIZED', token);
+      return new LicensorError('UNAUTHORIZED', token);
     }
     request.principal = token;
     if (access !== 'token' && !grants(token.permissions, access))
-      throw new LicensorError('FORBIDDEN', `this token lacks the ${access} permission`);
+      return new LicensorError('FORBIDDEN', `this token lacks the ${access} permission`);
+    return null;
+  };
+  const UNKNOWN = 'the token is unknown or revoked';
+  // A callback hook, not an async one: a token the snapshot holds is decided without a promise.
+  app.addHook('onRequest', (request, _reply, done) => {
+    const access = request.routeOptions.config.access;
+    // Only the not-found handler has no access: onRoute refuses every route without one.
+    if (access === 'public' || access === undefined) {
+      done();
+      return;
+    }
+    const presented = bearerSecret(request);
+    if (typeof presented === 'string') {
+      done(decide(request, access, presented) ?? undefined);
+      return;
+    }
+    const { secret } = presented;
+    const hash = hashes.hash(secret);
+    const found = (token: TokenRecord | null | undefined): LicensorError | null => {
+      if (token == null) return decide(request, access, UNKNOWN);
+      hashes.remember(secret, hash);
+      return decide(request, access, token);
+    };
+    const current = store.currentToken(hash);
+    if (current !== undefined) {
+      done(found(current) ?? undefined);
+      return;
+    }
+    store.findTokenByHash(hash).then(
+      (token) => done(found(token) ?? undefined),
+      (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+    );
   });
 }

@@ -64,7 +64,8 @@ export function registerMetrics(app: FastifyInstance, store: Store, clock: Clock
     });
   }
 
-  app.addHook('onResponse', async (request, reply) => {
+  // A callback hook: counting is synchronous, so no promise per request.
+  app.addHook('onResponse', (request, reply, done) => {
     // The route pattern, never the raw URL: ids and junk paths must not explode the label set.
     const labels = {
       method: request.method,
@@ -73,6 +74,7 @@ export function registerMetrics(app: FastifyInstance, store: Store, clock: Clock
     };
     requests.inc(labels);
     latency.observe(labels, reply.elapsedTime / 1000);
+    done();
   });
   return registry;
 }

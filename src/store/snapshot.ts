@@ -5,7 +5,7 @@ import {
   type EffectiveLicense,
   type LicenseRecord,
 } from '../domain/license.js';
-import { activeSince, activeUsersAt, utcDay, type ActivityCounts } from '../domain/users.js';
+import { activeSince, activeUsersAt, isOnUtcDay, utcDay, type ActivityCounts } from '../domain/users.js';
 import type { TokenRecord } from './store.js';
 
 /** How a store fills the snapshot: each part read in one consistent read of its own. */
@@ -176,12 +176,41 @@ export class Snapshot {
     return value;
   }
 
+  /**
+   * The live token with this secret hash when the tokens are loaded and current: null when there is
+   * none, undefined when they must be loaded first (then ask `token`).
+   */
+  currentToken(hash: string): TokenRecord | null | undefined {
+    const kept = this.#tokens;
+    if (kept?.epoch !== this.#epochs.tokens) return undefined;
+    return kept.value.get(hash) ?? null;
+  }
+
+  /**
+   * The view at `now` when every part it needs is loaded and current, without waiting; undefined
+   * when something must be loaded first (then ask `view`). The hot read routes take this path.
+   */
+  currentView(now: Date): ReadView | undefined {
+    const licenses = this.#licenses;
+    const activity = this.#activity;
+    if (licenses?.epoch !== this.#epochs.licenses || activity?.epoch !== this.#epochs.users) return undefined;
+    const since = activeSince(now, this.#windowDays);
+    if (!isOnUtcDay(since, activity.value.firstDay)) return undefined;
+    return this.#viewOf(licenses.value, activity.value, now, since);
+  }
+
   /** The view at `now`: the same object as the last one when nothing it holds has changed. */
   async view(now: Date): Promise<ReadView> {
+    const current = this.currentView(now);
+    if (current !== undefined) return current;
     const since = activeSince(now, this.#windowDays);
     const [licenses, activity] = await Promise.all([this.licenses(), this.#activityFor(utcDay(since))]);
+    return this.#viewOf(licenses, activity, now, since);
+  }
+
+  #viewOf(licenses: LicenseRecord[], activity: ActivityCounts, now: Date, since: Date): ReadView {
     const effective = this.effectiveAt(licenses, now);
-    // #activityFor loads the counts of since's own day, so the count always applies.
+    // The counts are of since's own day (both callers make sure), so the count always applies.
     const byType = activeUsersAt(activity, since);
     if (byType === undefined) throw new Error('the activity counts were loaded for another day');
     const last = this.#view;

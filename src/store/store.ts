@@ -125,6 +125,11 @@ export interface Store {
    * per-day counters, never the users table as a whole.
    */
   readView(now: Date): Promise<ReadView>;
+  /**
+   * readView without waiting, for the hottest routes: the view when the snapshot holds everything
+   * it needs and it is current; undefined when it must load first (then call readView).
+   */
+  currentView(now: Date): ReadView | undefined;
 
   /*
    * Every change that takes a seat (createUser, recordActivity of an inactive user, updateUser
@@ -181,6 +186,11 @@ export interface Store {
 
   /** The live (not revoked) token with this secret hash, from the snapshot. */
   findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
+  /**
+   * findTokenByHash without waiting: null when there is no such live token, undefined when the
+   * snapshot must load first (then call findTokenByHash).
+   */
+  currentToken(hash: string): TokenRecord | null | undefined;
   /** Makes `hash` the bootstrap administrator token, replacing an earlier bootstrap secret. */
   setBootstrapToken(hash: string, now: Date): Promise<TokenRecord>;
   /**

@@ -202,6 +202,29 @@ export function storeChangesContract(
       assert.deepEqual(await read(at(2 * DAY)), [5, 1]);
     });
 
+    it('answers without waiting only from a current snapshot, never a stale one', async () => {
+      const view = await store.readView(T0);
+      assert.equal(store.currentView(T0), view, 'a loaded view is current');
+      await store.addLicense(newLicense({ seats: 3 }), fixed(T0));
+      // After a change: either not current (load first) or already the new state.
+      assert.notEqual(store.currentView(T0)?.effective.licenseSeats, 0);
+      assert.equal((await store.readView(T0)).effective.licenseSeats, 3);
+      // (PostgreSQL may still be told of its own commit, and load once more.)
+      assert.ok([undefined, 3].includes(store.currentView(T0)?.effective.licenseSeats));
+      // A window start on another day than the counts loaded is not answered without loading.
+      assert.equal(store.currentView(at(CONTRACT_WINDOW_DAYS * DAY + DAY)), undefined);
+      const token = await store.createToken(
+        { name: 't', hash: 'h9', permissions: ['USER_ADMIN'] },
+        fixed(T0),
+      );
+      assert.notEqual(store.currentToken('h9'), null, 'a created token is never reported missing');
+      assert.equal((await store.findTokenByHash('h9'))?.id, token.id);
+      assert.ok([undefined, token.id].includes(store.currentToken('h9')?.id));
+      await store.revokeToken(token.id, fixed(at(1)));
+      assert.equal(store.currentToken('h9') ?? null, null, 'a revoked token is never answered');
+      assert.equal(store.currentToken('no-such-hash') ?? null, null);
+    });
+
     it('token checks follow creation and revocation', async () => {
       assert.equal(await store.findTokenByHash('h1'), undefined);
       const token = await store.createToken(

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { AppContext } from '../app.js';
-import { sendJson } from '../reply.js';
+import { sendViewJson } from '../reply.js';
 import { problemResponses, TOKEN_ERRORS } from '../schemas/common-schemas.js';
 
 const Notices = Type.Object(
@@ -75,15 +75,10 @@ export const hostRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { s
         response: { 200: Notices, ...problemResponses('STORE_UNAVAILABLE') },
       },
     },
-    async (_request, reply) => {
-      const view = await store.readView(clock.now());
-      return sendJson(
-        reply,
-        view.memo('notices', () =>
-          JSON.stringify({ notices: view.effective.notices.map(({ kind, text }) => ({ kind, text })) }),
-        ),
-      );
-    },
+    (_request, reply) =>
+      sendViewJson(reply, store, clock.now(), 'notices', (view) =>
+        JSON.stringify({ notices: view.effective.notices.map(({ kind, text }) => ({ kind, text })) }),
+      ),
   );
 
   app.get(
@@ -99,23 +94,17 @@ export const hostRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { s
         response: { 200: Entitlements, ...problemResponses(...TOKEN_ERRORS) },
       },
     },
-    async (_request, reply) => {
-      // Serialized once per snapshot view: the body changes only when the view does.
-      const view = await store.readView(clock.now());
-      return sendJson(
-        reply,
-        view.memo('entitlements', () => {
-          const { effective, activeUserCount } = view;
-          return JSON.stringify({
-            features: Object.fromEntries(
-              Object.entries(effective.features).map(([name, f]) => [name, { enabled: f.enabled }]),
-            ),
-            handlers: Object.keys(effective.handlers),
-            canAddUser: activeUserCount < effective.licenseSeats,
-            dataAccessBlocked: effective.dataAccessBlocked,
-          });
+    // Serialized once per snapshot view: the body changes only when the view does.
+    (_request, reply) =>
+      sendViewJson(reply, store, clock.now(), 'entitlements', ({ effective, activeUserCount }) =>
+        JSON.stringify({
+          features: Object.fromEntries(
+            Object.entries(effective.features).map(([name, f]) => [name, { enabled: f.enabled }]),
+          ),
+          handlers: Object.keys(effective.handlers),
+          canAddUser: activeUserCount < effective.licenseSeats,
+          dataAccessBlocked: effective.dataAccessBlocked,
         }),
-      );
-    },
+      ),
   );
 };

@@ -13,7 +13,7 @@ import { seatStatus } from '../../domain/license.js';
 import { verifyLicenseKey, verifyLicenseKeyForAdd } from '../../keys/license-jws.js';
 import type { AppContext } from '../app.js';
 import { changeContext } from '../audit.js';
-import { sendJson } from '../reply.js';
+import { sendViewJson } from '../reply.js';
 import { impactView, licenseListView, licenseView } from '../license-view.js';
 import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
 import {
@@ -169,25 +169,19 @@ export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
         response: { 200: LicenseStatus, ...problemResponses(...PERMISSION_ERRORS) },
       },
     },
-    async (_request, reply) => {
-      // Serialized once per snapshot view: the body changes only when the view does.
-      const view = await store.readView(clock.now());
-      return sendJson(
-        reply,
-        view.memo('licenseStatus', () => {
-          const { effective, activeUserCount } = view;
-          return JSON.stringify({
-            ...seatStatus(effective, activeUserCount),
-            dataAccessBlocked: effective.dataAccessBlocked,
-            features: effective.features,
-            handlers: effective.handlers,
-            nextExpiry: effective.nextExpiry?.toISOString() ?? null,
-            overage: Math.max(0, activeUserCount - effective.hardSeats),
-            activeLicenses: effective.activeLicenseIds.length,
-          });
+    // Serialized once per snapshot view: the body changes only when the view does.
+    (_request, reply) =>
+      sendViewJson(reply, store, clock.now(), 'licenseStatus', ({ effective, activeUserCount }) =>
+        JSON.stringify({
+          ...seatStatus(effective, activeUserCount),
+          dataAccessBlocked: effective.dataAccessBlocked,
+          features: effective.features,
+          handlers: effective.handlers,
+          nextExpiry: effective.nextExpiry?.toISOString() ?? null,
+          overage: Math.max(0, activeUserCount - effective.hardSeats),
+          activeLicenses: effective.activeLicenseIds.length,
         }),
-      );
-    },
+      ),
   );
 
   app.get(

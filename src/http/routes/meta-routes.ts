@@ -1,12 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
+import { LicensorError } from '../../domain/errors.js';
 import type { AppContext } from '../app.js';
 import { DOCS_CSP, DOCS_CSS, DOCS_STYLESHEET_PATH, renderDocsPage } from '../docs-page.js';
 import type { OpenApiDocument } from '../openapi.js';
 import { problemResponses, TOKEN_ERRORS } from '../schemas/common-schemas.js';
 
 /** The API description and its rendered reference, liveness, readiness and metrics. */
-export const metaRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { store, metrics }) => {
+export const metaRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
+  app,
+  { store, metrics, draining },
+) => {
   app.get(
     '/openapi.json',
     {
@@ -94,6 +98,8 @@ export const metaRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { s
       },
     },
     async () => {
+      // Tell load balancers to stop sending traffic here.
+      if (draining?.() === true) throw new LicensorError('SHUTTING_DOWN', 'the server is shutting down');
       await store.ping();
       return { status: 'ready' as const, store: store.kind };
     },

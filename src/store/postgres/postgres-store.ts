@@ -463,6 +463,14 @@ export class PostgresStore implements Store {
     return result;
   }
 
+  currentView(now: Date): ReadView | undefined {
+    return this.#snapshot.currentView(now);
+  }
+
+  currentToken(hash: string): TokenRecord | null | undefined {
+    return this.#snapshot.currentToken(hash);
+  }
+
   async readView(now: Date): Promise<ReadView> {
     try {
       return await this.#snapshot.view(now);

@@ -297,6 +297,25 @@ export class SqliteStore implements Store {
     });
   }
 
+  currentView(now: Date): ReadView | undefined {
+    return this.#current(() => this.#snapshot.currentView(now));
+  }
+
+  currentToken(hash: string): TokenRecord | null | undefined {
+    return this.#current(() => this.#snapshot.currentToken(hash));
+  }
+
+  /** A snapshot answer without waiting, after the read sync; any failure is left to the async path. */
+  #current<T>(answer: () => T | undefined): T | undefined {
+    try {
+      this.#checkOpen();
+      this.#syncForRead();
+      return answer();
+    } catch {
+      return undefined;
+    }
+  }
+
   readView(now: Date): Promise<ReadView> {
     try {
       this.#checkOpen();
