@@ -153,14 +153,15 @@ export async function startServer(
     // client that resets its connection never reaches onResponse at all. Node emits 'request'
     // once per request, before any hook, and the response's 'close' exactly once, when it is
     // sent or when its connection goes away first.
+    const finished = (): void => {
+      inFlight--;
+    };
     app.server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
       inFlight++;
       lastStart = performance.now();
       // A keep-alive client is told to take its next request elsewhere (readiness says so too).
       if (draining) response.setHeader('connection', 'close');
-      response.once('close', () => {
-        inFlight--;
-      });
+      response.once('close', finished);
     });
     const url = await app.listen({ host: config.host, port: config.port });
     const sampler = startUsageSampler(store, clock, app.log);
