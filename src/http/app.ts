@@ -3,11 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { Registry } from 'prom-client';
-import type { Clock } from '../domain/clock.js';
 import { LicensorError } from '../domain/errors.js';
-import type { KeyRing } from '../keys/key-ring.js';
-import type { Store } from '../store/store.js';
+import type { AppContext } from './app-context.js';
 import { registerAudit } from './audit.js';
 import { registerMetrics } from './metrics.js';
 import { AuthFailureLimiter, type AuthFailureLimit } from './auth-failure-limiter.js';
@@ -24,17 +21,6 @@ import { userRoutes } from './routes/user-routes.js';
 import { Problem } from './schemas/common-schemas.js';
 
 /** What routes need: the store, the trusted issuer keys, the clock and the rules' settings. */
-export interface AppContext {
-  store: Store;
-  /** Prometheus registry of this app (set by buildApp). */
-  metrics?: Registry;
-  keyRing: KeyRing;
-  clock: Clock;
-  activityWindowDays: number;
-  /** Whether the server is draining after SIGTERM: readiness then says so (set by server.ts). */
-  draining?: () => boolean;
-}
-
 export interface AppOptions extends AppContext {
   bodyLimitBytes?: number;
   logger?: FastifyServerOptions['logger'];

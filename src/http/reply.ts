@@ -1,6 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import type { ReadView } from '../store/snapshot.js';
-import type { Store } from '../store/store.js';
+import type { ReadView, Store } from '../store/store.js';
 
 /**
  * Sends JSON that is already serialized (a body memoised per snapshot view), skipping Fastify's

@@ -6,7 +6,7 @@ import {
   type LicenseRecord,
 } from '../domain/license.js';
 import { activeSince, activeUsersAt, isOnUtcDay, utcDay, type ActivityCounts } from '../domain/users.js';
-import type { TokenRecord } from './store.js';
+import type { ReadView, TokenRecord } from './store.js';
 
 /** How a store fills the snapshot: each part read in one consistent read of its own. */
 export interface SnapshotSource {
@@ -16,21 +16,6 @@ export interface SnapshotSource {
   tokens(): Promise<Map<string, TokenRecord>>;
   /** The activity counts for a window whose first day is `firstDay`. */
   activity(firstDay: string): Promise<ActivityCounts>;
-}
-
-/**
- * What the hottest routes answer from: the effective license and the active user count at one
- * instant, and the live licenses behind them. A view is the same object for as long as none of
- * these change, so what a route derives from it (a serialized body) is derived once per view.
- */
-export interface ReadView {
-  readonly effective: EffectiveLicense;
-  readonly activeUserCount: number;
-  readonly activeByType: Readonly<Record<'dataConsumer' | 'policyOwner', number>>;
-  /** Licenses that are not deleted, in id order. */
-  readonly licenses: readonly LicenseRecord[];
-  /** `compute()` once per view and key; later calls with the key answer the same value. */
-  memo<T>(key: string, compute: () => T): T;
 }
 
 interface Loaded<T> {

@@ -2,13 +2,12 @@ import type { Actor, AuditOutcome, NewAuditEntry } from '../domain/changes.js';
 import type { Clock } from '../domain/clock.js';
 import type { EventDraft, EventRecord, EventType } from '../domain/events.js';
 import type { NewLicense } from '../domain/license-changes.js';
-import type { LicenseRecord } from '../domain/license.js';
+import type { EffectiveLicense, LicenseRecord } from '../domain/license.js';
 import type { Permission } from '../domain/permissions.js';
 import type { NewUser, UserPatch } from '../domain/user-changes.js';
 import type { UserRecord } from '../domain/users.js';
-import type { ReadView } from './snapshot.js';
 
-export type { Actor, AuditOutcome, NewAuditEntry, NewLicense, NewUser, UserPatch, ReadView };
+export type { Actor, AuditOutcome, NewAuditEntry, NewLicense, NewUser, UserPatch };
 
 export interface TokenRecord {
   id: number;
@@ -88,6 +87,21 @@ export interface EventQuery {
 export interface StoreSettings {
   /** A user is active when its last activity lies within this many days (docs/seats.md). */
   activityWindowDays: number;
+}
+
+/**
+ * What the hottest routes answer from: the effective license and the active user count at one
+ * instant, and the live licenses behind them. A view is the same object for as long as none of
+ * these change, so what a route derives from it (a serialized body) is derived once per view.
+ */
+export interface ReadView {
+  readonly effective: EffectiveLicense;
+  readonly activeUserCount: number;
+  readonly activeByType: Readonly<Record<'dataConsumer' | 'policyOwner', number>>;
+  /** Licenses that are not deleted, in id order. */
+  readonly licenses: readonly LicenseRecord[];
+  /** `compute()` once per view and key; later calls with the key answer the same value. */
+  memo<T>(key: string, compute: () => T): T;
 }
 
 /**

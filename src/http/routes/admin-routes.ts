@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { TokenRecord } from '../../store/store.js';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../app-context.js';
 import { changeContext } from '../audit.js';
 import { generateTokenSecret, hashTokenSecret } from '../auth.js';
 import {

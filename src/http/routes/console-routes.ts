@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { LicensorError } from '../../domain/errors.js';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../app-context.js';
 import {
   CONSOLE_CSP,
   CONSOLE_PATH,

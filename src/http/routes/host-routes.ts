@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../app-context.js';
 import { sendViewJson } from '../reply.js';
 import { problemResponses, TOKEN_ERRORS } from '../schemas/common-schemas.js';
 

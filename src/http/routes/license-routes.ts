@@ -11,7 +11,7 @@ import {
 } from '../../domain/license-impact.js';
 import { seatStatus } from '../../domain/license.js';
 import { verifyLicenseKey, verifyLicenseKeyForAdd } from '../../keys/license-jws.js';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../app-context.js';
 import { changeContext } from '../audit.js';
 import { sendViewJson } from '../reply.js';
 import { impactView, licenseListView, licenseView } from '../license-view.js';

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { LicensorError } from '../../domain/errors.js';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../app-context.js';
 import { DOCS_CSP, DOCS_CSS, DOCS_STYLESHEET_PATH, renderDocsPage } from '../docs-page.js';
 import type { OpenApiDocument } from '../openapi.js';
 import { problemResponses, TOKEN_ERRORS } from '../schemas/common-schemas.js';

@@ -4,7 +4,7 @@ import { LicensorError } from '../../domain/errors.js';
 import { isActive } from '../../domain/license.js';
 import { parseRfc3339 } from '../../domain/license-claims.js';
 import { activeSince, isUserActive, utcDay } from '../../domain/users.js';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../app-context.js';
 import { PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
 import { Usage, UsageHistory, UsageHistoryQuery, UsageQuery } from '../schemas/usage-schemas.js';
 

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LicensorError } from '../../domain/errors.js';
 import { activeSince } from '../../domain/users.js';
-import type { AppContext } from '../app.js';
+import type { AppContext } from '../app-context.js';
 import { changeContext } from '../audit.js';
 import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
 import {

@@ -32,7 +32,7 @@ import {
   type TokenRow,
   type UserRow,
 } from '../rows.js';
-import { Snapshot, type ReadView } from '../snapshot.js';
+import { Snapshot } from '../snapshot.js';
 import { StoreStartupError } from '../startup-error.js';
 import type {
   AuditEntry,
@@ -50,6 +50,7 @@ import type {
   UsageSummary,
   UserPatch,
   UserQuery,
+  ReadView,
 } from '../store.js';
 import { Coherence } from './postgres-coherence.js';
 import {

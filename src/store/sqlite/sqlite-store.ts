@@ -35,7 +35,7 @@ import {
   type AuthFailureRow,
   type EventRow,
 } from '../rows.js';
-import { Snapshot, type ReadView } from '../snapshot.js';
+import { Snapshot } from '../snapshot.js';
 import { checkSchemaVersion } from '../startup-error.js';
 import type {
   AuditEntry,
@@ -53,6 +53,7 @@ import type {
   UsageSummary,
   UserPatch,
   UserQuery,
+  ReadView,
 } from '../store.js';
 import { activityCounts, SqliteQueries } from './sqlite-queries.js';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations.js';
