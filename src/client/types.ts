@@ -127,6 +127,8 @@ export interface Entitlements {
   handlers: string[];
   canAddUser: boolean;
   dataAccessBlocked: boolean;
+  /** Licenses in force in their grace after expiry: the earliest end of grace and their uuids. */
+  grace: { until: string; licenses: string[] } | null;
 }
 
 export interface Health {

@@ -43,6 +43,7 @@ export function licenseStateOf(status: LicenseStatus, licenses: LicenseListItem[
       };
     return { label: 'No license', tone: 'neutral', detail: 'Add a license key to license seats.' };
   }
+  if (status.grace !== null) return graceInWords(status, status.grace, licenses, now);
   const active = plural(status.activeLicenses, 'active license');
   if (status.nextExpiry === null)
     return { label: 'Active', tone: 'ok', detail: `${active}; none of them expires.` };
@@ -54,6 +55,31 @@ export function licenseStateOf(status: LicenseStatus, licenses: LicenseListItem[
       detail: `${active}; the next expiry is ${when}. Renew before then.`,
     };
   return { label: 'Active', tone: 'ok', detail: `${active}; the next expiry is ${when}.` };
+}
+
+/**
+ * A license in its grace after expiry (docs/licenses.md#grace-period): "in grace until …, then …",
+ * where what follows is what the end of the earliest grace takes away.
+ */
+function graceInWords(
+  status: LicenseStatus,
+  grace: NonNullable<LicenseStatus['grace']>,
+  licenses: LicenseListItem[],
+  now: Date,
+): StateInWords {
+  const ending = licenses.filter((l) => l.state === 'grace' && l.graceUntil === grace.until);
+  const lastInForce = ending.length >= status.activeLicenses;
+  const seats = ending.reduce((n, l) => n + l.seats + l.softSeats, 0);
+  const then = !lastInForce
+    ? `${plural(seats, 'seat')} go`
+    : ending.some((l) => l.hardExpiration)
+      ? 'data access is blocked'
+      : 'no license is in force';
+  return {
+    label: `In grace until ${formatDay(grace.until)}`,
+    tone: 'warn',
+    detail: `Expired, in grace until ${formatDay(grace.until)} (${relativeTime(grace.until, now)}), then ${then}. Add the renewal before then.`,
+  };
 }
 
 /** The seats in one sentence, with what it means for new users. */

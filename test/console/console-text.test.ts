@@ -21,6 +21,7 @@ function status(overrides: Partial<LicenseStatus> = {}): LicenseStatus {
     features: {},
     handlers: {},
     nextExpiry: null,
+    grace: null,
     overage: 0,
     activeLicenses: 1,
     ...overrides,
@@ -49,6 +50,8 @@ function listed(state: LicenseListItem['state'], fields: Partial<LicenseListItem
     supersedes: [],
     licensee: null,
     state,
+    graceDays: 0,
+    graceUntil: null,
     ...fields,
   };
 }
@@ -94,6 +97,34 @@ describe('the license state in words', () => {
       licenseStateOf(status({ activeLicenses: 2 }), [], NOW).detail,
       /2 active licenses; none of them expires/,
     );
+  });
+
+  test('in grace until …, then what its end takes away', () => {
+    const until = at(6 * DAY);
+    const lic = listed('grace', {
+      uuid: 'g',
+      expires: at(-DAY),
+      graceDays: 7,
+      graceUntil: until,
+      hardExpiration: true,
+      seats: 20,
+      softSeats: 0,
+    });
+    const only = licenseStateOf(status({ grace: { until, licenses: ['g'] } }), [lic], NOW);
+    assert.deepEqual([only.label, only.tone], ['In grace until 2026-06-07', 'warn']);
+    assert.match(only.detail, /in grace until 2026-06-07 \(in 6 days\), then data access is blocked/);
+    const soft = licenseStateOf(
+      status({ grace: { until, licenses: ['g'] } }),
+      [{ ...lic, hardExpiration: false }],
+      NOW,
+    );
+    assert.match(soft.detail, /then no license is in force/);
+    const beside = licenseStateOf(
+      status({ activeLicenses: 2, grace: { until, licenses: ['g'] } }),
+      [lic],
+      NOW,
+    );
+    assert.match(beside.detail, /then 20 seats go/);
   });
 
   test('data access blocked, expired, not yet active, no license', () => {

@@ -2,7 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { AppContext } from '../app.js';
 import { sendJson } from '../reply.js';
+import { graceView } from '../license-view.js';
 import { problemResponses, TOKEN_ERRORS } from '../schemas/common-schemas.js';
+import { Grace } from '../schemas/license-schemas.js';
 
 const Notices = Type.Object(
   {
@@ -45,6 +47,7 @@ const Entitlements = Type.Object(
     dataAccessBlocked: Type.Boolean({
       description: 'No active license and an expired hardExpiration license',
     }),
+    grace: Grace,
   },
   {
     additionalProperties: false,
@@ -55,6 +58,7 @@ const Entitlements = Type.Object(
         handlers: ['Snowflake'],
         canAddUser: true,
         dataAccessBlocked: false,
+        grace: null,
       },
     ],
   },
@@ -113,6 +117,7 @@ export const hostRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { s
             handlers: Object.keys(effective.handlers),
             canAddUser: activeUserCount < effective.licenseSeats,
             dataAccessBlocked: effective.dataAccessBlocked,
+            grace: graceView(effective),
           });
         }),
       );

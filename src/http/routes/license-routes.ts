@@ -14,7 +14,7 @@ import { verifyLicenseKey, verifyLicenseKeyForAdd } from '../../keys/license-jws
 import type { AppContext } from '../app.js';
 import { changeContext } from '../audit.js';
 import { sendJson } from '../reply.js';
-import { impactView, licenseListView, licenseView } from '../license-view.js';
+import { graceView, impactView, licenseListView, licenseView } from '../license-view.js';
 import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
 import {
   AddLicenseBody,
@@ -182,6 +182,7 @@ export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
             features: effective.features,
             handlers: effective.handlers,
             nextExpiry: effective.nextExpiry?.toISOString() ?? null,
+            grace: graceView(effective),
             overage: Math.max(0, activeUserCount - effective.hardSeats),
             activeLicenses: effective.activeLicenseIds.length,
           });
