@@ -202,11 +202,19 @@ export interface SeatStatus {
   hardSeats: number;
 }
 
-export function seatStatus(effective: EffectiveLicense, activeUserCount: number): SeatStatus {
+/**
+ * The seed's fields; `canAddUser` is whether the next user gets a seat under `limit` (the seat
+ * limit of seat-policy.ts; licenseSeats when no cap applies).
+ */
+export function seatStatus(
+  effective: EffectiveLicense,
+  activeUserCount: number,
+  limit: number = effective.licenseSeats,
+): SeatStatus {
   return {
     activeUserCount,
     licenseSeats: effective.licenseSeats,
-    canAddUser: activeUserCount < effective.licenseSeats,
+    canAddUser: activeUserCount < limit,
     hardSeats: effective.hardSeats,
   };
 }

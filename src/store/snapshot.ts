@@ -5,6 +5,7 @@ import {
   type EffectiveLicense,
   type LicenseRecord,
 } from '../domain/license.js';
+import type { SeatSettings } from '../domain/seat-policy.js';
 import { activeSince, activeUsersAt, utcDay, type ActivityCounts } from '../domain/users.js';
 import type { TokenRecord } from './store.js';
 
@@ -16,6 +17,8 @@ export interface SnapshotSource {
   tokens(): Promise<Map<string, TokenRecord>>;
   /** The activity counts for a window whose first day is `firstDay`. */
   activity(firstDay: string): Promise<ActivityCounts>;
+  /** The customer's seat settings (user cap, when full). */
+  settings(): Promise<SeatSettings>;
 }
 
 /**
@@ -29,6 +32,8 @@ export interface ReadView {
   readonly activeByType: Readonly<Record<'dataConsumer' | 'policyOwner', number>>;
   /** Licenses that are not deleted, in id order. */
   readonly licenses: readonly LicenseRecord[];
+  /** The seat settings as of the view; seat decisions read their own under the seat lock. */
+  readonly settings: SeatSettings;
   /** `compute()` once per view and key; later calls with the key answer the same value. */
   memo<T>(key: string, compute: () => T): T;
 }
@@ -45,6 +50,7 @@ class View implements ReadView {
     readonly licenses: readonly LicenseRecord[],
     readonly effective: EffectiveLicense,
     readonly activeByType: Readonly<Record<'dataConsumer' | 'policyOwner', number>>,
+    readonly settings: SeatSettings,
   ) {}
 
   get activeUserCount(): number {
@@ -61,18 +67,19 @@ class View implements ReadView {
 
 /**
  * The in-memory read snapshot of one store (docs/performance.md#the-read-snapshot). Each part
- * (licenses, tokens, users' activity counts) is loaded once and kept until the store invalidates
+ * (licenses, tokens, users' activity counts, seat settings) is loaded once and kept until the store invalidates
  * it: after its own commits that alter that part, and when another process or instance commits one
  * (SQLite: `data_version`; PostgreSQL: LISTEN/NOTIFY and a generation poll). Time turns it over by
- * itself: the effective license is recomputed when `now` passes a license's `startsAt` or
- * `expires`, and the activity counts are reloaded when the window's first day changes. Nothing here
+ * itself: the effective license is recomputed when `now` passes a license's `startsAt`,
+ * `expires` or end of grace, and the activity counts are reloaded when the window's first day changes. Nothing here
  * grows with the number of users; licenses are parsed once per change, not per request.
  */
 export class Snapshot {
   readonly #source: SnapshotSource;
   readonly #windowDays: number;
-  readonly #epochs: Record<SnapshotPart, number> = { licenses: 0, tokens: 0, users: 0 };
+  readonly #epochs: Record<SnapshotPart, number> = { licenses: 0, tokens: 0, users: 0, settings: 0 };
   #licenses: Loaded<LicenseRecord[]> | undefined;
+  #settings: Loaded<SeatSettings> | undefined;
   #tokens: Loaded<Map<string, TokenRecord>> | undefined;
   #activity: Loaded<ActivityCounts> | undefined;
   readonly #loading = new Map<string, Promise<unknown>>();
@@ -97,7 +104,7 @@ export class Snapshot {
   }
 
   invalidateAll(): void {
-    for (const part of ['licenses', 'tokens', 'users'] as const) this.invalidate(part);
+    for (const part of ['licenses', 'tokens', 'users', 'settings'] as const) this.invalidate(part);
   }
 
   /**
@@ -132,6 +139,17 @@ export class Snapshot {
       '',
       () => this.#source.licenses(),
       (l) => (this.#licenses = l),
+    );
+  }
+
+  async settings(): Promise<SeatSettings> {
+    const kept = this.#settings;
+    if (kept?.epoch === this.#epochs.settings) return kept.value;
+    return this.#load(
+      'settings',
+      '',
+      () => this.#source.settings(),
+      (s) => (this.#settings = s),
     );
   }
 
@@ -179,7 +197,11 @@ export class Snapshot {
   /** The view at `now`: the same object as the last one when nothing it holds has changed. */
   async view(now: Date): Promise<ReadView> {
     const since = activeSince(now, this.#windowDays);
-    const [licenses, activity] = await Promise.all([this.licenses(), this.#activityFor(utcDay(since))]);
+    const [licenses, activity, settings] = await Promise.all([
+      this.licenses(),
+      this.#activityFor(utcDay(since)),
+      this.settings(),
+    ]);
     const effective = this.effectiveAt(licenses, now);
     // #activityFor loads the counts of since's own day, so the count always applies.
     const byType = activeUsersAt(activity, since);
@@ -189,10 +211,11 @@ export class Snapshot {
       last?.licenses === licenses &&
       last.effective === effective &&
       last.activeByType.dataConsumer === byType.dataConsumer &&
-      last.activeByType.policyOwner === byType.policyOwner
+      last.activeByType.policyOwner === byType.policyOwner &&
+      last.settings === settings
     )
       return last;
-    this.#view = new View(licenses, effective, byType);
+    this.#view = new View(licenses, effective, byType, settings);
     return this.#view;
   }
 }

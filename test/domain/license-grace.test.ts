@@ -11,6 +11,7 @@ import {
   licenseState,
   licenseTimeBounds,
 } from '../../src/domain/license.js';
+import { DEFAULT_SEAT_SETTINGS } from '../../src/domain/seat-policy.js';
 import { licenseListView } from '../../src/domain/license-view.js';
 import { Snapshot } from '../../src/store/snapshot.js';
 import { licenseRecord } from '../helpers/records.js';
@@ -126,6 +127,7 @@ describe('a key with graceDays 7 that expired yesterday', () => {
         licenses: () => Promise.resolve([lic]),
         tokens: () => Promise.resolve(new Map()),
         activity: () => Promise.reject(new Error('not used')),
+        settings: () => Promise.resolve(DEFAULT_SEAT_SETTINGS),
       },
       365,
     );

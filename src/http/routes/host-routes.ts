@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { AppContext } from '../app.js';
 import { sendJson } from '../reply.js';
+import { seatLimit } from '../../domain/seat-policy.js';
 import { graceView } from '../license-view.js';
 import { problemResponses, TOKEN_ERRORS } from '../schemas/common-schemas.js';
 import { Grace } from '../schemas/license-schemas.js';
@@ -43,7 +44,10 @@ const Entitlements = Type.Object(
       { description: 'NAME -> {"enabled": boolean}, over all active licenses' },
     ),
     handlers: Type.Array(Type.String(), { description: 'Names of the data handlers covered' }),
-    canAddUser: Type.Boolean({ description: 'A seat is free: activeUserCount < licenseSeats' }),
+    canAddUser: Type.Boolean({
+      description:
+        'The next user gets a seat: activeUserCount < seatLimit (licenseSeats, or the user cap when lower)',
+    }),
     dataAccessBlocked: Type.Boolean({
       description: 'No active license and an expired hardExpiration license',
     }),
@@ -109,13 +113,13 @@ export const hostRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { s
       return sendJson(
         reply,
         view.memo('entitlements', () => {
-          const { effective, activeUserCount } = view;
+          const { effective, activeUserCount, settings } = view;
           return JSON.stringify({
             features: Object.fromEntries(
               Object.entries(effective.features).map(([name, f]) => [name, { enabled: f.enabled }]),
             ),
             handlers: Object.keys(effective.handlers),
-            canAddUser: activeUserCount < effective.licenseSeats,
+            canAddUser: activeUserCount < seatLimit(effective, settings),
             dataAccessBlocked: effective.dataAccessBlocked,
             grace: graceView(effective),
           });

@@ -14,6 +14,7 @@ import { verifyLicenseKey, verifyLicenseKeyForAdd } from '../../keys/license-jws
 import type { AppContext } from '../app.js';
 import { changeContext } from '../audit.js';
 import { sendJson } from '../reply.js';
+import { seatLimit } from '../../domain/seat-policy.js';
 import { graceView, impactView, licenseListView, licenseView } from '../license-view.js';
 import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
 import {
@@ -175,15 +176,20 @@ export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
       return sendJson(
         reply,
         view.memo('licenseStatus', () => {
-          const { effective, activeUserCount } = view;
+          const { effective, activeUserCount, settings } = view;
+          const limit = seatLimit(effective, settings);
           return JSON.stringify({
-            ...seatStatus(effective, activeUserCount),
+            ...seatStatus(effective, activeUserCount, limit),
+            userCap: settings.userCap,
+            seatLimit: limit,
+            whenFull: settings.whenFull,
             dataAccessBlocked: effective.dataAccessBlocked,
             features: effective.features,
             handlers: effective.handlers,
             nextExpiry: effective.nextExpiry?.toISOString() ?? null,
             grace: graceView(effective),
             overage: Math.max(0, activeUserCount - effective.hardSeats),
+            overLimit: Math.max(0, activeUserCount - limit),
             activeLicenses: effective.activeLicenseIds.length,
           });
         }),

@@ -217,9 +217,21 @@ export const LicenseStatus = Type.Object(
     licenseSeats: Type.Integer({
       description: 'Total seats: the sum of seats and softSeats over active licenses',
     }),
-    canAddUser: Type.Boolean({ description: 'When true, a user can be added' }),
+    canAddUser: Type.Boolean({
+      description: 'When true, a user can be added: activeUserCount < seatLimit (the next user gets a seat)',
+    }),
     hardSeats: Type.Integer({ description: 'Licensed seats: the sum of seats over active licenses' }),
     // Extras
+    userCap: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+      description: "The customer's user cap (PUT /admin/settings/seats); null when none is set",
+    }),
+    seatLimit: Type.Integer({
+      description:
+        'The limit every seat decision uses: min(licenseSeats, userCap), or licenseSeats without a cap',
+    }),
+    whenFull: Type.Union([Type.Literal('refuse'), Type.Literal('queue')], {
+      description: 'What a new user over the seat limit meets: refused, or queued pending approval',
+    }),
     dataAccessBlocked: Type.Boolean({
       description: 'No active license and an expired hardExpiration license',
     }),
@@ -231,6 +243,10 @@ export const LicenseStatus = Type.Object(
     }),
     grace: Grace,
     overage: Type.Integer({ description: 'Active users above hardSeats (0 when within)' }),
+    overLimit: Type.Integer({
+      description:
+        'Active users above seatLimit (0 when within): lowering the cap below the active count removes nobody, it only stops new seats',
+    }),
     activeLicenses: Type.Integer({ description: 'How many licenses are active now' }),
   },
   {
@@ -243,12 +259,16 @@ export const LicenseStatus = Type.Object(
         licenseSeats: 25,
         canAddUser: true,
         hardSeats: 20,
+        userCap: null,
+        seatLimit: 25,
+        whenFull: 'refuse',
         dataAccessBlocked: false,
         features: EXAMPLE_FEATURES,
         handlers: { Snowflake: {} },
         nextExpiry: '2027-09-09T00:00:00.000Z',
         grace: null,
         overage: 0,
+        overLimit: 0,
         activeLicenses: 1,
       },
     ],

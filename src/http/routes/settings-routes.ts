@@ -1,0 +1,72 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import Type from 'typebox';
+import type { AppContext } from '../app.js';
+import { changeContext } from '../audit.js';
+import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
+
+const security = [{ bearer: [] }];
+const access = 'APPLICATION_ADMIN' as const;
+
+const fields = {
+  userCap: Type.Union([Type.Integer({ minimum: 0, maximum: 1_000_000_000 }), Type.Null()], {
+    description:
+      'At most this many active users, whatever the licenses allow; null is no cap. The seat limit is min(licenseSeats, userCap).',
+  }),
+  whenFull: Type.Union([Type.Literal('refuse'), Type.Literal('queue')], {
+    description:
+      'A new user over the seat limit: refused (403 SEAT_LIMIT_REACHED), or queued (202, pending approval)',
+  }),
+};
+
+export const SeatSettings = Type.Object(fields, {
+  $id: 'SeatSettings',
+  additionalProperties: false,
+  description: "The customer's seat policy (docs/seats.md#user-cap-and-approval-queue)",
+  examples: [{ userCap: 15, whenFull: 'queue' }],
+});
+
+const SeatSettingsBody = Type.Object(fields, {
+  additionalProperties: false,
+  description: 'Both fields, always: the settings are replaced whole',
+  examples: [{ userCap: 15, whenFull: 'queue' }],
+});
+
+/** The customer's user cap and queue mode (docs/seats.md#user-cap-and-approval-queue). */
+export const settingsRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { store, clock }) => {
+  app.get(
+    '/admin/settings/seats',
+    {
+      config: { access },
+      schema: {
+        operationId: 'getSeatSettings',
+        tags: ['settings'],
+        summary: 'The user cap and what a full site does',
+        security,
+        response: { 200: SeatSettings, ...problemResponses(...PERMISSION_ERRORS) },
+      },
+    },
+    async () => store.getSeatSettings(),
+  );
+
+  app.put(
+    '/admin/settings/seats',
+    {
+      config: { access, audit: { action: 'settings.seats' } },
+      schema: {
+        operationId: 'putSeatSettings',
+        tags: ['settings'],
+        summary: 'Set the user cap and what a full site does',
+        description:
+          'Replaces both settings, audited. Every seat decision (create, re-enable, activity of an inactive user, approve) uses the seat limit min(licenseSeats, userCap) from then on, on every instance. Lowering the cap below the active count removes nobody: it only stops new seats, and licenseStatus shows overLimit.',
+        security,
+        body: SeatSettingsBody,
+        response: { 200: SeatSettings, ...problemResponses(...PERMISSION_ERRORS, ...BODY_ERRORS) },
+      },
+    },
+    async (request) =>
+      store.setSeatSettings(
+        { userCap: request.body.userCap, whenFull: request.body.whenFull },
+        changeContext(request, clock),
+      ),
+  );
+};
