@@ -3,20 +3,22 @@ import type { User, UserType } from '../../client/types.js';
 import { UsageError } from '../cli-errors.js';
 import { call, connect, withConnectionOptions } from '../connect.js';
 import { idArgument, pageOf, type PageOptions } from '../option-values.js';
+import { queueCommands } from './queue-commands.js';
 import { formatTime, pageLine, printable, type Cell, type Output } from '../output.js';
 
 const USER_TYPES: readonly UserType[] = ['dataConsumer', 'policyOwner'];
 
-function who(user: User): string {
+export function who(user: User): string {
   return `${user.id} (${printable(user.userid)} at ${printable(user.iamid)})`;
 }
 
-function stateCell(user: User): Cell {
+export function stateCell(user: User): Cell {
+  if (user.state === 'pending') return { text: 'pending', style: 'cyan' };
   if (user.disabled) return { text: 'disabled', style: 'dim' };
   return user.active ? { text: 'active', style: 'green' } : { text: 'inactive', style: 'yellow' };
 }
 
-function userTable(out: Output, users: User[]): void {
+export function userTable(out: Output, users: User[]): void {
   out.table(
     [
       { header: 'ID', align: 'right' },
@@ -59,7 +61,7 @@ export function userCommands(program: Command): void {
   const users = program
     .command('users')
     .description('list, add, disable, enable or remove users (USER_ADMIN)')
-    .usage('<list|show|add|disable|enable|remove> [options]');
+    .usage('<list|show|add|disable|enable|remove|pending|approve|reject> [options]');
 
   withConnectionOptions(
     users
@@ -136,6 +138,10 @@ export function userCommands(program: Command): void {
       }),
     );
     if (conn.out.json) conn.out.printJson(user);
+    else if (user.state === 'pending')
+      conn.out.print(
+        `Queued user ${who(user)}: no seat is free under the limit; it waits for approval (licensor users approve ${user.id}).`,
+      );
     else conn.out.print(`Added user ${who(user)} as ${user.userType}; it takes a seat.`);
   });
 
@@ -178,4 +184,6 @@ export function userCommands(program: Command): void {
     if (conn.out.json) conn.out.printJson(user);
     else conn.out.print(`Removed user ${who(user)}.`);
   });
+
+  queueCommands(users);
 }

@@ -1,35 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import Type from 'typebox';
 import type { AppContext } from '../app.js';
 import { changeContext } from '../audit.js';
 import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
+import { SeatSettings, SeatSettingsBody } from '../schemas/settings-schemas.js';
 
 const security = [{ bearer: [] }];
 const access = 'APPLICATION_ADMIN' as const;
-
-const fields = {
-  userCap: Type.Union([Type.Integer({ minimum: 0, maximum: 1_000_000_000 }), Type.Null()], {
-    description:
-      'At most this many active users, whatever the licenses allow; null is no cap. The seat limit is min(licenseSeats, userCap).',
-  }),
-  whenFull: Type.Union([Type.Literal('refuse'), Type.Literal('queue')], {
-    description:
-      'A new user over the seat limit: refused (403 SEAT_LIMIT_REACHED), or queued (202, pending approval)',
-  }),
-};
-
-export const SeatSettings = Type.Object(fields, {
-  $id: 'SeatSettings',
-  additionalProperties: false,
-  description: "The customer's seat policy (docs/seats.md#user-cap-and-approval-queue)",
-  examples: [{ userCap: 15, whenFull: 'queue' }],
-});
-
-const SeatSettingsBody = Type.Object(fields, {
-  additionalProperties: false,
-  description: 'Both fields, always: the settings are replaced whole',
-  examples: [{ userCap: 15, whenFull: 'queue' }],
-});
 
 /** The customer's user cap and queue mode (docs/seats.md#user-cap-and-approval-queue). */
 export const settingsRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { store, clock }) => {
