@@ -2,6 +2,7 @@ import type { LicenseListItem, LicenseStatus, Notices } from '../client/index.js
 import { gaugeLegend, seatGauge, seatTone } from './charts.js';
 import { h } from './dom.js';
 import { daysUntil, formatDay, plural, relativeTime } from './format.js';
+import { pendingNotice } from './pending.js';
 import { badge, card, chips, type Tone, type ViewContext } from './ui.js';
 
 /** An expiry this close is a warning. */
@@ -116,11 +117,13 @@ function noticesPreview(notices: Notices): HTMLElement {
 }
 
 export async function renderOverview(ctx: ViewContext): Promise<void> {
-  const [status, licenses, notices] = await Promise.all([
+  const [status, licenses, notices, queue] = await Promise.all([
     ctx.client.licenseStatus(),
     ctx.client.listLicenses(),
     ctx.client.notices(),
+    ctx.client.listUsers({ state: 'pending', size: 1 }),
   ]);
+  const waiting = pendingNotice(queue.total);
   const now = new Date();
   const state = licenseStateOf(status, licenses, now);
   const enabled = Object.entries(status.features)
@@ -131,6 +134,16 @@ export async function renderOverview(ctx: ViewContext): Promise<void> {
     .filter(([, f]) => !f.enabled)
     .map(([name]) => name)
     .sort();
+  if (waiting !== null)
+    ctx.root.append(
+      h(
+        'p',
+        { class: 'pending-notice tone-warn', id: 'pending-notice', role: 'status' },
+        `${waiting} `,
+        h('a', { href: '#/pending' }, 'Review the queue'),
+        '.',
+      ),
+    );
   ctx.root.append(
     h(
       'div',
@@ -153,8 +166,19 @@ export async function renderOverview(ctx: ViewContext): Promise<void> {
           h('dd', {}, String(status.hardSeats)),
           h('dt', {}, 'Soft seats'),
           h('dd', {}, String(status.licenseSeats - status.hardSeats)),
+          ...(status.userCap !== null
+            ? [h('dt', {}, 'User cap'), h('dd', {}, `${status.userCap} (seat limit ${status.seatLimit})`)]
+            : []),
           h('dt', {}, 'New users'),
-          h('dd', {}, status.canAddUser ? 'can be added' : 'cannot be added'),
+          h(
+            'dd',
+            {},
+            status.canAddUser
+              ? 'can be added'
+              : status.whenFull === 'queue'
+                ? 'are queued for approval'
+                : 'cannot be added',
+          ),
           ...(status.overage > 0
             ? [h('dt', {}, 'Overage (true-up)'), h('dd', {}, plural(status.overage, 'user'))]
             : []),

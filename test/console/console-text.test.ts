@@ -4,6 +4,7 @@ import type { LicenseListItem, LicenseStatus } from '../../src/client/index.js';
 import { seatTone } from '../../src/console/charts.js';
 import { formatDateTime, formatDay, pageText, relativeTime } from '../../src/console/format.js';
 import { licenseStateOf, seatsInWords } from '../../src/console/overview.js';
+import { pendingNotice, seatLimitInWords } from '../../src/console/pending.js';
 
 /** The console's words, computed in the browser from the API's answers: tested here without one. */
 
@@ -164,5 +165,24 @@ describe('the seats in words and colour', () => {
       assert.equal(seatsInWords(status(overrides)), words);
       assert.equal(seatTone(status(overrides)), tone, words);
     }
+  });
+});
+
+describe('the approval queue in words', () => {
+  test('the overview notice only when someone is waiting', () => {
+    assert.equal(pendingNotice(0), null);
+    assert.equal(pendingNotice(1), '1 user is waiting for approval.');
+    assert.equal(pendingNotice(3), '3 users are waiting for approval.');
+  });
+
+  test('the seat limit names the cap when it is below the licenses', () => {
+    assert.equal(
+      seatLimitInWords(status({ activeUserCount: 15, licenseSeats: 20, userCap: 15, seatLimit: 15 })),
+      '15 active of the user cap of 15 (the licenses allow 20): no seat is free.',
+    );
+    assert.equal(
+      seatLimitInWords(status({ activeUserCount: 3, licenseSeats: 20, seatLimit: 20 })),
+      '3 active of the 20 license seats: 17 seats free.',
+    );
   });
 });
