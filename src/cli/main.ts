@@ -8,6 +8,7 @@ import { issueCommand } from './commands/issue.js';
 import { keygenCommand } from './commands/keygen.js';
 import { licenseCommands } from './commands/license-commands.js';
 import { serveCommand } from './commands/serve.js';
+import { settingsCommands } from './commands/settings-commands.js';
 import { tokenCommands } from './commands/token-commands.js';
 import { userCommands } from './commands/user-commands.js';
 import { DEFAULT_URL, withConnectionOptions } from './connect.js';
@@ -50,6 +51,7 @@ for (const add of [
   inspectCommand,
   licenseCommands,
   userCommands,
+  settingsCommands,
   tokenCommands,
   auditCommand,
 ])

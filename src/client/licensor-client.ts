@@ -1,5 +1,6 @@
 import { LicensorApiError, LicensorConnectionError } from './client-error.js';
 import type {
+  SeatSettings,
   AuditPage,
   CreatedToken,
   CreateTokenBody,
@@ -138,15 +139,38 @@ export class LicensorClient {
 
   // Users (USER_ADMIN)
 
-  /** POST /admin/users: register a user; it takes a seat (SEAT_LIMIT_REACHED when none is free). */
+  /**
+   * POST /admin/users: register a user; it takes a seat (SEAT_LIMIT_REACHED when none is free),
+   * or, when the seat settings queue, comes back with `state: "pending"` (HTTP 202).
+   */
   createUser(user: CreateUserBody): Promise<User> {
     return this.#json('POST', '/admin/users', { body: user });
   }
 
   /** GET /admin/users: a page of users, optionally only (in)active ones or those matching `q`. */
   listUsers(query: Loose<UserListQuery> = {}): Promise<UserList> {
-    const { offset, size, active, q } = query;
-    return this.#json('GET', '/admin/users', { query: { offset, size, active, q } });
+    const { offset, size, active, q, state } = query;
+    return this.#json('GET', '/admin/users', { query: { offset, size, active, q, state } });
+  }
+
+  /** POST /admin/users/{id}/approve: a pending user takes a seat (SEAT_LIMIT_REACHED when none is free). */
+  approveUser(id: number): Promise<User> {
+    return this.#json('POST', `/admin/users/${segment(id)}/approve`);
+  }
+
+  /** POST /admin/users/{id}/reject: a pending user is removed. */
+  rejectUser(id: number): Promise<User> {
+    return this.#json('POST', `/admin/users/${segment(id)}/reject`);
+  }
+
+  /** GET /admin/settings/seats: the user cap and what a full site does. */
+  seatSettings(): Promise<SeatSettings> {
+    return this.#json('GET', '/admin/settings/seats');
+  }
+
+  /** PUT /admin/settings/seats: replaces both settings. */
+  setSeatSettings(settings: SeatSettings): Promise<SeatSettings> {
+    return this.#json('PUT', '/admin/settings/seats', { body: settings });
   }
 
   getUser(id: number): Promise<User> {

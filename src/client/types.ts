@@ -11,6 +11,7 @@ import type {
   LicenseListItem as LicenseListItemSchema,
   LicenseStatus as LicenseStatusSchema,
 } from '../http/schemas/license-schemas.js';
+import type { SeatSettings as SeatSettingsSchema } from '../http/schemas/settings-schemas.js';
 import type {
   Usage as UsageSchema,
   UsageHistory as UsageHistorySchema,
@@ -34,6 +35,9 @@ export type LicenseStatus = Static<typeof LicenseStatusSchema>;
 export type AddLicenseBody = Static<typeof AddLicenseBodySchema>;
 /** POST /admin/license/validate and DELETE /admin/license/{id}?dryRun=true: what would change. */
 export type LicenseImpact = Static<typeof LicenseImpactSchema>;
+
+/** GET and PUT /admin/settings/seats. */
+export type SeatSettings = Static<typeof SeatSettingsSchema>;
 
 export type Usage = Static<typeof UsageSchema>;
 export type UsageUser = Usage['users'][number];
@@ -127,6 +131,8 @@ export interface Entitlements {
   handlers: string[];
   canAddUser: boolean;
   dataAccessBlocked: boolean;
+  /** Licenses in force in their grace after expiry: the earliest end of grace and their uuids. */
+  grace: { until: string; licenses: string[] } | null;
 }
 
 export interface Health {

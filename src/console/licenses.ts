@@ -7,6 +7,7 @@ import { badge, type Tone, type ViewContext } from './ui.js';
 
 const STATE_TONE: Record<LicenseState, Tone> = {
   active: 'ok',
+  grace: 'warn',
   scheduled: 'warn',
   expired: 'bad',
   invalidated: 'neutral',

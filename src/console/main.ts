@@ -1,5 +1,5 @@
 /**
- * The administrator console: sign-in, then four screens (overview, licenses, usage, audit) driven
+ * The administrator console: sign-in, then five screens (overview, licenses, usage, pending, audit) driven
  * by the typed client. Routes are the URL fragment (#/licenses), so the server serves one page.
  */
 import type { LicensorClient } from '../client/index.js';
@@ -7,6 +7,7 @@ import { renderAudit } from './audit.js';
 import { byId, focusOn, h } from './dom.js';
 import { renderLicenses } from './licenses.js';
 import { renderOverview } from './overview.js';
+import { renderPending } from './pending.js';
 import { clientFor, errorText, forgetToken, isUnauthorized, saveToken, savedToken } from './session.js';
 import type { ViewContext } from './ui.js';
 import { renderUsage } from './usage.js';
@@ -20,6 +21,7 @@ const ROUTES: Record<string, Route> = {
   overview: { title: 'Overview', render: renderOverview },
   licenses: { title: 'Licenses', render: renderLicenses },
   usage: { title: 'Usage', render: renderUsage },
+  pending: { title: 'Pending approval', render: renderPending },
   audit: { title: 'Audit log', render: renderAudit },
 };
 

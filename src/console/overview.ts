@@ -2,6 +2,7 @@ import type { LicenseListItem, LicenseStatus, Notices } from '../client/index.js
 import { gaugeLegend, seatGauge, seatTone } from './charts.js';
 import { h } from './dom.js';
 import { daysUntil, formatDay, plural, relativeTime } from './format.js';
+import { pendingNotice } from './pending.js';
 import { badge, card, chips, type Tone, type ViewContext } from './ui.js';
 
 /** An expiry this close is a warning. */
@@ -43,6 +44,7 @@ export function licenseStateOf(status: LicenseStatus, licenses: LicenseListItem[
       };
     return { label: 'No license', tone: 'neutral', detail: 'Add a license key to license seats.' };
   }
+  if (status.grace !== null) return graceInWords(status, status.grace, licenses, now);
   const active = plural(status.activeLicenses, 'active license');
   if (status.nextExpiry === null)
     return { label: 'Active', tone: 'ok', detail: `${active}; none of them expires.` };
@@ -54,6 +56,31 @@ export function licenseStateOf(status: LicenseStatus, licenses: LicenseListItem[
       detail: `${active}; the next expiry is ${when}. Renew before then.`,
     };
   return { label: 'Active', tone: 'ok', detail: `${active}; the next expiry is ${when}.` };
+}
+
+/**
+ * A license in its grace after expiry (docs/licenses.md#grace-period): "in grace until …, then …",
+ * where what follows is what the end of the earliest grace takes away.
+ */
+function graceInWords(
+  status: LicenseStatus,
+  grace: NonNullable<LicenseStatus['grace']>,
+  licenses: LicenseListItem[],
+  now: Date,
+): StateInWords {
+  const ending = licenses.filter((l) => l.state === 'grace' && l.graceUntil === grace.until);
+  const lastInForce = ending.length >= status.activeLicenses;
+  const seats = ending.reduce((n, l) => n + l.seats + l.softSeats, 0);
+  const then = !lastInForce
+    ? `${plural(seats, 'seat')} go`
+    : ending.some((l) => l.hardExpiration)
+      ? 'data access is blocked'
+      : 'no license is in force';
+  return {
+    label: `In grace until ${formatDay(grace.until)}`,
+    tone: 'warn',
+    detail: `Expired, in grace until ${formatDay(grace.until)} (${relativeTime(grace.until, now)}), then ${then}. Add the renewal before then.`,
+  };
 }
 
 /** The seats in one sentence, with what it means for new users. */
@@ -90,11 +117,13 @@ function noticesPreview(notices: Notices): HTMLElement {
 }
 
 export async function renderOverview(ctx: ViewContext): Promise<void> {
-  const [status, licenses, notices] = await Promise.all([
+  const [status, licenses, notices, queue] = await Promise.all([
     ctx.client.licenseStatus(),
     ctx.client.listLicenses(),
     ctx.client.notices(),
+    ctx.client.listUsers({ state: 'pending', size: 1 }),
   ]);
+  const waiting = pendingNotice(queue.total);
   const now = new Date();
   const state = licenseStateOf(status, licenses, now);
   const enabled = Object.entries(status.features)
@@ -105,6 +134,16 @@ export async function renderOverview(ctx: ViewContext): Promise<void> {
     .filter(([, f]) => !f.enabled)
     .map(([name]) => name)
     .sort();
+  if (waiting !== null)
+    ctx.root.append(
+      h(
+        'p',
+        { class: 'pending-notice tone-warn', id: 'pending-notice', role: 'status' },
+        `${waiting} `,
+        h('a', { href: '#/pending' }, 'Review the queue'),
+        '.',
+      ),
+    );
   ctx.root.append(
     h(
       'div',
@@ -127,8 +166,19 @@ export async function renderOverview(ctx: ViewContext): Promise<void> {
           h('dd', {}, String(status.hardSeats)),
           h('dt', {}, 'Soft seats'),
           h('dd', {}, String(status.licenseSeats - status.hardSeats)),
+          ...(status.userCap !== null
+            ? [h('dt', {}, 'User cap'), h('dd', {}, `${status.userCap} (seat limit ${status.seatLimit})`)]
+            : []),
           h('dt', {}, 'New users'),
-          h('dd', {}, status.canAddUser ? 'can be added' : 'cannot be added'),
+          h(
+            'dd',
+            {},
+            status.canAddUser
+              ? 'can be added'
+              : status.whenFull === 'queue'
+                ? 'are queued for approval'
+                : 'cannot be added',
+          ),
           ...(status.overage > 0
             ? [h('dt', {}, 'Overage (true-up)'), h('dd', {}, plural(status.overage, 'user'))]
             : []),

@@ -86,4 +86,4 @@ export interface UsageRaise {
 }
 
 /** The parts of the in-memory read snapshot a change alters (docs/performance.md#snapshot). */
-export type SnapshotPart = 'licenses' | 'tokens' | 'users';
+export type SnapshotPart = 'licenses' | 'tokens' | 'users' | 'settings';

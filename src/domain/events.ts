@@ -10,10 +10,13 @@ export const EVENT_TYPES = [
   'license.started',
   'license.expiring',
   'license.expired',
+  'license.grace_started',
+  'license.grace_ended',
   'data_access.blocked',
   'data_access.restored',
   'seats.threshold',
   'seats.refused',
+  'user.pending',
   'ping',
 ] as const;
 

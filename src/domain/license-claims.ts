@@ -20,6 +20,11 @@ export interface LicenseClaims {
   startsAt: Date | null;
   supersedes: string[];
   licensee: Licensee | null;
+  /**
+   * Days an expired license stays in force after `expires` (docs/licenses.md#grace-period): 0 to
+   * CLAIM_LIMITS.maxGraceDays, 0 when absent.
+   */
+  graceDays: number;
 }
 
 export interface FeatureClaim {
@@ -40,6 +45,7 @@ export const CLAIM_LIMITS = {
   nameLength: 128,
   maxEntries: 1_000,
   textLength: 10_000,
+  maxGraceDays: 365,
 } as const;
 
 /**
@@ -140,6 +146,14 @@ function readCount(payload: Record<string, unknown>, claim: string, fallback?: n
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
     throw invalid(claim, 'must be an integer of 0 or more');
   if (value > CLAIM_LIMITS.maxSeats) throw invalid(claim, `must be at most ${CLAIM_LIMITS.maxSeats}`);
+  return value;
+}
+
+function readGraceDays(payload: Record<string, unknown>): number {
+  const value = payload.graceDays;
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > CLAIM_LIMITS.maxGraceDays)
+    throw invalid('graceDays', `must be an integer from 0 to ${CLAIM_LIMITS.maxGraceDays}`);
   return value;
 }
 
@@ -292,6 +306,7 @@ export function parseLicenseClaims(payload: unknown): LicenseClaims {
     startsAt: readTimestamp(payload, 'startsAt', false),
     supersedes: readSupersedes(payload),
     licensee: readLicensee(payload),
+    graceDays: readGraceDays(payload),
   };
   if (claims.expires && claims.expires.getTime() <= claims.createdAt.getTime())
     throw invalid('expires', 'must be later than createdAt');

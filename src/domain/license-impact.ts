@@ -54,6 +54,8 @@ export interface LicenseSnapshot {
   overage: number;
   dataAccessBlocked: boolean;
   activeLicenses: number;
+  /** The earliest end of grace among licenses in force in their grace, ISO 8601; null when none. */
+  graceUntil: string | null;
 }
 
 /** What adding or deleting a license would change, computed without changing anything. */
@@ -93,6 +95,7 @@ function snapshot(effective: EffectiveLicense, activeUserCount: number): License
     overage: Math.max(0, activeUserCount - effective.hardSeats),
     dataAccessBlocked: effective.dataAccessBlocked,
     activeLicenses: effective.activeLicenseIds.length,
+    graceUntil: effective.grace?.until.toISOString() ?? null,
   };
 }
 

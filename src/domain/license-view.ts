@@ -1,4 +1,4 @@
-import { isExpired, licenseState, type LicenseRecord, type LicenseState } from './license.js';
+import { graceUntil, isExpired, licenseState, type LicenseRecord, type LicenseState } from './license.js';
 import type { FeatureClaim, Licensee } from './license-claims.js';
 
 /**
@@ -27,6 +27,9 @@ export interface LicenseListFields {
   supersedes: string[];
   licensee: Licensee | null;
   state: LicenseState;
+  graceDays: number;
+  /** When the grace after `expires` ends; null without one (docs/licenses.md#grace-period). */
+  graceUntil: string | null;
 }
 
 export interface LicenseFields extends LicenseListFields {
@@ -65,6 +68,8 @@ export function licenseListView(license: LicenseRecord, now: Date): LicenseListF
     supersedes: claims.supersedes,
     licensee: claims.licensee,
     state: licenseState(license, now),
+    graceDays: claims.graceDays,
+    graceUntil: iso(graceUntil(claims)),
   };
 }
 

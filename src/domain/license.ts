@@ -22,25 +22,60 @@ export function isExpired(license: LicenseRecord, now: Date): boolean {
   return license.claims.expires !== null && now.getTime() >= license.claims.expires.getTime();
 }
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * When the grace of a license ends: `expires` + `graceDays` days; null for a perpetual license or
+ * one without grace (docs/licenses.md#grace-period).
+ */
+export function graceUntil(claims: Pick<LicenseClaims, 'expires' | 'graceDays'>): Date | null {
+  if (claims.expires === null || claims.graceDays === 0) return null;
+  return new Date(claims.expires.getTime() + claims.graceDays * DAY_MS);
+}
+
+/** The instant a license stops being in force: the end of its grace, or `expires`; null never. */
+export function inForceUntil(claims: Pick<LicenseClaims, 'expires' | 'graceDays'>): Date | null {
+  return graceUntil(claims) ?? claims.expires;
+}
+
+/** Expired, but its grace has not ended: it still counts (docs/licenses.md#grace-period). */
+export function isInGrace(license: LicenseRecord, now: Date): boolean {
+  const until = graceUntil(license.claims);
+  return isExpired(license, now) && until !== null && now.getTime() < until.getTime();
+}
+
+/** `expires`, and the grace after it, have passed. */
+function isPastGrace(license: LicenseRecord, now: Date): boolean {
+  const until = inForceUntil(license.claims);
+  return until !== null && now.getTime() >= until.getTime();
+}
+
 export function hasStarted(license: LicenseRecord, now: Date): boolean {
   return license.claims.startsAt === null || now.getTime() >= license.claims.startsAt.getTime();
 }
 
-/** Not deleted, not invalidated, started, not expired (docs/licenses.md). */
+/**
+ * In force: not deleted, not invalidated, started, and not expired or still in its grace
+ * (docs/licenses.md).
+ */
 export function isActive(license: LicenseRecord, now: Date): boolean {
-  return !license.deleted && !license.invalidated && hasStarted(license, now) && !isExpired(license, now);
+  return !license.deleted && !license.invalidated && hasStarted(license, now) && !isPastGrace(license, now);
 }
 
-/** Expired but still standing: its `noticeOnExpire` shows and its `hardExpiration` can block. */
+/**
+ * Expired but still standing: its `noticeOnExpire` shows (in grace too), and once its grace has
+ * ended its `hardExpiration` can block.
+ */
 function isLapsed(license: LicenseRecord, now: Date): boolean {
   return !license.deleted && !license.invalidated && isExpired(license, now);
 }
 
-export type LicenseState = 'active' | 'scheduled' | 'expired' | 'invalidated' | 'deleted';
+export type LicenseState = 'active' | 'grace' | 'scheduled' | 'expired' | 'invalidated' | 'deleted';
 
 export function licenseState(license: LicenseRecord, now: Date): LicenseState {
   if (license.deleted) return 'deleted';
   if (license.invalidated) return 'invalidated';
+  if (isInGrace(license, now)) return 'grace';
   if (isExpired(license, now)) return 'expired';
   if (!hasStarted(license, now)) return 'scheduled';
   return 'active';
@@ -60,9 +95,17 @@ export interface EffectiveLicense {
   handlers: Record<string, Record<string, unknown>>;
   dataAccessBlocked: boolean;
   notices: Notice[];
-  /** The earliest `expires` among active licenses; null when none is active or all are perpetual. */
+  /**
+   * The earliest `expires` still ahead among active licenses; null when none is active or all are
+   * perpetual or in grace.
+   */
   nextExpiry: Date | null;
   activeLicenseIds: number[];
+  /**
+   * Licenses in force in their grace: the earliest end of grace among them, and their uuids in id
+   * order; null when none is in grace (docs/licenses.md#grace-period).
+   */
+  grace: { until: Date; licenses: string[] } | null;
 }
 
 /**
@@ -80,6 +123,7 @@ export function effectiveLicense(licenses: readonly LicenseRecord[], now: Date):
   let hardSeats = 0;
   let licenseSeats = 0;
   let nextExpiry: Date | null = null;
+  let grace = null as EffectiveLicense['grace'];
   for (const license of active) {
     const { claims } = license;
     hardSeats += claims.seats;
@@ -89,7 +133,13 @@ export function effectiveLicense(licenses: readonly LicenseRecord[], now: Date):
       features.set(name, { enabled });
     }
     for (const [name, handler] of Object.entries(claims.handlers)) handlers.set(name, handler);
-    if (claims.expires && (!nextExpiry || claims.expires < nextExpiry)) nextExpiry = claims.expires;
+    if (isInGrace(license, now)) {
+      const until = graceUntil(claims) as Date;
+      grace = {
+        until: grace && grace.until < until ? grace.until : until,
+        licenses: [...(grace?.licenses ?? []), license.uuid],
+      };
+    } else if (claims.expires && (!nextExpiry || claims.expires < nextExpiry)) nextExpiry = claims.expires;
   }
 
   const seen = new Set<string>();
@@ -100,7 +150,9 @@ export function effectiveLicense(licenses: readonly LicenseRecord[], now: Date):
     seen.add(`${kind}\n${text}`);
     notices.push({ kind, text, licenseId });
   };
-  for (const license of active) addNotice('notice', license.claims.notice, license.id);
+  // A license in grace is expired: its noticeOnExpire shows, not its notice.
+  for (const license of active)
+    if (!isExpired(license, now)) addNotice('notice', license.claims.notice, license.id);
   for (const license of lapsed) addNotice('noticeOnExpire', license.claims.noticeOnExpire, license.id);
 
   return {
@@ -108,17 +160,19 @@ export function effectiveLicense(licenses: readonly LicenseRecord[], now: Date):
     licenseSeats,
     features: Object.fromEntries(features),
     handlers: Object.fromEntries(handlers),
+    // A lapsed license with hardExpiration that is active is in its grace and blocks nothing yet.
     dataAccessBlocked: active.length === 0 && lapsed.some((l) => l.claims.hardExpiration),
     notices,
     nextExpiry,
     activeLicenseIds: active.map((l) => l.id),
+    grace,
   };
 }
 
 /**
  * The instants around `now` at which the effective license can change by itself: the latest
- * `startsAt` or `expires` at or before `now` and the earliest after it, over the licenses that are
- * not deleted or invalidated. The effective license computed at `now` holds for every instant in
+ * `startsAt`, `expires` or end of grace at or before `now` and the earliest after it, over the
+ * licenses that are not deleted or invalidated. The effective license computed at `now` holds for every instant in
  * [from, until); null is unbounded.
  */
 export function licenseTimeBounds(
@@ -130,7 +184,7 @@ export function licenseTimeBounds(
   let until: number | null = null;
   for (const license of licenses) {
     if (license.deleted || license.invalidated) continue;
-    for (const at of [license.claims.startsAt, license.claims.expires]) {
+    for (const at of [license.claims.startsAt, license.claims.expires, graceUntil(license.claims)]) {
       if (at === null) continue;
       const t = at.getTime();
       if (t <= ms) from = from === null ? t : Math.max(from, t);
@@ -148,22 +202,37 @@ export interface SeatStatus {
   hardSeats: number;
 }
 
-export function seatStatus(effective: EffectiveLicense, activeUserCount: number): SeatStatus {
+/**
+ * The seed's fields; `canAddUser` is whether the next user gets a seat under `limit` (the seat
+ * limit of seat-policy.ts; licenseSeats when no cap applies).
+ */
+export function seatStatus(
+  effective: EffectiveLicense,
+  activeUserCount: number,
+  limit: number = effective.licenseSeats,
+): SeatStatus {
   return {
     activeUserCount,
     licenseSeats: effective.licenseSeats,
-    canAddUser: activeUserCount < effective.licenseSeats,
+    canAddUser: activeUserCount < limit,
     hardSeats: effective.hardSeats,
   };
 }
 
 /**
- * Refuses a key whose time claims make it unusable now: expired (its own code), or generated in
- * the future beyond the allowed clock skew. A key with a future `startsAt` is accepted and waits.
+ * Refuses a key whose time claims make it unusable now: expired and past its grace (its own code),
+ * or generated in the future beyond the allowed clock skew. A key with a future `startsAt` is
+ * accepted and waits; an expired key still in its grace is accepted, so a late renewal can be added.
  */
 export function checkKeyTimes(claims: LicenseClaims, now: Date): void {
-  if (claims.expires && now.getTime() >= claims.expires.getTime())
-    throw new LicensorError('LICENSE_EXPIRED', `the license expired at ${claims.expires.toISOString()}`);
+  const until = inForceUntil(claims);
+  if (claims.expires && until && now.getTime() >= until.getTime())
+    throw new LicensorError(
+      'LICENSE_EXPIRED',
+      claims.graceDays > 0
+        ? `the license expired at ${claims.expires.toISOString()} and its ${claims.graceDays} days of grace ended at ${until.toISOString()}`
+        : `the license expired at ${claims.expires.toISOString()}`,
+    );
   if (claims.createdAt.getTime() > now.getTime() + CREATED_AT_SKEW_MS)
     throw new LicensorError(
       'LICENSE_NOT_YET_VALID',

@@ -2,6 +2,7 @@ import type { CounterMove, UsageRaise } from './changes.js';
 import { LicensorError } from './errors.js';
 import { seatFigures, seatThresholds, type EventDraft } from './events.js';
 import type { EffectiveLicense } from './license.js';
+import { seatLimit, type SeatSettings } from './seat-policy.js';
 import { storedIdentifiers, storedText } from './user-identity.js';
 import {
   activeSince,
@@ -87,7 +88,7 @@ export function planCreateUser(user: NewUser, takenBy: number | undefined, now: 
       `user "${stored.userid}" of "${stored.iamid}" is already registered (id ${takenBy}), ignoring case, width and Unicode form`,
     );
   return {
-    next: { ...stored, createdAt: now, lastActivityAt: now, disabled: false },
+    next: { ...stored, createdAt: now, lastActivityAt: now, disabled: false, pending: false },
     counters: [move(now, user.userType, +1)],
     takesSeat: true,
     needsSeatLock: true,
@@ -100,6 +101,7 @@ export function planCreateUser(user: NewUser, takenBy: number | undefined, now: 
  * USER_DISABLED.
  */
 export function planActivity(user: UserRecord, now: Date, windowDays: number): UserPlan {
+  if (user.pending) throw userPending(user);
   if (user.disabled) throw new LicensorError('USER_DISABLED', `user ${user.id} is disabled; enable it first`);
   const since = activeSince(now, windowDays);
   const takesSeat = !isUserActive(user, since);
@@ -121,6 +123,8 @@ export function planActivity(user: UserRecord, now: Date, windowDays: number): U
  * email given is refused or stored as planCreateUser does.
  */
 export function planUpdateUser(user: UserRecord, patch: UserPatch, now: Date, windowDays: number): UserPlan {
+  // A pending user is approved or rejected, not enabled or disabled.
+  if (user.pending && patch.disabled !== undefined) throw userPending(user);
   const next: UserValues = {
     ...user,
     name: patch.name === undefined ? user.name : storedOptional('name', patch.name),
@@ -135,6 +139,63 @@ export function planUpdateUser(user: UserRecord, patch: UserPatch, now: Date, wi
     if (!next.disabled) counters.push(move(user.lastActivityAt, next.userType, +1));
   }
   return { next, counters, takesSeat, needsSeatLock: takesSeat, auditAction: 'user.update' };
+}
+
+function userPending(user: UserRecord): LicensorError {
+  return new LicensorError(
+    'USER_PENDING',
+    `user ${user.id} is waiting for approval and holds no seat; approve it first`,
+  );
+}
+
+/**
+ * The user as queue mode stores it when no seat is free: pending, holding no seat (stored disabled,
+ * so no count sees it), no counter moves. Its `user.pending` event carries the seat figures.
+ */
+export function planPendingUser(
+  plan: UserPlan,
+  state: SeatState,
+): { next: UserValues; events: EventDraft[] } {
+  const next = plan.next as UserValues;
+  return {
+    next: { ...next, disabled: true, pending: true },
+    events: [
+      {
+        type: 'user.pending',
+        data: {
+          userid: next.userid,
+          iamid: next.iamid,
+          seatLimit: seatLimit(state.effective, state.settings),
+          ...seatFigures(state.effective, state.activeUserCount),
+        },
+      },
+    ],
+  };
+}
+
+/**
+ * Approves a pending user: it becomes active from `now` and takes a seat (claimSeat, never queued
+ * again). USER_NOT_PENDING for a user that is not waiting.
+ */
+export function planApproveUser(user: UserRecord, now: Date): UserPlan {
+  if (!user.pending) throw notPending(user);
+  return {
+    next: { ...user, disabled: false, pending: false, lastActivityAt: now },
+    counters: [move(now, user.userType, +1)],
+    takesSeat: true,
+    needsSeatLock: true,
+    auditAction: 'user.approve',
+  };
+}
+
+/** Rejects a pending user: it is removed. USER_NOT_PENDING for a user that is not waiting. */
+export function planRejectUser(user: UserRecord): UserPlan {
+  if (!user.pending) throw notPending(user);
+  return { next: null, counters: [], takesSeat: false, needsSeatLock: false, auditAction: 'user.reject' };
+}
+
+function notPending(user: UserRecord): LicensorError {
+  return new LicensorError('USER_NOT_PENDING', `user ${user.id} is not waiting for approval`);
 }
 
 /** Removes a user for good, freeing its seat. */
@@ -153,6 +214,8 @@ export interface SeatState {
   /** Active users at that instant, before the change. */
   activeUserCount: number;
   effective: EffectiveLicense;
+  /** The customer's cap and queue mode, read under the same lock. */
+  settings: SeatSettings;
   /** The `seats.threshold` levels that fired and are not re-armed. */
   firedThresholds: readonly number[];
 }
@@ -165,12 +228,14 @@ export interface SeatClaim {
 
 /**
  * The seat rule (docs/seats.md): a change that makes a user active succeeds only while
- * activeUserCount < licenseSeats; otherwise SEAT_LIMIT_REACHED, carrying the figures for the
- * `seats.refused` event. A claim raises the day's usage peak and may cross a seat threshold.
+ * activeUserCount < seatLimit (licenseSeats, or the customer's cap when lower); otherwise
+ * SEAT_LIMIT_REACHED, carrying the figures for the `seats.refused` event. A claim raises the day's
+ * usage peak and may cross a seat threshold. Create, re-enable, activity of an inactive user and
+ * approve all claim here.
  */
 export function claimSeat(state: SeatState, now: Date): SeatClaim {
   const { activeUserCount, effective } = state;
-  checkSeatAvailable(activeUserCount, effective);
+  checkSeatAvailable(activeUserCount, effective, state.settings);
   const after = seatFigures(effective, activeUserCount + 1);
   const thresholds = seatThresholds(state.firedThresholds, activeUserCount, after);
   return {
@@ -185,13 +250,33 @@ export function claimSeat(state: SeatState, now: Date): SeatClaim {
   };
 }
 
-export function checkSeatAvailable(activeUserCount: number, effective: EffectiveLicense): void {
-  if (activeUserCount >= effective.licenseSeats)
+/**
+ * A new user: a seat when one is free; in queue mode, when none is, the pending user instead of
+ * SEAT_LIMIT_REACHED. Only a create queues: re-enabling, activity and approval always claimSeat.
+ */
+export function claimSeatOrQueue(state: SeatState, now: Date): SeatClaim | 'queue' {
+  if (
+    state.settings.whenFull === 'queue' &&
+    state.activeUserCount >= seatLimit(state.effective, state.settings)
+  )
+    return 'queue';
+  return claimSeat(state, now);
+}
+
+export function checkSeatAvailable(
+  activeUserCount: number,
+  effective: EffectiveLicense,
+  settings: SeatSettings,
+): void {
+  const limit = seatLimit(effective, settings);
+  if (activeUserCount >= limit)
     throw new LicensorError(
       'SEAT_LIMIT_REACHED',
       effective.licenseSeats === 0
         ? 'no license is active, so no seat is free'
-        : `all ${effective.licenseSeats} license seats are taken (${activeUserCount} active users)`,
+        : limit < effective.licenseSeats
+          ? `the user cap of ${limit} is reached (${activeUserCount} active users, ${effective.licenseSeats} license seats)`
+          : `all ${effective.licenseSeats} license seats are taken (${activeUserCount} active users)`,
       { facts: seatFigures(effective, activeUserCount) },
     );
 }

@@ -14,7 +14,13 @@ export interface UserRecord {
   createdAt: Date;
   /** Creating a user is its first activity, so this is never empty. */
   lastActivityAt: Date;
+  /**
+   * Holds no seat and reports no activity. A pending user is stored disabled, so every count of
+   * active users leaves it out by the same condition (docs/seats.md#user-cap-and-approval-queue).
+   */
   disabled: boolean;
+  /** Waiting in the approval queue: created over the seat limit in queue mode. */
+  pending: boolean;
 }
 
 /**

@@ -16,6 +16,7 @@ import { consoleRoutes } from './routes/console-routes.js';
 import { hostRoutes } from './routes/host-routes.js';
 import { licenseRoutes } from './routes/license-routes.js';
 import { metaRoutes } from './routes/meta-routes.js';
+import { settingsRoutes } from './routes/settings-routes.js';
 import { usageRoutes } from './routes/usage-routes.js';
 import { userRoutes } from './routes/user-routes.js';
 import { Problem } from './schemas/common-schemas.js';
@@ -128,6 +129,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     licenseRoutes,
     usageRoutes,
     userRoutes,
+    settingsRoutes,
     hostRoutes,
     adminRoutes,
     metaRoutes,

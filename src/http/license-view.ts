@@ -1,8 +1,9 @@
 import type { Static } from 'typebox';
 import type { LicenseImpact } from '../domain/license-impact.js';
 import * as views from '../domain/license-view.js';
-import type { LicenseRecord } from '../domain/license.js';
+import type { EffectiveLicense, LicenseRecord } from '../domain/license.js';
 import type {
+  Grace,
   License,
   LicenseImpact as LicenseImpactSchema,
   LicenseListItem,
@@ -22,4 +23,10 @@ export function impactView(impact: LicenseImpact, now: Date): Static<typeof Lice
     license = { id: subject.stored ? id : null, ...fields };
   }
   return { license, ...rest };
+}
+
+/** The effective license's grace as status and entitlements show it (docs/licenses.md#grace-period). */
+export function graceView(effective: EffectiveLicense): Static<typeof Grace> {
+  const { grace } = effective;
+  return grace === null ? null : { until: grace.until.toISOString(), licenses: grace.licenses };
 }

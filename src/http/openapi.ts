@@ -80,6 +80,10 @@ const TAGS = [
   { name: 'licenses', description: "License keys: Immuta's admin license API (2023.2)." },
   { name: 'usage', description: 'Who uses the seats, now and day by day.' },
   { name: 'users', description: 'The host product registers its users and reports their activity.' },
+  {
+    name: 'settings',
+    description: "The customer's seat policy: a user cap below the licenses, and refuse or queue when full.",
+  },
   { name: 'host product', description: 'What the licensed product asks on every login.' },
   { name: 'tokens', description: 'API tokens and their permissions.' },
   {

@@ -11,7 +11,15 @@ export function userView(user: UserRecord, activeSince: Date): Static<typeof Use
     email: user.email,
     userType: user.userType,
     active: isUserActive(user, activeSince),
-    disabled: user.disabled,
+    // A pending user is stored disabled so that no count sees it; it was never disabled.
+    disabled: user.disabled && !user.pending,
+    state: user.pending
+      ? 'pending'
+      : user.disabled
+        ? 'disabled'
+        : isUserActive(user, activeSince)
+          ? 'active'
+          : 'inactive',
     createdAt: user.createdAt.toISOString(),
     lastActivityAt: user.lastActivityAt.toISOString(),
   };

@@ -73,6 +73,7 @@ export interface UserRow {
   created_at: string | Date;
   last_activity_at: string | Date;
   disabled: number | boolean;
+  pending: number | boolean;
 }
 
 export function userFromRow(row: UserRow): UserRecord {
@@ -86,6 +87,7 @@ export function userFromRow(row: UserRow): UserRecord {
     createdAt: new Date(row.created_at),
     lastActivityAt: new Date(row.last_activity_at),
     disabled: Boolean(row.disabled),
+    pending: Boolean(row.pending),
   };
 }
 

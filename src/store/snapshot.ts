@@ -5,6 +5,7 @@ import {
   type EffectiveLicense,
   type LicenseRecord,
 } from '../domain/license.js';
+import type { SeatSettings } from '../domain/seat-policy.js';
 import { activeSince, activeUsersAt, isOnUtcDay, utcDay, type ActivityCounts } from '../domain/users.js';
 import type { ReadView, TokenRecord } from './store.js';
 
@@ -16,6 +17,8 @@ export interface SnapshotSource {
   tokens(): Promise<Map<string, TokenRecord>>;
   /** The activity counts for a window whose first day is `firstDay`. */
   activity(firstDay: string): Promise<ActivityCounts>;
+  /** The customer's seat settings (user cap, when full). */
+  settings(): Promise<SeatSettings>;
 }
 
 interface Loaded<T> {
@@ -30,6 +33,7 @@ class View implements ReadView {
     readonly licenses: readonly LicenseRecord[],
     readonly effective: EffectiveLicense,
     readonly activeByType: Readonly<Record<'dataConsumer' | 'policyOwner', number>>,
+    readonly settings: SeatSettings,
   ) {}
 
   get activeUserCount(): number {
@@ -46,18 +50,19 @@ class View implements ReadView {
 
 /**
  * The in-memory read snapshot of one store (docs/performance.md#the-read-snapshot). Each part
- * (licenses, tokens, users' activity counts) is loaded once and kept until the store invalidates
+ * (licenses, tokens, users' activity counts, seat settings) is loaded once and kept until the store invalidates
  * it: after its own commits that alter that part, and when another process or instance commits one
  * (SQLite: `data_version`; PostgreSQL: LISTEN/NOTIFY and a generation poll). Time turns it over by
- * itself: the effective license is recomputed when `now` passes a license's `startsAt` or
- * `expires`, and the activity counts are reloaded when the window's first day changes. Nothing here
+ * itself: the effective license is recomputed when `now` passes a license's `startsAt`,
+ * `expires` or end of grace, and the activity counts are reloaded when the window's first day changes. Nothing here
  * grows with the number of users; licenses are parsed once per change, not per request.
  */
 export class Snapshot {
   readonly #source: SnapshotSource;
   readonly #windowDays: number;
-  readonly #epochs: Record<SnapshotPart, number> = { licenses: 0, tokens: 0, users: 0 };
+  readonly #epochs: Record<SnapshotPart, number> = { licenses: 0, tokens: 0, users: 0, settings: 0 };
   #licenses: Loaded<LicenseRecord[]> | undefined;
+  #settings: Loaded<SeatSettings> | undefined;
   #tokens: Loaded<Map<string, TokenRecord>> | undefined;
   #activity: Loaded<ActivityCounts> | undefined;
   readonly #loading = new Map<string, Promise<unknown>>();
@@ -82,7 +87,7 @@ export class Snapshot {
   }
 
   invalidateAll(): void {
-    for (const part of ['licenses', 'tokens', 'users'] as const) this.invalidate(part);
+    for (const part of ['licenses', 'tokens', 'users', 'settings'] as const) this.invalidate(part);
   }
 
   /**
@@ -117,6 +122,17 @@ export class Snapshot {
       '',
       () => this.#source.licenses(),
       (l) => (this.#licenses = l),
+    );
+  }
+
+  async settings(): Promise<SeatSettings> {
+    const kept = this.#settings;
+    if (kept?.epoch === this.#epochs.settings) return kept.value;
+    return this.#load(
+      'settings',
+      '',
+      () => this.#source.settings(),
+      (s) => (this.#settings = s),
     );
   }
 
@@ -178,10 +194,16 @@ export class Snapshot {
   currentView(now: Date): ReadView | undefined {
     const licenses = this.#licenses;
     const activity = this.#activity;
-    if (licenses?.epoch !== this.#epochs.licenses || activity?.epoch !== this.#epochs.users) return undefined;
+    const settings = this.#settings;
+    if (
+      licenses?.epoch !== this.#epochs.licenses ||
+      activity?.epoch !== this.#epochs.users ||
+      settings?.epoch !== this.#epochs.settings
+    )
+      return undefined;
     const since = activeSince(now, this.#windowDays);
     if (!isOnUtcDay(since, activity.value.firstDay)) return undefined;
-    return this.#viewOf(licenses.value, activity.value, now, since);
+    return this.#viewOf(licenses.value, activity.value, settings.value, now, since);
   }
 
   /** The view at `now`: the same object as the last one when nothing it holds has changed. */
@@ -189,11 +211,21 @@ export class Snapshot {
     const current = this.currentView(now);
     if (current !== undefined) return current;
     const since = activeSince(now, this.#windowDays);
-    const [licenses, activity] = await Promise.all([this.licenses(), this.#activityFor(utcDay(since))]);
-    return this.#viewOf(licenses, activity, now, since);
+    const [licenses, activity, settings] = await Promise.all([
+      this.licenses(),
+      this.#activityFor(utcDay(since)),
+      this.settings(),
+    ]);
+    return this.#viewOf(licenses, activity, settings, now, since);
   }
 
-  #viewOf(licenses: LicenseRecord[], activity: ActivityCounts, now: Date, since: Date): ReadView {
+  #viewOf(
+    licenses: LicenseRecord[],
+    activity: ActivityCounts,
+    settings: SeatSettings,
+    now: Date,
+    since: Date,
+  ): ReadView {
     const effective = this.effectiveAt(licenses, now);
     // The counts are of since's own day (both callers make sure), so the count always applies.
     const byType = activeUsersAt(activity, since);
@@ -203,10 +235,11 @@ export class Snapshot {
       last?.licenses === licenses &&
       last.effective === effective &&
       last.activeByType.dataConsumer === byType.dataConsumer &&
-      last.activeByType.policyOwner === byType.policyOwner
+      last.activeByType.policyOwner === byType.policyOwner &&
+      last.settings === settings
     )
       return last;
-    this.#view = new View(licenses, effective, byType);
+    this.#view = new View(licenses, effective, byType, settings);
     return this.#view;
   }
 }

@@ -4,10 +4,11 @@ import type { EventDraft, EventRecord, EventType } from '../domain/events.js';
 import type { NewLicense } from '../domain/license-changes.js';
 import type { EffectiveLicense, LicenseRecord } from '../domain/license.js';
 import type { Permission } from '../domain/permissions.js';
+import type { SeatSettings } from '../domain/seat-policy.js';
 import type { NewUser, UserPatch } from '../domain/user-changes.js';
 import type { UserRecord } from '../domain/users.js';
 
-export type { Actor, AuditOutcome, NewAuditEntry, NewLicense, NewUser, UserPatch };
+export type { Actor, AuditOutcome, NewAuditEntry, NewLicense, NewUser, UserPatch, SeatSettings };
 
 export interface TokenRecord {
   id: number;
@@ -24,6 +25,8 @@ export interface UserQuery {
   size: number;
   /** Only active (true) or only inactive (false) users; all when undefined. */
   active?: boolean;
+  /** Only pending (true) or only not pending (false) users; all when undefined. */
+  pending?: boolean;
   /** Case-insensitive substring of userid, name or email. */
   search?: string;
   activeSince: Date;
@@ -100,6 +103,8 @@ export interface ReadView {
   readonly activeByType: Readonly<Record<'dataConsumer' | 'policyOwner', number>>;
   /** Licenses that are not deleted, in id order. */
   readonly licenses: readonly LicenseRecord[];
+  /** The seat settings as of the view; seat decisions read their own under the seat lock. */
+  readonly settings: SeatSettings;
   /** `compute()` once per view and key; later calls with the key answer the same value. */
   memo<T>(key: string, compute: () => T): T;
 }
@@ -153,9 +158,25 @@ export interface Store {
 
   /**
    * Registers a user, who is active from now on. Refuses USER_ALREADY_EXISTS for a taken
-   * (iamid, userid), then SEAT_LIMIT_REACHED when no seat is free; writes nothing then.
+   * (iamid, userid), then, when no seat is under the seat limit, SEAT_LIMIT_REACHED (writing
+   * nothing) or, in queue mode, stores the user pending (`pending: true`, holding no seat) with
+   * its `user.pending` event.
    */
   createUser(user: NewUser, ctx: ChangeContext): Promise<UserRecord>;
+  /**
+   * Approves a pending user: it takes a seat under the seat lock like a create (SEAT_LIMIT_REACHED
+   * when none is free, never queued again). USER_NOT_PENDING for a user that is not waiting.
+   */
+  approveUser(id: number, ctx: ChangeContext): Promise<UserRecord>;
+  /** Removes a pending user. USER_NOT_PENDING for a user that is not waiting. */
+  rejectUser(id: number, ctx: ChangeContext): Promise<UserRecord>;
+  /** The seat settings, from the snapshot. */
+  getSeatSettings(): Promise<SeatSettings>;
+  /**
+   * Replaces the seat settings under the seat lock, so no seat decision runs with half of them,
+   * with its audit entry. Nobody loses a seat when the cap falls below the active count.
+   */
+  setSeatSettings(settings: SeatSettings, ctx: ChangeContext): Promise<SeatSettings>;
   /**
    * Records activity now. An active user always succeeds; an inactive one takes a seat (or
    * SEAT_LIMIT_REACHED); a disabled one is USER_DISABLED. Only a seat taken is audited.

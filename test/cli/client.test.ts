@@ -47,6 +47,7 @@ const ENTITLEMENTS_KEYS = {
   handlers: true,
   canAddUser: true,
   dataAccessBlocked: true,
+  grace: true,
 } satisfies Record<keyof Entitlements, true>;
 const NOTICE_KEYS = { kind: true, text: true } satisfies Record<keyof Notices['notices'][number], true>;
 const READINESS_KEYS = { status: true, store: true } satisfies Record<keyof Readiness, true>;

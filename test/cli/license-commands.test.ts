@@ -20,6 +20,8 @@ const LICENSE_LIST_FIELDS = [
   'expired',
   'expires',
   'features',
+  'graceDays',
+  'graceUntil',
   'handlers',
   'hardDelete',
   'hardExpiration',

@@ -32,6 +32,17 @@ test('keygen, issue and inspect still work beside the administrator commands', a
   assertUsage(await runCli(['issue', '--key', join(out, 'issuer.key'), '--seats', 'many']), /--seats/);
 });
 
+test('issue --grace-days writes graceDays; without --expires or out of range it is a usage error', async (t) => {
+  const out = join(tempDir(t), 'issuer');
+  assertOk(await runCli(['keygen', '--out', out]));
+  const base = ['issue', '--key', join(out, 'issuer.key'), '--seats', '20'];
+  const key = assertOk(await runCli([...base, '--expires', '2099-01-01', '--grace-days', '14'])).trim();
+  assert.equal(okJson(await runCli(['inspect', key, '--json'])).payload.graceDays, 14);
+  assertUsage(await runCli([...base, '--grace-days', '14']), /--grace-days needs --expires/);
+  assertUsage(await runCli([...base, '--expires', '2099-01-01', '--grace-days', '366']), /graceDays/);
+  assertUsage(await runCli([...base, '--expires', '2099-01-01', '--grace-days', 'soon']), /--grace-days/);
+});
+
 test('inspect: a correctly signed key over the limits has a valid signature and is refused LICENSE_KEY_TOO_LARGE', async (t) => {
   const dir = tempDir(t);
   const issuer = createIssuer();

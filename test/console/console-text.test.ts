@@ -4,6 +4,7 @@ import type { LicenseListItem, LicenseStatus } from '../../src/client/index.js';
 import { seatTone } from '../../src/console/charts.js';
 import { formatDateTime, formatDay, pageText, relativeTime } from '../../src/console/format.js';
 import { licenseStateOf, seatsInWords } from '../../src/console/overview.js';
+import { pendingNotice, seatLimitInWords } from '../../src/console/pending.js';
 
 /** The console's words, computed in the browser from the API's answers: tested here without one. */
 
@@ -21,6 +22,11 @@ function status(overrides: Partial<LicenseStatus> = {}): LicenseStatus {
     features: {},
     handlers: {},
     nextExpiry: null,
+    grace: null,
+    userCap: null,
+    seatLimit: 25,
+    whenFull: 'refuse',
+    overLimit: 0,
     overage: 0,
     activeLicenses: 1,
     ...overrides,
@@ -49,6 +55,8 @@ function listed(state: LicenseListItem['state'], fields: Partial<LicenseListItem
     supersedes: [],
     licensee: null,
     state,
+    graceDays: 0,
+    graceUntil: null,
     ...fields,
   };
 }
@@ -96,6 +104,34 @@ describe('the license state in words', () => {
     );
   });
 
+  test('in grace until …, then what its end takes away', () => {
+    const until = at(6 * DAY);
+    const lic = listed('grace', {
+      uuid: 'g',
+      expires: at(-DAY),
+      graceDays: 7,
+      graceUntil: until,
+      hardExpiration: true,
+      seats: 20,
+      softSeats: 0,
+    });
+    const only = licenseStateOf(status({ grace: { until, licenses: ['g'] } }), [lic], NOW);
+    assert.deepEqual([only.label, only.tone], ['In grace until 2026-06-07', 'warn']);
+    assert.match(only.detail, /in grace until 2026-06-07 \(in 6 days\), then data access is blocked/);
+    const soft = licenseStateOf(
+      status({ grace: { until, licenses: ['g'] } }),
+      [{ ...lic, hardExpiration: false }],
+      NOW,
+    );
+    assert.match(soft.detail, /then no license is in force/);
+    const beside = licenseStateOf(
+      status({ activeLicenses: 2, grace: { until, licenses: ['g'] } }),
+      [lic],
+      NOW,
+    );
+    assert.match(beside.detail, /then 20 seats go/);
+  });
+
   test('data access blocked, expired, not yet active, no license', () => {
     const none = status({ activeLicenses: 0, licenseSeats: 0, hardSeats: 0, canAddUser: false });
     const blocked = licenseStateOf({ ...none, dataAccessBlocked: true }, [], NOW);
@@ -129,5 +165,24 @@ describe('the seats in words and colour', () => {
       assert.equal(seatsInWords(status(overrides)), words);
       assert.equal(seatTone(status(overrides)), tone, words);
     }
+  });
+});
+
+describe('the approval queue in words', () => {
+  test('the overview notice only when someone is waiting', () => {
+    assert.equal(pendingNotice(0), null);
+    assert.equal(pendingNotice(1), '1 user is waiting for approval.');
+    assert.equal(pendingNotice(3), '3 users are waiting for approval.');
+  });
+
+  test('the seat limit names the cap when it is below the licenses', () => {
+    assert.equal(
+      seatLimitInWords(status({ activeUserCount: 15, licenseSeats: 20, userCap: 15, seatLimit: 15 })),
+      '15 active of the user cap of 15 (the licenses allow 20): no seat is free.',
+    );
+    assert.equal(
+      seatLimitInWords(status({ activeUserCount: 3, licenseSeats: 20, seatLimit: 20 })),
+      '3 active of the 20 license seats: 17 seats free.',
+    );
   });
 });

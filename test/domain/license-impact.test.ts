@@ -63,6 +63,7 @@ describe('additionImpact', () => {
       overage: 1,
       dataAccessBlocked: false,
       activeLicenses: 1,
+      graceUntil: null,
     });
     assert.deepEqual(impact.after, {
       hardSeats: 15,
@@ -71,6 +72,7 @@ describe('additionImpact', () => {
       overage: 0,
       dataAccessBlocked: false,
       activeLicenses: 2,
+      graceUntil: null,
     });
     assert.deepEqual(impact.featuresGained, ['externalCatalog'], 'a disabled feature is not gained');
     assert.deepEqual(impact.handlersGained, ['Databricks']);

@@ -12,6 +12,7 @@ import {
   planUpdateUser,
   SEAT_LOCK_MARGIN_MS,
 } from '../../src/domain/user-changes.js';
+import { DEFAULT_SEAT_SETTINGS } from '../../src/domain/seat-policy.js';
 import type { UserRecord } from '../../src/domain/users.js';
 import { licenseRecord } from '../helpers/records.js';
 
@@ -31,6 +32,7 @@ function user(overrides: Partial<UserRecord> = {}): UserRecord {
     createdAt: at(-100 * DAY),
     lastActivityAt: at(-2 * DAY),
     disabled: false,
+    pending: false,
     ...overrides,
   };
 }
@@ -150,7 +152,11 @@ describe('the seat claim', () => {
 
   it('refuses at exactly licenseSeats, with the figures for seats.refused', () => {
     assert.throws(
-      () => claimSeat({ activeUserCount: 10, effective, firedThresholds: [] }, NOW),
+      () =>
+        claimSeat(
+          { activeUserCount: 10, effective, settings: DEFAULT_SEAT_SETTINGS, firedThresholds: [] },
+          NOW,
+        ),
       (err: unknown) => {
         assert.ok(err instanceof LicensorError);
         assert.equal(err.code, 'SEAT_LIMIT_REACHED');
@@ -161,30 +167,60 @@ describe('the seat claim', () => {
   });
 
   it('raises the usage peak to the count with the new user', () => {
-    const claim = claimSeat({ activeUserCount: 4, effective, firedThresholds: [] }, NOW);
+    const claim = claimSeat(
+      { activeUserCount: 4, effective, settings: DEFAULT_SEAT_SETTINGS, firedThresholds: [] },
+      NOW,
+    );
     assert.deepEqual(claim.usage, { day: '2026-06-10', peakActiveUsers: 5, licenseSeats: 10, hardSeats: 10 });
     assert.deepEqual(claim.events, []);
   });
 
   it('fires seats.threshold once per upward crossing of 80, 90 and 100 %', () => {
-    const at8 = claimSeat({ activeUserCount: 7, effective, firedThresholds: [] }, NOW);
+    const at8 = claimSeat(
+      { activeUserCount: 7, effective, settings: DEFAULT_SEAT_SETTINGS, firedThresholds: [] },
+      NOW,
+    );
     assert.deepEqual(
       at8.events.map((e) => e.data.percent),
       [80],
     );
     assert.deepEqual(at8.firedThresholds, [80]);
-    const at9 = claimSeat({ activeUserCount: 8, effective, firedThresholds: at8.firedThresholds }, NOW);
+    const at9 = claimSeat(
+      {
+        activeUserCount: 8,
+        effective,
+        settings: DEFAULT_SEAT_SETTINGS,
+        firedThresholds: at8.firedThresholds,
+      },
+      NOW,
+    );
     assert.deepEqual(
       at9.events.map((e) => [e.type, e.data.percent, e.data.activeUserCount]),
       [['seats.threshold', 90, 9]],
     );
-    const at10 = claimSeat({ activeUserCount: 9, effective, firedThresholds: at9.firedThresholds }, NOW);
+    const at10 = claimSeat(
+      {
+        activeUserCount: 9,
+        effective,
+        settings: DEFAULT_SEAT_SETTINGS,
+        firedThresholds: at9.firedThresholds,
+      },
+      NOW,
+    );
     assert.deepEqual(
       at10.events.map((e) => e.data.percent),
       [100],
     );
     // Down to 7 (disables: nothing is evaluated), then up again: 80 % is crossed again.
-    const again = claimSeat({ activeUserCount: 7, effective, firedThresholds: at10.firedThresholds }, NOW);
+    const again = claimSeat(
+      {
+        activeUserCount: 7,
+        effective,
+        settings: DEFAULT_SEAT_SETTINGS,
+        firedThresholds: at10.firedThresholds,
+      },
+      NOW,
+    );
     assert.deepEqual(
       again.events.map((e) => e.data.percent),
       [80],

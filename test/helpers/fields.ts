@@ -20,6 +20,7 @@ export const USER_FIELDS = [
   'id',
   'lastActivityAt',
   'name',
+  'state',
   'userType',
   'userid',
 ];

@@ -109,7 +109,7 @@ describe('GET /license/entitlements', () => {
     }
   });
 
-  test('a USER_ADMIN token gets exactly {features, handlers, canAddUser, dataAccessBlocked}', async (t) => {
+  test('a USER_ADMIN token gets exactly {features, handlers, canAddUser, dataAccessBlocked, grace}', async (t) => {
     const h = await buildTestApp(t);
     const key = h.issuer.issue({
       seats: 1,
@@ -125,7 +125,13 @@ describe('GET /license/entitlements', () => {
     const res = await entitlements(h, secret);
     assert.equal(res.statusCode, 200);
     const body = res.json();
-    assert.deepEqual(Object.keys(body).sort(), ['canAddUser', 'dataAccessBlocked', 'features', 'handlers']);
+    assert.deepEqual(Object.keys(body).sort(), [
+      'canAddUser',
+      'dataAccessBlocked',
+      'features',
+      'grace',
+      'handlers',
+    ]);
     assert.deepEqual(body.features, { FPE: { enabled: true }, masking: { enabled: true } });
     assert.ok(Array.isArray(body.handlers));
     assert.deepEqual([...body.handlers].sort(), ['databricks', 'postgres', 'snowflake']);
@@ -156,6 +162,7 @@ describe('GET /license/entitlements', () => {
       handlers: [],
       canAddUser: false,
       dataAccessBlocked: false,
+      grace: null,
     });
     const secret = await tokenSecret(h, ['USER_ADMIN']);
     assert.equal((await entitlements(h, secret)).statusCode, 200);
@@ -183,7 +190,13 @@ describe('GET /license/entitlements', () => {
     h.clock.set(expires);
     const res = await entitlements(h, secret);
     assert.equal(res.statusCode, 200);
-    assert.deepEqual(res.json(), { features: {}, handlers: [], canAddUser: false, dataAccessBlocked: true });
+    assert.deepEqual(res.json(), {
+      features: {},
+      handlers: [],
+      canAddUser: false,
+      dataAccessBlocked: true,
+      grace: null,
+    });
   });
 
   test('an expired license without hardExpiration does not block data access', async (t) => {

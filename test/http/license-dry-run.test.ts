@@ -74,6 +74,7 @@ describe('POST /admin/license/validate', () => {
       canAddUser: true,
       overage: 0,
       dataAccessBlocked: false,
+      graceUntil: null,
       activeLicenses: 1,
     });
     assert.deepEqual(impact.after, {
@@ -82,6 +83,7 @@ describe('POST /admin/license/validate', () => {
       canAddUser: true,
       overage: 0,
       dataAccessBlocked: false,
+      graceUntil: null,
       activeLicenses: 2,
     });
     assert.deepEqual(impact.featuresGained, ['externalCatalog']);

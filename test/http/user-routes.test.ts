@@ -124,6 +124,7 @@ describe('POST /admin/users', () => {
         userType: 'dataConsumer',
         active: true,
         disabled: false,
+        state: 'active',
         createdAt: T0,
         lastActivityAt: T0,
       },

@@ -22,6 +22,7 @@ import {
   withTestClient,
 } from '../helpers/postgres.js';
 import { storeChangesContract } from './store-changes.case.js';
+import { seatPolicyContract } from './seat-policy.case.js';
 import { activeCount, fixed, storeContract } from './store-contract.js';
 import { userIdentityContract } from './user-identity.case.js';
 
@@ -113,6 +114,7 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
   storeContract('PostgresStore (contract)', () => openIn(uniqueSchemaName()), dropStoreSchema, { reopen });
   storeChangesContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema, { reopen });
   userIdentityContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema);
+  seatPolicyContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema, reopen);
 
   describe('PostgresStore (migrations)', () => {
     it('three processes opening a fresh schema at once all succeed and apply each migration once', () =>
@@ -155,6 +157,7 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
           'licenses',
           'schema_migrations',
           'seat_alerts',
+          'seat_settings',
           'tokens',
           'usage_daily',
           'users',

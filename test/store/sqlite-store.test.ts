@@ -8,6 +8,7 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/sqlite-migrations.js';
 import type { Store } from '../../src/store/store.js';
 import { storeChangesContract } from './store-changes.case.js';
+import { seatPolicyContract } from './seat-policy.case.js';
 import { storeContract } from './store-contract.js';
 import { userIdentityContract } from './user-identity.case.js';
 
@@ -43,6 +44,7 @@ const reopenFile = (store: Store): Promise<Store> => Promise.resolve(openFile(fi
 storeContract('SqliteStore (file)', openTemp, removeFile, { reopen: reopenFile });
 storeChangesContract('SqliteStore (file)', openTemp, removeFile, { reopen: reopenFile });
 userIdentityContract('SqliteStore (file)', openTemp, removeFile);
+seatPolicyContract('SqliteStore (file)', openTemp, removeFile, reopenFile);
 
 describe('SqliteStore migrations', () => {
   it('refuses a database written by a newer Licensor', (t) => {

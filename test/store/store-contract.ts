@@ -449,6 +449,7 @@ export function storeContract(
           createdAt: T0,
           lastActivityAt: T0,
           disabled: false,
+          pending: false,
         });
         assert.ok(created.createdAt instanceof Date && created.lastActivityAt instanceof Date);
         assert.deepEqual(await store.getUser(created.id), created);

@@ -16,6 +16,7 @@ interface IssueOptions {
   seats: string;
   softSeats?: string;
   expires?: string;
+  graceDays?: string;
   startsAt?: string;
   feature: string[];
   handler: string[];
@@ -86,6 +87,12 @@ export function payloadFromOptions(options: IssueOptions, now: Date): Record<str
   };
   const startsAt = timeOption('--starts-at', options.startsAt);
   if (startsAt !== null) payload.startsAt = startsAt;
+  const graceDays = countOption('--grace-days', options.graceDays);
+  if (graceDays !== undefined) {
+    if (payload.expires === null)
+      throw new UsageError('--grace-days needs --expires: a perpetual license has no grace');
+    payload.graceDays = graceDays;
+  }
   if (options.supersedes.length > 0) payload.supersedes = options.supersedes;
   const licensee = Object.fromEntries(
     Object.entries({
@@ -106,6 +113,10 @@ export function issueCommand(program: Command): void {
     .requiredOption('--seats <n>', 'licensed (hard) seats')
     .option('--soft-seats <n>', 'users allowed beyond --seats without blocking access')
     .option('--expires <time>', 'expiry (RFC 3339 or YYYY-MM-DD); perpetual when left out')
+    .option(
+      '--grace-days <n>',
+      'days the license stays in force after --expires (0 to 365); hard expiration waits for their end',
+    )
     .option('--starts-at <time>', 'not in force before this time (RFC 3339 or YYYY-MM-DD)')
     .option('--feature <name>', 'enable a feature (repeatable)', collect, [])
     .option('--handler <name>', 'cover a data handler (repeatable)', collect, [])

@@ -24,6 +24,7 @@ import { readKeyInput } from '../read-input.js';
 
 const STATE_STYLE: Record<LicenseState, Style | undefined> = {
   active: 'green',
+  grace: 'yellow',
   scheduled: 'cyan',
   expired: 'red',
   invalidated: 'dim',
@@ -163,6 +164,14 @@ function describeStatus(out: Output, status: LicenseStatus, now: Date): void {
     ['Features', enabledNames(status.features).join(', ') || '-'],
     ['Handlers', Object.keys(status.handlers).join(', ') || '-'],
   ];
+  if (status.grace !== null)
+    pairs.push([
+      'Grace',
+      {
+        text: `in grace until ${formatTime(status.grace.until)} (${relativeDays(status.grace.until, now)}): ${status.grace.licenses.join(', ')}`,
+        style: 'yellow',
+      },
+    ]);
   if (status.overage > 0)
     pairs.push([
       'Overage',

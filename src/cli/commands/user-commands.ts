@@ -1,45 +1,13 @@
 import { Option, type Command } from 'commander';
-import type { User, UserType } from '../../client/types.js';
+import type { UserType } from '../../client/types.js';
 import { UsageError } from '../cli-errors.js';
 import { call, connect, withConnectionOptions } from '../connect.js';
 import { idArgument, pageOf, type PageOptions } from '../option-values.js';
-import { formatTime, pageLine, printable, type Cell, type Output } from '../output.js';
+import { queueCommands } from './queue-commands.js';
+import { formatTime, pageLine } from '../output.js';
+import { stateCell, userTable, who } from './user-output.js';
 
 const USER_TYPES: readonly UserType[] = ['dataConsumer', 'policyOwner'];
-
-function who(user: User): string {
-  return `${user.id} (${printable(user.userid)} at ${printable(user.iamid)})`;
-}
-
-function stateCell(user: User): Cell {
-  if (user.disabled) return { text: 'disabled', style: 'dim' };
-  return user.active ? { text: 'active', style: 'green' } : { text: 'inactive', style: 'yellow' };
-}
-
-function userTable(out: Output, users: User[]): void {
-  out.table(
-    [
-      { header: 'ID', align: 'right' },
-      { header: 'USERID' },
-      { header: 'IAMID' },
-      { header: 'TYPE' },
-      { header: 'NAME' },
-      { header: 'EMAIL' },
-      { header: 'STATE' },
-      { header: 'LAST ACTIVITY' },
-    ],
-    users.map((u) => [
-      String(u.id),
-      u.userid,
-      u.iamid,
-      u.userType,
-      u.name ?? '-',
-      u.email ?? '-',
-      stateCell(u),
-      formatTime(u.lastActivityAt),
-    ]),
-  );
-}
 
 interface ListOptions extends PageOptions {
   active?: boolean;
@@ -59,7 +27,7 @@ export function userCommands(program: Command): void {
   const users = program
     .command('users')
     .description('list, add, disable, enable or remove users (USER_ADMIN)')
-    .usage('<list|show|add|disable|enable|remove> [options]');
+    .usage('<list|show|add|disable|enable|remove|pending|approve|reject> [options]');
 
   withConnectionOptions(
     users
@@ -136,6 +104,10 @@ export function userCommands(program: Command): void {
       }),
     );
     if (conn.out.json) conn.out.printJson(user);
+    else if (user.state === 'pending')
+      conn.out.print(
+        `Queued user ${who(user)}: no seat is free under the limit; it waits for approval (licensor users approve ${user.id}).`,
+      );
     else conn.out.print(`Added user ${who(user)} as ${user.userType}; it takes a seat.`);
   });
 
@@ -178,4 +150,6 @@ export function userCommands(program: Command): void {
     if (conn.out.json) conn.out.printJson(user);
     else conn.out.print(`Removed user ${who(user)}.`);
   });
+
+  queueCommands(users);
 }

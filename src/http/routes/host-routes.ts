@@ -2,7 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import type { AppContext } from '../app-context.js';
 import { sendViewJson } from '../reply.js';
+import { seatLimit } from '../../domain/seat-policy.js';
+import { graceView } from '../license-view.js';
 import { problemResponses, TOKEN_ERRORS } from '../schemas/common-schemas.js';
+import { Grace } from '../schemas/license-schemas.js';
 
 const Notices = Type.Object(
   {
@@ -41,10 +44,14 @@ const Entitlements = Type.Object(
       { description: 'NAME -> {"enabled": boolean}, over all active licenses' },
     ),
     handlers: Type.Array(Type.String(), { description: 'Names of the data handlers covered' }),
-    canAddUser: Type.Boolean({ description: 'A seat is free: activeUserCount < licenseSeats' }),
+    canAddUser: Type.Boolean({
+      description:
+        'The next user gets a seat: activeUserCount < seatLimit (licenseSeats, or the user cap when lower)',
+    }),
     dataAccessBlocked: Type.Boolean({
       description: 'No active license and an expired hardExpiration license',
     }),
+    grace: Grace,
   },
   {
     additionalProperties: false,
@@ -55,6 +62,7 @@ const Entitlements = Type.Object(
         handlers: ['Snowflake'],
         canAddUser: true,
         dataAccessBlocked: false,
+        grace: null,
       },
     ],
   },
@@ -96,14 +104,15 @@ export const hostRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { s
     },
     // Serialized once per snapshot view: the body changes only when the view does.
     (_request, reply) =>
-      sendViewJson(reply, store, clock.now(), 'entitlements', ({ effective, activeUserCount }) =>
+      sendViewJson(reply, store, clock.now(), 'entitlements', ({ effective, activeUserCount, settings }) =>
         JSON.stringify({
           features: Object.fromEntries(
             Object.entries(effective.features).map(([name, f]) => [name, { enabled: f.enabled }]),
           ),
           handlers: Object.keys(effective.handlers),
-          canAddUser: activeUserCount < effective.licenseSeats,
+          canAddUser: activeUserCount < seatLimit(effective, settings),
           dataAccessBlocked: effective.dataAccessBlocked,
+          grace: graceView(effective),
         }),
       ),
   );

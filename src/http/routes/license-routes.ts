@@ -14,7 +14,8 @@ import { verifyLicenseKey, verifyLicenseKeyForAdd } from '../../keys/license-jws
 import type { AppContext } from '../app-context.js';
 import { changeContext } from '../audit.js';
 import { sendViewJson } from '../reply.js';
-import { impactView, licenseListView, licenseView } from '../license-view.js';
+import { seatLimit } from '../../domain/seat-policy.js';
+import { graceView, impactView, licenseListView, licenseView } from '../license-view.js';
 import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
 import {
   AddLicenseBody,
@@ -171,17 +172,23 @@ export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
     },
     // Serialized once per snapshot view: the body changes only when the view does.
     (_request, reply) =>
-      sendViewJson(reply, store, clock.now(), 'licenseStatus', ({ effective, activeUserCount }) =>
-        JSON.stringify({
-          ...seatStatus(effective, activeUserCount),
+      sendViewJson(reply, store, clock.now(), 'licenseStatus', ({ effective, activeUserCount, settings }) => {
+        const limit = seatLimit(effective, settings);
+        return JSON.stringify({
+          ...seatStatus(effective, activeUserCount, limit),
+          userCap: settings.userCap,
+          seatLimit: limit,
+          whenFull: settings.whenFull,
           dataAccessBlocked: effective.dataAccessBlocked,
           features: effective.features,
           handlers: effective.handlers,
           nextExpiry: effective.nextExpiry?.toISOString() ?? null,
+          grace: graceView(effective),
           overage: Math.max(0, activeUserCount - effective.hardSeats),
+          overLimit: Math.max(0, activeUserCount - limit),
           activeLicenses: effective.activeLicenseIds.length,
-        }),
-      ),
+        });
+      }),
   );
 
   app.get(

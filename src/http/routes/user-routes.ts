@@ -33,13 +33,14 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
       schema: {
         operationId: 'createUser',
         tags: ['users'],
-        summary: 'Register a user (takes a seat)',
+        summary: 'Register a user (takes a seat, or waits for approval)',
         description:
-          'The new user is active from now on, so a seat must be free: 403 SEAT_LIMIT_REACHED otherwise, and nothing is written. A taken (iamid, userid) is 409 USER_ALREADY_EXISTS, checked first; "Alice", "alice", fullwidth "Ａｌｉｃｅ" and any Unicode form of one name are one user (docs/users.md). A control, invisible format, private-use or unassigned character in userid, iamid, name or email is 400 INVALID_IDENTIFIER. userid and iamid are stored as given, in NFC.',
+          'The new user is active from now on, so a seat must be free under the seat limit (licenseSeats, or the user cap when lower): 403 SEAT_LIMIT_REACHED otherwise, and nothing is written; or, when the seat settings say whenFull "queue", 202 with the user in state pending, stored, holding no seat, waiting for POST /admin/users/{id}/approve (docs/seats.md). A taken (iamid, userid) is 409 USER_ALREADY_EXISTS, checked first; "Alice", "alice", fullwidth "Ａｌｉｃｅ" and any Unicode form of one name are one user (docs/users.md). A control, invisible format, private-use or unassigned character in userid, iamid, name or email is 400 INVALID_IDENTIFIER. userid and iamid are stored as given, in NFC.',
         security,
         body: CreateUserBody,
         response: {
           201: User,
+          202: { ...User, description: 'Queued: the user is pending approval (whenFull "queue")' },
           ...problemResponses(
             ...PERMISSION_ERRORS,
             ...BODY_ERRORS,
@@ -62,7 +63,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
         },
         changeContext(request, clock),
       );
-      return reply.code(201).send(userView(user, since()));
+      return reply.code(user.pending ? 202 : 201).send(userView(user, since()));
     },
   );
 
@@ -75,20 +76,21 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
         tags: ['users'],
         summary: 'List users',
         description:
-          'A page of users in id order, optionally only active or inactive ones, or matching `q`: a substring of userid, name or email, ignoring case, accents and width, on every store alike (docs/users.md).',
+          'A page of users in id order, optionally only active or inactive ones, only the approval queue (state=pending, in arrival order), or matching `q`: a substring of userid, name or email, ignoring case, accents and width, on every store alike (docs/users.md).',
         security,
         querystring: UserListQuery,
         response: { 200: UserList, ...problemResponses(...PERMISSION_ERRORS, 'VALIDATION_FAILED') },
       },
     },
     async (request) => {
-      const { offset, size, active, q } = request.query;
+      const { offset, size, active, q, state } = request.query;
       const activeSinceNow = since();
       const { users, total } = await store.listUsers({
         offset,
         size,
         activeSince: activeSinceNow,
         ...(active !== undefined && { active }),
+        ...(state === 'pending' && { pending: true }),
         ...(q !== undefined && { search: q }),
       });
       return { offset, size, total, users: users.map((u) => userView(u, activeSinceNow)) };
@@ -138,6 +140,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
             'INVALID_IDENTIFIER',
             'SEAT_LIMIT_REACHED',
             'USER_NOT_FOUND',
+            'USER_PENDING',
           ),
         },
       },
@@ -191,7 +194,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
         tags: ['users'],
         summary: 'Record a login or other activity now',
         description:
-          'Always succeeds for an active user, even over the seat limit. A user who had aged out of the activity window takes a seat again (403 SEAT_LIMIT_REACHED when none is free); a disabled user is 409 USER_DISABLED. No body.',
+          'Always succeeds for an active user, even over the seat limit. A user who had aged out of the activity window takes a seat again (403 SEAT_LIMIT_REACHED when none is free); a disabled user is 409 USER_DISABLED; a user pending approval is 403 USER_PENDING. No body.',
         security,
         params: UserIdParams,
         response: {
@@ -203,6 +206,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
             'SEAT_LIMIT_REACHED',
             'USER_NOT_FOUND',
             'USER_DISABLED',
+            'USER_PENDING',
           ),
         },
       },
@@ -214,4 +218,48 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
       return userView(user, since());
     },
   );
+
+  for (const [verb, summary, description] of [
+    [
+      'approve',
+      'Approve a pending user (takes a seat)',
+      'The user leaves the queue and takes a seat under the seat limit, as a create does: 403 SEAT_LIMIT_REACHED while none is free (it stays pending). Concurrent approvals never exceed the limit. 409 USER_NOT_PENDING for a user that is not waiting.',
+    ],
+    [
+      'reject',
+      'Reject a pending user (removes it)',
+      'The user is removed; it held no seat. Returns the user as it was. 409 USER_NOT_PENDING for a user that is not waiting.',
+    ],
+  ] as const)
+    app.post(
+      `/admin/users/:id/${verb}`,
+      {
+        config: { access, audit: { action: `user.${verb}`, target: 'user' } },
+        schema: {
+          operationId: `${verb}User`,
+          tags: ['users'],
+          summary,
+          description,
+          security,
+          params: UserIdParams,
+          response: {
+            200: User,
+            ...problemResponses(
+              ...PERMISSION_ERRORS,
+              ...BODY_ERRORS,
+              'INVALID_ID',
+              'USER_NOT_FOUND',
+              'USER_NOT_PENDING',
+              ...(verb === 'approve' ? (['SEAT_LIMIT_REACHED'] as const) : []),
+            ),
+          },
+        },
+      },
+      async (request) => {
+        const id = parseId(request.params.id);
+        const ctx = changeContext(request, clock);
+        const user = verb === 'approve' ? await store.approveUser(id, ctx) : await store.rejectUser(id, ctx);
+        return userView(user, since());
+      },
+    );
 };

@@ -32,6 +32,8 @@ const EXAMPLE_DETAIL: Partial<Record<ErrorCode, string>> = {
   INVALID_IDENTIFIER: 'userid holds U+200B, an invisible format character, which it may not hold',
   USER_NOT_FOUND: 'no user with id 12',
   USER_DISABLED: 'user 12 is disabled; enable it first',
+  USER_PENDING: 'user 12 is waiting for approval and holds no seat; approve it first',
+  USER_NOT_PENDING: 'user 12 is not waiting for approval',
   UNAUTHORIZED: 'send a token as "Authorization: Bearer <token>"',
   FORBIDDEN: 'this token lacks the APPLICATION_ADMIN permission',
   RATE_LIMITED: 'too many failed authentications from 10.0.0.7; try again later',

@@ -28,6 +28,8 @@ const EXAMPLE_LIST_ITEM = {
   supersedes: [],
   licensee: EXAMPLE_LICENSEE,
   state: 'active',
+  graceDays: 0,
+  graceUntil: null,
 };
 const EXAMPLE_LICENSE_KEY =
   'eyJhbGciOiJFZERTQSIsInR5cCI6ImxpY2Vuc2UrandzIiwia2lkIjoiUWdlTXB3TGVuVlNoVHd2REF3TWpxQVNfWG1EaHByVkI0dENhdTB1ZTlNMCJ9.eyJ1dWlkIjoiNmYxYzJhNGUtOGIxZC00YzNhLTllMGYtMmI3ZDVhOWMxZTQyIiwiY3JlYXRlZEF0IjoiMjAyNi0wNS0wOVQxMzo0NzowMi40NzMrMDI6MDAiLCJleHBpcmVzIjoiMjAyNy0wOS0wOVQwMDowMDowMFoiLCJzZWF0cyI6MjAsInNvZnRTZWF0cyI6NSwiZmVhdHVyZXMiOnsiRlBFIjp7ImVuYWJsZWQiOnRydWV9LCJuYXRpdmVTcWxUZXJhZGF0YSI6eyJlbmFibGVkIjp0cnVlfX0sImhhbmRsZXJzIjp7IlNub3dmbGFrZSI6e319LCJub3RpY2VPbkV4cGlyZSI6IlRoaXMgbGljZW5zZSBoYXMgZXhwaXJlZDogY29udGFjdCBsaWNlbnNpbmdAZXhhbXBsZS5jb20iLCJsaWNlbnNlZSI6eyJuYW1lIjoiQWRhIExvdmVsYWNlIiwiZW1haWwiOiJhZGFAZXhhbXBsZS5jb20iLCJjb21wYW55IjoiRXhhbXBsZSBDb3JwIn19.iOAqKLEGT8pfKwK4mSXq_wTpYnrOh71POzajTbYHQEzQpZ6R0bEmuYWg4-iK3wXzkjBwmqGaNHziltMt6KMBDw';
@@ -116,13 +118,24 @@ const licenseListFields = {
   state: Type.Union(
     [
       Type.Literal('active'),
+      Type.Literal('grace'),
       Type.Literal('scheduled'),
       Type.Literal('expired'),
       Type.Literal('invalidated'),
       Type.Literal('deleted'),
     ],
-    { description: 'The license state now, in one word' },
+    {
+      description:
+        'The license state now, in one word: grace is expired but still in force for its graceDays (docs/licenses.md#grace-period)',
+    },
   ),
+  graceDays: Type.Integer({
+    minimum: 0,
+    description: 'Days the license stays in force after expires (the graceDays claim; 0 without)',
+  }),
+  graceUntil: Type.Union([Timestamp, Type.Null()], {
+    description: 'When its grace ends: expires + graceDays; null when perpetual or without grace',
+  }),
 };
 
 /** GET /admin/license items: never the license key. */
@@ -180,24 +193,60 @@ export const LicenseIdParams = Type.Object({
   licenseId: Type.String({ description: 'The ID of the license: a positive integer', examples: ['1'] }),
 });
 
+/** Licenses in force in their grace period (docs/licenses.md#grace-period). */
+export const Grace = Type.Union(
+  [
+    Type.Object(
+      {
+        until: Timestamp,
+        licenses: Type.Array(Type.String(), { description: 'The uuids of the licenses in grace' }),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Null(),
+  ],
+  {
+    description:
+      'null when no license in force is in its grace; otherwise the earliest end of grace among them (until) and their uuids',
+  },
+);
+
 export const LicenseStatus = Type.Object(
   {
     activeUserCount: Type.Integer({ description: 'The number of active users' }),
     licenseSeats: Type.Integer({
       description: 'Total seats: the sum of seats and softSeats over active licenses',
     }),
-    canAddUser: Type.Boolean({ description: 'When true, a user can be added' }),
+    canAddUser: Type.Boolean({
+      description: 'When true, a user can be added: activeUserCount < seatLimit (the next user gets a seat)',
+    }),
     hardSeats: Type.Integer({ description: 'Licensed seats: the sum of seats over active licenses' }),
     // Extras
+    userCap: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+      description: "The customer's user cap (PUT /admin/settings/seats); null when none is set",
+    }),
+    seatLimit: Type.Integer({
+      description:
+        'The limit every seat decision uses: min(licenseSeats, userCap), or licenseSeats without a cap',
+    }),
+    whenFull: Type.Union([Type.Literal('refuse'), Type.Literal('queue')], {
+      description: 'What a new user over the seat limit meets: refused, or queued pending approval',
+    }),
     dataAccessBlocked: Type.Boolean({
       description: 'No active license and an expired hardExpiration license',
     }),
     features: Features,
     handlers: Handlers,
     nextExpiry: Type.Union([Timestamp, Type.Null()], {
-      description: 'The earliest expiry among active licenses',
+      description:
+        'The earliest expiry still ahead among active licenses (one in its grace has passed its own)',
     }),
+    grace: Grace,
     overage: Type.Integer({ description: 'Active users above hardSeats (0 when within)' }),
+    overLimit: Type.Integer({
+      description:
+        'Active users above seatLimit (0 when within): lowering the cap below the active count removes nobody, it only stops new seats',
+    }),
     activeLicenses: Type.Integer({ description: 'How many licenses are active now' }),
   },
   {
@@ -210,11 +259,16 @@ export const LicenseStatus = Type.Object(
         licenseSeats: 25,
         canAddUser: true,
         hardSeats: 20,
+        userCap: null,
+        seatLimit: 25,
+        whenFull: 'refuse',
         dataAccessBlocked: false,
         features: EXAMPLE_FEATURES,
         handlers: { Snowflake: {} },
         nextExpiry: '2027-09-09T00:00:00.000Z',
+        grace: null,
         overage: 0,
+        overLimit: 0,
         activeLicenses: 1,
       },
     ],
@@ -231,6 +285,9 @@ const LicenseSnapshot = Type.Object(
       description: 'No active license and an expired hardExpiration license',
     }),
     activeLicenses: Type.Integer({ description: 'How many licenses are active' }),
+    graceUntil: Type.Union([Timestamp, Type.Null()], {
+      description: 'The earliest end of grace among licenses in force in their grace; null when none',
+    }),
   },
   { additionalProperties: false },
 );
@@ -266,6 +323,7 @@ const EXAMPLE_IMPACT = {
     overage: 0,
     dataAccessBlocked: false,
     activeLicenses: 1,
+    graceUntil: null,
   },
   after: {
     hardSeats: 30,
@@ -274,6 +332,7 @@ const EXAMPLE_IMPACT = {
     overage: 0,
     dataAccessBlocked: false,
     activeLicenses: 2,
+    graceUntil: null,
   },
   featuresGained: ['externalCatalog'],
   featuresLost: [],
@@ -363,6 +422,7 @@ export const EXAMPLE_DELETION_IMPACT = {
     overage: 8,
     dataAccessBlocked: false,
     activeLicenses: 1,
+    graceUntil: null,
   },
   featuresGained: [],
   featuresLost: ['nativeSqlTeradata'],

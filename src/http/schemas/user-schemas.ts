@@ -10,6 +10,7 @@ const EXAMPLE_USER = {
   userType: 'dataConsumer',
   active: true,
   disabled: false,
+  state: 'active',
   createdAt: '2026-06-01T12:00:00.000Z',
   lastActivityAt: '2026-06-01T12:00:00.000Z',
 };
@@ -36,6 +37,13 @@ export const User = Type.Object(
     userType: UserTypeSchema,
     active: Type.Boolean({ description: 'Not disabled, and active within the activity window' }),
     disabled: Type.Boolean({ description: 'Disabled users hold no seat and cannot report activity' }),
+    state: Type.Union(
+      [Type.Literal('active'), Type.Literal('inactive'), Type.Literal('disabled'), Type.Literal('pending')],
+      {
+        description:
+          'active (holds a seat), inactive (out of the activity window), disabled, or pending: waiting in the approval queue, holding no seat, its activity refused USER_PENDING (docs/seats.md#user-cap-and-approval-queue)',
+      },
+    ),
     createdAt: Timestamp,
     lastActivityAt: Timestamp,
   },
@@ -114,6 +122,11 @@ export const UserListQuery = Type.Object(
   {
     ...pageQuery,
     active: Type.Optional(Type.Boolean({ description: 'Only active (true) or inactive (false) users' })),
+    state: Type.Optional(
+      Type.Literal('pending', {
+        description: 'pending: only the users waiting for approval (the queue), in arrival order',
+      }),
+    ),
     q: Type.Optional(
       Type.String({
         maxLength: 256,

@@ -3,7 +3,7 @@ import type { SnapshotPart } from '../../domain/changes.js';
 import type { Snapshot } from '../snapshot.js';
 import { CHANGES_CHANNEL, GENERATIONS_SQL } from './postgres-queries.js';
 
-const PARTS: readonly SnapshotPart[] = ['licenses', 'tokens', 'users'];
+const PARTS: readonly SnapshotPart[] = ['licenses', 'tokens', 'users', 'settings'];
 /** How often the generations are read, whatever the notifications say. */
 const POLL_MS = 500;
 const RECONNECT_MIN_MS = 100;

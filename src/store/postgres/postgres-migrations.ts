@@ -156,4 +156,24 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     `,
     run: backfillPostgresIdentity,
   },
+  // Version 5 is another change's; a runner applies every version above the database's, gaps and all.
+  {
+    version: 6,
+    name: 'seat settings (user cap, when full), pending users',
+    sql: `
+      -- One row: the customer's cap and what a full site does with a new user (docs/seats.md).
+      -- Changed only under the seat lock, and read under it by every seat decision.
+      CREATE TABLE seat_settings (
+        id        INTEGER PRIMARY KEY CHECK (id = 1),
+        user_cap  BIGINT CHECK (user_cap IS NULL OR user_cap >= 0),
+        when_full TEXT   NOT NULL CHECK (when_full IN ('refuse', 'queue'))
+      );
+      INSERT INTO seat_settings (id, user_cap, when_full) VALUES (1, NULL, 'refuse');
+      CREATE SEQUENCE snapshot_gen_settings;
+
+      -- A pending user is stored disabled (so no count of active users sees it) and pending.
+      ALTER TABLE users ADD COLUMN pending BOOLEAN NOT NULL DEFAULT false;
+      CREATE INDEX users_pending ON users (id) WHERE pending;
+    `,
+  },
 ];

@@ -9,6 +9,7 @@ import {
 import type { EventDraft } from '../../domain/events.js';
 import type { NewLicense } from '../../domain/license-changes.js';
 import type { LicenseRecord } from '../../domain/license.js';
+import { DEFAULT_SEAT_SETTINGS, type SeatSettings, type WhenFull } from '../../domain/seat-policy.js';
 import type { UserValues } from '../../domain/user-changes.js';
 import { identityColumns, searchText } from '../../domain/user-identity.js';
 import { startOfNextUtcDay, utcDay, type ActivityCounts, type UserType } from '../../domain/users.js';
@@ -25,7 +26,7 @@ import { batch, Raw, sql } from './postgres-sql.js';
 export const LICENSE_COLUMNS = 'id, uuid, license_key, payload, updated_at, deleted, invalidated';
 export const TOKEN_COLUMNS = 'id, name, permissions, created_at, revoked_at, bootstrap';
 export const USER_COLUMNS =
-  'id, userid, iamid, name, email, user_type, created_at, last_activity_at, disabled';
+  'id, userid, iamid, name, email, user_type, created_at, last_activity_at, disabled, pending';
 export const USAGE_COLUMNS = 'day, peak_active_users, license_seats, hard_seats';
 export const AUDIT_COLUMNS =
   'id, at, actor_token_id, actor_name, action, target, outcome, code, client_address';
@@ -45,7 +46,9 @@ export const LICENSES_GEN_SQL =
 export const GENERATIONS_SQL = `SELECT
   (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM snapshot_gen_licenses) AS licenses,
   (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM snapshot_gen_tokens) AS tokens,
-  (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM snapshot_gen_users) AS users`;
+  (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM snapshot_gen_users) AS users,
+  (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM snapshot_gen_settings) AS settings`;
+export const SEAT_SETTINGS_SQL = 'SELECT user_cap, when_full FROM seat_settings WHERE id = 1';
 export const LIVE_LICENSES_SQL = `SELECT ${LICENSE_COLUMNS} FROM licenses WHERE NOT deleted ORDER BY id`;
 export const LIVE_TOKENS_SQL = `SELECT ${TOKEN_COLUMNS}, hash FROM tokens WHERE revoked_at IS NULL ORDER BY id`;
 
@@ -154,10 +157,11 @@ export function insertUser(id: number, user: UserValues): string {
   const derived = identityColumns(user);
   return (
     sql`INSERT INTO users (id, iamid, userid, name, email, user_type, created_at, last_activity_at, disabled,
-      identity_key, search_text)
+      pending, identity_key, search_text)
     OVERRIDING SYSTEM VALUE
     VALUES (${id}, ${user.iamid}, ${user.userid}, ${user.name}, ${user.email}, ${user.userType},
-      ${user.createdAt}, ${user.lastActivityAt}, ${user.disabled}, ${derived.identityKey}, ${derived.searchText})
+      ${user.createdAt}, ${user.lastActivityAt}, ${user.disabled}, ${user.pending}, ${derived.identityKey},
+      ${derived.searchText})
     RETURNING ` + USER_COLUMNS
   );
 }
@@ -165,7 +169,7 @@ export function insertUser(id: number, user: UserValues): string {
 export function updateUser(id: number, user: UserValues): string {
   return (
     sql`UPDATE users SET name = ${user.name}, email = ${user.email}, user_type = ${user.userType},
-      disabled = ${user.disabled}, last_activity_at = ${user.lastActivityAt}, search_text = ${searchText(user)}
+      disabled = ${user.disabled}, pending = ${user.pending}, last_activity_at = ${user.lastActivityAt}, search_text = ${searchText(user)}
     WHERE id = ${id} RETURNING ` + USER_COLUMNS
   );
 }
@@ -227,6 +231,20 @@ export function addAuthFailures(count: AuthFailureCount): string {
     ON CONFLICT (minute, client_address) DO UPDATE SET count = auth_failures.count + EXCLUDED.count,
       first_at = LEAST(auth_failures.first_at, EXCLUDED.first_at),
       last_at = GREATEST(auth_failures.last_at, EXCLUDED.last_at)`;
+}
+
+/** Seat settings from their row, as SEAT_SETTINGS_SQL reads it. */
+export function seatSettingsFromRows(rows: readonly QueryResultRow[]): SeatSettings {
+  const row = rows[0];
+  if (row === undefined) return DEFAULT_SEAT_SETTINGS;
+  return {
+    userCap: row.user_cap === null ? null : Number(row.user_cap),
+    whenFull: row.when_full as WhenFull,
+  };
+}
+
+export function setSeatSettings(settings: SeatSettings): string {
+  return sql`UPDATE seat_settings SET user_cap = ${settings.userCap}, when_full = ${settings.whenFull} WHERE id = 1`;
 }
 
 /** Advances a snapshot part's generation and announces it at commit to every instance. */

@@ -12,14 +12,20 @@ import type { EventDraft, EventRecord } from '../../domain/events.js';
 import { licenseChangeEffects, licensesAfterAdd, planAddLicense } from '../../domain/license-changes.js';
 import type { LicenseRecord } from '../../domain/license.js';
 import { checkBootstrapSecret } from '../../domain/tokens.js';
+import { parseSeatSettings, seatSettingsAudit, type SeatSettings } from '../../domain/seat-policy.js';
 import {
   activityFastPath,
   claimSeat,
+  claimSeatOrQueue,
   planActivity,
+  planApproveUser,
   planCreateUser,
   planDeleteUser,
+  planPendingUser,
+  planRejectUser,
   planUpdateUser,
   type SeatClaim,
+  type SeatState,
   type UserPlan,
 } from '../../domain/user-changes.js';
 import { identityKey } from '../../domain/user-identity.js';
@@ -108,6 +114,7 @@ interface SeatReads {
   soon: QueryResultRow[];
   fired: number[];
   licensesGen: string;
+  settings: SeatSettings;
 }
 
 /**
@@ -156,6 +163,7 @@ export class PostgresStore implements Store {
         licenses: () => this.#tx((client) => this.#loadLicenses(client)),
         tokens: async () => q.tokensFromRows(await this.#reads.query(q.LIVE_TOKENS_SQL)),
         activity: (firstDay) => this.#tx((client) => q.loadActivityCounts(client, firstDay)),
+        settings: async () => q.seatSettingsFromRows(await this.#reads.query(q.SEAT_SETTINGS_SQL)),
       },
       this.#windowDays,
     );
@@ -241,7 +249,13 @@ export class PostgresStore implements Store {
 
   /** The reads of a seat decision, batched after `head` (BEGIN, a row lock...) and the seat lock. */
   #seatReadStatements(since: Date): string[] {
-    return [q.LOCK_SEATS_SQL, ...q.seatCountStatements(since), q.FIRED_THRESHOLDS_SQL, q.LICENSES_GEN_SQL];
+    return [
+      q.LOCK_SEATS_SQL,
+      ...q.seatCountStatements(since),
+      q.FIRED_THRESHOLDS_SQL,
+      q.LICENSES_GEN_SQL,
+      q.SEAT_SETTINGS_SQL,
+    ];
   }
 
   #seatReads(results: QueryResultRow[][], at: number): SeatReads {
@@ -250,6 +264,7 @@ export class PostgresStore implements Store {
       soon: results[at + 2] ?? [],
       fired: (results[at + 3] ?? []).map((r) => Number(r.percent)),
       licensesGen: String(results[at + 4]?.[0]?.gen),
+      settings: q.seatSettingsFromRows(results[at + 5] ?? []),
     };
   }
 
@@ -262,17 +277,20 @@ export class PostgresStore implements Store {
     return q.seatCountAt({ counts: counts ?? [], soon: soon ?? [] }, later, later) as number;
   }
 
+  /** What a seat decision reads at `now` (read after the lock was taken), from the reads. */
+  async #seatState(client: PoolClient, reads: SeatReads, since: Date, now: Date): Promise<SeatState> {
+    const licenses = await this.#licensesAt(client, reads.licensesGen);
+    return {
+      activeUserCount: await this.#countAt(client, reads, since, now),
+      effective: this.#snapshot.effectiveAt(licenses, now),
+      settings: reads.settings,
+      firedThresholds: reads.fired,
+    };
+  }
+
   /** Takes a seat at `now` (read after the lock was taken) from the reads, or refuses. */
   async #claim(client: PoolClient, reads: SeatReads, since: Date, now: Date): Promise<SeatClaim> {
-    const licenses = await this.#licensesAt(client, reads.licensesGen);
-    return claimSeat(
-      {
-        activeUserCount: await this.#countAt(client, reads, since, now),
-        effective: this.#snapshot.effectiveAt(licenses, now),
-        firedThresholds: reads.fired,
-      },
-      now,
-    );
+    return claimSeat(await this.#seatState(client, reads, since, now), now);
   }
 
   /** The statements that commit a change's effects, the announcements of what it altered, COMMIT. */
@@ -374,9 +392,9 @@ export class PostgresStore implements Store {
       ]);
       const reads = this.#seatReads(results, 2);
       const now = ctx.clock.now();
-      const { supersede } = planAddLicense(license, q.licensesFromRows(results[7] ?? []));
-      const id = Number(results[8]?.[0]?.id);
-      const gen = String(results[9]?.[0]?.gen);
+      const { supersede } = planAddLicense(license, q.licensesFromRows(results[8] ?? []));
+      const id = Number(results[9]?.[0]?.id);
+      const gen = String(results[10]?.[0]?.gen);
       const liveBefore = await this.#licensesAt(client, reads.licensesGen);
       const added: LicenseRecord = {
         id,
@@ -437,9 +455,9 @@ export class PostgresStore implements Store {
         q.advanceGeneration('licenses'),
       ]);
       const reads = this.#seatReads(results, 2);
-      const gen = String(results[8]?.[0]?.gen);
+      const gen = String(results[9]?.[0]?.gen);
       const now = ctx.clock.now();
-      const existing = results[7]?.[0] && licenseFromRow(results[7][0] as LicenseRow);
+      const existing = results[8]?.[0] && licenseFromRow(results[8][0] as LicenseRow);
       if (!existing || existing.deleted) throw notFound();
       const liveBefore = await this.#licensesAt(client, reads.licensesGen);
       const deleted: LicenseRecord = { ...existing, deleted: true, updatedAt: now };
@@ -493,10 +511,23 @@ export class PostgresStore implements Store {
       ]);
       const reads = this.#seatReads(results, 1);
       const now = ctx.clock.now();
-      const taken: unknown = results[6]?.[0]?.id;
+      const taken: unknown = results[7]?.[0]?.id;
       const plan = planCreateUser(user, taken === undefined ? undefined : Number(taken), now);
-      const claim = await this.#claim(client, reads, since0, now);
-      const id = Number(results[7]?.[0]?.id);
+      const state = await this.#seatState(client, reads, since0, now);
+      const claim = claimSeatOrQueue(state, now);
+      const id = Number(results[8]?.[0]?.id);
+      if (claim === 'queue') {
+        const pending = planPendingUser(plan, state);
+        const queued = await batch(client, [
+          q.insertUser(id, pending.next),
+          ...this.#effectStatements(
+            { audit: changeAudit('user.pending', 'user', id), events: pending.events, touches: [] },
+            ctx,
+            now,
+          ),
+        ]);
+        return userFromRow(queued[0]?.[0] as UserRow);
+      }
       const written = await batch(client, [
         q.insertUser(id, plan.next as NonNullable<UserPlan['next']>),
         ...this.#effectStatements(
@@ -607,6 +638,49 @@ export class PostgresStore implements Store {
       () => sql`DELETE FROM users WHERE id = ${id}`,
     );
     return user;
+  }
+
+  async approveUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
+    const { user } = await this.#changeUser(
+      id,
+      ctx,
+      (u, at) => planApproveUser(u, at),
+      (plan) => q.updateUser(id, plan.next as NonNullable<UserPlan['next']>),
+    );
+    return user;
+  }
+
+  async rejectUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
+    const { user } = await this.#changeUser(
+      id,
+      ctx,
+      (u) => planRejectUser(u),
+      () => sql`DELETE FROM users WHERE id = ${id}`,
+    );
+    return user;
+  }
+
+  async getSeatSettings(): Promise<SeatSettings> {
+    try {
+      return await this.#snapshot.settings();
+    } catch (err) {
+      throw translate(err);
+    }
+  }
+
+  async setSeatSettings(settings: SeatSettings, ctx: ChangeContext): Promise<SeatSettings> {
+    const next = parseSeatSettings(settings);
+    await this.#tx(async (client) => {
+      // Under the seat lock: a seat decision reads the settings under it, whole, before or after.
+      await batch(client, ['BEGIN', q.LOCK_SEATS_SQL]);
+      const now = ctx.clock.now();
+      await batch(client, [
+        q.setSeatSettings(next),
+        ...this.#effectStatements({ audit: seatSettingsAudit(), touches: ['settings'] }, ctx, now),
+      ]);
+    });
+    this.#committed(['settings']);
+    return next;
   }
 
   getUser(id: number): Promise<UserRecord | undefined> {

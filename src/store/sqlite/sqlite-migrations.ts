@@ -149,4 +149,23 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     `,
     run: backfillSqliteIdentity,
   },
+  // Version 5 is another change's; a runner applies every version above the database's, gaps and all.
+  {
+    version: 6,
+    name: 'seat settings (user cap, when full), pending users',
+    sql: `
+      -- One row: the customer's cap and what a full site does with a new user (docs/seats.md).
+      CREATE TABLE seat_settings (
+        id        INTEGER PRIMARY KEY CHECK (id = 1),
+        user_cap  INTEGER CHECK (user_cap IS NULL OR user_cap >= 0),
+        when_full TEXT    NOT NULL CHECK (when_full IN ('refuse', 'queue'))
+      );
+      INSERT INTO seat_settings (id, user_cap, when_full) VALUES (1, NULL, 'refuse');
+      INSERT INTO snapshot_generations (part, gen) VALUES ('settings', 0);
+
+      -- A pending user is stored disabled (so no count of active users sees it) and pending.
+      ALTER TABLE users ADD COLUMN pending INTEGER NOT NULL DEFAULT 0 CHECK (pending IN (0, 1));
+      CREATE INDEX users_pending ON users (id) WHERE pending = 1;
+    `,
+  },
 ];

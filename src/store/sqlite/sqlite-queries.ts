@@ -3,6 +3,7 @@ import type { CounterMove, NewAuditEntry, SnapshotPart, UsageRaise } from '../..
 import type { EventDraft } from '../../domain/events.js';
 import type { NewLicense } from '../../domain/license-changes.js';
 import type { LicenseRecord } from '../../domain/license.js';
+import { DEFAULT_SEAT_SETTINGS, type SeatSettings, type WhenFull } from '../../domain/seat-policy.js';
 import type { UserValues } from '../../domain/user-changes.js';
 import { identityColumns, searchText } from '../../domain/user-identity.js';
 import {
@@ -26,7 +27,8 @@ import type { AuthFailureCount, NewToken, TokenRecord, UsageDay } from '../store
 
 const LICENSE_COLUMNS = 'id, uuid, license_key, payload, updated_at, deleted, invalidated';
 const TOKEN_COLUMNS = 'id, name, permissions, created_at, revoked_at, bootstrap';
-const USER_COLUMNS = 'id, userid, iamid, name, email, user_type, created_at, last_activity_at, disabled';
+const USER_COLUMNS =
+  'id, userid, iamid, name, email, user_type, created_at, last_activity_at, disabled, pending';
 
 /**
  * The SQL of the SQLite store, one method a statement, each prepared once (preparing costs more
@@ -81,6 +83,22 @@ export class SqliteQueries {
     )
       .pluck()
       .get(part) as number;
+  }
+
+  // Seat settings.
+
+  seatSettings(): SeatSettings {
+    const row = this.#prepare<[], { user_cap: number | null; when_full: WhenFull }>(
+      'SELECT user_cap, when_full FROM seat_settings WHERE id = 1',
+    ).get();
+    return row ? { userCap: row.user_cap, whenFull: row.when_full } : DEFAULT_SEAT_SETTINGS;
+  }
+
+  setSeatSettings(settings: SeatSettings): void {
+    this.#prepare('UPDATE seat_settings SET user_cap = ?, when_full = ? WHERE id = 1').run(
+      settings.userCap,
+      settings.whenFull,
+    );
   }
 
   // Licenses.
@@ -195,8 +213,8 @@ export class SqliteQueries {
     const derived = identityColumns(user);
     const { lastInsertRowid } = this.#prepare(
       `INSERT INTO users (iamid, userid, name, email, user_type, created_at, last_activity_at, disabled,
-           identity_key, search_text)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           pending, identity_key, search_text)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       user.iamid,
       user.userid,
@@ -206,6 +224,7 @@ export class SqliteQueries {
       user.createdAt.toISOString(),
       user.lastActivityAt.toISOString(),
       user.disabled ? 1 : 0,
+      user.pending ? 1 : 0,
       derived.identityKey,
       derived.searchText,
     );
@@ -214,13 +233,15 @@ export class SqliteQueries {
 
   updateUser(id: number, user: UserValues): void {
     this.#prepare(
-      `UPDATE users SET name = ?, email = ?, user_type = ?, disabled = ?, last_activity_at = ?, search_text = ?
+      `UPDATE users SET name = ?, email = ?, user_type = ?, disabled = ?, pending = ?, last_activity_at = ?,
+           search_text = ?
          WHERE id = ?`,
     ).run(
       user.name,
       user.email,
       user.userType,
       user.disabled ? 1 : 0,
+      user.pending ? 1 : 0,
       user.lastActivityAt.toISOString(),
       searchText(user),
       id,

@@ -15,13 +15,19 @@ import type { EventDraft, EventRecord } from '../../domain/events.js';
 import { licenseChangeEffects, licensesAfterAdd, planAddLicense } from '../../domain/license-changes.js';
 import type { LicenseRecord } from '../../domain/license.js';
 import { checkBootstrapSecret } from '../../domain/tokens.js';
+import { parseSeatSettings, seatSettingsAudit, type SeatSettings } from '../../domain/seat-policy.js';
 import {
   claimSeat,
+  claimSeatOrQueue,
   planActivity,
+  planApproveUser,
   planCreateUser,
   planDeleteUser,
+  planPendingUser,
+  planRejectUser,
   planUpdateUser,
   type SeatClaim,
+  type SeatState,
   type UserPlan,
 } from '../../domain/user-changes.js';
 import { identityKey } from '../../domain/user-identity.js';
@@ -94,7 +100,7 @@ export class SqliteStore implements Store {
   #dataVersion = -1;
   /** When a read last checked data_version (performance.now()). */
   #syncedAt = -Infinity;
-  readonly #gens: Record<SnapshotPart, number> = { licenses: -1, tokens: -1, users: -1 };
+  readonly #gens: Record<SnapshotPart, number> = { licenses: -1, tokens: -1, users: -1, settings: -1 };
   /** Live licenses parsed once per generation: changes and the snapshot share them. */
   #live: { gen: number; licenses: LicenseRecord[] } | undefined;
   /**
@@ -113,6 +119,7 @@ export class SqliteStore implements Store {
         tokens: () =>
           settle(() => this.#read(() => new Map(this.#q.liveTokens().map((t) => [t.hash, t.token])))),
         activity: (firstDay) => settle(() => this.#read(() => activityCounts(this.#q, firstDay))),
+        settings: () => settle(() => this.#read(() => this.#q.seatSettings())),
       },
       settings.activityWindowDays,
     );
@@ -339,16 +346,19 @@ export class SqliteStore implements Store {
     return byType.dataConsumer + byType.policyOwner;
   }
 
+  /** What a seat decision reads, under the write lock, at `now` (read after taking it). */
+  #seatState(now: Date): SeatState {
+    return {
+      activeUserCount: this.#activeCount(now),
+      effective: this.#snapshot.effectiveAt(this.#liveLicenses(), now),
+      settings: this.#q.seatSettings(),
+      firedThresholds: this.#q.firedThresholds(),
+    };
+  }
+
   /** Takes a seat under the write lock, at `now` (read after taking it), or refuses. */
   #claimSeat(now: Date): SeatClaim {
-    return claimSeat(
-      {
-        activeUserCount: this.#activeCount(now),
-        effective: this.#snapshot.effectiveAt(this.#liveLicenses(), now),
-        firedThresholds: this.#q.firedThresholds(),
-      },
-      now,
-    );
+    return claimSeat(this.#seatState(now), now);
   }
 
   /** Executes a user plan's side effects: the claim (if it takes a seat), counters, audit. */
@@ -372,7 +382,18 @@ export class SqliteStore implements Store {
       const now = ctx.clock.now();
       const plan = planCreateUser(user, this.#q.userIdByKey(identityKey(user.iamid, user.userid)), now);
       // The claim first: a refused seat must not have inserted anything to roll back in memory.
-      const claim = this.#claimSeat(now);
+      const state = this.#seatState(now);
+      const claim = claimSeatOrQueue(state, now);
+      if (claim === 'queue') {
+        const pending = planPendingUser(plan, state);
+        const id = this.#q.insertUser(pending.next);
+        this.#commitEffects(
+          { audit: changeAudit('user.pending', 'user', id), events: pending.events, touches: [] },
+          ctx,
+          now,
+        );
+        return this.#user(id);
+      }
       const id = this.#q.insertUser(plan.next as NonNullable<UserPlan['next']>);
       this.#commitEffects(
         {
@@ -416,6 +437,47 @@ export class SqliteStore implements Store {
     });
   }
 
+  approveUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
+    return this.#change(() => {
+      const now = ctx.clock.now();
+      const plan = planApproveUser(this.#user(id), now);
+      this.#commitUserPlan(plan, id, ctx, now);
+      this.#q.updateUser(id, plan.next as NonNullable<UserPlan['next']>);
+      return this.#user(id);
+    });
+  }
+
+  rejectUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
+    return this.#change(() => {
+      const now = ctx.clock.now();
+      const user = this.#user(id);
+      const plan = planRejectUser(user);
+      this.#commitUserPlan(plan, id, ctx, now);
+      this.#q.deleteUser(id);
+      return user;
+    });
+  }
+
+  getSeatSettings(): Promise<SeatSettings> {
+    try {
+      this.#checkOpen();
+      this.#syncForRead();
+    } catch (err) {
+      return Promise.reject(asError(err));
+    }
+    return this.#snapshot.settings();
+  }
+
+  setSeatSettings(settings: SeatSettings, ctx: ChangeContext): Promise<SeatSettings> {
+    return this.#change(() => {
+      const now = ctx.clock.now();
+      const next = parseSeatSettings(settings);
+      this.#q.setSeatSettings(next);
+      this.#commitEffects({ audit: seatSettingsAudit(), events: [], touches: ['settings'] }, ctx, now);
+      return next;
+    });
+  }
+
   deleteUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
     return this.#change(() => {
       const now = ctx.clock.now();
@@ -443,6 +505,7 @@ export class SqliteStore implements Store {
           where.push('(disabled = 1 OR last_activity_at < ?)');
           params.push(query.activeSince.toISOString());
         }
+        if (query.pending !== undefined) where.push(query.pending ? 'pending = 1' : 'pending = 0');
         if (query.search !== undefined && query.search !== '') {
           // search_text holds userid, name and email folded by the domain (docs/users.md#search).
           where.push("search_text LIKE ? ESCAPE '\\'");
