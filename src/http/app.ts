@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { Registry } from 'prom-client';
 import type { Clock } from '../domain/clock.js';
 import { LicensorError } from '../domain/errors.js';
+import { InstanceSigner } from '../keys/instance-signer.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Store } from '../store/store.js';
 import { registerAudit } from './audit.js';
@@ -17,6 +18,7 @@ import { handleError, sendProblem, toLicensorError } from './problem.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { consoleRoutes } from './routes/console-routes.js';
 import { hostRoutes } from './routes/host-routes.js';
+import { instanceRoutes } from './routes/instance-routes.js';
 import { licenseRoutes } from './routes/license-routes.js';
 import { metaRoutes } from './routes/meta-routes.js';
 import { usageRoutes } from './routes/usage-routes.js';
@@ -31,9 +33,17 @@ export interface AppContext {
   keyRing: KeyRing;
   clock: Clock;
   activityWindowDays: number;
+  /** Signs the instance's documents (docs/instance-identity.md); set by buildApp from the store. */
+  instance: InstanceSigner;
+  /** How long a signed entitlements copy is valid (LICENSOR_ENTITLEMENTS_TTL_SECONDS). */
+  entitlementsTtlSeconds: number;
 }
 
-export interface AppOptions extends AppContext {
+/** The default of LICENSOR_ENTITLEMENTS_TTL_SECONDS: one day. */
+export const ENTITLEMENTS_TTL_SECONDS = 86_400;
+
+export interface AppOptions extends Omit<AppContext, 'instance' | 'entitlementsTtlSeconds'> {
+  entitlementsTtlSeconds?: number;
   bodyLimitBytes?: number;
   logger?: FastifyServerOptions['logger'];
   version?: string;
@@ -134,12 +144,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     clock: options.clock,
     activityWindowDays: options.activityWindowDays,
     metrics,
+    instance: new InstanceSigner(await options.store.instanceIdentity()),
+    entitlementsTtlSeconds: options.entitlementsTtlSeconds ?? ENTITLEMENTS_TTL_SECONDS,
   };
   for (const routes of [
     licenseRoutes,
     usageRoutes,
     userRoutes,
     hostRoutes,
+    instanceRoutes,
     adminRoutes,
     metaRoutes,
     consoleRoutes,

@@ -6,8 +6,10 @@ import type { LicenseRecord } from '../domain/license.js';
 import type { Permission } from '../domain/permissions.js';
 import type { NewUser, UserPatch } from '../domain/user-changes.js';
 import type { UserRecord } from '../domain/users.js';
+import type { InstanceIdentity } from './instance-identity.js';
 import type { ReadView } from './snapshot.js';
 
+export type { InstanceIdentity };
 export type { Actor, AuditOutcome, NewAuditEntry, NewLicense, NewUser, UserPatch, ReadView };
 
 export interface TokenRecord {
@@ -188,6 +190,13 @@ export interface Store {
    * Returns whether it did, so exactly one of several starting processes reports the secret.
    */
   createBootstrapTokenIfNone(hash: string, now: Date): Promise<boolean>;
+
+  /**
+   * The instance identity: one id and its Ed25519 keys, created when the store is first opened
+   * (safely when several processes open it at once) and shared by every process on the database
+   * (docs/instance-identity.md).
+   */
+  instanceIdentity(): Promise<InstanceIdentity>;
 
   /** Whether the store answers; for readiness checks. */
   ping(): Promise<void>;
