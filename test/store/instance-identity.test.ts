@@ -32,7 +32,7 @@ describe('instance identity in PostgreSQL', { skip }, () => {
         } finally {
           await later.close();
         }
-        const signer = new InstanceSigner(identities[0]!);
+        const signer = new InstanceSigner(identities[0]);
         assert.equal(signer.jwks().keys.length, 1);
       } finally {
         await Promise.all(stores.map((s) => s.close()));
