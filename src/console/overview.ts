@@ -90,10 +90,11 @@ function noticesPreview(notices: Notices): HTMLElement {
 }
 
 export async function renderOverview(ctx: ViewContext): Promise<void> {
-  const [status, licenses, notices] = await Promise.all([
+  const [status, licenses, notices, instance] = await Promise.all([
     ctx.client.licenseStatus(),
     ctx.client.listLicenses(),
     ctx.client.notices(),
+    ctx.client.instance(),
   ]);
   const now = new Date();
   const state = licenseStateOf(status, licenses, now);
@@ -138,6 +139,13 @@ export async function renderOverview(ctx: ViewContext): Promise<void> {
         'License state',
         h('p', { class: 'state-line', id: 'license-state' }, badge(state.label, state.tone)),
         h('p', {}, state.detail),
+        h(
+          'p',
+          { class: 'muted', id: 'instance-id' },
+          'Instance ',
+          h('code', {}, instance.instanceId),
+          ' (signs usage reports and entitlements)',
+        ),
       ),
       card(
         'Login notices',
