@@ -155,6 +155,13 @@ describe('GET /license/entitlements.jws', () => {
     });
   });
 
+  test('exp follows LICENSOR_ENTITLEMENTS_TTL_SECONDS', async (t) => {
+    const h = await buildTestApp(t, { now: '2026-06-01T12:00:00.000Z', entitlementsTtlSeconds: 600 });
+    const res = await h.request({ method: 'GET', url: '/license/entitlements.jws?nonce=n' });
+    const claims = decodePayload(res.body);
+    assert.equal(Number(claims.exp) - Number(claims.iat), 600);
+  });
+
   test('refuses a missing, empty, too long or non-URL-safe nonce', async (t) => {
     const h = await buildTestApp(t);
     for (const query of ['', '?nonce=', `?nonce=${'a'.repeat(129)}`, '?nonce=a%2Bb', '?nonce=a.b']) {
