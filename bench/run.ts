@@ -35,6 +35,7 @@ import {
   type BenchProcess,
 } from './lib/processes.js';
 import { bar, fmtInt, fmtUsers, note, StatusLine } from './lib/progress.js';
+import { reportScenario } from './report-scenario.js';
 import { machine, markdownTable, type Figures, type Row, type StoreReport } from './lib/report.js';
 
 const SCENARIOS = [
@@ -45,6 +46,7 @@ const SCENARIOS = [
   'license-add',
   'scale',
   'licenses',
+  'report',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -782,6 +784,8 @@ async function benchStore(store: StoreKind, only: Set<Scenario>, ctx: Context): 
     only.has(s),
   );
   const wantsScale = only.has('scale');
+  // The usage report runs on the large dataset (1M users in the full run).
+  const wantsLarge = wantsScale || only.has('report');
   const wantsLicenses = only.has('licenses');
   const usersSpec = (size: number): DatasetSpec => ({
     key: fmtUsers(size),
@@ -809,10 +813,8 @@ async function benchStore(store: StoreKind, only: Set<Scenario>, ctx: Context): 
   const specs = new Map<string, DatasetSpec>();
   const want = (spec: DatasetSpec): void => void specs.set(spec.key, spec);
   if (wantsMain) want(usersSpec(mode.sizes.main));
-  if (wantsScale) {
-    want(usersSpec(mode.sizes.small));
-    want(usersSpec(mode.sizes.large));
-  }
+  if (wantsScale) want(usersSpec(mode.sizes.small));
+  if (wantsLarge) want(usersSpec(mode.sizes.large));
   if (wantsLicenses) {
     want(fewSpec);
     want(manySpec);
@@ -923,6 +925,14 @@ async function benchStore(store: StoreKind, only: Set<Scenario>, ctx: Context): 
         target: TARGETS.rssMB,
         met: mb < TARGETS.rssMB,
       });
+    }
+
+    if (only.has('report')) {
+      const large = datasets.get(largeKey)!;
+      const runs = mode.quick ? 3 : 10;
+      rows.push(
+        await reportScenario({ ...large, licenseSeats: mode.licenses * mode.seatsPerLicense }, runs, store),
+      );
     }
 
     // Last: it adds thousands of licenses, which every later status read would list.

@@ -25,6 +25,8 @@ export interface ServerConfig {
    * (false), a number of hops, or proxy addresses and CIDR ranges.
    */
   trustProxy: false | number | readonly string[];
+  /** How long a signed entitlements copy is valid: its `exp` minus its `iat`. */
+  entitlementsTtlSeconds: number;
 }
 
 export interface ClientConfig {
@@ -159,6 +161,8 @@ export function loadServerConfig(env: Env = process.env): Readonly<ServerConfig>
     logLevel,
     authFailureLimit: authFailureLimitOf(env),
     trustProxy: trustProxyOf(env),
+    // At least a minute (a copy must outlive its own fetch), at most a year.
+    entitlementsTtlSeconds: integer(env, 'LICENSOR_ENTITLEMENTS_TTL_SECONDS', 86_400, 60, 31_536_000),
   });
 }
 

@@ -135,6 +135,7 @@ export async function startServer(
       keyRing,
       clock,
       activityWindowDays: config.activityWindowDays,
+      entitlementsTtlSeconds: config.entitlementsTtlSeconds,
       bodyLimitBytes: config.bodyLimitBytes,
       authFailureLimit: config.authFailureLimit,
       trustProxy: trustProxyOption(config.trustProxy),

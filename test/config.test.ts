@@ -71,3 +71,19 @@ test('a ConfigError is one line and keeps its cause', () => {
   assert.equal(err.cause, cause);
   assert.equal(err.name, 'ConfigError');
 });
+
+test('LICENSOR_ENTITLEMENTS_TTL_SECONDS: one day by default, 60 s to a year', () => {
+  const ttl = (value?: string) =>
+    loadServerConfig(value === undefined ? {} : { LICENSOR_ENTITLEMENTS_TTL_SECONDS: value })
+      .entitlementsTtlSeconds;
+  assert.equal(ttl(), 86_400);
+  assert.equal(ttl('60'), 60);
+  assert.equal(ttl('31536000'), 31_536_000);
+  for (const value of ['59', '31536001', '-1', '1.5', 'day', '0'])
+    assert.throws(
+      () => ttl(value),
+      (err: unknown) =>
+        err instanceof ConfigError && err.message.includes('LICENSOR_ENTITLEMENTS_TTL_SECONDS'),
+      value,
+    );
+});

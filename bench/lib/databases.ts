@@ -47,12 +47,21 @@ export interface BenchDb {
   seedUsers(plan: SeedPlan, progress: (done: number) => void): Promise<void>;
   /** Rebuilds activity_counts from users with the migrations' backfill GROUP BY. */
   recountActivity(): Promise<void>;
+  /** Writes daily usage rows (usage_daily) as the server records them, replacing any for those days. */
+  seedUsageHistory(days: readonly UsageRow[]): Promise<void>;
   /** Ids of users active since `since`, lowest first. */
   activeUserIds(since: Date, limit: number): Promise<number[]>;
   counts(): Promise<{ users: number; counters: number; licenses: number }>;
   /** Opens what the in-process license loop writes with: one INSERT per key, its own transaction. */
   licenseWriter(): Promise<LicenseWriter>;
   close(): Promise<void>;
+}
+
+export interface UsageRow {
+  day: string;
+  peak: number;
+  licenseSeats: number;
+  hardSeats: number;
 }
 
 export interface LicenseWriter {
@@ -153,6 +162,14 @@ function openSqlite(file: string): BenchDb {
       }
       db.pragma('synchronous = FULL');
     },
+    seedUsageHistory: async (days) => {
+      const insert = db.prepare(
+        'INSERT OR REPLACE INTO usage_daily (day, peak_active_users, license_seats, hard_seats) VALUES (?, ?, ?, ?)',
+      );
+      db.transaction(() => {
+        for (const d of days) insert.run(d.day, d.peak, d.licenseSeats, d.hardSeats);
+      }).immediate();
+    },
     recountActivity: async () => {
       db.transaction(() => {
         db.exec('DELETE FROM activity_counts');
@@ -244,6 +261,20 @@ function openPostgres(url: string): BenchDb {
       } finally {
         client.release();
       }
+    },
+    seedUsageHistory: async (days) => {
+      await pool.query(
+        `INSERT INTO usage_daily (day, peak_active_users, license_seats, hard_seats)
+           SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
+         ON CONFLICT (day) DO UPDATE SET peak_active_users = EXCLUDED.peak_active_users,
+           license_seats = EXCLUDED.license_seats, hard_seats = EXCLUDED.hard_seats`,
+        [
+          days.map((d) => d.day),
+          days.map((d) => d.peak),
+          days.map((d) => d.licenseSeats),
+          days.map((d) => d.hardSeats),
+        ],
+      );
     },
     recountActivity: async () => {
       const client = await pool.connect();

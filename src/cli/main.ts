@@ -7,6 +7,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { issueCommand } from './commands/issue.js';
 import { keygenCommand } from './commands/keygen.js';
 import { licenseCommands } from './commands/license-commands.js';
+import { reportCommands } from './commands/report-commands.js';
 import { serveCommand } from './commands/serve.js';
 import { settingsCommands } from './commands/settings-commands.js';
 import { tokenCommands } from './commands/token-commands.js';
@@ -32,6 +33,8 @@ Examples:
   licensor status --json
   licensor users add ada --iamid okta --email ada@example.com
   licensor tokens create "host product" --permission USER_ADMIN
+  licensor report export --from 2026-01-01 --to 2026-03-31 --out q1.jws
+  licensor report verify q1.jws --instance-key jwks.json
 Run licensor COMMAND --help for a command's options.`;
 
 const program = new Command('licensor')
@@ -54,6 +57,7 @@ for (const add of [
   settingsCommands,
   tokenCommands,
   auditCommand,
+  reportCommands,
 ])
   add(program);
 const exitOverrideAll = (command: Command): void => {

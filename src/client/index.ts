@@ -20,3 +20,11 @@ export {
   type ClientProblemCode,
 } from './client-error.js';
 export type * from './types.js';
+export {
+  EntitlementsGuard,
+  EntitlementsGuardError,
+  verifySignedEntitlements,
+  type DecisionSource,
+  type EntitlementsGuardOptions,
+  type GuardDecision,
+} from './entitlements-guard.js';

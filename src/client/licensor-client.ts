@@ -7,6 +7,8 @@ import type {
   CreateUserBody,
   Entitlements,
   Health,
+  Instance,
+  InstancePublicKey,
   License,
   LicenseImpact,
   LicenseListItem,
@@ -202,6 +204,32 @@ export class LicensorClient {
   /** GET /license/entitlements: features, handlers, canAddUser, dataAccessBlocked (any token). */
   entitlements(): Promise<Entitlements> {
     return this.#json('GET', '/license/entitlements');
+  }
+
+  /**
+   * GET /license/entitlements.jws: the entitlements signed by the instance, as a compact JWS
+   * (any token). Verify it before use: EntitlementsGuard does, against a pinned key.
+   */
+  signedEntitlements(nonce: string): Promise<string> {
+    return this.#text('GET', '/license/entitlements.jws', { query: { nonce }, accept: 'application/jose' });
+  }
+
+  /** GET /admin/instance: the instance id and the public key that signs its documents (any token). */
+  instance(): Promise<Instance> {
+    return this.#json('GET', '/admin/instance');
+  }
+
+  /** GET /.well-known/jwks.json: every published instance key, newest first (public). */
+  instanceKeys(): Promise<{ keys: InstancePublicKey[] }> {
+    return this.#json('GET', '/.well-known/jwks.json');
+  }
+
+  /** GET /admin/license/usage/report: the usage report signed by the instance, a compact JWS. */
+  usageReport(query: Loose<UsageHistoryQuery> = {}): Promise<string> {
+    return this.#text('GET', '/admin/license/usage/report', {
+      query: { from: query.from, to: query.to },
+      accept: 'application/jose',
+    });
   }
 
   // Tokens and audit (APPLICATION_ADMIN)

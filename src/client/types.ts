@@ -143,3 +143,31 @@ export interface Readiness {
   status: 'ready';
   store: string;
 }
+
+/** An instance public key (RFC 8037 JWK), as GET /admin/instance and the JWKS publish it. */
+export interface InstancePublicKey {
+  kty: 'OKP';
+  crv: 'Ed25519';
+  x: string;
+  kid?: string;
+  alg?: 'EdDSA';
+  use?: 'sig';
+}
+
+/** GET /admin/instance (any valid token). */
+export interface Instance {
+  instanceId: string;
+  kid: string;
+  publicKey: InstancePublicKey;
+  createdAt: string;
+}
+
+/** The payload of GET /license/entitlements.jws, once verified. */
+export interface SignedEntitlements extends Entitlements {
+  instanceId: string;
+  /** Issued at, in seconds since the epoch. */
+  iat: number;
+  /** Valid until, in seconds since the epoch: after it the copy is not used. */
+  exp: number;
+  nonce: string;
+}

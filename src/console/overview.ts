@@ -117,11 +117,12 @@ function noticesPreview(notices: Notices): HTMLElement {
 }
 
 export async function renderOverview(ctx: ViewContext): Promise<void> {
-  const [status, licenses, notices, queue] = await Promise.all([
+  const [status, licenses, notices, queue, instance] = await Promise.all([
     ctx.client.licenseStatus(),
     ctx.client.listLicenses(),
     ctx.client.notices(),
     ctx.client.listUsers({ state: 'pending', size: 1 }),
+    ctx.client.instance(),
   ]);
   const waiting = pendingNotice(queue.total);
   const now = new Date();
@@ -188,6 +189,13 @@ export async function renderOverview(ctx: ViewContext): Promise<void> {
         'License state',
         h('p', { class: 'state-line', id: 'license-state' }, badge(state.label, state.tone)),
         h('p', {}, state.detail),
+        h(
+          'p',
+          { class: 'muted', id: 'instance-id' },
+          'Instance ',
+          h('code', {}, instance.instanceId),
+          ' (signs usage reports and entitlements)',
+        ),
       ),
       card(
         'Login notices',

@@ -11,6 +11,45 @@ function statusCell(user: User): HTMLElement {
   return user.active ? badge('active', 'ok') : badge('inactive', 'neutral');
 }
 
+/**
+ * "Export signed report": the last 90 days as the usage report signed by the instance
+ * (docs/usage-report.md), saved as a file the vendor verifies offline.
+ */
+function exportReport(ctx: ViewContext): HTMLElement {
+  const message = h('span', { class: 'muted', role: 'status', id: 'report-status' });
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      class: 'button secondary',
+      id: 'export-report',
+      onclick: () => {
+        button.disabled = true;
+        message.textContent = 'Signing...';
+        ctx.client
+          .usageReport()
+          .then((jws) => {
+            const url = URL.createObjectURL(new Blob([`${jws}\n`], { type: 'application/jose' }));
+            const link = h('a', { href: url, download: 'usage-report.jws' });
+            document.body.append(link);
+            link.click();
+            link.remove();
+            setTimeout(() => URL.revokeObjectURL(url), 1000);
+            message.textContent = 'Saved usage-report.jws: verify it with licensor report verify.';
+          })
+          .catch((err: unknown) => {
+            message.textContent = `Could not export the report: ${err instanceof Error ? err.message : String(err)}`;
+          })
+          .finally(() => {
+            button.disabled = false;
+          });
+      },
+    },
+    'Export signed report',
+  );
+  return h('p', { class: 'export-report' }, button, ' ', message);
+}
+
 export async function renderUsage(ctx: ViewContext): Promise<void> {
   const { client } = ctx;
   const [usage, history] = await Promise.all([client.usage({ size: 1 }), client.usageHistory()]);
@@ -164,6 +203,7 @@ export async function renderUsage(ctx: ViewContext): Promise<void> {
         chartBox,
         chartLegend(),
         numbers,
+        exportReport(ctx),
       ),
     ),
     h(

@@ -4,6 +4,7 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { LicensorError } from '../domain/errors.js';
+import { InstanceSigner } from '../keys/instance-signer.js';
 import type { AppContext } from './app-context.js';
 import { registerAudit } from './audit.js';
 import { registerMetrics } from './metrics.js';
@@ -14,6 +15,7 @@ import { handleError, sendProblem, toLicensorError } from './problem.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { consoleRoutes } from './routes/console-routes.js';
 import { hostRoutes } from './routes/host-routes.js';
+import { instanceRoutes } from './routes/instance-routes.js';
 import { licenseRoutes } from './routes/license-routes.js';
 import { metaRoutes } from './routes/meta-routes.js';
 import { settingsRoutes } from './routes/settings-routes.js';
@@ -22,7 +24,11 @@ import { userRoutes } from './routes/user-routes.js';
 import { Problem } from './schemas/common-schemas.js';
 
 /** What routes need: the store, the trusted issuer keys, the clock and the rules' settings. */
-export interface AppOptions extends AppContext {
+/** The default of LICENSOR_ENTITLEMENTS_TTL_SECONDS: one day. */
+export const ENTITLEMENTS_TTL_SECONDS = 86_400;
+
+export interface AppOptions extends Omit<AppContext, 'instance' | 'entitlementsTtlSeconds'> {
+  entitlementsTtlSeconds?: number;
   bodyLimitBytes?: number;
   logger?: FastifyServerOptions['logger'];
   version?: string;
@@ -124,6 +130,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     activityWindowDays: options.activityWindowDays,
     metrics,
     ...(options.draining !== undefined && { draining: options.draining }),
+    instance: new InstanceSigner(await options.store.instanceIdentity()),
+    entitlementsTtlSeconds: options.entitlementsTtlSeconds ?? ENTITLEMENTS_TTL_SECONDS,
   };
   for (const routes of [
     licenseRoutes,
@@ -131,6 +139,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     userRoutes,
     settingsRoutes,
     hostRoutes,
+    instanceRoutes,
     adminRoutes,
     metaRoutes,
     consoleRoutes,

@@ -87,6 +87,10 @@ const TAGS = [
   { name: 'host product', description: 'What the licensed product asks on every login.' },
   { name: 'tokens', description: 'API tokens and their permissions.' },
   {
+    name: 'instance',
+    description: 'Who this installation is, and the keys that sign its usage reports and entitlements.',
+  },
+  {
     name: 'audit',
     description:
       'Every change and every refused change, written in the same transaction as the change; every 403; failed authentications counted per minute and address.',

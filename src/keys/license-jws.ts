@@ -150,7 +150,22 @@ export function signLicenseKey(
   privateKey: KeyObject,
   publicKey: KeyObject,
 ): string {
-  const header = { alg: LICENSE_ALG, typ: LICENSE_TYP, kid: thumbprint(publicKey) };
+  return signCompactJws(
+    { alg: LICENSE_ALG, typ: LICENSE_TYP, kid: thumbprint(publicKey) },
+    payload,
+    privateKey,
+  );
+}
+
+/**
+ * The one compact JWS encoder (RFC 7515): header and payload as JSON, base64url, signed with
+ * Ed25519. License keys and the instance's documents (instance-signer.ts) both use it.
+ */
+export function signCompactJws(
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+  privateKey: KeyObject,
+): string {
   const signingInput = `${base64urlEncode(JSON.stringify(header))}.${base64urlEncode(JSON.stringify(payload))}`;
   const signature = sign(null, Buffer.from(signingInput, 'ascii'), privateKey);
   return `${signingInput}.${base64urlEncode(signature)}`;

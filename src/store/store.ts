@@ -7,7 +7,9 @@ import type { Permission } from '../domain/permissions.js';
 import type { SeatSettings } from '../domain/seat-policy.js';
 import type { NewUser, UserPatch } from '../domain/user-changes.js';
 import type { UserRecord } from '../domain/users.js';
+import type { InstanceIdentity } from './instance-identity.js';
 
+export type { InstanceIdentity };
 export type { Actor, AuditOutcome, NewAuditEntry, NewLicense, NewUser, UserPatch, SeatSettings };
 
 export interface TokenRecord {
@@ -233,6 +235,13 @@ export interface Store {
    * Returns whether it did, so exactly one of several starting processes reports the secret.
    */
   createBootstrapTokenIfNone(hash: string, now: Date): Promise<boolean>;
+
+  /**
+   * The instance identity: one id and its Ed25519 keys, created when the store is first opened
+   * (safely when several processes open it at once) and shared by every process on the database
+   * (docs/instance-identity.md).
+   */
+  instanceIdentity(): Promise<InstanceIdentity>;
 
   /** Whether the store answers; for readiness checks. */
   ping(): Promise<void>;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -222,6 +222,9 @@ test('the administrator console in Chromium', { skip: skip ?? false, timeout: 30
 
     await go(page, 'Overview');
     assert.equal(await page.locator('#seat-count').innerText(), '0 of 12 seats used');
+    const instance = (await (await fetch(`${l.url}/.well-known/jwks.json`)).json()) as { keys: unknown[] };
+    assert.equal(instance.keys.length, 1);
+    assert.match(await page.locator('#instance-id').innerText(), /^Instance [0-9a-f-]{36} /);
     assert.equal(await page.locator('svg.gauge').getAttribute('data-seats'), '12');
     assert.equal(await page.locator('#license-state').innerText(), 'Active');
     const overview = await page.locator('main').innerText();
@@ -265,6 +268,16 @@ test('the administrator console in Chromium', { skip: skip ?? false, timeout: 30
     assert.equal(await users.locator('tbody tr').count(), 10);
     await checkPage(page, problems, 'usage');
     await screenshot(page, 'usage');
+
+    // The signed report, saved as a file: a compact JWS of a usage report.
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Export signed report' }).click();
+    const saved = await download;
+    assert.equal(saved.suggestedFilename(), 'usage-report.jws');
+    const jws = readFileSync(await saved.path(), 'utf8').trim();
+    const [header] = jws.split('.') as [string];
+    assert.equal(JSON.parse(Buffer.from(header, 'base64url').toString('utf8')).typ, 'usage-report+jws');
+    await page.locator('#report-status', { hasText: 'Saved usage-report.jws' }).waitFor();
 
     await users.getByRole('button', { name: 'Next' }).click();
     await users.getByText('Showing 11–12 of 12 users').waitFor();

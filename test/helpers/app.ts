@@ -181,6 +181,7 @@ export async function buildTestApp(
     authFailureLimit?: AuthFailureLimit;
     requestTimeoutMs?: number;
     keepAliveTimeoutMs?: number;
+    entitlementsTtlSeconds?: number;
   } = {},
 ): Promise<TestApp> {
   const clock = new ManualClock(options.now ?? '2026-06-01T12:00:00.000Z');
@@ -197,6 +198,9 @@ export async function buildTestApp(
     ...(options.authFailureLimit !== undefined && { authFailureLimit: options.authFailureLimit }),
     ...(options.requestTimeoutMs !== undefined && { requestTimeoutMs: options.requestTimeoutMs }),
     ...(options.keepAliveTimeoutMs !== undefined && { keepAliveTimeoutMs: options.keepAliveTimeoutMs }),
+    ...(options.entitlementsTtlSeconds !== undefined && {
+      entitlementsTtlSeconds: options.entitlementsTtlSeconds,
+    }),
   });
   const mismatches = checkResponsesAgainstDocument(app);
   let reported = 0;

@@ -70,6 +70,16 @@ describe('check:imports', () => {
     assert.match(problems[1]!, /imports no Node built-ins/);
   });
 
+  test('the client may load a Node built-in with import() on the path that needs it', (t) => {
+    const root = tree({
+      ...clean,
+      'client/client.ts':
+        "import type { S } from '../api/schemas.js';\nexport async function read() {\n  const { readFile } = await import('node:fs/promises');\n  return readFile;\n}\n",
+    });
+    t.after(() => rmSync(root, { recursive: true, force: true }));
+    assert.deepEqual(check(root).problems, []);
+  });
+
   test('the command exits 1 on a problem and 0 on a clean tree', (t) => {
     const bad = tree({ ...clean, 'store/store.ts': "import type { C } from '../http/app.js';\n" });
     const good = tree(clean);

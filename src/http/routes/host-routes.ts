@@ -1,9 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
-import type { AppContext } from '../app-context.js';
-import { sendViewJson } from '../reply.js';
 import { seatLimit } from '../../domain/seat-policy.js';
+import { ENTITLEMENTS_TYP } from '../../keys/instance-signer.js';
+import type { ReadView } from '../../store/store.js';
+import type { AppContext } from '../app-context.js';
 import { graceView } from '../license-view.js';
+import { sendViewJson } from '../reply.js';
+import { EntitlementsJwsQuery, Jose } from '../schemas/instance-schemas.js';
 import { problemResponses, TOKEN_ERRORS } from '../schemas/common-schemas.js';
 import { Grace } from '../schemas/license-schemas.js';
 
@@ -69,7 +72,10 @@ const Entitlements = Type.Object(
 );
 
 /** What the licensed product asks on every login: notices (public) and entitlements (any token). */
-export const hostRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { store, clock }) => {
+export const hostRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
+  app,
+  { store, clock, instance, entitlementsTtlSeconds },
+) => {
   app.get(
     '/license/notices',
     {
@@ -104,16 +110,56 @@ export const hostRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { s
     },
     // Serialized once per snapshot view: the body changes only when the view does.
     (_request, reply) =>
-      sendViewJson(reply, store, clock.now(), 'entitlements', ({ effective, activeUserCount, settings }) =>
-        JSON.stringify({
-          features: Object.fromEntries(
-            Object.entries(effective.features).map(([name, f]) => [name, { enabled: f.enabled }]),
-          ),
-          handlers: Object.keys(effective.handlers),
-          canAddUser: activeUserCount < seatLimit(effective, settings),
-          dataAccessBlocked: effective.dataAccessBlocked,
-          grace: graceView(effective),
-        }),
-      ),
+      sendViewJson(reply, store, clock.now(), 'entitlements', (view) => JSON.stringify(entitlementsOf(view))),
+  );
+
+  app.get(
+    '/license/entitlements.jws',
+    {
+      config: { access: 'token' },
+      schema: {
+        operationId: 'getSignedEntitlements',
+        tags: ['host product'],
+        summary: 'The entitlements signed by the instance, for a host product to trust offline',
+        description:
+          'Any valid token. A compact JWS (`alg EdDSA`, `typ entitlements+jws`, `kid` of the instance key): the entitlements body plus `instanceId`, `iat`, `exp` (`iat` + LICENSOR_ENTITLEMENTS_TTL_SECONDS) and the `nonce` asked for, echoed. The typed client verifies it against the pinned instance key and answers from it while the server is unreachable, until `exp` (docs/host-products.md).',
+        security: [{ bearer: [] }],
+        querystring: EntitlementsJwsQuery,
+        response: {
+          200: {
+            description: 'The signed entitlements',
+            content: { 'application/jose': { schema: Jose } },
+          },
+          ...problemResponses(...TOKEN_ERRORS, 'VALIDATION_FAILED'),
+        },
+      },
+    },
+    async (request, reply) => {
+      const now = clock.now();
+      const view = await store.readView(now);
+      const iat = Math.floor(now.getTime() / 1000);
+      const jws = instance.sign(ENTITLEMENTS_TYP, {
+        ...entitlementsOf(view),
+        instanceId: instance.instanceId,
+        iat,
+        exp: iat + entitlementsTtlSeconds,
+        nonce: request.query.nonce,
+      });
+      return reply.type('application/jose').header('cache-control', 'no-store').send(jws);
+    },
   );
 };
+
+/** What the effective license allows, as /license/entitlements answers and the signed copy holds. */
+function entitlementsOf(view: ReadView): Record<string, unknown> {
+  const { effective, activeUserCount, settings } = view;
+  return {
+    features: Object.fromEntries(
+      Object.entries(effective.features).map(([name, f]) => [name, { enabled: f.enabled }]),
+    ),
+    handlers: Object.keys(effective.handlers),
+    canAddUser: activeUserCount < seatLimit(effective, settings),
+    dataAccessBlocked: effective.dataAccessBlocked,
+    grace: graceView(effective),
+  };
+}

@@ -4,7 +4,10 @@ import { LicensorError } from '../../domain/errors.js';
 import { isActive } from '../../domain/license.js';
 import { parseRfc3339 } from '../../domain/license-claims.js';
 import { activeSince, isUserActive, utcDay } from '../../domain/users.js';
+import { buildUsageReport, MAX_REPORT_DAYS } from '../../domain/usage-report.js';
+import { USAGE_REPORT_TYP } from '../../keys/instance-signer.js';
 import type { AppContext } from '../app-context.js';
+import { Jose } from '../schemas/instance-schemas.js';
 import { PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
 import { Usage, UsageHistory, UsageHistoryQuery, UsageQuery } from '../schemas/usage-schemas.js';
 
@@ -12,6 +15,8 @@ const security = [{ bearer: [] }];
 const DAY_MS = 86_400_000;
 /** The longest history one request returns: ten years of days. */
 export const MAX_HISTORY_DAYS = 3660;
+/** Before any day Licensor can have recorded. */
+const HISTORY_START = '0000-01-01';
 
 function dayOf(text: string, name: string): Date {
   const date = parseRfc3339(`${text}T00:00:00Z`);
@@ -30,7 +35,7 @@ function prefersCsv(accept: string | undefined): boolean {
 /** License usage (Immuta's later `GET /admin/license/usage`) and its daily history. */
 export const usageRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
   app,
-  { store, clock, activityWindowDays },
+  { store, clock, activityWindowDays, instance },
 ) => {
   app.get(
     '/admin/license/usage',
@@ -135,6 +140,55 @@ export const usageRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
         return reply.type('text/csv; charset=utf-8').send(`${lines.join('\n')}\n`);
       }
       return { from: utcDay(from), to: utcDay(to), days };
+    },
+  );
+
+  app.get(
+    '/admin/license/usage/report',
+    {
+      config: { access: 'APPLICATION_ADMIN' },
+      schema: {
+        operationId: 'getUsageReport',
+        tags: ['usage'],
+        summary: 'The usage report signed by the instance: the true-up a vendor bills from',
+        description: `A compact JWS (\`alg EdDSA\`, \`typ usage-report+jws\`, \`kid\` of the instance key) whose payload holds the licenses in force in the period, one row per recorded day (peak of active users, seats, and \`chain\`: SHA-256 over the previous day's chain and the row's RFC 8785 canonical JSON) and a summary. Built from the daily usage history only. \`to\` defaults to today and \`from\` to 89 days before \`to\`; at most ${MAX_REPORT_DAYS} days, and \`from\` must not be after \`to\` (400 VALIDATION_FAILED). Days before the first user or license are left out (docs/usage-report.md).`,
+        security,
+        querystring: UsageHistoryQuery,
+        response: {
+          200: { description: 'The signed report', content: { 'application/jose': { schema: Jose } } },
+          ...problemResponses(...PERMISSION_ERRORS, 'VALIDATION_FAILED'),
+        },
+      },
+    },
+    async (request, reply) => {
+      const now = clock.now();
+      const to = request.query.to === undefined ? dayOf(utcDay(now), 'to') : dayOf(request.query.to, 'to');
+      const from =
+        request.query.from === undefined
+          ? new Date(to.getTime() - 89 * DAY_MS)
+          : dayOf(request.query.from, 'from');
+      if (from > to) throw new LicensorError('VALIDATION_FAILED', '"from" must not be after "to"');
+      if ((to.getTime() - from.getTime()) / DAY_MS >= MAX_REPORT_DAYS)
+        throw new LicensorError('VALIDATION_FAILED', `a report covers at most ${MAX_REPORT_DAYS} days`);
+      await store.recordUsage(now);
+      // The whole history up to \`to\`: the chain starts at its first day, so reports over
+      // different periods agree on the days they share.
+      const [history, licenses] = await Promise.all([
+        store.usageHistory(HISTORY_START, utcDay(to)),
+        store.listLicenses({ includeDeleted: true }),
+      ]);
+      const report = buildUsageReport({
+        instanceId: instance.instanceId,
+        generatedAt: now,
+        from: utcDay(from),
+        to: utcDay(to),
+        history,
+        licenses,
+      });
+      return reply
+        .type('application/jose')
+        .header('content-disposition', `attachment; filename="usage-report-${report.from}-${report.to}.jws"`)
+        .send(instance.sign(USAGE_REPORT_TYP, { ...report }));
     },
   );
 };

@@ -156,7 +156,26 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     `,
     run: backfillPostgresIdentity,
   },
-  // Version 5 is another change's; a runner applies every version above the database's, gaps and all.
+  {
+    version: 5,
+    name: 'instance identity and its signing keys',
+    // One row: the id every instance on this database shares. Keys: the newest signs, all are
+    // published (docs/instance-identity.md). Both are created at start, once, by whichever
+    // instance gets there first.
+    sql: `
+      CREATE TABLE instance_identity (
+        id          INTEGER     PRIMARY KEY CHECK (id = 1),
+        instance_id TEXT        NOT NULL,
+        created_at  TIMESTAMPTZ NOT NULL
+      );
+      CREATE TABLE instance_keys (
+        id          BIGINT      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        private_key TEXT        NOT NULL,
+        public_x    TEXT        NOT NULL UNIQUE,
+        created_at  TIMESTAMPTZ NOT NULL
+      );
+    `,
+  },
   {
     version: 6,
     name: 'seat settings (user cap, when full), pending users',

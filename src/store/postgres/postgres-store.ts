@@ -69,6 +69,8 @@ import {
   withTransaction,
 } from './postgres-connection.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
+import { ensurePostgresInstanceIdentity, readPostgresInstanceIdentity } from './postgres-instance.js';
+import type { InstanceIdentity } from '../instance-identity.js';
 import * as q from './postgres-queries.js';
 import { PostgresReads } from './postgres-reads.js';
 import { batch, sql } from './postgres-sql.js';
@@ -210,6 +212,7 @@ export class PostgresStore implements Store {
         const { rows } = await client.query<{ schema: string }>('SELECT current_schema() AS schema');
         return rows[0]?.schema ?? 'public';
       });
+      await inTransaction(pool, (client) => ensurePostgresInstanceIdentity(client, new Date()));
       store = new PostgresStore(pool, clientConfig, current, options);
       await store.#coherence.start();
     } catch (err) {
@@ -856,6 +859,10 @@ export class PostgresStore implements Store {
     });
     if (created) this.#committed(['tokens']);
     return created;
+  }
+
+  instanceIdentity(): Promise<InstanceIdentity> {
+    return this.#tx(readPostgresInstanceIdentity);
   }
 
   async ping(): Promise<void> {

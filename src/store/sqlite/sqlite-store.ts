@@ -63,6 +63,8 @@ import type {
 } from '../store.js';
 import { activityCounts, SqliteQueries } from './sqlite-queries.js';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations.js';
+import { ensureSqliteInstanceIdentity, readSqliteInstanceIdentity } from './sqlite-instance.js';
+import type { InstanceIdentity } from '../instance-identity.js';
 
 export interface SqliteStoreOptions extends Partial<StoreSettings> {
   /** Path of the database file, or ':memory:' for tests. */
@@ -140,6 +142,7 @@ export class SqliteStore implements Store {
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
       migrate(db, SQLITE_MIGRATIONS);
+      ensureSqliteInstanceIdentity(db, new Date());
       if (file) for (const suffix of ['-wal', '-shm']) chmodIfPresent(`${options.filename}${suffix}`);
     } catch (err) {
       db.close();
@@ -691,6 +694,10 @@ export class SqliteStore implements Store {
       this.#bump('tokens');
       return true;
     });
+  }
+
+  instanceIdentity(): Promise<InstanceIdentity> {
+    return settle(() => this.#read(() => readSqliteInstanceIdentity(this.#db)));
   }
 
   ping(): Promise<void> {
