@@ -58,6 +58,31 @@ export interface AuditEntry extends NewAuditEntry {
   id: number;
 }
 
+/** A page of the audit log, newest first, keeping only the entries that match every filter given. */
+export interface AuditQuery {
+  offset: number;
+  size: number;
+  /** Exactly this action, e.g. "user.update". */
+  action?: string;
+  /** Exactly this actor name (the token's name when the entry was written). */
+  actor?: string;
+  outcome?: AuditOutcome;
+  /** Entries at or after this instant. */
+  from?: Date;
+  /** Entries before this instant. */
+  to?: Date;
+}
+
+/** What disabling the users inactive for N days did, or would do (docs/users.md#disabling-inactive-users). */
+export interface InactiveUsersDisabled {
+  /** Users last active before this instant were taken. */
+  inactiveBefore: Date;
+  /** The users taken, in id order: as they are after the change, or now for a dry run. */
+  users: UserRecord[];
+  /** How many of them held a seat. */
+  seatsFreed: number;
+}
+
 /**
  * What every change is given: the clock, read only once the change holds its locks (so a request
  * that waited for a lock never decides with the instant it arrived at), and who is acting, for the
@@ -146,6 +171,16 @@ export interface Store {
   updateUser(id: number, patch: UserPatch, ctx: ChangeContext): Promise<UserRecord>;
   /** Removes a user for good, freeing its seat. */
   deleteUser(id: number, ctx: ChangeContext): Promise<UserRecord>;
+  /**
+   * Disables every user not disabled and last active more than `inactiveDays` days before the
+   * instant read under the write lock (domain/user-bulk.ts), in one transaction with one audit
+   * entry per user. With `dryRun`, writes nothing and answers what it would do.
+   */
+  disableInactiveUsers(
+    inactiveDays: number,
+    ctx: ChangeContext,
+    options: { dryRun: boolean },
+  ): Promise<InactiveUsersDisabled>;
   getUser(id: number): Promise<UserRecord | undefined>;
   /** A page of users in id order and the number matching the query. */
   listUsers(query: UserQuery): Promise<{ users: UserRecord[]; total: number }>;
@@ -169,8 +204,8 @@ export interface Store {
   recordRefusal(entry: NewAuditEntry, events: readonly EventDraft[]): Promise<void>;
   /** Adds failed authentications to their per-minute, per-address aggregates. */
   recordAuthFailures(counts: readonly AuthFailureCount[]): Promise<void>;
-  /** Audit entries newest first, and how many there are. */
-  listAudit(page: { offset: number; size: number }): Promise<{ entries: AuditEntry[]; total: number }>;
+  /** Audit entries newest first, optionally filtered, and how many match. */
+  listAudit(query: AuditQuery): Promise<{ entries: AuditEntry[]; total: number }>;
   /** Failed-authentication aggregates, newest minute first. */
   listAuthFailures(page: {
     offset: number;

@@ -23,6 +23,7 @@ import {
 } from '../helpers/postgres.js';
 import { storeChangesContract } from './store-changes.case.js';
 import { activeCount, fixed, storeContract } from './store-contract.js';
+import { userBulkContract } from './user-bulk.case.js';
 import { userIdentityContract } from './user-identity.case.js';
 
 const skip = await postgresSkipReason();
@@ -113,6 +114,7 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
   storeContract('PostgresStore (contract)', () => openIn(uniqueSchemaName()), dropStoreSchema, { reopen });
   storeChangesContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema, { reopen });
   userIdentityContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema);
+  userBulkContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema);
 
   describe('PostgresStore (migrations)', () => {
     it('three processes opening a fresh schema at once all succeed and apply each migration once', () =>

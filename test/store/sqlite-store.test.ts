@@ -9,6 +9,7 @@ import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/sqlite-migrations.js';
 import type { Store } from '../../src/store/store.js';
 import { storeChangesContract } from './store-changes.case.js';
 import { storeContract } from './store-contract.js';
+import { userBulkContract } from './user-bulk.case.js';
 import { userIdentityContract } from './user-identity.case.js';
 
 storeContract('SqliteStore (:memory:)', () =>
@@ -43,6 +44,7 @@ const reopenFile = (store: Store): Promise<Store> => Promise.resolve(openFile(fi
 storeContract('SqliteStore (file)', openTemp, removeFile, { reopen: reopenFile });
 storeChangesContract('SqliteStore (file)', openTemp, removeFile, { reopen: reopenFile });
 userIdentityContract('SqliteStore (file)', openTemp, removeFile);
+userBulkContract('SqliteStore (file)', openTemp, removeFile);
 
 describe('SqliteStore migrations', () => {
   it('refuses a database written by a newer Licensor', (t) => {
