@@ -1,5 +1,8 @@
 import { LicensorApiError, LicensorConnectionError } from './client-error.js';
 import type {
+  AuditQuery,
+  DisableInactiveBody,
+  DisableInactiveResult,
   AuditPage,
   CreatedToken,
   CreateTokenBody,
@@ -143,10 +146,21 @@ export class LicensorClient {
     return this.#json('POST', '/admin/users', { body: user });
   }
 
-  /** GET /admin/users: a page of users, optionally only (in)active ones or those matching `q`. */
+  /**
+   * GET /admin/users: a page of users, optionally only (in)active ones, only disabled (or not
+   * disabled) ones, or those matching `q`.
+   */
   listUsers(query: Loose<UserListQuery> = {}): Promise<UserList> {
-    const { offset, size, active, q } = query;
-    return this.#json('GET', '/admin/users', { query: { offset, size, active, q } });
+    const { offset, size, active, disabled, q } = query;
+    return this.#json('GET', '/admin/users', { query: { offset, size, active, disabled, q } });
+  }
+
+  /**
+   * POST /admin/users/disable-inactive: disable the users inactive for `inactiveDays` days; with
+   * `dryRun`, only say which (and the seats that frees). APPLICATION_ADMIN.
+   */
+  disableInactiveUsers(body: DisableInactiveBody): Promise<DisableInactiveResult> {
+    return this.#json('POST', '/admin/users/disable-inactive', { body });
   }
 
   getUser(id: number): Promise<User> {
@@ -196,9 +210,10 @@ export class LicensorClient {
     return this.#json('DELETE', `/admin/tokens/${segment(id)}`);
   }
 
-  /** GET /admin/audit: the audit log, newest first. */
-  audit(page: Loose<PageQuery> = {}): Promise<AuditPage> {
-    return this.#json('GET', '/admin/audit', { query: { offset: page.offset, size: page.size } });
+  /** GET /admin/audit: the audit log, newest first, optionally filtered. */
+  audit(query: Loose<AuditQuery> = {}): Promise<AuditPage> {
+    const { offset, size, action, actor, outcome, from, to } = query;
+    return this.#json('GET', '/admin/audit', { query: { offset, size, action, actor, outcome, from, to } });
   }
 
   // Operations

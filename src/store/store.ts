@@ -25,6 +25,8 @@ export interface UserQuery {
   size: number;
   /** Only active (true) or only inactive (false) users; all when undefined. */
   active?: boolean;
+  /** Only disabled (true) or only not disabled (false) users; all when undefined. */
+  disabled?: boolean;
   /** Case-insensitive substring of userid, name or email. */
   search?: string;
   activeSince: Date;

@@ -119,6 +119,7 @@ export class PostgresReads {
       );
     else if (query.active === false)
       where.push(`(disabled OR last_activity_at < ${param(query.activeSince.toISOString())}::timestamptz)`);
+    if (query.disabled !== undefined) where.push(query.disabled ? 'disabled' : 'NOT disabled');
     if (query.search !== undefined && query.search !== '') {
       // search_text holds userid, name and email folded by the domain (docs/users.md#search).
       where.push(`search_text LIKE ${param(likePattern(query.search))} ESCAPE '\\'`);

@@ -473,6 +473,7 @@ export class SqliteStore implements Store {
           where.push('(disabled = 1 OR last_activity_at < ?)');
           params.push(query.activeSince.toISOString());
         }
+        if (query.disabled !== undefined) where.push(query.disabled ? 'disabled = 1' : 'disabled = 0');
         if (query.search !== undefined && query.search !== '') {
           // search_text holds userid, name and email folded by the domain (docs/users.md#search).
           where.push("search_text LIKE ? ESCAPE '\\'");
