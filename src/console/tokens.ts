@@ -57,12 +57,13 @@ export async function renderTokens(ctx: ViewContext): Promise<void> {
     ctx.clearError();
     try {
       await client.revokeToken(token.id);
+      created.replaceChildren();
+      // Revoking the token this console signed in with: this load is refused, and fail() signs out.
+      await load();
     } catch (err) {
       ctx.fail(err);
       return;
     }
-    created.replaceChildren();
-    await load();
     ctx.notify(`Token ${token.id} (${token.name}) is revoked.`);
   };
 
