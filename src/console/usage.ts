@@ -175,6 +175,13 @@ export async function renderUsage(ctx: ViewContext): Promise<void> {
       'section',
       { class: 'card', 'aria-labelledby': 'users-title' },
       h('h2', { id: 'users-title' }, 'Users'),
+      h(
+        'p',
+        { class: 'muted' },
+        'To free a seat (disable, enable or remove a user), or to export users, open ',
+        h('a', { href: '#/users' }, 'Users'),
+        '.',
+      ),
       form,
       usersBox,
     ),
