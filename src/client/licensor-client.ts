@@ -1,5 +1,8 @@
 import { LicensorApiError, LicensorConnectionError } from './client-error.js';
 import type {
+  AuditQuery,
+  DisableInactiveBody,
+  DisableInactiveResult,
   SeatSettings,
   AuditPage,
   CreatedToken,
@@ -149,10 +152,21 @@ export class LicensorClient {
     return this.#json('POST', '/admin/users', { body: user });
   }
 
-  /** GET /admin/users: a page of users, optionally only (in)active ones or those matching `q`. */
+  /**
+   * GET /admin/users: a page of users, optionally only (in)active ones, only disabled (or not
+   * disabled) ones, or those matching `q`.
+   */
   listUsers(query: Loose<UserListQuery> = {}): Promise<UserList> {
-    const { offset, size, active, q, state } = query;
-    return this.#json('GET', '/admin/users', { query: { offset, size, active, q, state } });
+    const { offset, size, active, disabled, q, state } = query;
+    return this.#json('GET', '/admin/users', { query: { offset, size, active, disabled, q, state } });
+  }
+
+  /**
+   * POST /admin/users/disable-inactive: disable the users inactive for `inactiveDays` days; with
+   * `dryRun`, only say which (and the seats that frees). APPLICATION_ADMIN.
+   */
+  disableInactiveUsers(body: DisableInactiveBody): Promise<DisableInactiveResult> {
+    return this.#json('POST', '/admin/users/disable-inactive', { body });
   }
 
   /** POST /admin/users/{id}/approve: a pending user takes a seat (SEAT_LIMIT_REACHED when none is free). */
@@ -248,9 +262,10 @@ export class LicensorClient {
     return this.#json('DELETE', `/admin/tokens/${segment(id)}`);
   }
 
-  /** GET /admin/audit: the audit log, newest first. */
-  audit(page: Loose<PageQuery> = {}): Promise<AuditPage> {
-    return this.#json('GET', '/admin/audit', { query: { offset: page.offset, size: page.size } });
+  /** GET /admin/audit: the audit log, newest first, optionally filtered. */
+  audit(query: Loose<AuditQuery> = {}): Promise<AuditPage> {
+    const { offset, size, action, actor, outcome, from, to } = query;
+    return this.#json('GET', '/admin/audit', { query: { offset, size, action, actor, outcome, from, to } });
   }
 
   // Operations

@@ -20,6 +20,8 @@ import type {
 } from '../http/schemas/usage-schemas.js';
 import type {
   CreateUserBody as CreateUserBodySchema,
+  DisableInactiveBody as DisableInactiveBodySchema,
+  DisableInactiveResult as DisableInactiveResultSchema,
   UpdateUserBody as UpdateUserBodySchema,
   User as UserSchema,
   UserList as UserListSchema,
@@ -48,6 +50,11 @@ export type UserType = User['userType'];
 export type UserList = Static<typeof UserListSchema>;
 export type CreateUserBody = Static<typeof CreateUserBodySchema>;
 export type UpdateUserBody = Static<typeof UpdateUserBodySchema>;
+/** POST /admin/users/disable-inactive: `dryRun` defaults to false. */
+export type DisableInactiveBody = Omit<Static<typeof DisableInactiveBodySchema>, 'dryRun'> & {
+  dryRun?: boolean;
+};
+export type DisableInactiveResult = Static<typeof DisableInactiveResultSchema>;
 
 /** Paging: both have server defaults (offset 0, size 10), so both are optional here. */
 export type PageQuery = Partial<Static<typeof UsageQuerySchema>>;
@@ -105,10 +112,23 @@ export interface AuditEntry {
   action: string;
   /** e.g. license:3 */
   target: string | null;
+  /** The target's name when the change was made, e.g. the user's userid; null for refusals. */
+  targetName: string | null;
   outcome: 'success' | 'refused';
   /** The problem code of a refusal. */
   code: string | null;
   clientAddress: string;
+}
+
+/** GET /admin/audit filters; all optional, combined with AND. */
+export interface AuditQuery extends PageQuery {
+  action?: string;
+  /** The token name. */
+  actor?: string;
+  outcome?: 'success' | 'refused';
+  /** ISO 8601 instants: at or after `from`, before `to`. */
+  from?: string;
+  to?: string;
 }
 
 /** GET /admin/audit, newest first. */

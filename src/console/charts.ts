@@ -79,14 +79,31 @@ export function gaugeLegend(status: LicenseStatus): HTMLElement {
 }
 
 const DAY_MS = 86_400_000;
-/** The shortest range the chart shows. */
-const MIN_DAYS = 14;
+/** The widest a day's bar is drawn, so a few days of data do not become slabs. */
+const MAX_BAR_PX = 40;
 
-function niceMax(value: number): number {
-  if (value <= 5) return 5;
+/**
+ * The top of the y axis: an even whole number at or above `value` (2, 4, 10, 20, 40, 100, 200,
+ * 400, 1000, ...), so the three ticks 0, top/2 and top are whole numbers of users.
+ */
+export function niceMax(value: number): number {
+  if (value <= 2) return 2;
   const magnitude = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 2, 2.5, 5, 10]) if (step * magnitude >= value) return step * magnitude;
+  for (const step of [1, 2, 4, 10])
+    if (step * magnitude >= value && (step * magnitude) % 2 === 0) return step * magnitude;
   return 10 * magnitude;
+}
+
+/**
+ * The days the chart spans: from the first recorded day (or the last day, with nothing recorded)
+ * to `history.to`, within the range asked for. A young installation is not stretched to a fixed
+ * number of days: one day of data is one day.
+ */
+export function chartRange(history: UsageHistory): { from: string; dayCount: number } {
+  const to = Date.parse(`${history.to}T00:00:00Z`);
+  const first = history.days[0] === undefined ? to : Date.parse(`${history.days[0].day}T00:00:00Z`);
+  const from = Math.min(to, Math.max(Date.parse(`${history.from}T00:00:00Z`), first));
+  return { from: new Date(from).toISOString().slice(0, 10), dayCount: Math.round((to - from) / DAY_MS) + 1 };
 }
 
 /**
@@ -97,21 +114,16 @@ function niceMax(value: number): number {
 export function historyChart(history: UsageHistory, width: number): SVGSVGElement {
   const height = 220;
   const pad = { left: 36, right: 8, top: 12, bottom: 26 };
-  const to = Date.parse(`${history.to}T00:00:00Z`);
-  // From the first recorded day (two weeks at least), so a young installation is not a sliver.
-  const first = history.days[0] === undefined ? to : Date.parse(`${history.days[0].day}T00:00:00Z`);
-  const from = Math.max(
-    Date.parse(`${history.from}T00:00:00Z`),
-    Math.min(first, to - (MIN_DAYS - 1) * DAY_MS),
-  );
-  const fromDay = new Date(from).toISOString().slice(0, 10);
-  const dayCount = Math.round((to - from) / DAY_MS) + 1;
+  const { from: fromDay, dayCount } = chartRange(history);
+  const from = Date.parse(`${fromDay}T00:00:00Z`);
+  const empty = history.days.length === 0;
   const top = niceMax(
     Math.max(1, ...history.days.flatMap((d) => [d.peakActiveUsers, d.licenseSeats, d.hardSeats])),
   );
   const plotW = width - pad.left - pad.right;
   const plotH = height - pad.top - pad.bottom;
   const slot = plotW / dayCount;
+  const barW = Math.max(1, Math.min(slot * 0.7, MAX_BAR_PX));
   const xOf = (day: string) => pad.left + ((Date.parse(`${day}T00:00:00Z`) - from) / DAY_MS) * slot;
   const yOf = (n: number) => pad.top + plotH - (n / top) * plotH;
   const round = (n: number) => Math.round(n * 10) / 10;
@@ -147,16 +159,28 @@ export function historyChart(history: UsageHistory, width: number): SVGSVGElemen
     ]),
     ...history.days.map((d) =>
       s('rect', {
-        x: round(xOf(d.day) + slot * 0.15),
+        x: round(xOf(d.day) + (slot - barW) / 2),
         y: round(yOf(d.peakActiveUsers)),
-        width: round(Math.max(1, slot * 0.7)),
+        width: round(barW),
         height: round(plotH + pad.top - yOf(d.peakActiveUsers)),
         class: d.peakActiveUsers > d.licenseSeats ? 'c-bar c-over' : 'c-bar',
       }),
     ),
     history.days.length > 0 ? s('path', { d: step((d) => d.licenseSeats), class: 'c-seats' }) : null,
     history.days.length > 0 ? s('path', { d: step((d) => d.hardSeats), class: 'c-hard' }) : null,
-    s('text', { x: pad.left, y: height - 6, class: 'c-label' }, fromDay),
+    empty
+      ? s(
+          'text',
+          {
+            x: round(pad.left + plotW / 2),
+            y: round(pad.top + plotH / 2),
+            class: 'c-label',
+            'text-anchor': 'middle',
+          },
+          'No usage recorded yet',
+        )
+      : null,
+    dayCount > 1 ? s('text', { x: pad.left, y: height - 6, class: 'c-label' }, fromDay) : null,
     s('text', { x: width - pad.right, y: height - 6, class: 'c-label', 'text-anchor': 'end' }, history.to),
   );
 }

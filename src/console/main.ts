@@ -1,16 +1,19 @@
 /**
- * The administrator console: sign-in, then five screens (overview, licenses, usage, pending, audit) driven
- * by the typed client. Routes are the URL fragment (#/licenses), so the server serves one page.
+ * The administrator console: sign-in, then its screens (overview, licenses, usage, users, pending,
+ * tokens, audit) driven by the typed client. Routes are the URL fragment (#/licenses), so the server
+ * serves one page.
  */
 import type { LicensorClient } from '../client/index.js';
 import { renderAudit } from './audit.js';
 import { byId, focusOn, h } from './dom.js';
 import { renderLicenses } from './licenses.js';
+import { renderTokens } from './tokens.js';
 import { renderOverview } from './overview.js';
 import { renderPending } from './pending.js';
 import { clientFor, errorText, forgetToken, isUnauthorized, saveToken, savedToken } from './session.js';
 import type { ViewContext } from './ui.js';
 import { renderUsage } from './usage.js';
+import { renderUsers } from './users.js';
 
 interface Route {
   title: string;
@@ -21,7 +24,9 @@ const ROUTES: Record<string, Route> = {
   overview: { title: 'Overview', render: renderOverview },
   licenses: { title: 'Licenses', render: renderLicenses },
   usage: { title: 'Usage', render: renderUsage },
+  users: { title: 'Users', render: renderUsers },
   pending: { title: 'Pending approval', render: renderPending },
+  tokens: { title: 'Tokens', render: renderTokens },
   audit: { title: 'Audit log', render: renderAudit },
 };
 

@@ -62,15 +62,20 @@ export async function renderUsage(ctx: ViewContext): Promise<void> {
     h('summary', {}, 'Show the numbers'),
     history.days.length === 0
       ? h('p', { class: 'muted' }, 'No days recorded yet.')
-      : table(
-          'Daily peak active users against seats',
-          [
-            { header: 'Day', cell: (d) => d.day },
-            { header: 'Peak active users', cell: (d) => String(d.peakActiveUsers), className: 'num' },
-            { header: 'Seats', cell: (d) => String(d.licenseSeats), className: 'num' },
-            { header: 'Hard seats', cell: (d) => String(d.hardSeats), className: 'num' },
-          ],
-          [...history.days].reverse(),
+      : // In a table box, so on a phone it becomes one card per day, as every table does.
+        h(
+          'div',
+          { class: 'table-box', id: 'usage-numbers' },
+          table(
+            'Daily peak active users against seats',
+            [
+              { header: 'Day', cell: (d) => d.day },
+              { header: 'Peak active users', cell: (d) => String(d.peakActiveUsers), className: 'num' },
+              { header: 'Seats', cell: (d) => String(d.licenseSeats), className: 'num' },
+              { header: 'Hard seats', cell: (d) => String(d.hardSeats), className: 'num' },
+            ],
+            [...history.days].reverse(),
+          ),
         ),
   );
 
@@ -210,6 +215,13 @@ export async function renderUsage(ctx: ViewContext): Promise<void> {
       'section',
       { class: 'card', 'aria-labelledby': 'users-title' },
       h('h2', { id: 'users-title' }, 'Users'),
+      h(
+        'p',
+        { class: 'muted' },
+        'To free a seat (disable, enable or remove a user), or to export users, open ',
+        h('a', { href: '#/users' }, 'Users'),
+        '.',
+      ),
       form,
       usersBox,
     ),

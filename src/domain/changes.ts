@@ -24,6 +24,12 @@ export interface AuditDraft {
   action: string;
   /** What was acted on, e.g. "license:12", "user:3"; null when nothing was identified. */
   target: string | null;
+  /**
+   * The target's name when the change was made (a user's userid, a token's name, a licensee's
+   * name or a license's uuid), so the log still names a user after it is removed; null for
+   * refusals and entries written before it was kept (docs/audit.md).
+   */
+  targetName: string | null;
   outcome: AuditOutcome;
   /** The error code of a refusal. */
   code: string | null;
@@ -37,9 +43,17 @@ export interface NewAuditEntry extends AuditDraft {
   clientAddress: string;
 }
 
-/** The audit entry of a change that succeeded, naming what it changed, e.g. "user:3". */
-export function changeAudit(action: string, kind: 'license' | 'user' | 'token', id: number): AuditDraft {
-  return { action, target: `${kind}:${id}`, outcome: 'success', code: null };
+/**
+ * The audit entry of a change that succeeded, naming what it changed, e.g. "user:3", and its name
+ * then, e.g. "ada".
+ */
+export function changeAudit(
+  action: string,
+  kind: 'license' | 'user' | 'token',
+  id: number,
+  name: string | null,
+): AuditDraft {
+  return { action, target: `${kind}:${id}`, targetName: name, outcome: 'success', code: null };
 }
 
 export function auditEntry(draft: AuditDraft, actor: Actor, at: Date): NewAuditEntry {

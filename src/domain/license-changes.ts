@@ -79,7 +79,12 @@ export function licenseChangeEffects(
   const figures = seatFigures(after, state.activeUserCount);
   const thresholds = seatThresholds(state.firedThresholds, state.activeUserCount, figures);
   return {
-    audit: changeAudit(kind === 'added' ? 'license.add' : 'license.delete', 'license', license.id),
+    audit: changeAudit(
+      kind === 'added' ? 'license.add' : 'license.delete',
+      'license',
+      license.id,
+      license.claims.licensee?.name ?? license.uuid,
+    ),
     events: [
       {
         type: kind === 'added' ? 'license.added' : 'license.deleted',

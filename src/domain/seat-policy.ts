@@ -50,5 +50,11 @@ export function parseSeatSettings(input: { userCap: unknown; whenFull: unknown }
 
 /** The audit entry of a change of the seat settings. */
 export function seatSettingsAudit(): AuditDraft {
-  return { action: 'settings.seats', target: 'settings:seats', outcome: 'success', code: null };
+  return {
+    action: 'settings.seats',
+    target: 'settings:seats',
+    targetName: null,
+    outcome: 'success',
+    code: null,
+  };
 }

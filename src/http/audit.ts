@@ -103,6 +103,7 @@ export function registerAudit(app: FastifyInstance, store: Store, clock: Clock):
           {
             action,
             target: spec === undefined ? null : targetOf(request, spec),
+            targetName: null,
             outcome: 'refused',
             code: request.problemCode,
           },

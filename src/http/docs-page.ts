@@ -466,6 +466,14 @@ pre {
 }
 details { margin: 0.4rem 0; }
 summary { cursor: pointer; color: var(--link); font-size: 0.88rem; }
+/* Long paths, field names and codes break rather than widen the page on a phone. */
+main { min-width: 0; }
+h2, h3, h4, .toc, table.fields th, table.fields td { overflow-wrap: anywhere; }
+@media (max-width: 40rem) {
+  table.fields { table-layout: fixed; }
+  .operation, .schema { padding: 0.5rem 0.6rem 0.8rem; }
+  .media { margin-left: 0; }
+}
 @media (max-width: 60rem) {
   body { display: block; }
   .toc { position: static; height: auto; border-right: 0; border-bottom: 1px solid var(--line); }

@@ -5,7 +5,14 @@ import { searchFold } from '../domain/user-identity.js';
 import type { UserRecord, UserType } from '../domain/users.js';
 import { randomBytes } from 'node:crypto';
 import { isEventType, type EventRecord } from '../domain/events.js';
-import type { AuditEntry, AuditOutcome, AuthFailureCount, TokenRecord, UsageDay } from './store.js';
+import type {
+  AuditEntry,
+  AuditOutcome,
+  AuditQuery,
+  AuthFailureCount,
+  TokenRecord,
+  UsageDay,
+} from './store.js';
 
 /**
  * Row shapes shared by both databases: SQLite hands back 0/1 and ISO text, PostgreSQL booleans,
@@ -114,6 +121,7 @@ export interface AuditRow {
   actor_name: string | null;
   action: string;
   target: string | null;
+  target_name: string | null;
   outcome: string;
   code: string | null;
   client_address: string;
@@ -127,10 +135,33 @@ export function auditFromRow(row: AuditRow): AuditEntry {
     actorName: row.actor_name,
     action: row.action,
     target: row.target,
+    targetName: row.target_name ?? null,
     outcome: row.outcome as AuditOutcome,
     code: row.code,
     clientAddress: row.client_address,
   };
+}
+
+/**
+ * The WHERE clause of an audit page (store.ts AuditQuery) for either store: `placeholder(n)` names
+ * the n-th parameter (1-based). Instants are passed as ISO text.
+ */
+export function auditFilter(
+  query: AuditQuery,
+  placeholder: (n: number, kind: 'text' | 'instant') => string,
+): { clause: string; params: string[] } {
+  const where: string[] = [];
+  const params: string[] = [];
+  const add = (condition: (p: string) => string, value: string, kind: 'text' | 'instant' = 'text') => {
+    params.push(value);
+    where.push(condition(placeholder(params.length, kind)));
+  };
+  if (query.action !== undefined) add((p) => `action = ${p}`, query.action);
+  if (query.actor !== undefined) add((p) => `actor_name = ${p}`, query.actor);
+  if (query.outcome !== undefined) add((p) => `outcome = ${p}`, query.outcome);
+  if (query.from !== undefined) add((p) => `at >= ${p}`, query.from.toISOString(), 'instant');
+  if (query.to !== undefined) add((p) => `at < ${p}`, query.to.toISOString(), 'instant');
+  return { clause: where.length > 0 ? `WHERE ${where.join(' AND ')}` : '', params };
 }
 
 /**

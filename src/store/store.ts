@@ -29,6 +29,8 @@ export interface UserQuery {
   active?: boolean;
   /** Only pending (true) or only not pending (false) users; all when undefined. */
   pending?: boolean;
+  /** Only disabled (true) or only not disabled (false) users; all when undefined. */
+  disabled?: boolean;
   /** Case-insensitive substring of userid, name or email. */
   search?: string;
   activeSince: Date;
@@ -60,6 +62,31 @@ export interface NewToken {
 
 export interface AuditEntry extends NewAuditEntry {
   id: number;
+}
+
+/** A page of the audit log, newest first, keeping only the entries that match every filter given. */
+export interface AuditQuery {
+  offset: number;
+  size: number;
+  /** Exactly this action, e.g. "user.update". */
+  action?: string;
+  /** Exactly this actor name (the token's name when the entry was written). */
+  actor?: string;
+  outcome?: AuditOutcome;
+  /** Entries at or after this instant. */
+  from?: Date;
+  /** Entries before this instant. */
+  to?: Date;
+}
+
+/** What disabling the users inactive for N days did, or would do (docs/users.md#disabling-inactive-users). */
+export interface InactiveUsersDisabled {
+  /** Users last active before this instant were taken. */
+  inactiveBefore: Date;
+  /** The users taken, in id order: as they are after the change, or now for a dry run. */
+  users: UserRecord[];
+  /** How many of them held a seat. */
+  seatsFreed: number;
 }
 
 /**
@@ -188,6 +215,16 @@ export interface Store {
   updateUser(id: number, patch: UserPatch, ctx: ChangeContext): Promise<UserRecord>;
   /** Removes a user for good, freeing its seat. */
   deleteUser(id: number, ctx: ChangeContext): Promise<UserRecord>;
+  /**
+   * Disables every user not disabled and last active more than `inactiveDays` days before the
+   * instant read under the write lock (domain/user-bulk.ts), in one transaction with one audit
+   * entry per user. With `dryRun`, writes nothing and answers what it would do.
+   */
+  disableInactiveUsers(
+    inactiveDays: number,
+    ctx: ChangeContext,
+    options: { dryRun: boolean },
+  ): Promise<InactiveUsersDisabled>;
   getUser(id: number): Promise<UserRecord | undefined>;
   /** A page of users in id order and the number matching the query. */
   listUsers(query: UserQuery): Promise<{ users: UserRecord[]; total: number }>;
@@ -211,8 +248,8 @@ export interface Store {
   recordRefusal(entry: NewAuditEntry, events: readonly EventDraft[]): Promise<void>;
   /** Adds failed authentications to their per-minute, per-address aggregates. */
   recordAuthFailures(counts: readonly AuthFailureCount[]): Promise<void>;
-  /** Audit entries newest first, and how many there are. */
-  listAudit(page: { offset: number; size: number }): Promise<{ entries: AuditEntry[]; total: number }>;
+  /** Audit entries newest first, optionally filtered, and how many match. */
+  listAudit(query: AuditQuery): Promise<{ entries: AuditEntry[]; total: number }>;
   /** Failed-authentication aggregates, newest minute first. */
   listAuthFailures(page: {
     offset: number;

@@ -420,7 +420,7 @@ test('the administrator console in Chromium', { skip: skip ?? false, timeout: 30
     const audit = page.locator('#audit');
     const first = audit.locator('tbody tr').first();
     assert.match(await first.innerText(), /user\.create[\s\S]*refused\s+SEAT_LIMIT_REACHED/);
-    assert.match(await audit.innerText(), /license\.delete\s+license:1\s+success/);
+    assert.match(await audit.innerText(), /license\.delete\s+license:1 \(Ada Lovelace\)\s+success/);
     const total = (await l.api('GET', '/admin/audit?size=1')).body.total as number;
     assert.ok(total > 20, `${total} entries`);
     await audit.getByText(`Showing 1–20 of ${total} entries`).waitFor();

@@ -38,6 +38,7 @@ const AUDIT_KEYS = {
   actorName: true,
   action: true,
   target: true,
+  targetName: true,
   outcome: true,
   code: true,
   clientAddress: true,

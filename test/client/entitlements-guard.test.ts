@@ -10,9 +10,7 @@ import { DAY } from '../helpers/issuer.js';
 import { tempDir } from '../helpers/process.js';
 
 /** A server on 127.0.0.1 with a license granting FPE and 5 seats; `kill` closes it for good. */
-async function serve(
-  t: TestContext,
-): Promise<{
+async function serve(t: TestContext): Promise<{
   h: TestApp;
   url: string;
   key: InstancePublicKey;

@@ -94,6 +94,8 @@ describe('license change effects', () => {
     assert.deepEqual(added.audit, {
       action: 'license.add',
       target: 'license:2',
+      // No licensee in the key: the uuid names it.
+      targetName: 'new',
       outcome: 'success',
       code: null,
     });

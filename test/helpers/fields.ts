@@ -10,6 +10,7 @@ export const AUDIT_FIELDS = [
   'id',
   'outcome',
   'target',
+  'targetName',
 ];
 export const USER_FIELDS = [
   'active',

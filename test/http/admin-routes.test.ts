@@ -418,11 +418,11 @@ describe('GET /admin/audit', () => {
 
   test('bad paging is 400 INVALID_PAGE, an unknown parameter VALIDATION_FAILED', async (t) => {
     const h = await buildTestApp(t);
-    for (const query of ['?size=0', '?size=1001', '?offset=-1', '?action=x']) {
+    for (const query of ['?size=0', '?size=1001', '?offset=-1', '?verb=x']) {
       expectProblem(
         await h.request({ method: 'GET', url: `/admin/audit${query}` }),
         400,
-        query === '?action=x' ? 'VALIDATION_FAILED' : 'INVALID_PAGE',
+        query === '?verb=x' ? 'VALIDATION_FAILED' : 'INVALID_PAGE',
         query,
       );
     }

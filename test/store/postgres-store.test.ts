@@ -24,6 +24,7 @@ import {
 import { storeChangesContract } from './store-changes.case.js';
 import { seatPolicyContract } from './seat-policy.case.js';
 import { activeCount, fixed, storeContract } from './store-contract.js';
+import { userBulkContract } from './user-bulk.case.js';
 import { userIdentityContract } from './user-identity.case.js';
 
 const skip = await postgresSkipReason();
@@ -115,6 +116,7 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
   storeChangesContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema, { reopen });
   userIdentityContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema);
   seatPolicyContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema, reopen);
+  userBulkContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema);
 
   describe('PostgresStore (migrations)', () => {
     it('three processes opening a fresh schema at once all succeed and apply each migration once', () =>

@@ -10,6 +10,7 @@ import type { Store } from '../../src/store/store.js';
 import { storeChangesContract } from './store-changes.case.js';
 import { seatPolicyContract } from './seat-policy.case.js';
 import { storeContract } from './store-contract.js';
+import { userBulkContract } from './user-bulk.case.js';
 import { userIdentityContract } from './user-identity.case.js';
 
 storeContract('SqliteStore (:memory:)', () =>
@@ -45,6 +46,7 @@ storeContract('SqliteStore (file)', openTemp, removeFile, { reopen: reopenFile }
 storeChangesContract('SqliteStore (file)', openTemp, removeFile, { reopen: reopenFile });
 userIdentityContract('SqliteStore (file)', openTemp, removeFile);
 seatPolicyContract('SqliteStore (file)', openTemp, removeFile, reopenFile);
+userBulkContract('SqliteStore (file)', openTemp, removeFile);
 
 describe('SqliteStore migrations', () => {
   it('refuses a database written by a newer Licensor', (t) => {

@@ -118,6 +118,7 @@ export function storeChangesContract(
         actorName: 'host',
         action: 'user.create',
         target: null,
+        targetName: null,
         outcome: 'refused' as const,
         code: 'SEAT_LIMIT_REACHED',
         clientAddress: '10.0.0.1',

@@ -1049,6 +1049,7 @@ export function storeContract(
           actorName: i === 0 ? null : `token-${i}`,
           action: `action.${i}`,
           target: i % 2 === 1 ? `user:${i}` : null,
+          targetName: i === 1 ? 'ada' : null,
           outcome: i === 3 ? 'refused' : 'success',
           code: i === 3 ? 'SEAT_LIMIT_REACHED' : null,
           clientAddress: i === 4 ? '::1' : `10.0.0.${i}`,

@@ -6,6 +6,7 @@ import { generateTokenSecret, hashTokenSecret } from '../auth.js';
 import {
   AuditPage,
   AuditQuery,
+  AuthFailureQuery,
   CreatedToken,
   CreateTokenBody,
   Token,
@@ -110,15 +111,23 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { 
         tags: ['audit'],
         summary: 'The audit log, newest first',
         description:
-          'Every change and every refused change, and every 401 and 403 of any route. See docs/audit.md.',
+          'Every change and every refused change, and every 403 of any route. `action`, `actor` (the token name), `outcome`, `from` and `to` keep only the entries that match them all; `total` counts those. See docs/audit.md.',
         security,
         querystring: AuditQuery,
         response: { 200: AuditPage, ...problemResponses(...PERMISSION_ERRORS, 'VALIDATION_FAILED') },
       },
     },
     async (request) => {
-      const { offset, size } = request.query;
-      const { entries, total } = await store.listAudit({ offset, size });
+      const { offset, size, action, actor, outcome, from, to } = request.query;
+      const { entries, total } = await store.listAudit({
+        offset,
+        size,
+        ...(action !== undefined && { action }),
+        ...(actor !== undefined && { actor }),
+        ...(outcome !== undefined && { outcome }),
+        ...(from !== undefined && { from: new Date(from) }),
+        ...(to !== undefined && { to: new Date(to) }),
+      });
       return { offset, size, total, entries: entries.map((e) => ({ ...e, at: e.at.toISOString() })) };
     },
   );
@@ -134,7 +143,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { 
         description:
           'A 401 (or a 429 once an address is over its limit) is not one audit entry each: it is counted here, one row per minute and address, so a flood of bad tokens cannot fill the database. See docs/audit.md.',
         security,
-        querystring: AuditQuery,
+        querystring: AuthFailureQuery,
         response: { 200: AuthFailurePage, ...problemResponses(...PERMISSION_ERRORS, 'VALIDATION_FAILED') },
       },
     },

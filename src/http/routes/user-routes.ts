@@ -1,11 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { LicensorError } from '../../domain/errors.js';
+import { DISABLE_INACTIVE_ACTION } from '../../domain/user-bulk.js';
 import { activeSince } from '../../domain/users.js';
 import type { AppContext } from '../app-context.js';
 import { changeContext } from '../audit.js';
 import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
 import {
   CreateUserBody,
+  DISABLE_INACTIVE_LISTED,
+  DisableInactiveBody,
+  DisableInactiveResult,
   UpdateUserBody,
   User,
   UserIdParams,
@@ -76,14 +80,14 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
         tags: ['users'],
         summary: 'List users',
         description:
-          'A page of users in id order, optionally only active or inactive ones, only the approval queue (state=pending, in arrival order), or matching `q`: a substring of userid, name or email, ignoring case, accents and width, on every store alike (docs/users.md).',
+          'A page of users in id order, optionally only active or inactive ones, only disabled or not disabled ones, only the approval queue (state=pending, in arrival order), or matching `q`: a substring of userid, name or email, ignoring case, accents and width, on every store alike (docs/users.md).',
         security,
         querystring: UserListQuery,
         response: { 200: UserList, ...problemResponses(...PERMISSION_ERRORS, 'VALIDATION_FAILED') },
       },
     },
     async (request) => {
-      const { offset, size, active, q, state } = request.query;
+      const { offset, size, active, disabled, q, state } = request.query;
       const activeSinceNow = since();
       const { users, total } = await store.listUsers({
         offset,
@@ -91,9 +95,53 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
         activeSince: activeSinceNow,
         ...(active !== undefined && { active }),
         ...(state === 'pending' && { pending: true }),
+        ...(disabled !== undefined && { disabled }),
         ...(q !== undefined && { search: q }),
       });
       return { offset, size, total, users: users.map((u) => userView(u, activeSinceNow)) };
+    },
+  );
+
+  app.post(
+    '/admin/users/disable-inactive',
+    {
+      config: { access: 'APPLICATION_ADMIN', audit: { action: DISABLE_INACTIVE_ACTION } },
+      schema: {
+        operationId: 'disableInactiveUsers',
+        tags: ['users'],
+        summary: 'Disable the users inactive for N days (preview with dryRun)',
+        description:
+          'Disables every user that is not disabled and whose last activity is more than `inactiveDays` days ago, in one transaction, with one `user.disable-inactive` audit entry per user. Users active within the activity window hold a seat: `seatsFreed` counts them; users inactive for longer hold none, but disabling them keeps their next login from taking a seat. With `dryRun: true` nothing is disabled (and nothing audited): the answer says which users would be. Needs APPLICATION_ADMIN. See docs/users.md#disabling-inactive-users.',
+        security,
+        body: DisableInactiveBody,
+        response: {
+          200: DisableInactiveResult,
+          ...problemResponses(...PERMISSION_ERRORS, ...BODY_ERRORS),
+        },
+      },
+    },
+    async (request) => {
+      const { inactiveDays } = request.body;
+      const dryRun = request.body.dryRun === true;
+      // A dry run is a read: it is not audited, refused or not.
+      if (dryRun) request.auditSkip = true;
+      const result = await store.disableInactiveUsers(inactiveDays, changeContext(request, clock), {
+        dryRun,
+      });
+      if (!dryRun && result.users.length > 0)
+        request.log.info(
+          { count: result.users.length, seatsFreed: result.seatsFreed },
+          'inactive users disabled',
+        );
+      const activeSinceNow = since();
+      return {
+        dryRun,
+        inactiveDays,
+        inactiveBefore: result.inactiveBefore.toISOString(),
+        count: result.users.length,
+        seatsFreed: result.seatsFreed,
+        users: result.users.slice(0, DISABLE_INACTIVE_LISTED).map((u) => userView(u, activeSinceNow)),
+      };
     },
   );
 

@@ -95,6 +95,11 @@ const AuditEntry = Type.Object(
     actorName: Type.Union([Type.String(), Type.Null()], { description: 'The name of that token' }),
     action: Type.String({ examples: ['license.add', 'user.create', 'GET /admin/license'] }),
     target: Type.Union([Type.String(), Type.Null()], { examples: ['license:3'] }),
+    targetName: Type.Union([Type.String(), Type.Null()], {
+      description:
+        "The target's name when the change was made: a user's userid, a token's name, a licensee's name (or the license's uuid); null for refusals and entries older than this field",
+      examples: ['ada'],
+    }),
     outcome: Type.Union([Type.Literal('success'), Type.Literal('refused')]),
     code: Type.Union([Type.String(), Type.Null()], { description: 'The problem code of a refusal' }),
     clientAddress: Type.String({ description: 'The address the request came from' }),
@@ -102,7 +107,32 @@ const AuditEntry = Type.Object(
   { additionalProperties: false },
 );
 
-export const AuditQuery = Type.Object(pageQuery, { additionalProperties: false });
+/** The failed-authentication counts take paging only. */
+export const AuthFailureQuery = Type.Object(pageQuery, { additionalProperties: false });
+
+export const AuditQuery = Type.Object(
+  {
+    ...pageQuery,
+    action: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: 'Only this action, e.g. user.update' }),
+    ),
+    actor: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        description: 'Only entries made with a token of this name (as it was named then)',
+      }),
+    ),
+    outcome: Type.Optional(
+      Type.Union([Type.Literal('success'), Type.Literal('refused')], {
+        description: 'Only changes that succeeded, or only refusals',
+      }),
+    ),
+    from: Type.Optional({ ...Timestamp, description: 'Only entries at or after this instant' }),
+    to: Type.Optional({ ...Timestamp, description: 'Only entries before this instant' }),
+  },
+  { additionalProperties: false },
+);
 
 export const AuditPage = Type.Object(
   {
@@ -127,6 +157,7 @@ export const AuditPage = Type.Object(
             actorName: null,
             action: 'GET /admin/license',
             target: null,
+            targetName: null,
             outcome: 'refused',
             code: 'UNAUTHORIZED',
             clientAddress: '10.0.0.7',
@@ -138,6 +169,7 @@ export const AuditPage = Type.Object(
             actorName: 'bootstrap administrator',
             action: 'license.add',
             target: 'license:1',
+            targetName: 'Example Corp',
             outcome: 'success',
             code: null,
             clientAddress: '10.0.0.5',

@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import { MAX_INACTIVE_DAYS } from '../../domain/user-bulk.js';
 import { Timestamp } from './common-schemas.js';
 
 const EXAMPLE_USER = {
@@ -121,7 +122,14 @@ export const pageQuery = {
 export const UserListQuery = Type.Object(
   {
     ...pageQuery,
-    active: Type.Optional(Type.Boolean({ description: 'Only active (true) or inactive (false) users' })),
+    active: Type.Optional(
+      Type.Boolean({
+        description: 'Only active (true) or inactive (false) users; inactive includes disabled ones',
+      }),
+    ),
+    disabled: Type.Optional(
+      Type.Boolean({ description: 'Only disabled (true) or only not disabled (false) users' }),
+    ),
     state: Type.Optional(
       Type.Literal('pending', {
         description: 'pending: only the users waiting for approval (the queue), in arrival order',
@@ -148,5 +156,62 @@ export const UserList = Type.Object(
     additionalProperties: false,
     description: 'A page of users, in id order',
     examples: [{ offset: 0, size: 10, total: 1, users: [EXAMPLE_USER] }],
+  },
+);
+
+export const DisableInactiveBody = Type.Object(
+  {
+    inactiveDays: Type.Integer({
+      minimum: 1,
+      maximum: MAX_INACTIVE_DAYS,
+      description: `Disable the users whose last activity is more than this many days ago: a whole number from 1 to ${MAX_INACTIVE_DAYS}`,
+    }),
+    dryRun: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: 'true: disable nothing, answer which users it would disable and the seats that frees',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: 'Which users to disable',
+    examples: [{ inactiveDays: 90, dryRun: true }],
+  },
+);
+
+/** How many users the answer lists; `count` gives them all. */
+export const DISABLE_INACTIVE_LISTED = 100;
+
+export const DisableInactiveResult = Type.Object(
+  {
+    dryRun: Type.Boolean({ description: 'true when nothing was disabled' }),
+    inactiveDays: Type.Integer(),
+    inactiveBefore: {
+      ...Timestamp,
+      description: 'Users whose last activity is before this instant are taken',
+    },
+    count: Type.Integer({ description: 'How many users were (or would be) disabled' }),
+    seatsFreed: Type.Integer({
+      description:
+        'How many of them held a seat (active within the activity window); users inactive for longer hold none',
+    }),
+    users: Type.Array(User, {
+      description: `The first ${DISABLE_INACTIVE_LISTED} of them in id order, as they are after the change (now, for a dry run)`,
+    }),
+  },
+  {
+    additionalProperties: false,
+    description: 'What disabling the inactive users did, or would do',
+    examples: [
+      {
+        dryRun: true,
+        inactiveDays: 90,
+        inactiveBefore: '2026-03-03T12:00:00.000Z',
+        count: 1,
+        seatsFreed: 0,
+        users: [{ ...EXAMPLE_USER, active: false, lastActivityAt: '2026-01-05T09:30:00.000Z' }],
+      },
+    ],
   },
 );

@@ -29,7 +29,7 @@ export const USER_COLUMNS =
   'id, userid, iamid, name, email, user_type, created_at, last_activity_at, disabled, pending';
 export const USAGE_COLUMNS = 'day, peak_active_users, license_seats, hard_seats';
 export const AUDIT_COLUMNS =
-  'id, at, actor_token_id, actor_name, action, target, outcome, code, client_address';
+  'id, at, actor_token_id, actor_name, action, target, target_name, outcome, code, client_address';
 export const LICENSE_COLUMNS_SQL = new Raw(LICENSE_COLUMNS);
 export const TOKEN_COLUMNS_SQL = new Raw(TOKEN_COLUMNS);
 export const USER_COLUMNS_SQL = new Raw(USER_COLUMNS);
@@ -220,9 +220,9 @@ export function insertEvent(event: EventDraft, now: Date): string {
 }
 
 export function insertAudit(entry: NewAuditEntry): string {
-  return sql`INSERT INTO audit_events (at, actor_token_id, actor_name, action, target, outcome, code, client_address)
+  return sql`INSERT INTO audit_events (at, actor_token_id, actor_name, action, target, target_name, outcome, code, client_address)
     VALUES (${entry.at}, ${entry.actorTokenId}, ${entry.actorName}, ${entry.action}, ${entry.target},
-      ${entry.outcome}, ${entry.code}, ${entry.clientAddress})`;
+      ${entry.targetName}, ${entry.outcome}, ${entry.code}, ${entry.clientAddress})`;
 }
 
 export function addAuthFailures(count: AuthFailureCount): string {

@@ -4,6 +4,7 @@ import type { UsageRaise } from '../../domain/changes.js';
 import type { EventRecord } from '../../domain/events.js';
 import { USER_TYPES, type UserRecord, type UserType } from '../../domain/users.js';
 import {
+  auditFilter,
   auditFromRow,
   authFailureFromRow,
   eventFromRow,
@@ -20,6 +21,7 @@ import {
 } from '../rows.js';
 import type {
   AuditEntry,
+  AuditQuery,
   AuthFailureCount,
   EventQuery,
   TokenRecord,
@@ -95,6 +97,15 @@ export class PostgresReads {
     return row && userFromRow(row);
   }
 
+  /** Users not disabled and last active before `before`, in id order (domain/user-bulk.ts). */
+  async usersInactiveBefore(before: Date): Promise<UserRecord[]> {
+    const rows = await this.query<UserRow & QueryResultRow>(
+      `SELECT ${USER_COLUMNS} FROM users WHERE NOT disabled AND last_activity_at < $1::timestamptz ORDER BY id`,
+      [before.toISOString()],
+    );
+    return rows.map(userFromRow);
+  }
+
   async listUsers(query: UserQuery): Promise<{ users: UserRecord[]; total: number }> {
     const where: string[] = [];
     const params: unknown[] = [];
@@ -109,6 +120,9 @@ export class PostgresReads {
     else if (query.active === false)
       where.push(`(disabled OR last_activity_at < ${param(query.activeSince.toISOString())}::timestamptz)`);
     if (query.pending !== undefined) where.push(query.pending ? 'pending' : 'NOT pending');
+    // A pending user is stored disabled but is not one: it waits in the queue.
+    if (query.disabled !== undefined)
+      where.push(query.disabled ? 'disabled AND NOT pending' : 'NOT disabled');
     if (query.search !== undefined && query.search !== '') {
       // search_text holds userid, name and email folded by the domain (docs/users.md#search).
       where.push(`search_text LIKE ${param(likePattern(query.search))} ESCAPE '\\'`);
@@ -171,14 +185,17 @@ export class PostgresReads {
     return rows.map(tokenFromRow);
   }
 
-  async listAudit(page: { offset: number; size: number }): Promise<{ entries: AuditEntry[]; total: number }> {
+  async listAudit(query: AuditQuery): Promise<{ entries: AuditEntry[]; total: number }> {
+    const { clause, params } = auditFilter(query, (n, kind) =>
+      kind === 'instant' ? `$${n}::timestamptz` : `$${n}`,
+    );
     const { rows, total } = await this.#page<AuditRow & QueryResultRow>(
       'audit_events',
-      '',
-      [],
+      clause,
+      params,
       AUDIT_COLUMNS,
       'id DESC',
-      page,
+      query,
     );
     return { entries: rows.map(auditFromRow), total };
   }

@@ -28,6 +28,7 @@ import {
   type SeatState,
   type UserPlan,
 } from '../../domain/user-changes.js';
+import { inactiveBefore, planDisableInactive } from '../../domain/user-bulk.js';
 import { identityKey } from '../../domain/user-identity.js';
 import { activeSince, utcDay, type UserRecord } from '../../domain/users.js';
 import {
@@ -42,9 +43,11 @@ import { Snapshot } from '../snapshot.js';
 import { StoreStartupError } from '../startup-error.js';
 import type {
   AuditEntry,
+  AuditQuery,
   AuthFailureCount,
   ChangeContext,
   EventQuery,
+  InactiveUsersDisabled,
   NewAuditEntry,
   NewLicense,
   NewToken,
@@ -103,6 +106,8 @@ const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 /** What a change commits besides its own rows; see src/domain/changes.ts. */
 interface Effects {
   audit: AuditDraft | null;
+  /** A change of several records writes one entry per record (docs/audit.md). */
+  audits?: readonly AuditDraft[];
   events?: readonly EventDraft[];
   counters?: readonly CounterMove[];
   claim?: SeatClaim;
@@ -309,6 +314,7 @@ export class PostgresStore implements Store {
         : []),
       ...[...(effects.events ?? []), ...(claim?.events ?? [])].map((e) => q.insertEvent(e, now)),
       ...(effects.audit ? [q.insertAudit(auditEntry(effects.audit, ctx.actor, now))] : []),
+      ...(effects.audits ?? []).map((draft) => q.insertAudit(auditEntry(draft, ctx.actor, now))),
       ...effects.touches.flatMap((part) => q.announce(this.#schema, part)),
       'COMMIT',
     ];
@@ -524,7 +530,11 @@ export class PostgresStore implements Store {
         const queued = await batch(client, [
           q.insertUser(id, pending.next),
           ...this.#effectStatements(
-            { audit: changeAudit('user.pending', 'user', id), events: pending.events, touches: [] },
+            {
+              audit: changeAudit('user.pending', 'user', id, user.userid),
+              events: pending.events,
+              touches: [],
+            },
             ctx,
             now,
           ),
@@ -535,7 +545,7 @@ export class PostgresStore implements Store {
         q.insertUser(id, plan.next as NonNullable<UserPlan['next']>),
         ...this.#effectStatements(
           {
-            audit: changeAudit('user.create', 'user', id),
+            audit: changeAudit('user.create', 'user', id, plan.next?.userid ?? null),
             counters: plan.counters,
             claim,
             firedBefore: reads.fired,
@@ -587,7 +597,7 @@ export class PostgresStore implements Store {
         write(plan),
         ...this.#effectStatements(
           {
-            audit: plan.auditAction === null ? null : changeAudit(plan.auditAction, 'user', id),
+            audit: plan.auditAction === null ? null : changeAudit(plan.auditAction, 'user', id, user.userid),
             counters: plan.counters,
             ...(claim && { claim, firedBefore: fired }),
             touches,
@@ -686,6 +696,51 @@ export class PostgresStore implements Store {
     return next;
   }
 
+  async disableInactiveUsers(
+    inactiveDays: number,
+    ctx: ChangeContext,
+    options: { dryRun: boolean },
+  ): Promise<InactiveUsersDisabled> {
+    if (options.dryRun) {
+      const now = ctx.clock.now();
+      const candidates = await this.#reads.usersInactiveBefore(inactiveBefore(now, inactiveDays));
+      const plan = planDisableInactive(candidates, now, inactiveDays, this.#windowDays);
+      return { ...plan, users: plan.users.map((u) => u.user) };
+    }
+    const result = await this.#tx(async (client) => {
+      // The candidates' rows locked: a concurrent login or enable of one of them waits for this
+      // change, then finds the user disabled (or, having committed first, keeps it out of it).
+      const now = ctx.clock.now();
+      const [, rows] = await batch(client, [
+        'BEGIN',
+        sql`SELECT ${q.USER_COLUMNS_SQL} FROM users
+          WHERE NOT disabled AND last_activity_at < ${inactiveBefore(now, inactiveDays)}
+          ORDER BY id FOR UPDATE`,
+      ]);
+      const plan = planDisableInactive(
+        (rows ?? []).map((row) => userFromRow(row as UserRow)),
+        now,
+        inactiveDays,
+        this.#windowDays,
+      );
+      const touches: SnapshotPart[] = plan.counters.length > 0 ? ['users'] : [];
+      const written = await batch(client, [
+        ...plan.users.map(({ user, plan: one }) =>
+          q.updateUser(user.id, one.next as NonNullable<UserPlan['next']>),
+        ),
+        ...this.#effectStatements(
+          { audit: null, audits: plan.audits, counters: plan.counters, touches },
+          ctx,
+          now,
+        ),
+      ]);
+      const users = plan.users.map((_, i) => userFromRow(written[i]?.[0] as UserRow));
+      return { inactiveBefore: plan.inactiveBefore, seatsFreed: plan.seatsFreed, users, touches };
+    });
+    this.#committed(result.touches);
+    return { inactiveBefore: result.inactiveBefore, seatsFreed: result.seatsFreed, users: result.users };
+  }
+
   getUser(id: number): Promise<UserRecord | undefined> {
     return this.#reads.getUser(id);
   }
@@ -727,7 +782,7 @@ export class PostgresStore implements Store {
       const written = await batch(client, [
         insertToken(id, token, now, false),
         ...this.#effectStatements(
-          { audit: changeAudit('token.create', 'token', id), touches: ['tokens'] },
+          { audit: changeAudit('token.create', 'token', id, token.name), touches: ['tokens'] },
           ctx,
           now,
         ),
@@ -755,10 +810,11 @@ export class PostgresStore implements Store {
           RETURNING ${q.TOKEN_COLUMNS_SQL}`,
       ]);
       if (!rows?.[0]) throw notFound();
+      const name = tokenFromRow(rows[0] as TokenRow).name;
       await batch(
         client,
         this.#effectStatements(
-          { audit: changeAudit('token.revoke', 'token', id), touches: ['tokens'] },
+          { audit: changeAudit('token.revoke', 'token', id, name), touches: ['tokens'] },
           ctx,
           now,
         ),
@@ -787,8 +843,8 @@ export class PostgresStore implements Store {
     });
   }
 
-  listAudit(page: { offset: number; size: number }): Promise<{ entries: AuditEntry[]; total: number }> {
-    return this.#reads.listAudit(page);
+  listAudit(query: AuditQuery): Promise<{ entries: AuditEntry[]; total: number }> {
+    return this.#reads.listAudit(query);
   }
 
   listAuthFailures(page: {

@@ -187,4 +187,15 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX users_pending ON users (id) WHERE pending = 1;
     `,
   },
+  {
+    version: 8,
+    name: 'audit entries name their target',
+    // The target's name when the change was made (a user's userid, a token's name, a licensee),
+    // so the log still names a user after it is removed (docs/audit.md). Older entries keep NULL.
+    sql: `
+      ALTER TABLE audit_events ADD COLUMN target_name TEXT;
+      -- The console filters the log by action, newest first.
+      CREATE INDEX audit_events_action ON audit_events (action, id);
+    `,
+  },
 ];

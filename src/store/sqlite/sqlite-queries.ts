@@ -204,6 +204,15 @@ export class SqliteQueries {
       .get(identityKey);
   }
 
+  /** Users not disabled and last active before `before`, in id order (domain/user-bulk.ts). */
+  usersInactiveBefore(before: Date): UserRecord[] {
+    return this.#prepare<[string], UserRow>(
+      `SELECT ${USER_COLUMNS} FROM users WHERE disabled = 0 AND last_activity_at < ? ORDER BY id`,
+    )
+      .all(before.toISOString())
+      .map(userFromRow);
+  }
+
   userById(id: number): UserRecord | undefined {
     const row = this.#prepare<[number], UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = ?`).get(id);
     return row && userFromRow(row);
@@ -347,14 +356,15 @@ export class SqliteQueries {
 
   insertAudit(entry: NewAuditEntry): void {
     this.#prepare(
-      `INSERT INTO audit_events (at, actor_token_id, actor_name, action, target, outcome, code, client_address)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO audit_events (at, actor_token_id, actor_name, action, target, target_name, outcome, code, client_address)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       entry.at.toISOString(),
       entry.actorTokenId,
       entry.actorName,
       entry.action,
       entry.target,
+      entry.targetName,
       entry.outcome,
       entry.code,
       entry.clientAddress,

@@ -32,7 +32,9 @@ import {
 } from '../../domain/user-changes.js';
 import { identityKey } from '../../domain/user-identity.js';
 import { activeSince, activeUsersAt, utcDay, type UserRecord, type UserType } from '../../domain/users.js';
+import { inactiveBefore, planDisableInactive } from '../../domain/user-bulk.js';
 import {
+  auditFilter,
   auditFromRow,
   authFailureFromRow,
   eventFromRow,
@@ -45,9 +47,11 @@ import { Snapshot } from '../snapshot.js';
 import { checkSchemaVersion } from '../startup-error.js';
 import type {
   AuditEntry,
+  AuditQuery,
   AuthFailureCount,
   ChangeContext,
   EventQuery,
+  InactiveUsersDisabled,
   NewAuditEntry,
   NewLicense,
   NewToken,
@@ -76,6 +80,8 @@ export interface SqliteStoreOptions extends Partial<StoreSettings> {
 /** What a change commits besides its own rows; see src/domain/changes.ts. */
 interface Effects {
   audit: AuditDraft | null;
+  /** A change of several records writes one entry per record (docs/audit.md). */
+  audits?: readonly AuditDraft[];
   events: readonly EventDraft[];
   counters?: readonly CounterMove[];
   usage?: UsageRaise;
@@ -218,6 +224,7 @@ export class SqliteStore implements Store {
     if (effects.firedThresholds) this.#q.setFiredThresholds(effects.firedThresholds);
     for (const event of effects.events) this.#q.insertEvent(event, now);
     if (effects.audit) this.#q.insertAudit(auditEntry(effects.audit, ctx.actor, now));
+    for (const draft of effects.audits ?? []) this.#q.insertAudit(auditEntry(draft, ctx.actor, now));
     for (const part of effects.touches) this.#bump(part);
   }
 
@@ -365,11 +372,11 @@ export class SqliteStore implements Store {
   }
 
   /** Executes a user plan's side effects: the claim (if it takes a seat), counters, audit. */
-  #commitUserPlan(plan: UserPlan, userId: number, ctx: ChangeContext, now: Date): void {
+  #commitUserPlan(plan: UserPlan, user: UserRecord, ctx: ChangeContext, now: Date): void {
     const claim = plan.takesSeat ? this.#claimSeat(now) : undefined;
     this.#commitEffects(
       {
-        audit: plan.auditAction === null ? null : changeAudit(plan.auditAction, 'user', userId),
+        audit: plan.auditAction === null ? null : changeAudit(plan.auditAction, 'user', user.id, user.userid),
         events: claim?.events ?? [],
         counters: plan.counters,
         ...(claim && { usage: claim.usage, firedThresholds: claim.firedThresholds }),
@@ -391,7 +398,11 @@ export class SqliteStore implements Store {
         const pending = planPendingUser(plan, state);
         const id = this.#q.insertUser(pending.next);
         this.#commitEffects(
-          { audit: changeAudit('user.pending', 'user', id), events: pending.events, touches: [] },
+          {
+            audit: changeAudit('user.pending', 'user', id, user.userid),
+            events: pending.events,
+            touches: [],
+          },
           ctx,
           now,
         );
@@ -400,7 +411,7 @@ export class SqliteStore implements Store {
       const id = this.#q.insertUser(plan.next as NonNullable<UserPlan['next']>);
       this.#commitEffects(
         {
-          audit: changeAudit('user.create', 'user', id),
+          audit: changeAudit('user.create', 'user', id, plan.next?.userid ?? null),
           events: claim.events,
           counters: plan.counters,
           usage: claim.usage,
@@ -423,8 +434,9 @@ export class SqliteStore implements Store {
   recordActivity(id: number, ctx: ChangeContext): Promise<{ user: UserRecord; seatTaken: boolean }> {
     return this.#change(() => {
       const now = ctx.clock.now();
-      const plan = planActivity(this.#user(id), now, this.#windowDays);
-      this.#commitUserPlan(plan, id, ctx, now);
+      const user = this.#user(id);
+      const plan = planActivity(user, now, this.#windowDays);
+      this.#commitUserPlan(plan, user, ctx, now);
       this.#q.updateUser(id, plan.next as NonNullable<UserPlan['next']>);
       return { user: this.#user(id), seatTaken: plan.takesSeat };
     });
@@ -433,8 +445,9 @@ export class SqliteStore implements Store {
   updateUser(id: number, patch: UserPatch, ctx: ChangeContext): Promise<UserRecord> {
     return this.#change(() => {
       const now = ctx.clock.now();
-      const plan = planUpdateUser(this.#user(id), patch, now, this.#windowDays);
-      this.#commitUserPlan(plan, id, ctx, now);
+      const user = this.#user(id);
+      const plan = planUpdateUser(user, patch, now, this.#windowDays);
+      this.#commitUserPlan(plan, user, ctx, now);
       this.#q.updateUser(id, plan.next as NonNullable<UserPlan['next']>);
       return this.#user(id);
     });
@@ -443,8 +456,9 @@ export class SqliteStore implements Store {
   approveUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
     return this.#change(() => {
       const now = ctx.clock.now();
-      const plan = planApproveUser(this.#user(id), now);
-      this.#commitUserPlan(plan, id, ctx, now);
+      const user = this.#user(id);
+      const plan = planApproveUser(user, now);
+      this.#commitUserPlan(plan, user, ctx, now);
       this.#q.updateUser(id, plan.next as NonNullable<UserPlan['next']>);
       return this.#user(id);
     });
@@ -455,7 +469,7 @@ export class SqliteStore implements Store {
       const now = ctx.clock.now();
       const user = this.#user(id);
       const plan = planRejectUser(user);
-      this.#commitUserPlan(plan, id, ctx, now);
+      this.#commitUserPlan(plan, user, ctx, now);
       this.#q.deleteUser(id);
       return user;
     });
@@ -486,9 +500,50 @@ export class SqliteStore implements Store {
       const now = ctx.clock.now();
       const user = this.#user(id);
       const plan = planDeleteUser(user);
-      this.#commitUserPlan(plan, id, ctx, now);
+      this.#commitUserPlan(plan, user, ctx, now);
       this.#q.deleteUser(id);
       return user;
+    });
+  }
+
+  disableInactiveUsers(
+    inactiveDays: number,
+    ctx: ChangeContext,
+    options: { dryRun: boolean },
+  ): Promise<InactiveUsersDisabled> {
+    const decide = (now: Date) => {
+      const before = inactiveBefore(now, inactiveDays);
+      const candidates = this.#q.usersInactiveBefore(before);
+      return planDisableInactive(candidates, now, inactiveDays, this.#windowDays);
+    };
+    if (options.dryRun)
+      return settle(() =>
+        this.#read(() => {
+          const plan = decide(ctx.clock.now());
+          return { ...plan, users: plan.users.map((u) => u.user) };
+        }),
+      );
+    return this.#change(() => {
+      const now = ctx.clock.now();
+      const plan = decide(now);
+      for (const { user, plan: one } of plan.users)
+        this.#q.updateUser(user.id, one.next as NonNullable<UserPlan['next']>);
+      this.#commitEffects(
+        {
+          audit: null,
+          audits: plan.audits,
+          events: [],
+          counters: plan.counters,
+          touches: plan.counters.length > 0 ? ['users'] : [],
+        },
+        ctx,
+        now,
+      );
+      return {
+        inactiveBefore: plan.inactiveBefore,
+        seatsFreed: plan.seatsFreed,
+        users: plan.users.map(({ user }) => this.#user(user.id)),
+      };
     });
   }
 
@@ -509,6 +564,9 @@ export class SqliteStore implements Store {
           params.push(query.activeSince.toISOString());
         }
         if (query.pending !== undefined) where.push(query.pending ? 'pending = 1' : 'pending = 0');
+        // A pending user is stored disabled but is not one: it waits in the queue.
+        if (query.disabled !== undefined)
+          where.push(query.disabled ? 'disabled = 1 AND pending = 0' : 'disabled = 0');
         if (query.search !== undefined && query.search !== '') {
           // search_text holds userid, name and email folded by the domain (docs/users.md#search).
           where.push("search_text LIKE ? ESCAPE '\\'");
@@ -557,7 +615,7 @@ export class SqliteStore implements Store {
       const now = ctx.clock.now();
       const id = this.#q.insertToken(token, now, false);
       this.#commitEffects(
-        { audit: changeAudit('token.create', 'token', id), events: [], touches: ['tokens'] },
+        { audit: changeAudit('token.create', 'token', id, token.name), events: [], touches: ['tokens'] },
         ctx,
         now,
       );
@@ -577,7 +635,7 @@ export class SqliteStore implements Store {
         throw new LicensorError('TOKEN_NOT_FOUND', `no live token with id ${id}`);
       this.#q.revokeToken(id, now);
       this.#commitEffects(
-        { audit: changeAudit('token.revoke', 'token', id), events: [], touches: ['tokens'] },
+        { audit: changeAudit('token.revoke', 'token', id, token.name), events: [], touches: ['tokens'] },
         ctx,
         now,
       );
@@ -603,18 +661,23 @@ export class SqliteStore implements Store {
     );
   }
 
-  listAudit(page: { offset: number; size: number }): Promise<{ entries: AuditEntry[]; total: number }> {
+  listAudit(query: AuditQuery): Promise<{ entries: AuditEntry[]; total: number }> {
     return settle(() =>
-      this.#read(() => ({
-        entries: this.#q
-          .all<AuditRow>(
-            'SELECT * FROM audit_events ORDER BY id DESC LIMIT ? OFFSET ?',
-            page.size,
-            page.offset,
-          )
-          .map(auditFromRow),
-        total: this.#q.count('SELECT count(*) AS n FROM audit_events'),
-      })),
+      this.#read(() => {
+        // Instants are stored as ISO text in UTC (toISOString), which sorts as time does.
+        const { clause, params } = auditFilter(query, () => '?');
+        return {
+          entries: this.#q
+            .all<AuditRow>(
+              `SELECT * FROM audit_events ${clause} ORDER BY id DESC LIMIT ? OFFSET ?`,
+              ...params,
+              query.size,
+              query.offset,
+            )
+            .map(auditFromRow),
+          total: this.#q.count(`SELECT count(*) AS n FROM audit_events ${clause}`, ...params),
+        };
+      }),
     );
   }
 
