@@ -7,8 +7,9 @@ import type { Permission } from '../domain/permissions.js';
 import type { NewUser, UserPatch } from '../domain/user-changes.js';
 import type { UserRecord } from '../domain/users.js';
 import type { ReadView } from './snapshot.js';
+import type { WebhookStore } from './webhook-store.js';
 
-export type { Actor, AuditOutcome, NewAuditEntry, NewLicense, NewUser, UserPatch, ReadView };
+export type { Actor, AuditOutcome, NewAuditEntry, NewLicense, NewUser, UserPatch, ReadView, WebhookStore };
 
 export interface TokenRecord {
   id: number;
@@ -107,6 +108,8 @@ export interface StoreSettings {
  */
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /** Webhook endpoints, their deliveries, and the time-based events' once-only keys. */
+  readonly webhooks: WebhookStore;
 
   /**
    * Adds a license: refuses a uuid that is live or was hard-deleted, and marks the licenses named

@@ -62,6 +62,7 @@ import {
   withTransaction,
 } from './postgres-connection.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
+import { PostgresWebhooks } from './postgres-webhooks.js';
 import * as q from './postgres-queries.js';
 import { PostgresReads } from './postgres-reads.js';
 import { batch, sql } from './postgres-sql.js';
@@ -123,6 +124,7 @@ interface SeatReads {
  */
 export class PostgresStore implements Store {
   readonly kind = 'postgres';
+  readonly webhooks: PostgresWebhooks;
   readonly #pool: pg.Pool;
   readonly #schema: string;
   readonly #windowDays: number;
@@ -150,6 +152,7 @@ export class PostgresStore implements Store {
     this.#schema = schema;
     this.#windowDays = options.activityWindowDays ?? 365;
     this.#reads = new PostgresReads(pool);
+    this.webhooks = new PostgresWebhooks(pool);
     this.#snapshot = new Snapshot(
       {
         licenses: () => this.#tx((client) => this.#loadLicenses(client)),
