@@ -331,10 +331,10 @@ export class SqliteQueries {
     // A merged event's id was not stored (the first one's was): its deliveries already exist.
     this.#prepare(
       `INSERT INTO webhook_deliveries (webhook_id, event_id, next_attempt_at, created_at)
-         SELECT w.id, ?1, ?2, ?2 FROM webhooks w
-         WHERE w.enabled = 1 AND EXISTS (SELECT 1 FROM events WHERE id = ?1)
-           AND EXISTS (SELECT 1 FROM json_each(w.events) WHERE value IN ('*', ?3))`,
-    ).run(id, now.toISOString(), event.type);
+         SELECT w.id, @id, @now, @now FROM webhooks w
+         WHERE w.enabled = 1 AND EXISTS (SELECT 1 FROM events WHERE id = @id)
+           AND EXISTS (SELECT 1 FROM json_each(w.events) WHERE value IN ('*', @type))`,
+    ).run({ id, now: now.toISOString(), type: event.type });
     return id;
   }
 
