@@ -1,5 +1,5 @@
 import type { WebhookEventFilter } from '../domain/webhooks.js';
-import type { AttemptOutcome, DeliveryAttempt, WebhookRecord } from './webhook-store.js';
+import type { AttemptOutcome, DeliveryAttempt, ScheduledEvent, WebhookRecord } from './webhook-store.js';
 
 /** Row shapes of the webhook tables, shared by both stores (docs/webhooks.md). */
 
@@ -69,4 +69,13 @@ export function attemptFromRow(row: AttemptRow): DeliveryAttempt {
     outcome: row.outcome,
     nextRetryAt: row.next_retry_at === null ? null : new Date(row.next_retry_at),
   };
+}
+
+/** Scheduled events in (license, milestone) order: the order both stores take their keys in. */
+export function byKey(events: readonly ScheduledEvent[]): ScheduledEvent[] {
+  return [...events].sort(
+    (a, b) =>
+      a.milestone.licenseId - b.milestone.licenseId ||
+      (a.milestone.key < b.milestone.key ? -1 : a.milestone.key > b.milestone.key ? 1 : 0),
+  );
 }

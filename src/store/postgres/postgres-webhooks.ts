@@ -25,6 +25,7 @@ import type {
   WebhookRecord,
   WebhookStore,
 } from '../webhook-store.js';
+import { byKey } from '../webhook-rows.js';
 import { inTransaction, translate } from './postgres-connection.js';
 import { insertAudit, insertEvent } from './postgres-queries.js';
 
@@ -275,7 +276,8 @@ export class PostgresWebhooks implements WebhookStore {
   produceScheduled(events: readonly ScheduledEvent[], now: Date): Promise<string[]> {
     return this.#tx(async (client) => {
       const produced: string[] = [];
-      for (const { milestone, event } of events) {
+      // In one order whatever the caller's, so instances taking the same keys cannot deadlock.
+      for (const { milestone, event } of byKey(events)) {
         const id = newEventId();
         // A concurrent instance inserting the same key waits for this one's commit, then takes
         // nothing: the key is taken once, and its event with it.

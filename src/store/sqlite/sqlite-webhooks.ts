@@ -25,6 +25,7 @@ import type {
   WebhookRecord,
   WebhookStore,
 } from '../webhook-store.js';
+import { byKey } from '../webhook-rows.js';
 import type { SqliteQueries } from './sqlite-queries.js';
 
 /** How many due deliveries a claim looks at for each one it may take. */
@@ -264,7 +265,7 @@ export class SqliteWebhooks implements WebhookStore {
   produceScheduled(events: readonly ScheduledEvent[], now: Date): Promise<string[]> {
     return this.#write(() => {
       const produced: string[] = [];
-      for (const { milestone, event } of events) {
+      for (const { milestone, event } of byKey(events)) {
         const taken = this.#db
           .prepare(
             `INSERT INTO scheduled_events (license_id, milestone, event_id, at) VALUES (?, ?, '', ?)
