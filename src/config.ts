@@ -124,10 +124,7 @@ function retryScheduleOf(env: Env): readonly number[] {
   const raw = text(env, 'LICENSOR_WEBHOOK_RETRY_SCHEDULE');
   if (raw === undefined) return DEFAULT_WEBHOOK_RETRY_SCHEDULE;
   const parts = raw.split(',').map((p) => p.trim());
-  if (
-    parts.length > 50 ||
-    !parts.every((p) => /^\d{1,7}(\.\d{1,3})?$/.test(p) && Number(p) <= 7 * 24 * 3600)
-  )
+  if (parts.length > 50 || !parts.every((p) => /^\d{1,7}(\.\d{1,3})?$/.test(p) && Number(p) <= 7 * 24 * 3600))
     throw new ConfigError(
       `LICENSOR_WEBHOOK_RETRY_SCHEDULE must be comma-separated seconds (at most 50 retries, each at most 604800, such as 5,30,120), not ${JSON.stringify(raw)}`,
     );

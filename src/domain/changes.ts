@@ -38,7 +38,11 @@ export interface NewAuditEntry extends AuditDraft {
 }
 
 /** The audit entry of a change that succeeded, naming what it changed, e.g. "user:3". */
-export function changeAudit(action: string, kind: 'license' | 'user' | 'token' | 'webhook', id: number): AuditDraft {
+export function changeAudit(
+  action: string,
+  kind: 'license' | 'user' | 'token' | 'webhook',
+  id: number,
+): AuditDraft {
   return { action, target: `${kind}:${id}`, outcome: 'success', code: null };
 }
 

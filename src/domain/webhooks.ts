@@ -40,7 +40,8 @@ export function normaliseEventFilter(events: readonly string[]): WebhookEventFil
   if (events.length === 0)
     throw new LicensorError('VALIDATION_FAILED', 'events must name at least one event type, or "*"');
   for (const e of events)
-    if (e !== '*' && !isEventType(e)) throw new LicensorError('VALIDATION_FAILED', `unknown event type "${e}"`);
+    if (e !== '*' && !isEventType(e))
+      throw new LicensorError('VALIDATION_FAILED', `unknown event type "${e}"`);
   if (events.includes('*')) return ['*'];
   return [...new Set(events as EventType[])];
 }

@@ -62,7 +62,10 @@ export function registerMetrics(app: FastifyInstance, store: Store, clock: Clock
       'Seconds until the earliest active license expires; -1 when none expires',
     ],
     ['licensor_data_access_blocked', '1 when data access is blocked by an expired hardExpiration license'],
-    ['licensor_webhook_deliveries_pending', 'Webhook deliveries not made yet (first attempt or a retry to come)'],
+    [
+      'licensor_webhook_deliveries_pending',
+      'Webhook deliveries not made yet (first attempt or a retry to come)',
+    ],
     ['licensor_webhook_deliveries_failed', 'Webhook deliveries that failed after their last retry'],
     [
       'licensor_webhook_oldest_pending_event_age_seconds',

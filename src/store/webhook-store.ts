@@ -97,11 +97,7 @@ export interface WebhookStore {
   listWebhooks(): Promise<WebhookRecord[]>;
   getWebhook(id: number): Promise<WebhookRecord | undefined>;
   /** Changes an endpoint (`webhook.update`); WEBHOOK_NOT_FOUND when there is none. */
-  updateWebhook(
-    id: number,
-    patch: WebhookPatch,
-    ctx: ChangeContext,
-  ): Promise<WebhookRecord>;
+  updateWebhook(id: number, patch: WebhookPatch, ctx: ChangeContext): Promise<WebhookRecord>;
   /** Removes an endpoint with its deliveries and their log (`webhook.delete`). */
   deleteWebhook(id: number, ctx: ChangeContext): Promise<WebhookRecord>;
   /** Stores a `ping` event with one delivery, to this endpoint only (`webhook.test`). */

@@ -165,7 +165,15 @@ export class DeliveryWorker {
       error = describe(err, this.#options.timeoutMs);
     }
     const durationMs = Math.round(performance.now() - started);
-    const base = { webhookId: delivery.webhookId, eventId: delivery.event.id, attempt: delivery.attempt, at, durationMs, statusCode, error };
+    const base = {
+      webhookId: delivery.webhookId,
+      eventId: delivery.event.id,
+      attempt: delivery.attempt,
+      at,
+      durationMs,
+      statusCode,
+      error,
+    };
     if (error === null) return { ...base, outcome: 'delivered', nextRetryAt: null };
     const delay = retryDelayMs(delivery.attempt, this.#options.retrySchedule, this.#options.random());
     if (delay === null) return { ...base, outcome: 'failed', nextRetryAt: null };
@@ -176,7 +184,8 @@ export class DeliveryWorker {
 function describe(err: unknown, timeoutMs: number): string {
   if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))
     return `no answer within ${timeoutMs / 1000} s`;
-  const cause = err instanceof Error ? (err.cause as { code?: string; message?: string } | undefined) : undefined;
+  const cause =
+    err instanceof Error ? (err.cause as { code?: string; message?: string } | undefined) : undefined;
   const text = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
   return text.slice(0, 200);
 }

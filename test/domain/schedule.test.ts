@@ -31,9 +31,17 @@ test('license.expiring: only the latest milestone reached, however late the sche
   const twenty = dueMilestones([l], SINCE, at(20 * DAY));
   assert.deepEqual(keys(twenty), ['1:expiring:30'], '20 days before: 30, the window it is in');
   assert.equal(twenty[0]?.daysLeft, 30);
-  assert.deepEqual(keys(dueMilestones([l], SINCE, at(35 * DAY))), ['1:expiring:7'], '5 days before: 7, not 30 too');
+  assert.deepEqual(
+    keys(dueMilestones([l], SINCE, at(35 * DAY))),
+    ['1:expiring:7'],
+    '5 days before: 7, not 30 too',
+  );
   assert.deepEqual(keys(dueMilestones([l], SINCE, at(39.5 * DAY))), ['1:expiring:1']);
-  assert.deepEqual(keys(dueMilestones([l], SINCE, at(41 * DAY))), ['1:expired'], 'after expiry: expired only');
+  assert.deepEqual(
+    keys(dueMilestones([l], SINCE, at(41 * DAY))),
+    ['1:expired'],
+    'after expiry: expired only',
+  );
 });
 
 test('license.started and .expired: when the instant passed after the license was added and after since', () => {
@@ -43,15 +51,30 @@ test('license.started and .expired: when the instant passed after the license wa
   const already = license(2, { startsAt: at(-DAY).toISOString(), expires: at(100 * DAY).toISOString() });
   assert.deepEqual(keys(dueMilestones([already], SINCE, at(DAY))), [], 'started before it was added');
   const expired = license(3, { expires: at(DAY).toISOString() });
-  assert.deepEqual(keys(dueMilestones([expired], SINCE, at(400 * DAY))), ['3:expired'], 'caught up after downtime');
+  assert.deepEqual(
+    keys(dueMilestones([expired], SINCE, at(400 * DAY))),
+    ['3:expired'],
+    'caught up after downtime',
+  );
   assert.deepEqual(
     keys(dueMilestones([expired], at(2 * DAY), at(400 * DAY))),
     [],
     'fell due before the scheduler first ran on this database',
   );
-  assert.deepEqual(keys(dueMilestones([license(4, { expires: at(DAY).toISOString() }, { deleted: true })], SINCE, at(2 * DAY))), []);
   assert.deepEqual(
-    keys(dueMilestones([license(5, { expires: at(DAY).toISOString() }, { invalidated: true })], SINCE, at(2 * DAY))),
+    keys(
+      dueMilestones([license(4, { expires: at(DAY).toISOString() }, { deleted: true })], SINCE, at(2 * DAY)),
+    ),
+    [],
+  );
+  assert.deepEqual(
+    keys(
+      dueMilestones(
+        [license(5, { expires: at(DAY).toISOString() }, { invalidated: true })],
+        SINCE,
+        at(2 * DAY),
+      ),
+    ),
     [],
   );
 });
@@ -77,7 +100,10 @@ test('data_access.blocked when a hardExpiration license ends alone, restored whe
   );
   // Two hard licenses ending at one instant: one turn of data access.
   const twin = license(4, { expires: at(10 * DAY).toISOString(), hardExpiration: true });
-  assert.equal(dueMilestones([hard, twin], SINCE, at(11 * DAY)).filter((m) => m.type === 'data_access.blocked').length, 1);
+  assert.equal(
+    dueMilestones([hard, twin], SINCE, at(11 * DAY)).filter((m) => m.type === 'data_access.blocked').length,
+    1,
+  );
 });
 
 test('milestoneEvent: the license as the API shows it with daysLeft, or the seat figures', () => {

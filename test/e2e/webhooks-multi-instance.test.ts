@@ -14,7 +14,7 @@ import { postgresSkipReason, TEST_DATABASE_URL, withSchema } from '../helpers/po
 import { startServerProcess } from '../helpers/process.js';
 import { eventually, Receiver } from '../helpers/receiver.js';
 import { ok, STORES } from './store-servers.js';
-import { webhookInstallation } from '../webhooks/webhook-server.js';
+import { stopAtEnd, webhookInstallation } from '../webhooks/webhook-server.js';
 
 let pgSkip: string | undefined;
 before(async () => {
@@ -27,7 +27,9 @@ for (const store of STORES) {
       if (store === 'postgres' && pgSkip) return t.skip(pgSkip);
       const { env, issuer } = await webhookInstallation(t, store, { LICENSOR_LOG_LEVEL: 'warn' });
       const a = await startServerProcess(t, env);
+      stopAtEnd(t, () => a.stop('SIGKILL'));
       const b = await startServerProcess(t, env);
+      stopAtEnd(t, () => b.stop('SIGKILL'));
       const receiver = await Receiver.start(t);
       await ok(a.url, 'POST', '/admin/webhooks', {
         url: receiver.url,
@@ -47,7 +49,10 @@ for (const store of STORES) {
       const ids = receiver.received.map((r) => r.headers['webhook-id']);
       assert.equal(new Set(ids).size, ids.length, 'no event delivered twice');
       const licensesOf = (type: string) =>
-        receiver.of(type).map((r) => String(r.event.data.id)).sort();
+        receiver
+          .of(type)
+          .map((r) => String(r.event.data.id))
+          .sort();
       assert.deepEqual(licensesOf('license.added'), [...added].sort());
       assert.deepEqual(licensesOf('license.expiring'), [...added].sort(), 'one warning per license');
       assert.ok(receiver.of('license.expiring').every((r) => r.event.data.daysLeft === 30));
@@ -68,11 +73,22 @@ describe('PostgreSQL: racing instances', () => {
         const clock = new ManualClock(new Date('2030-01-01T00:00:00Z'));
         const ctx = { clock, actor: SYSTEM_ACTOR };
         const hook = await first.webhooks.createWebhook(
-          { url: 'http://127.0.0.1:9/hook', events: ['*'], description: null, secret: `whsec_${'A'.repeat(43)}=` },
+          {
+            url: 'http://127.0.0.1:9/hook',
+            events: ['*'],
+            description: null,
+            secret: `whsec_${'A'.repeat(43)}=`,
+          },
           ctx,
         );
         const milestones = Array.from({ length: 20 }, (_, i) => ({
-          milestone: { licenseId: 1000 + i, key: 'expiring:7', type: 'license.expiring' as const, dueAt: clock.now(), daysLeft: 7 },
+          milestone: {
+            licenseId: 1000 + i,
+            key: 'expiring:7',
+            type: 'license.expiring' as const,
+            dueAt: clock.now(),
+            daysLeft: 7,
+          },
           event: { type: 'license.expiring' as const, data: { id: 1000 + i, daysLeft: 7 } },
         }));
         const [x, y] = await Promise.all([
@@ -85,7 +101,13 @@ describe('PostgreSQL: racing instances', () => {
         assert.equal(events.total, 20);
         // Each of the 20 events has one delivery to the endpoint; two instances claim at once.
         const claim = (s: PostgresStore) =>
-          s.webhooks.claimDeliveries({ now: clock.now(), leaseMs: 60_000, inFlight: new Map(), perEndpoint: 20, limit: 20 });
+          s.webhooks.claimDeliveries({
+            now: clock.now(),
+            leaseMs: 60_000,
+            inFlight: new Map(),
+            perEndpoint: 20,
+            limit: 20,
+          });
         const [c1, c2] = await Promise.all([claim(first), claim(second)]);
         const claimed = [...c1, ...c2].map((c) => c.event.id);
         assert.equal(new Set(claimed).size, claimed.length, 'no delivery claimed by both');

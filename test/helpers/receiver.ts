@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { TestContext } from 'node:test';
 
 /** One request a receiver got: its headers and its body exactly as sent. */
@@ -13,7 +13,10 @@ export interface Received {
 }
 
 /** How the receiver answers the n-th request (0-based): a status, after an optional sleep. */
-export type Responder = (n: number, request: Received) => { status: number; sleepMs?: number; headers?: Record<string, string> };
+export type Responder = (
+  n: number,
+  request: Received,
+) => { status: number; sleepMs?: number; headers?: Record<string, string> };
 
 /**
  * A real webhook receiver on 127.0.0.1: records every request and answers as `respond` says. It can
@@ -24,7 +27,7 @@ export class Receiver {
   respond: Responder = () => ({ status: 200 });
   #server: Server | undefined;
   #port = 0;
-  readonly #sockets = new Set<import('node:net').Socket>();
+  readonly #sockets = new Set<Socket>();
 
   static async start(t: TestContext, respond?: Responder): Promise<Receiver> {
     const receiver = new Receiver();
@@ -118,4 +121,20 @@ export function verifyStandardWebhook(
     const given = Buffer.from(signature, 'base64');
     return given.length === expected.length && timingSafeEqual(given, expected);
   });
+}
+
+/** Reads until `done` holds for what `read` returns, every 20 ms; fails after `limitMs`, saying `what`. */
+export async function until<T>(
+  what: string,
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  limitMs = 10_000,
+): Promise<T> {
+  const end = Date.now() + limitMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: last saw ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

@@ -13,7 +13,8 @@ interface Hook {
 
 test('webhook endpoints: create (secret once), read, pause, ping, delete; each change audited', async (t) => {
   const h = await buildTestApp(t);
-  const post = (payload: unknown) => h.request({ method: 'POST', url: '/admin/webhooks', payload });
+  const post = (payload: Record<string, unknown>) =>
+    h.request({ method: 'POST', url: '/admin/webhooks', payload });
   for (const [payload, code] of [
     [{ url: 'ftp://example.com/', events: ['*'] }, 'INVALID_WEBHOOK_URL'],
     [{ url: 'https://user:pw@example.com/', events: ['*'] }, 'INVALID_WEBHOOK_URL'],
@@ -25,9 +26,17 @@ test('webhook endpoints: create (secret once), read, pause, ping, delete; each c
     assert.equal(res.statusCode, 400, JSON.stringify(payload));
     assert.equal(res.json().code, code, JSON.stringify(payload));
   }
-  assert.deepEqual((await h.request({ method: 'GET', url: '/admin/webhooks' })).json(), [], 'refusals store nothing');
+  assert.deepEqual(
+    (await h.request({ method: 'GET', url: '/admin/webhooks' })).json(),
+    [],
+    'refusals store nothing',
+  );
 
-  const created = await post({ url: 'https://example.com/hook', events: ['license.added', 'license.added'], description: 'chat' });
+  const created = await post({
+    url: 'https://example.com/hook',
+    events: ['license.added', 'license.added'],
+    description: 'chat',
+  });
   assert.equal(created.statusCode, 201, created.body);
   const hook = created.json<Hook>();
   assert.match(hook.secret ?? '', /^whsec_[A-Za-z0-9+/]{43}=$/);
@@ -35,20 +44,35 @@ test('webhook endpoints: create (secret once), read, pause, ping, delete; each c
   const read = await h.request({ method: 'GET', url: `/admin/webhooks/${hook.id}` });
   assert.equal(read.statusCode, 200);
   assert.equal('secret' in read.json(), false, 'the secret is shown once');
-  assert.equal((await h.request({ method: 'GET', url: '/admin/webhooks/999' })).json().code, 'WEBHOOK_NOT_FOUND');
+  assert.equal(
+    (await h.request({ method: 'GET', url: '/admin/webhooks/999' })).json().code,
+    'WEBHOOK_NOT_FOUND',
+  );
   assert.equal((await h.request({ method: 'GET', url: '/admin/webhooks/x' })).json().code, 'INVALID_ID');
 
   // An event of its type is queued for it; paused, nothing is queued.
   assert.equal((await h.addKey(h.issuer.issue())).statusCode, 200);
-  const pending = async () => (await h.request({ method: 'GET', url: `/admin/webhooks/${hook.id}` })).json<Hook>().pendingDeliveries;
+  const pending = async () =>
+    (await h.request({ method: 'GET', url: `/admin/webhooks/${hook.id}` })).json<Hook>().pendingDeliveries;
   assert.equal(await pending(), 1);
-  const paused = await h.request({ method: 'PATCH', url: `/admin/webhooks/${hook.id}`, payload: { enabled: false } });
+  const paused = await h.request({
+    method: 'PATCH',
+    url: `/admin/webhooks/${hook.id}`,
+    payload: { enabled: false },
+  });
   assert.equal(paused.json<Hook>().enabled, false);
   assert.equal((await h.addKey(h.issuer.issue())).statusCode, 200);
   assert.equal(await pending(), 1, 'a paused endpoint is not queued new events');
-  const badPatch = await h.request({ method: 'PATCH', url: `/admin/webhooks/${hook.id}`, payload: { url: 'gopher://x/' } });
+  const badPatch = await h.request({
+    method: 'PATCH',
+    url: `/admin/webhooks/${hook.id}`,
+    payload: { url: 'gopher://x/' },
+  });
   assert.equal(badPatch.json().code, 'INVALID_WEBHOOK_URL');
-  assert.equal((await h.request({ method: 'PATCH', url: `/admin/webhooks/${hook.id}`, payload: {} })).statusCode, 400);
+  assert.equal(
+    (await h.request({ method: 'PATCH', url: `/admin/webhooks/${hook.id}`, payload: {} })).statusCode,
+    400,
+  );
 
   const ping = await h.request({ method: 'POST', url: `/admin/webhooks/${hook.id}/test` });
   assert.equal(ping.statusCode, 202, ping.body);
@@ -61,9 +85,15 @@ test('webhook endpoints: create (secret once), read, pause, ping, delete; each c
 
   const removed = await h.request({ method: 'DELETE', url: `/admin/webhooks/${hook.id}` });
   assert.equal(removed.statusCode, 200);
-  assert.equal((await h.request({ method: 'DELETE', url: `/admin/webhooks/${hook.id}` })).json().code, 'WEBHOOK_NOT_FOUND');
+  assert.equal(
+    (await h.request({ method: 'DELETE', url: `/admin/webhooks/${hook.id}` })).json().code,
+    'WEBHOOK_NOT_FOUND',
+  );
   assert.equal((await h.request({ method: 'POST', url: `/admin/webhooks/${hook.id}/test` })).statusCode, 404);
-  assert.equal((await h.request({ method: 'GET', url: `/admin/webhooks/${hook.id}/deliveries` })).statusCode, 404);
+  assert.equal(
+    (await h.request({ method: 'GET', url: `/admin/webhooks/${hook.id}/deliveries` })).statusCode,
+    404,
+  );
 
   const audit = await h.request({ method: 'GET', url: '/admin/audit?size=100' });
   const entries = audit

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { DAY } from '../helpers/issuer.js';
 import { postgresSkipReason } from '../helpers/postgres.js';
-import { eventually, Receiver, verifyStandardWebhook } from '../helpers/receiver.js';
+import { eventually, Receiver, until, verifyStandardWebhook } from '../helpers/receiver.js';
 import { call, ok, STORES } from '../e2e/store-servers.js';
 import { startInProcess, webhookInstallation } from './webhook-server.js';
 
@@ -25,7 +25,16 @@ async function addWebhook(base: string, url: string, events: string[] = ['*']) {
 
 async function attempts(base: string, id: number) {
   const reply = await ok(base, 'GET', `/admin/webhooks/${id}/deliveries?size=100`);
-  return (reply.body.attempts as { eventId: string; attempt: number; statusCode: number | null; outcome: string; error: string | null; nextRetryAt: string | null }[]).reverse();
+  return (
+    reply.body.attempts as {
+      eventId: string;
+      attempt: number;
+      statusCode: number | null;
+      outcome: string;
+      error: string | null;
+      nextRetryAt: string | null;
+    }[]
+  ).reverse();
 }
 
 for (const store of STORES) {
@@ -46,9 +55,17 @@ for (const store of STORES) {
       assert.ok(verifyStandardWebhook(hook.secret, got.headers, got.body, now), 'the signature verifies');
       const flipped = got.body.replace('"license.added"', '"license.addeD"');
       assert.notEqual(flipped, got.body);
-      assert.equal(verifyStandardWebhook(hook.secret, got.headers, flipped, now), false, 'one byte changed fails');
+      assert.equal(
+        verifyStandardWebhook(hook.secret, got.headers, flipped, now),
+        false,
+        'one byte changed fails',
+      );
       const otherSecret = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
-      assert.equal(verifyStandardWebhook(otherSecret, got.headers, got.body, now), false, 'another secret fails');
+      assert.equal(
+        verifyStandardWebhook(otherSecret, got.headers, got.body, now),
+        false,
+        'another secret fails',
+      );
       // The body is the event as the log shows it; webhook-id is its id.
       const events = await ok(server.url, 'GET', '/admin/events?type=license.added');
       const [logged] = events.body.events as Record<string, unknown>[];
@@ -58,7 +75,10 @@ for (const store of STORES) {
       // The secret is shown once: never in a read.
       const read = await ok(server.url, 'GET', `/admin/webhooks/${hook.id}`);
       assert.equal('secret' in read.body, false);
-      assert.equal(JSON.stringify((await ok(server.url, 'GET', '/admin/webhooks')).body).includes(hook.secret), false);
+      assert.equal(
+        JSON.stringify((await ok(server.url, 'GET', '/admin/webhooks')).body).includes(hook.secret),
+        false,
+      );
     });
 
     test('500, 500, then 200: the third attempt delivers, all three carry one webhook-id and are logged', async (t) => {
@@ -72,12 +92,11 @@ for (const store of STORES) {
       await eventually('three attempts', () => receiver.received.length === 3);
       const ids = new Set(receiver.received.map((r) => r.headers['webhook-id']));
       assert.deepEqual([...ids], [ping.body.id]);
-      await eventually('the log to show the delivery', () => false, 0).catch(() => undefined);
-      let log = await attempts(server.url, hook.id);
-      for (let i = 0; i < 50 && log.length < 3; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        log = await attempts(server.url, hook.id);
-      }
+      const log = await until(
+        'three logged attempts',
+        () => attempts(server.url, hook.id),
+        (l) => l.length === 3,
+      );
       assert.deepEqual(
         log.map((a) => [a.eventId, a.attempt, a.statusCode, a.outcome]),
         [
@@ -99,21 +118,23 @@ for (const store of STORES) {
       const receiver = await Receiver.start(t, () => ({ status: 503 }));
       const hook = await addWebhook(server.url, receiver.url);
       await ok(server.url, 'POST', `/admin/webhooks/${hook.id}/test`);
-      let shown: Record<string, unknown> = {};
-      await eventually('the endpoint to show a failed delivery', () => shown.failedDeliveries === 1, 10_000).catch(
-        () => undefined,
+      const shown = await until(
+        'the endpoint to show a failed delivery',
+        async () => (await ok(server.url, 'GET', `/admin/webhooks/${hook.id}`)).body,
+        (body) => body.failedDeliveries === 1,
       );
-      for (let i = 0; i < 200 && shown.failedDeliveries !== 1; i++) {
-        shown = (await ok(server.url, 'GET', `/admin/webhooks/${hook.id}`)).body;
-        await new Promise((r) => setTimeout(r, 20));
-      }
       assert.equal(shown.failedDeliveries, 1);
       assert.equal(shown.pendingDeliveries, 0);
       assert.equal(typeof shown.lastFailedAt, 'string');
       assert.equal(receiver.received.length, 3, 'the first attempt and two retries');
       const log = await attempts(server.url, hook.id);
-      assert.deepEqual(log.map((a) => a.outcome), ['retry', 'retry', 'failed']);
-      const metrics = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${env.LICENSOR_ADMIN_TOKEN}` } });
+      assert.deepEqual(
+        log.map((a) => a.outcome),
+        ['retry', 'retry', 'failed'],
+      );
+      const metrics = await fetch(`${server.url}/metrics`, {
+        headers: { authorization: `Bearer ${env.LICENSOR_ADMIN_TOKEN}` },
+      });
       const text = await metrics.text();
       assert.match(text, /^licensor_webhook_deliveries_failed 1$/m);
       assert.match(text, /^licensor_webhook_deliveries_pending 0$/m);
@@ -128,11 +149,11 @@ for (const store of STORES) {
       const hook = await addWebhook(server.url, receiver.url);
       await ok(server.url, 'POST', `/admin/webhooks/${hook.id}/test`);
       await eventually('the attempt', () => receiver.received.length === 1);
-      let log = await attempts(server.url, hook.id);
-      for (let i = 0; i < 100 && log.length === 0; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        log = await attempts(server.url, hook.id);
-      }
+      const log = await until(
+        'the logged attempt',
+        () => attempts(server.url, hook.id),
+        (l) => l.length === 1,
+      );
       assert.equal(log[0]?.statusCode, 307);
       assert.equal(log[0]?.error, 'redirect not followed');
       assert.equal(target.received.length, 0, 'the redirect target got nothing');
@@ -148,12 +169,15 @@ for (const store of STORES) {
       const hook = await addWebhook(server.url, receiver.url, ['license.added']);
       await receiver.stop();
       const added = await ok(server.url, 'POST', '/admin/license', { licenseKey: issuer.issue() });
-      let log = await attempts(server.url, hook.id);
-      for (let i = 0; i < 200 && log.length < 2; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        log = await attempts(server.url, hook.id);
-      }
-      assert.ok(log.length >= 2 && log.every((a) => a.statusCode === null && a.outcome === 'retry'), JSON.stringify(log));
+      const log = await until(
+        'two failed attempts',
+        () => attempts(server.url, hook.id),
+        (l) => l.length >= 2,
+      );
+      assert.ok(
+        log.length >= 2 && log.every((a) => a.statusCode === null && a.outcome === 'retry'),
+        JSON.stringify(log),
+      );
       await receiver.listen();
       await eventually('the delivery once the receiver is back', () => receiver.received.length === 1);
       assert.equal(receiver.received[0]?.event.data.id, added.body.id);
@@ -179,13 +203,19 @@ for (const store of STORES) {
       await create(10);
       await eventually('three thresholds', () => receiver.received.length >= 3);
       await new Promise((r) => setTimeout(r, 300));
-      assert.deepEqual(receiver.received.map((r) => r.event.data.percent), [80, 90, 100]);
+      assert.deepEqual(
+        receiver.received.map((r) => r.event.data.percent),
+        [80, 90, 100],
+      );
       // Down to 7 (below 80 %), then up to 10 again.
       for (const id of ids.splice(0, 3)) await ok(server.url, 'DELETE', `/admin/users/${id}`);
       await create(3);
       await eventually('three more thresholds', () => receiver.received.length >= 6);
       await new Promise((r) => setTimeout(r, 300));
-      assert.deepEqual(receiver.received.map((r) => r.event.data.percent), [80, 90, 100, 80, 90, 100]);
+      assert.deepEqual(
+        receiver.received.map((r) => r.event.data.percent),
+        [80, 90, 100, 80, 90, 100],
+      );
       assert.equal(new Set(receiver.received.map((r) => r.headers['webhook-id'])).size, 6);
     });
 

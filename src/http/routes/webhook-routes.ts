@@ -191,7 +191,9 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
     },
     async (request, reply) => {
       const event = await hooks.queuePing(parseId(request.params.id), changeContext(request, clock));
-      return reply.code(202).send({ id: event.id, type: event.type, timestamp: event.timestamp.toISOString() });
+      return reply
+        .code(202)
+        .send({ id: event.id, type: event.type, timestamp: event.timestamp.toISOString() });
     },
   );
 

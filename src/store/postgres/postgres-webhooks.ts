@@ -1,4 +1,5 @@
-import pg, { type PoolClient } from 'pg';
+import type pg from 'pg';
+import type { PoolClient } from 'pg';
 import { auditEntry, changeAudit } from '../../domain/changes.js';
 import { LicensorError } from '../../domain/errors.js';
 import type { EventRecord } from '../../domain/events.js';

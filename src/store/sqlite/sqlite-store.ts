@@ -683,7 +683,10 @@ function migrate(db: Database.Database, migrations: readonly Migration[]): void 
     // Every version not applied yet, not only those above the highest: versions are numbered by
     // separate changes, and one may arrive after a higher one was applied.
     const applied = new Set(
-      db.prepare<[], { version: number }>('SELECT version FROM schema_migrations').all().map((r) => r.version),
+      db
+        .prepare<[], { version: number }>('SELECT version FROM schema_migrations')
+        .all()
+        .map((r) => r.version),
     );
     for (const m of migrations) {
       if (applied.has(m.version)) continue;

@@ -150,7 +150,9 @@ export class SqliteWebhooks implements WebhookStore {
     return this.#read(() => {
       this.#existing(id);
       const attempts = this.#db
-        .prepare<unknown[], AttemptRow>(`${ATTEMPT_SELECT} WHERE a.webhook_id = ? ORDER BY a.id DESC LIMIT ? OFFSET ?`)
+        .prepare<unknown[], AttemptRow>(
+          `${ATTEMPT_SELECT} WHERE a.webhook_id = ? ORDER BY a.id DESC LIMIT ? OFFSET ?`,
+        )
         .all(id, page.size, page.offset)
         .map(attemptFromRow);
       const total = this.#q.count('SELECT count(*) AS n FROM webhook_attempts WHERE webhook_id = ?', id);
@@ -228,7 +230,9 @@ export class SqliteWebhooks implements WebhookStore {
           .run((a.nextRetryAt as Date).toISOString(), a.webhookId, a.eventId);
       else
         this.#db
-          .prepare('UPDATE webhook_deliveries SET state = ?, finished_at = ? WHERE webhook_id = ? AND event_id = ?')
+          .prepare(
+            'UPDATE webhook_deliveries SET state = ?, finished_at = ? WHERE webhook_id = ? AND event_id = ?',
+          )
           .run(a.outcome, a.at.toISOString(), a.webhookId, a.eventId);
     });
   }
