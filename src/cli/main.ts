@@ -10,6 +10,7 @@ import { licenseCommands } from './commands/license-commands.js';
 import { serveCommand } from './commands/serve.js';
 import { tokenCommands } from './commands/token-commands.js';
 import { userCommands } from './commands/user-commands.js';
+import { webhookCommands } from './commands/webhook-commands.js';
 import { DEFAULT_URL, withConnectionOptions } from './connect.js';
 
 const HELP_AFTER = `
@@ -52,6 +53,7 @@ for (const add of [
   userCommands,
   tokenCommands,
   auditCommand,
+  webhookCommands,
 ])
   add(program);
 const exitOverrideAll = (command: Command): void => {
