@@ -10,6 +10,7 @@ import { renderOverview } from './overview.js';
 import { clientFor, errorText, forgetToken, isUnauthorized, saveToken, savedToken } from './session.js';
 import type { ViewContext } from './ui.js';
 import { renderUsage } from './usage.js';
+import { renderWebhooks } from './webhooks.js';
 
 interface Route {
   title: string;
@@ -21,6 +22,7 @@ const ROUTES: Record<string, Route> = {
   licenses: { title: 'Licenses', render: renderLicenses },
   usage: { title: 'Usage', render: renderUsage },
   audit: { title: 'Audit log', render: renderAudit },
+  webhooks: { title: 'Webhooks', render: renderWebhooks },
 };
 
 const view = byId('view');
