@@ -154,10 +154,15 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
           'events',
           'licenses',
           'schema_migrations',
+          'scheduled_events',
+          'scheduler_state',
           'seat_alerts',
           'tokens',
           'usage_daily',
           'users',
+          'webhook_attempts',
+          'webhook_deliveries',
+          'webhooks',
         ]);
       }));
 
