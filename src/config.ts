@@ -27,6 +27,10 @@ export interface ServerConfig {
   trustProxy: false | number | readonly string[];
   /** How long a signed entitlements copy is valid: its `exp` minus its `iat`. */
   entitlementsTtlSeconds: number;
+  /** Seconds to wait after each failed webhook attempt; after the last, the delivery has failed. */
+  webhookRetrySchedule: readonly number[];
+  /** How often the event scheduler and the webhook delivery worker look for work. */
+  eventsPollMs: number;
 }
 
 export interface ClientConfig {
@@ -115,6 +119,20 @@ function trustProxyOf(env: Env): ServerConfig['trustProxy'] {
   return Object.freeze(entries);
 }
 
+/** The default webhook retry schedule, in seconds (docs/webhooks.md#delivery). */
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = Object.freeze([5, 30, 120, 600, 3600, 21600, 43200]);
+
+function retryScheduleOf(env: Env): readonly number[] {
+  const raw = text(env, 'LICENSOR_WEBHOOK_RETRY_SCHEDULE');
+  if (raw === undefined) return DEFAULT_WEBHOOK_RETRY_SCHEDULE;
+  const parts = raw.split(',').map((p) => p.trim());
+  if (parts.length > 50 || !parts.every((p) => /^\d{1,7}(\.\d{1,3})?$/.test(p) && Number(p) <= 7 * 24 * 3600))
+    throw new ConfigError(
+      `LICENSOR_WEBHOOK_RETRY_SCHEDULE must be comma-separated seconds (at most 50 retries, each at most 604800, such as 5,30,120), not ${JSON.stringify(raw)}`,
+    );
+  return Object.freeze(parts.map(Number));
+}
+
 function storeOf(env: Env, dataDir: string): StoreConfig {
   const url = text(env, 'DATABASE_URL');
   if (url === undefined) return { kind: 'sqlite', filename: resolve(dataDir, 'licensor.sqlite') };
@@ -163,6 +181,9 @@ export function loadServerConfig(env: Env = process.env): Readonly<ServerConfig>
     trustProxy: trustProxyOf(env),
     // At least a minute (a copy must outlive its own fetch), at most a year.
     entitlementsTtlSeconds: integer(env, 'LICENSOR_ENTITLEMENTS_TTL_SECONDS', 86_400, 60, 31_536_000),
+    webhookRetrySchedule: retryScheduleOf(env),
+    // At most 10 s: a time-based event is produced within 10 s of falling due.
+    eventsPollMs: integer(env, 'LICENSOR_EVENTS_POLL_MS', 1000, 10, 10_000),
   });
 }
 

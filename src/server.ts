@@ -13,6 +13,8 @@ import { KeyRing } from './keys/key-ring.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 import { VERSION } from './version.js';
+import { DeliveryWorker } from './webhooks/delivery-worker.js';
+import { Scheduler } from './webhooks/scheduler.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -166,6 +168,15 @@ export async function startServer(
     });
     const url = await app.listen({ host: config.host, port: config.port });
     const sampler = startUsageSampler(store, clock, app.log);
+    // Both run on every instance; the store makes each event and each attempt once across them.
+    const scheduler = new Scheduler(store, clock, app.log, config.eventsPollMs);
+    const delivery = new DeliveryWorker(store.webhooks, clock, app.log, {
+      retrySchedule: config.webhookRetrySchedule,
+      pollMs: config.eventsPollMs,
+      userAgent: `Licensor/${VERSION}`,
+    });
+    scheduler.start();
+    delivery.start();
     // Said on stderr whatever the log level: people and scripts wait for this line.
     notify(`Licensor ${VERSION} ready at ${url} (${store.kind} store)`);
     return {
@@ -192,6 +203,8 @@ export async function startServer(
         else app.log.info(drain, 'drained: nothing in flight');
         NetServer.prototype.close.call(app.server);
         await app.close();
+        // Attempts cut short here are due again once their claim runs out (docs/webhooks.md).
+        await Promise.all([scheduler.stop(), delivery.stop()]);
         await store.close();
       },
     };

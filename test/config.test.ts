@@ -87,3 +87,23 @@ test('LICENSOR_ENTITLEMENTS_TTL_SECONDS: one day by default, 60 s to a year', ()
       value,
     );
 });
+
+test('LICENSOR_WEBHOOK_RETRY_SCHEDULE and LICENSOR_EVENTS_POLL_MS', () => {
+  const config = (env: Record<string, string>) => loadServerConfig(env);
+  assert.deepEqual(config({}).webhookRetrySchedule, [5, 30, 120, 600, 3600, 21600, 43200]);
+  assert.deepEqual(
+    config({ LICENSOR_WEBHOOK_RETRY_SCHEDULE: '1, 2.5,60' }).webhookRetrySchedule,
+    [1, 2.5, 60],
+  );
+  assert.equal(config({}).eventsPollMs, 1000);
+  assert.equal(config({ LICENSOR_EVENTS_POLL_MS: '50' }).eventsPollMs, 50);
+  for (const bad of ['5,,30', 'a,b', '-5', '5;30', '999999999', Array(51).fill('1').join(',')])
+    assert.throws(
+      () => config({ LICENSOR_WEBHOOK_RETRY_SCHEDULE: bad }),
+      (err: unknown) =>
+        err instanceof ConfigError && err.message.startsWith('LICENSOR_WEBHOOK_RETRY_SCHEDULE must be'),
+      bad,
+    );
+  for (const bad of ['0', '10001', '1.5'])
+    assert.throws(() => config({ LICENSOR_EVENTS_POLL_MS: bad }), /LICENSOR_EVENTS_POLL_MS/, bad);
+});

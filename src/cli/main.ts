@@ -12,6 +12,7 @@ import { serveCommand } from './commands/serve.js';
 import { settingsCommands } from './commands/settings-commands.js';
 import { tokenCommands } from './commands/token-commands.js';
 import { userCommands } from './commands/user-commands.js';
+import { webhookCommands } from './commands/webhook-commands.js';
 import { DEFAULT_URL, withConnectionOptions } from './connect.js';
 
 const HELP_AFTER = `
@@ -58,6 +59,7 @@ for (const add of [
   tokenCommands,
   auditCommand,
   reportCommands,
+  webhookCommands,
 ])
   add(program);
 const exitOverrideAll = (command: Command): void => {

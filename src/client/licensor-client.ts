@@ -6,6 +6,14 @@ import type {
   SeatSettings,
   AuditPage,
   CreatedToken,
+  CreatedWebhook,
+  CreateWebhookBody,
+  EventPage,
+  EventQuery,
+  QueuedPing,
+  UpdateWebhookBody,
+  Webhook,
+  WebhookDeliveryPage,
   CreateTokenBody,
   CreateUserBody,
   Entitlements,
@@ -139,6 +147,48 @@ export class LicensorClient {
     return this.#text('GET', '/admin/license/usage/history', {
       query: { from: range.from, to: range.to },
       accept: 'text/csv',
+    });
+  }
+
+  // Events and webhooks (APPLICATION_ADMIN; docs/webhooks.md)
+
+  /** GET /admin/events: the event log, newest first, optionally of one type. */
+  events(query: Loose<EventQuery> = {}): Promise<EventPage> {
+    const { offset, size, type } = query;
+    return this.#json('GET', '/admin/events', { query: { offset, size, type } });
+  }
+
+  /** POST /admin/webhooks: add an endpoint; its signing secret is in this response only. */
+  createWebhook(webhook: CreateWebhookBody): Promise<CreatedWebhook> {
+    return this.#json('POST', '/admin/webhooks', { body: webhook });
+  }
+
+  listWebhooks(): Promise<Webhook[]> {
+    return this.#json('GET', '/admin/webhooks');
+  }
+
+  getWebhook(id: number): Promise<Webhook> {
+    return this.#json('GET', `/admin/webhooks/${segment(id)}`);
+  }
+
+  /** PATCH /admin/webhooks/{id}: url, events, description, enabled. */
+  updateWebhook(id: number, changes: UpdateWebhookBody): Promise<Webhook> {
+    return this.#json('PATCH', `/admin/webhooks/${segment(id)}`, { body: changes });
+  }
+
+  deleteWebhook(id: number): Promise<Webhook> {
+    return this.#json('DELETE', `/admin/webhooks/${segment(id)}`);
+  }
+
+  /** POST /admin/webhooks/{id}/test: queue a ping to this endpoint. */
+  testWebhook(id: number): Promise<QueuedPing> {
+    return this.#json('POST', `/admin/webhooks/${segment(id)}/test`);
+  }
+
+  /** GET /admin/webhooks/{id}/deliveries: its delivery attempts, newest first. */
+  webhookDeliveries(id: number, page: Loose<PageQuery> = {}): Promise<WebhookDeliveryPage> {
+    return this.#json('GET', `/admin/webhooks/${segment(id)}/deliveries`, {
+      query: { offset: page.offset, size: page.size },
     });
   }
 

@@ -27,6 +27,15 @@ import type {
   UserList as UserListSchema,
   UserListQuery as UserListQuerySchema,
 } from '../http/schemas/user-schemas.js';
+import type { EventPage as EventPageSchema } from '../http/schemas/event-schemas.js';
+import type {
+  CreatedWebhook as CreatedWebhookSchema,
+  CreateWebhookBody as CreateWebhookBodySchema,
+  DeliveryPage as DeliveryPageSchema,
+  PatchWebhookBody as PatchWebhookBodySchema,
+  QueuedPing as QueuedPingSchema,
+  Webhook as WebhookSchema,
+} from '../http/schemas/webhook-schemas.js';
 
 /** POST and DELETE /admin/license, GET /admin/license/{id}: every field, the key included. */
 export type License = Static<typeof LicenseSchema>;
@@ -191,3 +200,19 @@ export interface SignedEntitlements extends Entitlements {
   exp: number;
   nonce: string;
 }
+
+/** GET /admin/events, newest first (docs/events.md). */
+export type EventPage = Static<typeof EventPageSchema>;
+export interface EventQuery extends PageQuery {
+  type?: string;
+}
+/** GET /admin/webhooks items: never the secret. */
+export type Webhook = Static<typeof WebhookSchema>;
+/** POST /admin/webhooks: the endpoint and its signing secret, shown only in this response. */
+export type CreatedWebhook = Static<typeof CreatedWebhookSchema>;
+export type CreateWebhookBody = Static<typeof CreateWebhookBodySchema>;
+export type UpdateWebhookBody = Static<typeof PatchWebhookBodySchema>;
+/** POST /admin/webhooks/{id}/test: the ping queued. */
+export type QueuedPing = Static<typeof QueuedPingSchema>;
+/** GET /admin/webhooks/{id}/deliveries, newest first. */
+export type WebhookDeliveryPage = Static<typeof DeliveryPageSchema>;

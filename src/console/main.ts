@@ -14,6 +14,7 @@ import { clientFor, errorText, forgetToken, isUnauthorized, saveToken, savedToke
 import type { ViewContext } from './ui.js';
 import { renderUsage } from './usage.js';
 import { renderUsers } from './users.js';
+import { renderWebhooks } from './webhooks.js';
 
 interface Route {
   title: string;
@@ -28,6 +29,7 @@ const ROUTES: Record<string, Route> = {
   pending: { title: 'Pending approval', render: renderPending },
   tokens: { title: 'Tokens', render: renderTokens },
   audit: { title: 'Audit log', render: renderAudit },
+  webhooks: { title: 'Webhooks', render: renderWebhooks },
 };
 
 const view = byId('view');

@@ -1,3 +1,4 @@
+import type { Clock } from './clock.js';
 import type { UserType } from './users.js';
 
 /**
@@ -49,7 +50,7 @@ export interface NewAuditEntry extends AuditDraft {
  */
 export function changeAudit(
   action: string,
-  kind: 'license' | 'user' | 'token',
+  kind: 'license' | 'user' | 'token' | 'webhook',
   id: number,
   name: string | null,
 ): AuditDraft {
@@ -101,3 +102,13 @@ export interface UsageRaise {
 
 /** The parts of the in-memory read snapshot a change alters (docs/performance.md#snapshot). */
 export type SnapshotPart = 'licenses' | 'tokens' | 'users' | 'settings';
+
+/**
+ * What every change is given: the clock, read only once the change holds its locks (so a request
+ * that waited for a lock never decides with the instant it arrived at), and who is acting, for the
+ * audit entry the change commits with.
+ */
+export interface ChangeContext {
+  clock: Clock;
+  actor: Actor;
+}

@@ -21,6 +21,7 @@ import { metaRoutes } from './routes/meta-routes.js';
 import { settingsRoutes } from './routes/settings-routes.js';
 import { usageRoutes } from './routes/usage-routes.js';
 import { userRoutes } from './routes/user-routes.js';
+import { webhookRoutes } from './routes/webhook-routes.js';
 import { Problem } from './schemas/common-schemas.js';
 
 /** What routes need: the store, the trusted issuer keys, the clock and the rules' settings. */
@@ -143,6 +144,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     adminRoutes,
     metaRoutes,
     consoleRoutes,
+    webhookRoutes,
   ]) {
     await app.register(routes, context);
   }

@@ -9,7 +9,7 @@ import { AuthFailureLog } from './auth-failure-log.js';
 /** What a changing route records: an action name and the kind of thing its id parameter names. */
 export interface AuditSpec {
   action: string;
-  target?: 'license' | 'user' | 'token';
+  target?: 'license' | 'user' | 'token' | 'webhook';
 }
 
 declare module 'fastify' {

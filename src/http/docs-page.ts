@@ -157,7 +157,8 @@ function schemaBlock(schema: SchemaObject | undefined): string {
 
 function exampleBlock(value: unknown, label = 'Example'): string {
   const text = typeof value === 'string' ? value : json(value);
-  return `<p class="label">${esc(label)}</p><pre><code>${esc(text)}</code></pre>`;
+  // An example URL (a webhook's) is text, never a link to another host: its slashes are entities.
+  return `<p class="label">${esc(label)}</p><pre><code>${esc(text).replaceAll('://', ':&#47;&#47;')}</code></pre>`;
 }
 
 function mediaBlock(type: string, media: MediaTypeObject): string {

@@ -31,8 +31,18 @@ export function registerMetrics(app: FastifyInstance, store: Store, clock: Clock
   const read = (): Promise<Record<string, number>> => {
     snapshot ??= (async () => {
       const now = clock.now();
-      const { effective, activeUserCount: active } = await store.readView(now);
+      // The delivery figures are one small query of the database per scrape, not per request.
+      const [{ effective, activeUserCount: active }, deliveries] = await Promise.all([
+        store.readView(now),
+        store.webhooks.deliveryStats(),
+      ]);
       return {
+        licensor_webhook_deliveries_pending: deliveries.pending,
+        licensor_webhook_deliveries_failed: deliveries.failed,
+        licensor_webhook_oldest_pending_event_age_seconds:
+          deliveries.oldestPendingAt === null
+            ? 0
+            : Math.max(0, (now.getTime() - deliveries.oldestPendingAt.getTime()) / 1000),
         licensor_active_users: active,
         licensor_hard_seats: effective.hardSeats,
         licensor_license_seats: effective.licenseSeats,
@@ -52,6 +62,15 @@ export function registerMetrics(app: FastifyInstance, store: Store, clock: Clock
       'Seconds until the earliest active license expires; -1 when none expires',
     ],
     ['licensor_data_access_blocked', '1 when data access is blocked by an expired hardExpiration license'],
+    [
+      'licensor_webhook_deliveries_pending',
+      'Webhook deliveries not made yet (first attempt or a retry to come)',
+    ],
+    ['licensor_webhook_deliveries_failed', 'Webhook deliveries that failed after their last retry'],
+    [
+      'licensor_webhook_oldest_pending_event_age_seconds',
+      'Age of the oldest event with a pending webhook delivery; 0 when none is pending',
+    ],
   ];
   for (const [name, help] of gauges) {
     new Gauge({

@@ -96,6 +96,11 @@ const TAGS = [
       'Every change and every refused change, written in the same transaction as the change; every 403; failed authentications counted per minute and address.',
   },
   { name: 'events', description: 'What changed and when: the outbox that webhooks deliver from.' },
+  {
+    name: 'webhooks',
+    description:
+      'Endpoints the events are POSTed to, signed per Standard Webhooks, at least once, with retries; their delivery log.',
+  },
   { name: 'operations', description: 'Liveness, readiness and metrics.' },
 ];
 

@@ -1,5 +1,4 @@
-import type { Actor, AuditOutcome, NewAuditEntry } from '../domain/changes.js';
-import type { Clock } from '../domain/clock.js';
+import type { Actor, AuditOutcome, ChangeContext, NewAuditEntry } from '../domain/changes.js';
 import type { EventDraft, EventRecord, EventType } from '../domain/events.js';
 import type { NewLicense } from '../domain/license-changes.js';
 import type { EffectiveLicense, LicenseRecord } from '../domain/license.js';
@@ -8,9 +7,19 @@ import type { SeatSettings } from '../domain/seat-policy.js';
 import type { NewUser, UserPatch } from '../domain/user-changes.js';
 import type { UserRecord } from '../domain/users.js';
 import type { InstanceIdentity } from './instance-identity.js';
+import type { WebhookStore } from './webhook-store.js';
 
-export type { InstanceIdentity };
-export type { Actor, AuditOutcome, NewAuditEntry, NewLicense, NewUser, UserPatch, SeatSettings };
+export type { InstanceIdentity, WebhookStore };
+export type {
+  Actor,
+  AuditOutcome,
+  ChangeContext,
+  NewAuditEntry,
+  NewLicense,
+  NewUser,
+  UserPatch,
+  SeatSettings,
+};
 
 export interface TokenRecord {
   id: number;
@@ -89,16 +98,6 @@ export interface InactiveUsersDisabled {
   seatsFreed: number;
 }
 
-/**
- * What every change is given: the clock, read only once the change holds its locks (so a request
- * that waited for a lock never decides with the instant it arrived at), and who is acting, for the
- * audit entry the change commits with.
- */
-export interface ChangeContext {
-  clock: Clock;
-  actor: Actor;
-}
-
 /** A batch of failed authentications from one address within one minute (docs/audit.md). */
 export interface AuthFailureCount {
   /** The minute, its first instant. */
@@ -155,6 +154,8 @@ export interface ReadView {
  */
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /** Webhook endpoints, their deliveries, and the time-based events' once-only keys. */
+  readonly webhooks: WebhookStore;
 
   /**
    * Adds a license: refuses a uuid that is live or was hard-deleted, and marks the licenses named

@@ -37,6 +37,12 @@ export const ADMIN_COMMANDS: string[][] = [
   ['tokens', 'list'],
   ['tokens', 'revoke', '1'],
   ['audit'],
+  ['events'],
+  ['webhooks', 'list'],
+  ['webhooks', 'add', 'http://127.0.0.1:9/hook'],
+  ['webhooks', 'remove', '1'],
+  ['webhooks', 'test', '1'],
+  ['webhooks', 'deliveries', '1'],
 ];
 
 export interface Licensor {

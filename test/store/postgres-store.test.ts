@@ -157,12 +157,17 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
           'auth_failures',
           'events',
           'licenses',
+          'scheduled_events',
+          'scheduler_state',
           'schema_migrations',
           'seat_alerts',
           'seat_settings',
           'tokens',
           'usage_daily',
           'users',
+          'webhook_attempts',
+          'webhook_deliveries',
+          'webhooks',
         ]);
       }));
 

@@ -116,7 +116,7 @@ export const metaRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
           tags: ['operations'],
           summary: 'Prometheus metrics (any valid token)',
           description:
-            'Request counts and latency by route and status, process metrics, and license gauges: active users, hard seats, license seats, seconds until the next expiry, data access blocked.',
+            'Request counts and latency by route and status, process metrics, and license gauges: active users, hard seats, license seats, seconds until the next expiry, data access blocked; webhook deliveries pending and failed, and the age of the oldest pending event.',
           security: [{ bearer: [] }],
           response: {
             200: {

@@ -104,8 +104,12 @@ export async function migrate(
   const current = rows[0]?.v ?? 0;
   const latest = migrations.at(-1)?.version ?? 0;
   checkSchemaVersion(current, latest);
+  // Every version not applied yet, not only those above the highest: versions are numbered by
+  // separate changes, and one may arrive after a higher one was applied.
+  const applied = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+  const done = new Set(applied.rows.map((r) => Number(r.version)));
   for (const m of migrations) {
-    if (m.version <= current) continue;
+    if (done.has(m.version)) continue;
     await client.query(m.sql);
     await m.run?.(client);
     await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);

@@ -196,6 +196,69 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 7,
+    name: 'webhook endpoints, deliveries, attempts; scheduled event keys',
+    sql: `
+      -- The secret signs deliveries, so it is kept as it is; docs/security.md says how it is protected.
+      CREATE TABLE webhooks (
+        id          BIGINT      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        url         TEXT        NOT NULL,
+        events      JSONB       NOT NULL,
+        description TEXT,
+        secret      TEXT        NOT NULL,
+        enabled     BOOLEAN     NOT NULL DEFAULT true,
+        created_at  TIMESTAMPTZ NOT NULL,
+        updated_at  TIMESTAMPTZ NOT NULL
+      );
+
+      -- One row per (event, endpoint) to deliver, written in the transaction of the event. An
+      -- instance claims rows FOR UPDATE SKIP LOCKED and moves next_attempt_at a lease ahead.
+      CREATE TABLE webhook_deliveries (
+        webhook_id      BIGINT      NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+        event_id        TEXT        NOT NULL,
+        state           TEXT        NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
+        attempts        INTEGER     NOT NULL DEFAULT 0,
+        next_attempt_at TIMESTAMPTZ NOT NULL,
+        created_at      TIMESTAMPTZ NOT NULL,
+        finished_at     TIMESTAMPTZ,
+        PRIMARY KEY (webhook_id, event_id)
+      );
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
+
+      -- The delivery log: every attempt.
+      CREATE TABLE webhook_attempts (
+        id            BIGINT      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        webhook_id    BIGINT      NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+        event_id      TEXT        NOT NULL,
+        attempt       INTEGER     NOT NULL,
+        at            TIMESTAMPTZ NOT NULL,
+        duration_ms   INTEGER     NOT NULL,
+        status_code   INTEGER,
+        error         TEXT,
+        outcome       TEXT        NOT NULL CHECK (outcome IN ('delivered', 'retry', 'failed')),
+        next_retry_at TIMESTAMPTZ
+      );
+      CREATE INDEX webhook_attempts_by_webhook ON webhook_attempts (webhook_id, id);
+
+      -- Time-based events produced, one row per license and milestone: the unique key that makes
+      -- every instance's scheduler produce each once.
+      CREATE TABLE scheduled_events (
+        license_id BIGINT      NOT NULL,
+        milestone  TEXT        NOT NULL,
+        event_id   TEXT        NOT NULL,
+        at         TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (license_id, milestone)
+      );
+
+      -- When the scheduler started on this database: nothing due before it is produced.
+      CREATE TABLE scheduler_state (
+        id    INTEGER     PRIMARY KEY CHECK (id = 1),
+        since TIMESTAMPTZ NOT NULL
+      );
+      INSERT INTO scheduler_state (id, since) VALUES (1, now());
+    `,
+  },
+  {
     version: 8,
     name: 'audit entries name their target',
     // The target's name when the change was made (a user's userid, a token's name, a licensee),

@@ -211,12 +211,22 @@ export function setFiredThresholds(before: readonly number[], fired: readonly nu
   ];
 }
 
-export function insertEvent(event: EventDraft, now: Date): string {
+/**
+ * Stores an event and, in the same statement, one delivery of it to each enabled endpoint whose
+ * filter takes it (docs/webhooks.md); a merged event's deliveries exist already, and a `ping` goes
+ * only where its test sends it. One statement, so a batch's result positions do not move.
+ */
+export function insertEvent(event: EventDraft, now: Date, id: string = newEventId()): string {
   // A merged event adds its count to the row already there (docs/events.md).
-  return sql`INSERT INTO events (id, type, at, data, merge_key)
-    VALUES (${newEventId()}, ${event.type}, ${now}, ${JSON.stringify(event.data)}::json, ${event.mergeKey ?? null})
+  const insert = sql`INSERT INTO events (id, type, at, data, merge_key)
+    VALUES (${id}, ${event.type}, ${now}, ${JSON.stringify(event.data)}::json, ${event.mergeKey ?? null})
     ON CONFLICT (merge_key) DO UPDATE SET data = jsonb_set(events.data::jsonb, '{count}',
       to_jsonb((events.data->>'count')::bigint + (EXCLUDED.data->>'count')::bigint))::json`;
+  if (event.type === 'ping') return insert;
+  return `WITH e AS (${insert} RETURNING id)
+    INSERT INTO webhook_deliveries (webhook_id, event_id, next_attempt_at, created_at)
+    ${sql`SELECT w.id, e.id, ${now}, ${now} FROM e, webhooks w
+    WHERE e.id = ${id} AND w.enabled AND (w.events ? '*' OR w.events ? ${event.type})`}`;
 }
 
 export function insertAudit(entry: NewAuditEntry): string {

@@ -74,6 +74,7 @@ import {
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { ensurePostgresInstanceIdentity, readPostgresInstanceIdentity } from './postgres-instance.js';
 import type { InstanceIdentity } from '../instance-identity.js';
+import { PostgresWebhooks } from './postgres-webhooks.js';
 import * as q from './postgres-queries.js';
 import { PostgresReads } from './postgres-reads.js';
 import { batch, sql } from './postgres-sql.js';
@@ -138,6 +139,7 @@ interface SeatReads {
  */
 export class PostgresStore implements Store {
   readonly kind = 'postgres';
+  readonly webhooks: PostgresWebhooks;
   readonly #pool: pg.Pool;
   readonly #schema: string;
   readonly #windowDays: number;
@@ -165,6 +167,7 @@ export class PostgresStore implements Store {
     this.#schema = schema;
     this.#windowDays = options.activityWindowDays ?? 365;
     this.#reads = new PostgresReads(pool);
+    this.webhooks = new PostgresWebhooks(pool);
     this.#snapshot = new Snapshot(
       {
         licenses: () => this.#tx((client) => this.#loadLicenses(client)),

@@ -188,6 +188,69 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 7,
+    name: 'webhook endpoints, deliveries, attempts; scheduled event keys',
+    sql: `
+      -- The secret signs deliveries, so it is kept as it is; docs/security.md says how it is protected.
+      CREATE TABLE webhooks (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        url         TEXT    NOT NULL,
+        events      TEXT    NOT NULL,
+        description TEXT,
+        secret      TEXT    NOT NULL,
+        enabled     INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+        created_at  TEXT    NOT NULL,
+        updated_at  TEXT    NOT NULL
+      );
+
+      -- One row per (event, endpoint) to deliver, written in the transaction of the event. A claim
+      -- moves next_attempt_at a lease ahead, so no other process attempts it meanwhile.
+      CREATE TABLE webhook_deliveries (
+        webhook_id      INTEGER NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+        event_id        TEXT    NOT NULL,
+        state           TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'failed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT    NOT NULL,
+        created_at      TEXT    NOT NULL,
+        finished_at     TEXT,
+        PRIMARY KEY (webhook_id, event_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
+
+      -- The delivery log: every attempt.
+      CREATE TABLE webhook_attempts (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        webhook_id    INTEGER NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+        event_id      TEXT    NOT NULL,
+        attempt       INTEGER NOT NULL,
+        at            TEXT    NOT NULL,
+        duration_ms   INTEGER NOT NULL,
+        status_code   INTEGER,
+        error         TEXT,
+        outcome       TEXT    NOT NULL CHECK (outcome IN ('delivered', 'retry', 'failed')),
+        next_retry_at TEXT
+      );
+      CREATE INDEX webhook_attempts_by_webhook ON webhook_attempts (webhook_id, id);
+
+      -- Time-based events produced, one row per license and milestone: the unique key that makes
+      -- every instance's scheduler produce each once.
+      CREATE TABLE scheduled_events (
+        license_id INTEGER NOT NULL,
+        milestone  TEXT    NOT NULL,
+        event_id   TEXT    NOT NULL,
+        at         TEXT    NOT NULL,
+        PRIMARY KEY (license_id, milestone)
+      ) WITHOUT ROWID;
+
+      -- When the scheduler started on this database: nothing due before it is produced.
+      CREATE TABLE scheduler_state (
+        id    INTEGER PRIMARY KEY CHECK (id = 1),
+        since TEXT    NOT NULL
+      );
+      INSERT INTO scheduler_state (id, since) VALUES (1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+    `,
+  },
+  {
     version: 8,
     name: 'audit entries name their target',
     // The target's name when the change was made (a user's userid, a token's name, a licensee),

@@ -345,13 +345,27 @@ export class SqliteQueries {
     for (const percent of fired) this.#prepare('INSERT INTO seat_alerts (percent) VALUES (?)').run(percent);
   }
 
-  insertEvent(event: EventDraft, now: Date): void {
+  /**
+   * Stores an event and, in the same transaction, one delivery of it to each enabled endpoint whose
+   * filter takes it (docs/webhooks.md); a `ping` goes only where its test sends it. Returns the id.
+   */
+  insertEvent(event: EventDraft, now: Date): string {
+    const id = newEventId();
     // A merged event adds its count to the row already there (docs/events.md).
     this.#prepare(
       `INSERT INTO events (id, type, at, data, merge_key) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (merge_key) DO UPDATE SET data = json_set(data, '$.count',
            json_extract(data, '$.count') + json_extract(excluded.data, '$.count'))`,
-    ).run(newEventId(), event.type, now.toISOString(), JSON.stringify(event.data), event.mergeKey ?? null);
+    ).run(id, event.type, now.toISOString(), JSON.stringify(event.data), event.mergeKey ?? null);
+    if (event.type === 'ping') return id;
+    // A merged event's id was not stored (the first one's was): its deliveries already exist.
+    this.#prepare(
+      `INSERT INTO webhook_deliveries (webhook_id, event_id, next_attempt_at, created_at)
+         SELECT w.id, @id, @now, @now FROM webhooks w
+         WHERE w.enabled = 1 AND EXISTS (SELECT 1 FROM events WHERE id = @id)
+           AND EXISTS (SELECT 1 FROM json_each(w.events) WHERE value IN ('*', @type))`,
+    ).run({ id, now: now.toISOString(), type: event.type });
+    return id;
   }
 
   insertAudit(entry: NewAuditEntry): void {

@@ -69,6 +69,7 @@ import { activityCounts, SqliteQueries } from './sqlite-queries.js';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations.js';
 import { ensureSqliteInstanceIdentity, readSqliteInstanceIdentity } from './sqlite-instance.js';
 import type { InstanceIdentity } from '../instance-identity.js';
+import { SqliteWebhooks } from './sqlite-webhooks.js';
 
 export interface SqliteStoreOptions extends Partial<StoreSettings> {
   /** Path of the database file, or ':memory:' for tests. */
@@ -100,6 +101,7 @@ const READ_SYNC_INTERVAL_MS = 20;
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
+  readonly webhooks: SqliteWebhooks;
   readonly #db: Database.Database;
   readonly #q: SqliteQueries;
   readonly #windowDays: number;
@@ -121,6 +123,12 @@ export class SqliteStore implements Store {
     this.#db = db;
     this.#q = new SqliteQueries(db);
     this.#windowDays = settings.activityWindowDays;
+    this.webhooks = new SqliteWebhooks(
+      db,
+      this.#q,
+      (fn) => settle(() => this.#write(fn)),
+      (fn) => settle(() => this.#read(fn)),
+    );
     this.#snapshot = new Snapshot(
       {
         licenses: () => settle(() => this.#read(() => this.#liveLicenses())),
@@ -825,8 +833,16 @@ function migrate(db: Database.Database, migrations: readonly Migration[]): void 
     const current = row?.v ?? 0;
     const latest = migrations.at(-1)?.version ?? 0;
     checkSchemaVersion(current, latest);
+    // Every version not applied yet, not only those above the highest: versions are numbered by
+    // separate changes, and one may arrive after a higher one was applied.
+    const applied = new Set(
+      db
+        .prepare<[], { version: number }>('SELECT version FROM schema_migrations')
+        .all()
+        .map((r) => r.version),
+    );
     for (const m of migrations) {
-      if (m.version <= current) continue;
+      if (applied.has(m.version)) continue;
       db.exec(m.sql);
       m.run?.(db);
       db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(

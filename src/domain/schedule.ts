@@ -1,0 +1,110 @@
+import { effectiveLicense, type LicenseRecord } from './license.js';
+import { licenseView } from './license-view.js';
+import type { EventDraft, EventType, SeatFigures } from './events.js';
+
+/**
+ * The time-based events (docs/events.md#time-based-events): what falls due by the clock rather than
+ * by a change. Decided here, from the live licenses and two instants; each store writes what is
+ * due under a unique key per license and milestone, so every instance may run the scheduler and
+ * each milestone is still produced once.
+ */
+
+/** The days before `expires` at which `license.expiring` is produced, latest first. */
+export const EXPIRING_DAYS = [30, 7, 1] as const;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * One milestone of one license. `key` is unique per license: `started`, `expiring:30`,
+ * `expiring:7`, `expiring:1`, `expired`, and `access:start` / `access:end` for a turn of data
+ * access at the license's `startsAt` or `expires`.
+ */
+export interface DueMilestone {
+  licenseId: number;
+  key: string;
+  type: EventType;
+  dueAt: Date;
+  /** For `license.expiring`. */
+  daysLeft?: number;
+}
+
+/** The live licenses: neither deleted nor invalidated. Their `updatedAt` is when they were added. */
+function live(licenses: readonly LicenseRecord[]): LicenseRecord[] {
+  return licenses.filter((l) => !l.deleted && !l.invalidated);
+}
+
+/**
+ * The milestones due at `now` for `licenses`:
+ * - `license.started` when `startsAt` passed after the license was added and after `since`;
+ * - `license.expired` likewise for `expires`;
+ * - `license.expiring` for the latest of the 30, 7 and 1 day milestones reached while the license
+ *   has not expired yet, however late (a license added, or an instance catching up, inside a
+ *   window produces only that window's milestone: 5 days before expiry that is 7, not 30 as well);
+ * - `data_access.blocked` or `.restored` when data access turns over at a license's `startsAt` or
+ *   `expires` that passed after `since` and after the license was added, judged over the licenses
+ *   added by then.
+ *
+ * `since` is the instant the scheduler first ran on this database: nothing that fell due before it
+ * is produced (an upgraded database does not replay its history). The caller drops the keys already
+ * produced.
+ */
+export function dueMilestones(licenses: readonly LicenseRecord[], since: Date, now: Date): DueMilestone[] {
+  const standing = live(licenses);
+  const due: DueMilestone[] = [];
+  const t = now.getTime();
+  // One turn of data access per instant, however many licenses start or end at it.
+  const turns = new Set<number>();
+  for (const license of standing) {
+    const { startsAt, expires } = license.claims;
+    const floor = Math.max(license.updatedAt.getTime(), since.getTime());
+    const passed = (at: Date | null): at is Date => at !== null && at.getTime() > floor && at.getTime() <= t;
+    if (passed(startsAt))
+      due.push({ licenseId: license.id, key: 'started', type: 'license.started', dueAt: startsAt });
+    if (expires !== null && t >= expires.getTime()) {
+      if (passed(expires))
+        due.push({ licenseId: license.id, key: 'expired', type: 'license.expired', dueAt: expires });
+    } else if (expires !== null) {
+      const reached = EXPIRING_DAYS.filter((d) => t >= expires.getTime() - d * DAY_MS).at(-1);
+      if (reached !== undefined)
+        due.push({
+          licenseId: license.id,
+          key: `expiring:${reached}`,
+          type: 'license.expiring',
+          dueAt: new Date(expires.getTime() - reached * DAY_MS),
+          daysLeft: reached,
+        });
+    }
+    for (const [bound, key] of [
+      [startsAt, 'access:start'],
+      [expires, 'access:end'],
+    ] as const) {
+      if (!passed(bound) || turns.has(bound.getTime())) continue;
+      turns.add(bound.getTime());
+      const turn = dataAccessTurn(standing, bound);
+      if (turn !== null) due.push({ licenseId: license.id, key, type: turn, dueAt: bound });
+    }
+  }
+  return due.sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime() || a.licenseId - b.licenseId);
+}
+
+/** Whether data access turns over at `at`, over the licenses added by then. */
+function dataAccessTurn(licenses: readonly LicenseRecord[], at: Date): EventType | null {
+  const known = licenses.filter((l) => l.updatedAt.getTime() <= at.getTime());
+  const before = effectiveLicense(known, new Date(at.getTime() - 1)).dataAccessBlocked;
+  const after = effectiveLicense(known, at).dataAccessBlocked;
+  if (before === after) return null;
+  return after ? 'data_access.blocked' : 'data_access.restored';
+}
+
+/** The event a milestone produces: the license as the API shows it, or the seat figures. */
+export function milestoneEvent(
+  milestone: DueMilestone,
+  license: LicenseRecord,
+  figures: SeatFigures,
+  now: Date,
+): EventDraft {
+  if (milestone.type.startsWith('data_access.')) return { type: milestone.type, data: { ...figures } };
+  const data: Record<string, unknown> = { ...licenseView(license, now) };
+  if (milestone.daysLeft !== undefined) data.daysLeft = milestone.daysLeft;
+  return { type: milestone.type, data };
+}

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { dueMilestones, milestoneEvent } from '../../src/domain/schedule.js';
+import { licenseRecord } from '../helpers/records.js';
+
+const DAY = 24 * 60 * 60 * 1000;
+// licenseRecord's licenses were added at this instant.
+const ADDED = new Date('2026-01-01T00:00:00.000Z');
+const SINCE = new Date('2025-12-01T00:00:00.000Z');
+const at = (ms: number) => new Date(ADDED.getTime() + ms);
+
+function license(id: number, claims: Record<string, unknown>, state = {}) {
+  return licenseRecord(
+    id,
+    {
+      uuid: `00000000-0000-4000-8000-00000000000${id}`,
+      createdAt: '2025-12-01T00:00:00.000Z',
+      seats: 5,
+      ...claims,
+    },
+    state,
+  );
+}
+
+const keys = (due: ReturnType<typeof dueMilestones>) => due.map((m) => `${m.licenseId}:${m.key}`);
+
+test('license.expiring: only the latest milestone reached, however late the scheduler looks', () => {
+  const l = license(1, { expires: at(40 * DAY).toISOString() });
+  assert.deepEqual(keys(dueMilestones([l], SINCE, at(9 * DAY))), [], '31 days left: nothing yet');
+  assert.deepEqual(keys(dueMilestones([l], SINCE, at(10 * DAY))), ['1:expiring:30']);
+  const twenty = dueMilestones([l], SINCE, at(20 * DAY));
+  assert.deepEqual(keys(twenty), ['1:expiring:30'], '20 days before: 30, the window it is in');
+  assert.equal(twenty[0]?.daysLeft, 30);
+  assert.deepEqual(
+    keys(dueMilestones([l], SINCE, at(35 * DAY))),
+    ['1:expiring:7'],
+    '5 days before: 7, not 30 too',
+  );
+  assert.deepEqual(keys(dueMilestones([l], SINCE, at(39.5 * DAY))), ['1:expiring:1']);
+  assert.deepEqual(
+    keys(dueMilestones([l], SINCE, at(41 * DAY))),
+    ['1:expired'],
+    'after expiry: expired only',
+  );
+});
+
+test('license.started and .expired: when the instant passed after the license was added and after since', () => {
+  const later = license(1, { startsAt: at(2 * DAY).toISOString(), expires: at(100 * DAY).toISOString() });
+  assert.deepEqual(keys(dueMilestones([later], SINCE, at(DAY))), []);
+  assert.deepEqual(keys(dueMilestones([later], SINCE, at(2 * DAY))), ['1:started']);
+  const already = license(2, { startsAt: at(-DAY).toISOString(), expires: at(100 * DAY).toISOString() });
+  assert.deepEqual(keys(dueMilestones([already], SINCE, at(DAY))), [], 'started before it was added');
+  const expired = license(3, { expires: at(DAY).toISOString() });
+  assert.deepEqual(
+    keys(dueMilestones([expired], SINCE, at(400 * DAY))),
+    ['3:expired'],
+    'caught up after downtime',
+  );
+  assert.deepEqual(
+    keys(dueMilestones([expired], at(2 * DAY), at(400 * DAY))),
+    [],
+    'fell due before the scheduler first ran on this database',
+  );
+  assert.deepEqual(
+    keys(
+      dueMilestones([license(4, { expires: at(DAY).toISOString() }, { deleted: true })], SINCE, at(2 * DAY)),
+    ),
+    [],
+  );
+  assert.deepEqual(
+    keys(
+      dueMilestones(
+        [license(5, { expires: at(DAY).toISOString() }, { invalidated: true })],
+        SINCE,
+        at(2 * DAY),
+      ),
+    ),
+    [],
+  );
+});
+
+test('data_access.blocked when a hardExpiration license ends alone, restored when a later one starts', () => {
+  const hard = license(1, { expires: at(10 * DAY).toISOString(), hardExpiration: true });
+  const next = license(2, { startsAt: at(12 * DAY).toISOString(), expires: at(100 * DAY).toISOString() });
+  const due = dueMilestones([hard, next], SINCE, at(13 * DAY));
+  assert.deepEqual(
+    due.map((m) => [m.licenseId, m.key, m.type]),
+    [
+      [1, 'expired', 'license.expired'],
+      [1, 'access:end', 'data_access.blocked'],
+      [2, 'started', 'license.started'],
+      [2, 'access:start', 'data_access.restored'],
+    ],
+  );
+  const soft = license(3, { expires: at(10 * DAY).toISOString() });
+  assert.deepEqual(
+    dueMilestones([soft], SINCE, at(11 * DAY)).map((m) => m.type),
+    ['license.expired'],
+    'no hardExpiration: no block',
+  );
+  // Two hard licenses ending at one instant: one turn of data access.
+  const twin = license(4, { expires: at(10 * DAY).toISOString(), hardExpiration: true });
+  assert.equal(
+    dueMilestones([hard, twin], SINCE, at(11 * DAY)).filter((m) => m.type === 'data_access.blocked').length,
+    1,
+  );
+});
+
+test('milestoneEvent: the license as the API shows it with daysLeft, or the seat figures', () => {
+  const l = license(1, { expires: at(20 * DAY).toISOString() });
+  const [m] = dueMilestones([l], SINCE, at(DAY));
+  assert.ok(m);
+  const figures = { activeUserCount: 3, licenseSeats: 5, hardSeats: 5 };
+  const event = milestoneEvent(m, l, figures, at(DAY));
+  assert.equal(event.type, 'license.expiring');
+  assert.equal(event.data.daysLeft, 30);
+  assert.equal(event.data.id, 1);
+  assert.equal(event.data.uuid, l.uuid);
+  const block = milestoneEvent({ ...m, type: 'data_access.blocked' }, l, figures, at(DAY));
+  assert.deepEqual(block.data, figures);
+});
