@@ -10,6 +10,7 @@ import type {
   LicenseImpact as LicenseImpactSchema,
   LicenseListItem as LicenseListItemSchema,
   LicenseStatus as LicenseStatusSchema,
+  Upcoming as UpcomingSchema,
 } from '../http/schemas/license-schemas.js';
 import type {
   Usage as UsageSchema,
@@ -34,6 +35,8 @@ export type LicenseStatus = Static<typeof LicenseStatusSchema>;
 export type AddLicenseBody = Static<typeof AddLicenseBodySchema>;
 /** POST /admin/license/validate and DELETE /admin/license/{id}?dryRun=true: what would change. */
 export type LicenseImpact = Static<typeof LicenseImpactSchema>;
+/** GET /admin/license/upcoming: what changes by itself ahead. */
+export type UpcomingLicenseChanges = Static<typeof UpcomingSchema>;
 
 export type Usage = Static<typeof UsageSchema>;
 export type UsageUser = Usage['users'][number];
