@@ -5,6 +5,7 @@
 import type { LicensorClient } from '../client/index.js';
 import { renderAudit } from './audit.js';
 import { byId, focusOn, h } from './dom.js';
+import { renderLicenseDetail } from './license-detail.js';
 import { renderLicenses } from './licenses.js';
 import { renderOverview } from './overview.js';
 import { clientFor, errorText, forgetToken, isUnauthorized, saveToken, savedToken } from './session.js';
@@ -19,6 +20,8 @@ interface Route {
 const ROUTES: Record<string, Route> = {
   overview: { title: 'Overview', render: renderOverview },
   licenses: { title: 'Licenses', render: renderLicenses },
+  // #/license/ID: one license, every claim and its history (not in the navigation).
+  license: { title: 'License', render: renderLicenseDetail },
   usage: { title: 'Usage', render: renderUsage },
   audit: { title: 'Audit log', render: renderAudit },
 };
