@@ -126,8 +126,8 @@ export interface Notices {
 /** GET /license/entitlements (any valid token). */
 export interface Entitlements {
   features: Record<string, { enabled: boolean }>;
-  /** Names of the data handlers covered. */
-  handlers: string[];
+  /** The data handlers covered, NAME -> description: the same shape as in licenseStatus. */
+  handlers: Record<string, Record<string, unknown>>;
   canAddUser: boolean;
   dataAccessBlocked: boolean;
 }

@@ -127,8 +127,12 @@ describe('GET /license/entitlements', () => {
     const body = res.json();
     assert.deepEqual(Object.keys(body).sort(), ['canAddUser', 'dataAccessBlocked', 'features', 'handlers']);
     assert.deepEqual(body.features, { FPE: { enabled: true }, masking: { enabled: true } });
-    assert.ok(Array.isArray(body.handlers));
-    assert.deepEqual([...body.handlers].sort(), ['databricks', 'postgres', 'snowflake']);
+    // The same object form as licenseStatus (docs/immuta-compatibility.md): one shape everywhere.
+    assert.deepEqual(body.handlers, { snowflake: { versions: ['7'] }, postgres: {}, databricks: {} });
+    assert.deepEqual(
+      body.handlers,
+      (await h.request({ method: 'GET', url: '/admin/license/licenseStatus' })).json().handlers,
+    );
     assert.equal(body.canAddUser, true);
     assert.equal(body.dataAccessBlocked, false);
     assert.ok(
@@ -153,7 +157,7 @@ describe('GET /license/entitlements', () => {
     assert.equal(admin.statusCode, 200);
     assert.deepEqual(admin.json(), {
       features: {},
-      handlers: [],
+      handlers: {},
       canAddUser: false,
       dataAccessBlocked: false,
     });
@@ -183,7 +187,7 @@ describe('GET /license/entitlements', () => {
     h.clock.set(expires);
     const res = await entitlements(h, secret);
     assert.equal(res.statusCode, 200);
-    assert.deepEqual(res.json(), { features: {}, handlers: [], canAddUser: false, dataAccessBlocked: true });
+    assert.deepEqual(res.json(), { features: {}, handlers: {}, canAddUser: false, dataAccessBlocked: true });
   });
 
   test('an expired license without hardExpiration does not block data access', async (t) => {

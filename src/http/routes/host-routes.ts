@@ -3,6 +3,7 @@ import Type from 'typebox';
 import type { AppContext } from '../app.js';
 import { sendJson } from '../reply.js';
 import { problemResponses, TOKEN_ERRORS } from '../schemas/common-schemas.js';
+import { Handlers } from '../schemas/license-schemas.js';
 
 const Notices = Type.Object(
   {
@@ -40,7 +41,7 @@ const Entitlements = Type.Object(
       Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false }),
       { description: 'NAME -> {"enabled": boolean}, over all active licenses' },
     ),
-    handlers: Type.Array(Type.String(), { description: 'Names of the data handlers covered' }),
+    handlers: Handlers,
     canAddUser: Type.Boolean({ description: 'A seat is free: activeUserCount < licenseSeats' }),
     dataAccessBlocked: Type.Boolean({
       description: 'No active license and an expired hardExpiration license',
@@ -52,7 +53,7 @@ const Entitlements = Type.Object(
     examples: [
       {
         features: { FPE: { enabled: true }, nativeSqlTeradata: { enabled: true } },
-        handlers: ['Snowflake'],
+        handlers: { Snowflake: {} },
         canAddUser: true,
         dataAccessBlocked: false,
       },
@@ -110,7 +111,7 @@ export const hostRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { s
             features: Object.fromEntries(
               Object.entries(effective.features).map(([name, f]) => [name, { enabled: f.enabled }]),
             ),
-            handlers: Object.keys(effective.handlers),
+            handlers: effective.handlers,
             canAddUser: activeUserCount < effective.licenseSeats,
             dataAccessBlocked: effective.dataAccessBlocked,
           });

@@ -55,7 +55,11 @@ const Features = Type.Record(
   Type.Object({ enabled: Type.Boolean() }, { additionalProperties: true }),
   { description: 'Features the license turns on: NAME -> {"enabled": boolean}' },
 );
-const Handlers = Type.Record(Type.String(), Type.Object({}, { additionalProperties: true }), {
+/**
+ * The one shape of `handlers` wherever the API shows a license's or the effective license's
+ * handlers (Immuta's object form): NAME -> the handler's description (docs/immuta-compatibility.md).
+ */
+export const Handlers = Type.Record(Type.String(), Type.Object({}, { additionalProperties: true }), {
   description: 'Data handlers the license covers: NAME -> object',
 });
 
