@@ -103,7 +103,8 @@ export function licenseStateOf(
       const words = changeInWords(change, now);
       return {
         label: `Expires ${relativeTime(status.nextExpiry, now)}`,
-        tone: words.tone === 'bad' ? 'bad' : 'warn',
+        // Not blocked yet: amber until it happens; the Ahead card marks a coming block Critical.
+        tone: 'warn',
         detail: `${words.label}: ${words.detail} Renew before then.`,
       };
     }
