@@ -35,6 +35,9 @@ export interface ServerConfig {
 
 export interface ClientConfig {
   url: string | null;
+  /** LICENSOR_HOST and LICENSOR_PORT as given (the CLI checks them when it uses them). */
+  host: string | null;
+  port: string | null;
   token: string | null;
   dataDir: string;
   /** NO_COLOR is set to something (https://no-color.org): never colour the output. */
@@ -191,6 +194,8 @@ export function loadServerConfig(env: Env = process.env): Readonly<ServerConfig>
 export function loadClientConfig(env: Env = process.env): Readonly<ClientConfig> {
   return Object.freeze({
     url: text(env, 'LICENSOR_URL') ?? null,
+    host: text(env, 'LICENSOR_HOST') ?? null,
+    port: text(env, 'LICENSOR_PORT') ?? null,
     token: text(env, 'LICENSOR_TOKEN') ?? null,
     dataDir: dataDirOf(env),
     noColor: (env.NO_COLOR ?? '') !== '',

@@ -33,7 +33,10 @@ export interface Connection {
 /** Adds --url, --token and --json to a command (the program has them too, for before the name). */
 export function withConnectionOptions(command: Command): Command {
   return command
-    .option('--url <url>', `server URL (default: $LICENSOR_URL, else ${DEFAULT_URL})`)
+    .option(
+      '--url <url>',
+      `server URL (default: $LICENSOR_URL, else http://$LICENSOR_HOST:$LICENSOR_PORT, else ${DEFAULT_URL})`,
+    )
     .option(
       '--token <token>',
       'bearer token (default: $LICENSOR_TOKEN, else DATA_DIR/admin-token for a local server)',
@@ -71,7 +74,7 @@ export function outputFor(command: Command): Output {
 export function connect(command: Command): Connection {
   const options = connectionOptions(command);
   const config = loadClientConfig();
-  const rawUrl = options.url ?? config.url ?? DEFAULT_URL;
+  const rawUrl = options.url ?? config.url ?? serverUrlOf(config);
   let parsed: URL;
   try {
     parsed = new URL(rawUrl);
@@ -104,6 +107,23 @@ export function connect(command: Command): Connection {
   }
   const client = new LicensorClient({ baseUrl: parsed, token, timeoutMs: REQUEST_TIMEOUT_MS });
   return { client, url: client.baseUrl, tokenSource, tokenFile, out: outputFor(command) };
+}
+
+/**
+ * With neither --url nor LICENSOR_URL: the server this machine's own LICENSOR_HOST and
+ * LICENSOR_PORT would start (default 127.0.0.1:8080). A server listening on every address (0.0.0.0,
+ * ::) is reached at the loopback address.
+ */
+export function serverUrlOf(config: { host: string | null; port: string | null }): string {
+  if (config.host === null && config.port === null) return DEFAULT_URL;
+  const port = config.port ?? '8080';
+  if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535)
+    throw new UsageError(`LICENSOR_PORT must be a port from 1 to 65535, not "${port}"`);
+  let host = config.host ?? '127.0.0.1';
+  if (host === '0.0.0.0') host = '127.0.0.1';
+  else if (host === '::' || host === '[::]') host = '[::1]';
+  else if (host.includes(':') && !host.startsWith('[')) host = `[${host}]`;
+  return `http://${host}:${Number(port)}`;
 }
 
 function readTokenFile(file: string): string | undefined {

@@ -21,13 +21,17 @@ Administrator commands (add ... audit) talk to a running server. Their --url,
 
 Environment:
   LICENSOR_URL       server URL (default ${DEFAULT_URL})
+  LICENSOR_HOST, LICENSOR_PORT
+                     without --url and LICENSOR_URL: the server at this host and
+                     port, as \`licensor serve\` reads them (0.0.0.0 means 127.0.0.1)
   LICENSOR_TOKEN     bearer token (safer than --token, which other users can see)
   LICENSOR_DATA_DIR  with neither set and a server on this machine, the token is
                      read from DATA_DIR/admin-token (default ./data)
   NO_COLOR           never colour the output (it is coloured only on a terminal)
 
 Exit codes: 0 success, 1 a refused operation (its code is printed on stderr),
-2 a usage error.
+2 a usage error. \`status --check\` follows the monitoring-plugins convention
+instead: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 
 Examples:
   licensor add --file customer.jwt

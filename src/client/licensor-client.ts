@@ -24,6 +24,7 @@ import type {
   LicenseImpact,
   LicenseListItem,
   LicenseStatus,
+  UpcomingLicenseChanges,
   Notices,
   PageQuery,
   ProblemCode,
@@ -107,9 +108,17 @@ export class LicensorClient {
     return this.#json('POST', '/admin/license/validate', { body: { licenseKey } });
   }
 
-  /** GET /admin/license: every license that is not deleted, in id order (never the key). */
-  listLicenses(): Promise<LicenseListItem[]> {
-    return this.#json('GET', '/admin/license');
+  /**
+   * GET /admin/license: every license that is not deleted, in id order (never the key); with
+   * `all: true`, the deleted ones too.
+   */
+  listLicenses(options: { all?: boolean } = {}): Promise<LicenseListItem[]> {
+    return this.#json('GET', '/admin/license', options.all === true ? { query: { all: true } } : {});
+  }
+
+  /** GET /admin/license/upcoming: the licenses that start or expire within `days`, and what changes. */
+  upcomingLicenseChanges(options: { days?: number } = {}): Promise<UpcomingLicenseChanges> {
+    return this.#json('GET', '/admin/license/upcoming', { query: { days: options.days } });
   }
 
   /** GET /admin/license/licenseStatus: seats and the effective license. */

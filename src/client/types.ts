@@ -10,6 +10,7 @@ import type {
   LicenseImpact as LicenseImpactSchema,
   LicenseListItem as LicenseListItemSchema,
   LicenseStatus as LicenseStatusSchema,
+  Upcoming as UpcomingSchema,
 } from '../http/schemas/license-schemas.js';
 import type { SeatSettings as SeatSettingsSchema } from '../http/schemas/settings-schemas.js';
 import type {
@@ -46,6 +47,8 @@ export type LicenseStatus = Static<typeof LicenseStatusSchema>;
 export type AddLicenseBody = Static<typeof AddLicenseBodySchema>;
 /** POST /admin/license/validate and DELETE /admin/license/{id}?dryRun=true: what would change. */
 export type LicenseImpact = Static<typeof LicenseImpactSchema>;
+/** GET /admin/license/upcoming: what changes by itself ahead. */
+export type UpcomingLicenseChanges = Static<typeof UpcomingSchema>;
 
 /** GET and PUT /admin/settings/seats. */
 export type SeatSettings = Static<typeof SeatSettingsSchema>;
@@ -156,8 +159,8 @@ export interface Notices {
 /** GET /license/entitlements (any valid token). */
 export interface Entitlements {
   features: Record<string, { enabled: boolean }>;
-  /** Names of the data handlers covered. */
-  handlers: string[];
+  /** The data handlers covered, NAME -> description: the same shape as in licenseStatus. */
+  handlers: Record<string, Record<string, unknown>>;
   canAddUser: boolean;
   dataAccessBlocked: boolean;
   /** Licenses in force in their grace after expiry: the earliest end of grace and their uuids. */

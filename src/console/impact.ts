@@ -16,6 +16,84 @@ function changed(before: string, after: string): Child {
     : h('strong', { class: 'changed' }, after, h('span', { class: 'visually-hidden' }, ' (changes)'));
 }
 
+/** The two irreversible claims, as badges with what they mean (docs/licenses.md). */
+export const HARD_EXPIRATION_TEXT =
+  'once it expires, data access is blocked unless another license is active';
+export const HARD_DELETE_TEXT = 'once deleted, its key can never be added again';
+
+export function hardBadges(license: { hardExpiration: boolean; hardDelete: boolean }): HTMLElement[] {
+  return [
+    ...(license.hardExpiration
+      ? [h('span', { class: 'badge tone-bad hard-badge', title: HARD_EXPIRATION_TEXT }, 'Hard expiration')]
+      : []),
+    ...(license.hardDelete
+      ? [h('span', { class: 'badge tone-warn hard-badge', title: HARD_DELETE_TEXT }, 'Hard delete')]
+      : []),
+  ];
+}
+
+/** The hard claims spelled out, one sentence each, for a preview or a confirmation. */
+export function hardConsequences(
+  license: { hardExpiration: boolean; hardDelete: boolean; expires: string | null },
+  change: 'add' | 'delete',
+): Child[] {
+  const out: Child[] = [];
+  if (license.hardExpiration && change === 'add')
+    out.push(
+      h(
+        'p',
+        { class: 'consequence tone-bad', 'data-consequence': 'hard-expiration' },
+        ...hardBadges({ hardExpiration: true, hardDelete: false }),
+        ' ',
+        license.expires === null
+          ? 'It never expires, so the block never applies.'
+          : `On ${formatDay(license.expires)}, ${HARD_EXPIRATION_TEXT}.`,
+      ),
+    );
+  if (license.hardDelete && change === 'add')
+    out.push(
+      h(
+        'p',
+        { class: 'consequence tone-warn', 'data-consequence': 'hard-delete' },
+        ...hardBadges({ hardExpiration: false, hardDelete: true }),
+        ' ',
+        `If it is ever deleted, ${HARD_DELETE_TEXT}.`,
+      ),
+    );
+  return out;
+}
+
+/** What changes on a scheduled key's start date: seats, features and handlers then. */
+function atStartDetails(shift: NonNullable<LicenseImpact['atStart']>, now: Date): HTMLElement {
+  return h(
+    'section',
+    { class: 'at-start', id: 'at-start', 'aria-labelledby': 'at-start-title' },
+    h(
+      'h4',
+      { id: 'at-start-title' },
+      `On its start date, ${formatDay(shift.at)} (${relativeTime(shift.at, now)})`,
+    ),
+    h(
+      'p',
+      {},
+      'Nothing changes now. When it comes into force: seats ',
+      h('strong', {}, `${shift.before.licenseSeats} → ${shift.after.licenseSeats}`),
+      '.',
+    ),
+    h('h4', {}, 'Features gained then'),
+    chips(shift.featuresGained, 'None.', 'ok'),
+    h('h4', {}, 'Handlers gained then'),
+    chips(shift.handlersGained, 'None.', 'ok'),
+    shift.usersOverLimitAfter > 0
+      ? h(
+          'p',
+          { class: 'consequence tone-bad' },
+          `${plural(shift.usersOverLimitAfter, 'active user')} over the limit then.`,
+        )
+      : null,
+  );
+}
+
 /** Who the license is for and what it grants, in one line. */
 export function licenseSummary(license: NonNullable<LicenseImpact['license']>, now: Date): string {
   const who = [license.licensee?.company, license.licensee?.name].filter((v) => v !== undefined).join(', ');
@@ -100,11 +178,15 @@ export function impactDetails(impact: LicenseImpact, change: 'add' | 'delete'): 
       : !after.dataAccessBlocked && before.dataAccessBlocked
         ? h('p', { class: 'consequence tone-ok' }, 'Data access would no longer be blocked.')
         : null;
+  const scheduled = impact.atStart === null ? null : atStartDetails(impact.atStart, new Date());
   return h(
     'div',
     { class: 'impact' },
+    impact.license === null ? null : hardConsequences(impact.license, change)[0],
+    impact.license === null ? null : hardConsequences(impact.license, change)[1],
+    scheduled,
     table(
-      change === 'add' ? 'Seats before and after adding' : 'Seats before and after deleting',
+      change === 'add' ? 'Seats now and right after adding' : 'Seats before and after deleting',
       [
         { header: '', cell: (r) => r.what, className: 'row-head' },
         { header: 'Now', cell: (r) => r.before },

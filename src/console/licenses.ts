@@ -2,7 +2,7 @@ import type { LicenseImpact, LicenseListItem, LicenseState } from '../client/ind
 import { confirmDialog } from './dialog.js';
 import { focusOn, h, table } from './dom.js';
 import { formatDay, relativeTime } from './format.js';
-import { impactDetails, licenseSummary, refusalNotice } from './impact.js';
+import { hardBadges, impactDetails, licenseSummary, refusalNotice } from './impact.js';
 import { badge, type Tone, type ViewContext } from './ui.js';
 
 const STATE_TONE: Record<LicenseState, Tone> = {
@@ -96,7 +96,9 @@ export async function renderLicenses(ctx: ViewContext): Promise<void> {
     );
     preview.replaceChildren(title);
     if (impact.license !== null)
-      preview.append(h('p', { class: 'summary' }, licenseSummary(impact.license, now)));
+      preview.append(
+        h('p', { class: 'summary' }, licenseSummary(impact.license, now), ' ', ...hardBadges(impact.license)),
+      );
     preview.append(
       impact.refusal === null ? impactDetails(impact, 'add') : refusalNotice(impact.refusal),
       actions,
@@ -203,7 +205,13 @@ export async function renderLicenses(ctx: ViewContext): Promise<void> {
       body: [
         impact.license === null
           ? null
-          : h('p', { class: 'summary' }, licenseSummary(impact.license, new Date())),
+          : h(
+              'p',
+              { class: 'summary' },
+              licenseSummary(impact.license, new Date()),
+              ' ',
+              ...hardBadges(impact.license),
+            ),
         license.hardDelete
           ? h(
               'p',
@@ -227,8 +235,14 @@ export async function renderLicenses(ctx: ViewContext): Promise<void> {
     }
   };
 
+  const showAll = h('input', { type: 'checkbox', id: 'show-all' });
+  showAll.addEventListener('change', () => {
+    void loadTable().catch((err: unknown) => ctx.fail(err));
+  });
+
   async function loadTable(): Promise<void> {
-    const licenses = await client.listLicenses();
+    const all = showAll.checked;
+    const licenses = await client.listLicenses({ all });
     const now = new Date();
     if (licenses.length === 0) {
       tableBox.replaceChildren(h('p', { class: 'muted' }, 'No licenses yet. Add a key above.'));
@@ -236,19 +250,33 @@ export async function renderLicenses(ctx: ViewContext): Promise<void> {
     }
     tableBox.replaceChildren(
       table(
-        'Licenses that are not deleted, in id order',
+        all ? 'Every license ever added, in id order' : 'Licenses that are not deleted, in id order',
         [
-          { header: 'ID', cell: (l) => String(l.id), className: 'num' },
+          {
+            header: 'ID',
+            cell: (l) =>
+              h(
+                'a',
+                { href: `#/license/${l.id}`, 'aria-label': `License ${l.id}: details and history` },
+                String(l.id),
+              ),
+            className: 'num',
+          },
           { header: 'UUID', cell: (l) => h('code', {}, l.uuid), className: 'uuid' },
           { header: 'Licensee', cell: licensee },
           { header: 'Seats', cell: (l) => String(l.seats), className: 'num' },
           { header: 'Soft seats', cell: (l) => String(l.softSeats), className: 'num' },
           { header: 'Created', cell: (l) => formatDay(l.createdAt) },
           { header: 'Expires', cell: (l) => expiresCell(l, now) },
-          { header: 'Status', cell: (l) => badge(l.state, STATE_TONE[l.state]) },
+          {
+            header: 'Status',
+            cell: (l) =>
+              h('span', { class: 'badges' }, badge(l.state, STATE_TONE[l.state]), ...hardBadges(l)),
+          },
           {
             header: 'Actions',
             cell: (l) => {
+              if (l.deleted) return '—';
               const button = h(
                 'button',
                 { type: 'button', class: 'button danger small', 'aria-label': `Delete license ${l.id}` },
@@ -277,6 +305,13 @@ export async function renderLicenses(ctx: ViewContext): Promise<void> {
       'section',
       { class: 'card', 'aria-labelledby': 'list-title' },
       h('h2', { id: 'list-title' }, 'Licenses'),
+      h(
+        'p',
+        { class: 'toggle' },
+        showAll,
+        ' ',
+        h('label', { for: 'show-all' }, 'Show deleted licenses too (the whole history)'),
+      ),
       tableBox,
     ),
   );

@@ -6,6 +6,7 @@
 import type { LicensorClient } from '../client/index.js';
 import { renderAudit } from './audit.js';
 import { byId, focusOn, h } from './dom.js';
+import { renderLicenseDetail } from './license-detail.js';
 import { renderLicenses } from './licenses.js';
 import { renderTokens } from './tokens.js';
 import { renderOverview } from './overview.js';
@@ -24,6 +25,8 @@ interface Route {
 const ROUTES: Record<string, Route> = {
   overview: { title: 'Overview', render: renderOverview },
   licenses: { title: 'Licenses', render: renderLicenses },
+  // #/license/ID: one license, every claim and its history (not in the navigation).
+  license: { title: 'License', render: renderLicenseDetail },
   usage: { title: 'Usage', render: renderUsage },
   users: { title: 'Users', render: renderUsers },
   pending: { title: 'Pending approval', render: renderPending },

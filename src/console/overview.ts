@@ -1,4 +1,4 @@
-import type { LicenseListItem, LicenseStatus, Notices } from '../client/index.js';
+import type { LicenseListItem, LicenseStatus, Notices, UpcomingLicenseChanges } from '../client/index.js';
 import { gaugeLegend, seatGauge, seatTone } from './charts.js';
 import { h } from './dom.js';
 import { daysUntil, formatDay, plural, relativeTime } from './format.js';
@@ -14,8 +14,58 @@ export interface StateInWords {
   detail: string;
 }
 
+/** How far ahead the overview lists licenses that start or expire. */
+export const AHEAD_DAYS = 365;
+
+type Change = UpcomingLicenseChanges['changes'][number];
+type LicenseRef = Change['expiring'][number];
+
+/** A license as people name it: its licensee (company, else name), else its uuid. */
+export function licenseName(l: LicenseRef): string {
+  const who = l.licensee?.company ?? l.licensee?.name;
+  return who === undefined ? `License ${l.id} (${l.uuid})` : `License ${l.id} (${who})`;
+}
+
+/** What one change ahead means, in a sentence: which license, when, and what is lost or gained. */
+export function changeInWords(change: Change, now: Date): StateInWords {
+  const names = (refs: LicenseRef[]) => refs.map(licenseName).join(', ');
+  const what = [
+    change.expiring.length > 0 ? `${names(change.expiring)} expires` : null,
+    change.starting.length > 0 ? `${names(change.starting)} starts` : null,
+  ]
+    .filter((p) => p !== null)
+    .join('; ');
+  const label = `${what} ${formatDay(change.at)} (${relativeTime(change.at, now)})`;
+  const effects: string[] = [];
+  if (change.after.dataAccessBlocked && !change.before.dataAccessBlocked)
+    effects.push('data access blocked (hard expiration, no other license active)');
+  if (change.after.licenseSeats !== change.before.licenseSeats)
+    effects.push(`seats ${change.before.licenseSeats} → ${change.after.licenseSeats}`);
+  if (change.featuresLost.length > 0) effects.push(`features lost: ${change.featuresLost.join(', ')}`);
+  if (change.handlersLost.length > 0) effects.push(`handlers lost: ${change.handlersLost.join(', ')}`);
+  if (change.featuresGained.length > 0) effects.push(`features gained: ${change.featuresGained.join(', ')}`);
+  if (change.handlersGained.length > 0) effects.push(`handlers gained: ${change.handlersGained.join(', ')}`);
+  if (change.usersOverLimitAfter > 0)
+    effects.push(`${plural(change.usersOverLimitAfter, 'active user')} over the limit`);
+  const loses =
+    change.after.dataAccessBlocked ||
+    change.after.licenseSeats < change.before.licenseSeats ||
+    change.featuresLost.length > 0 ||
+    change.handlersLost.length > 0;
+  return {
+    label,
+    tone: change.after.dataAccessBlocked ? 'bad' : loses ? 'warn' : 'neutral',
+    detail: effects.length > 0 ? `${effects.join('; ')}.` : 'Nothing else changes.',
+  };
+}
+
 /** The license state in words: active, expires in N days, expired, data access blocked, ... */
-export function licenseStateOf(status: LicenseStatus, licenses: LicenseListItem[], now: Date): StateInWords {
+export function licenseStateOf(
+  status: LicenseStatus,
+  licenses: LicenseListItem[],
+  now: Date,
+  ahead: UpcomingLicenseChanges | null = null,
+): StateInWords {
   if (status.dataAccessBlocked)
     return {
       label: 'Data access blocked',
@@ -49,12 +99,23 @@ export function licenseStateOf(status: LicenseStatus, licenses: LicenseListItem[
   if (status.nextExpiry === null)
     return { label: 'Active', tone: 'ok', detail: `${active}; none of them expires.` };
   const when = `${relativeTime(status.nextExpiry, now)} (${formatDay(status.nextExpiry)})`;
-  if (daysUntil(status.nextExpiry, now) <= EXPIRY_WARNING_DAYS)
+  if (daysUntil(status.nextExpiry, now) <= EXPIRY_WARNING_DAYS) {
+    const change = ahead?.changes.find((c) => c.at === status.nextExpiry && c.expiring.length > 0);
+    if (change !== undefined) {
+      const words = changeInWords(change, now);
+      return {
+        label: `Expires ${relativeTime(status.nextExpiry, now)}`,
+        // Not blocked yet: amber until it happens; the Ahead card marks a coming block Critical.
+        tone: 'warn',
+        detail: `${words.label}: ${words.detail} Renew before then.`,
+      };
+    }
     return {
       label: `Expires ${relativeTime(status.nextExpiry, now)}`,
       tone: 'warn',
       detail: `${active}; the next expiry is ${when}. Renew before then.`,
     };
+  }
   return { label: 'Active', tone: 'ok', detail: `${active}; the next expiry is ${when}.` };
 }
 
@@ -117,16 +178,17 @@ function noticesPreview(notices: Notices): HTMLElement {
 }
 
 export async function renderOverview(ctx: ViewContext): Promise<void> {
-  const [status, licenses, notices, queue, instance] = await Promise.all([
+  const [status, licenses, notices, queue, instance, ahead] = await Promise.all([
     ctx.client.licenseStatus(),
     ctx.client.listLicenses(),
     ctx.client.notices(),
     ctx.client.listUsers({ state: 'pending', size: 1 }),
     ctx.client.instance(),
+    ctx.client.upcomingLicenseChanges({ days: AHEAD_DAYS }),
   ]);
   const waiting = pendingNotice(queue.total);
   const now = new Date();
-  const state = licenseStateOf(status, licenses, now);
+  const state = licenseStateOf(status, licenses, now, ahead);
   const enabled = Object.entries(status.features)
     .filter(([, f]) => f.enabled)
     .map(([name]) => name)
@@ -176,9 +238,11 @@ export async function renderOverview(ctx: ViewContext): Promise<void> {
             {},
             status.canAddUser
               ? 'can be added'
-              : status.whenFull === 'queue'
-                ? 'are queued for approval'
-                : 'cannot be added',
+              : status.licenseSeats === 0
+                ? 'cannot be added: no active license'
+                : status.whenFull === 'queue'
+                  ? 'are queued for approval'
+                  : 'cannot be added',
           ),
           ...(status.overage > 0
             ? [h('dt', {}, 'Overage (true-up)'), h('dd', {}, plural(status.overage, 'user'))]
@@ -196,6 +260,33 @@ export async function renderOverview(ctx: ViewContext): Promise<void> {
           h('code', {}, instance.instanceId),
           ' (signs usage reports and entitlements)',
         ),
+      ),
+      card(
+        'Ahead',
+        h(
+          'p',
+          { class: 'muted' },
+          `Licenses that start or expire within ${AHEAD_DAYS} days, and what changes then.`,
+        ),
+        ahead.changes.length === 0
+          ? h('p', { class: 'muted', id: 'ahead-none' }, 'Nothing starts or expires.')
+          : h(
+              'ul',
+              { class: 'ahead-list', id: 'ahead' },
+              ...ahead.changes.map((change) => {
+                const words = changeInWords(change, now);
+                const soon = daysUntil(change.at, now) <= EXPIRY_WARNING_DAYS && words.tone !== 'neutral';
+                return h(
+                  'li',
+                  { 'data-tone': words.tone },
+                  soon ? badge(words.tone === 'bad' ? 'Critical' : 'Warning', words.tone) : null,
+                  soon ? ' ' : null,
+                  h('strong', {}, words.label),
+                  ': ',
+                  words.detail,
+                );
+              }),
+            ),
       ),
       card(
         'Login notices',

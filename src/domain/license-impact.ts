@@ -77,6 +77,24 @@ export interface LicenseImpact {
   invalidates: { id: number; uuid: string }[];
   /** Active users beyond the license seats afterwards: the users that hold no seat any more. */
   usersOverLimitAfter: number;
+  /**
+   * For a key that starts later (`startsAt` in the future): what changes on its start date, when
+   * it comes into force. Null otherwise, and for a refusal.
+   */
+  atStart: LicenseShift | null;
+}
+
+/** What changes at one instant `at`: the effective license just before it against at it. */
+export interface LicenseShift {
+  at: Date;
+  before: LicenseSnapshot;
+  after: LicenseSnapshot;
+  featuresGained: string[];
+  featuresLost: string[];
+  handlersGained: string[];
+  handlersLost: string[];
+  /** With today's active users: those beyond the license seats from `at` on. */
+  usersOverLimitAfter: number;
 }
 
 /** A key that verified: its uuid and claims, as POST /admin/license would store them. */
@@ -116,9 +134,10 @@ function compare(
   after: readonly LicenseRecord[],
   activeUserCount: number,
   now: Date,
-): Omit<LicenseImpact, 'subject' | 'refusal' | 'invalidates'> {
+  afterNow: Date = now,
+): Omit<LicenseImpact, 'subject' | 'refusal' | 'invalidates' | 'atStart'> {
   const was = effectiveLicense(before, now);
-  const will = effectiveLicense(after, now);
+  const will = effectiveLicense(after, afterNow);
   const [featuresBefore, featuresAfter] = [enabledFeatures(was), enabledFeatures(will)];
   const [handlersBefore, handlersAfter] = [
     new Set(Object.keys(was.handlers)),
@@ -151,6 +170,7 @@ export function refusedKeyImpact(
     subject: null,
     refusal: keyRefusal(refusal),
     invalidates: [],
+    atStart: null,
     ...compare(stored, stored, activeUserCount, now),
   };
 }
@@ -191,6 +211,7 @@ export function additionImpact(
       subject: { record, stored: false },
       refusal: keyRefusal(err),
       invalidates: [],
+      atStart: null,
       ...compare(stored, stored, activeUserCount, now),
     };
   }
@@ -199,11 +220,13 @@ export function additionImpact(
   const after = [...stored, record].map((l) =>
     isSuperseded(l) ? { ...l, invalidated: true, updatedAt: now } : l,
   );
+  const { startsAt } = claims;
   return {
     subject: { record: after.at(-1) ?? record, stored: false },
     refusal: null,
     invalidates: stored.filter(isSuperseded).map((l) => ({ id: l.id, uuid: l.uuid })),
     ...compare(stored, after, activeUserCount, now),
+    atStart: startsAt !== null && startsAt > now ? shiftAt(after, activeUserCount, startsAt) : null,
   };
 }
 
@@ -224,6 +247,54 @@ export function deletionImpact(
     subject: { record: target, stored: true },
     refusal: null,
     invalidates: [],
+    atStart: null,
     ...compare(stored, after, activeUserCount, now),
   };
+}
+
+/**
+ * What changes at `at` by itself (licenses starting or expiring then): the effective license one
+ * millisecond before against at `at`, with `activeUserCount` users.
+ */
+export function shiftAt(licenses: readonly LicenseRecord[], activeUserCount: number, at: Date): LicenseShift {
+  const { activeUserCount: _count, ...shift } = compare(
+    licenses,
+    licenses,
+    activeUserCount,
+    new Date(at.getTime() - 1),
+    at,
+  );
+  return { at, ...shift };
+}
+
+/** A change ahead: the instant, the licenses that start or expire then, and what changes. */
+export interface LicenseChangeAhead extends LicenseShift {
+  starting: LicenseRecord[];
+  expiring: LicenseRecord[];
+}
+
+/**
+ * Every instant after `now` and up to `until` at which a license that is neither deleted nor
+ * invalidated starts or expires, in time order, with what changes then (docs/licenses.md#changes-ahead).
+ * An expiry whose license has hardExpiration and leaves no license active shows as
+ * `after.dataAccessBlocked`.
+ */
+export function changesAhead(
+  licenses: readonly LicenseRecord[],
+  activeUserCount: number,
+  now: Date,
+  until: Date,
+): LicenseChangeAhead[] {
+  const live = licenses.filter((l) => !l.deleted && !l.invalidated);
+  const instants = new Set<number>();
+  for (const l of live)
+    for (const t of [l.claims.startsAt, l.claims.expires])
+      if (t !== null && t > now && t <= until) instants.add(t.getTime());
+  return [...instants]
+    .sort((a, b) => a - b)
+    .map((t) => ({
+      ...shiftAt(live, activeUserCount, new Date(t)),
+      starting: live.filter((l) => l.claims.startsAt?.getTime() === t),
+      expiring: live.filter((l) => l.claims.expires?.getTime() === t),
+    }));
 }

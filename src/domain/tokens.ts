@@ -18,3 +18,25 @@ export function checkBootstrapSecret(existing: { bootstrap: boolean; revoked: bo
       'LICENSOR_ADMIN_TOKEN is the secret of another token; set a new secret',
     );
 }
+
+/**
+ * Whether token `id` may be revoked, given every live (not revoked) token: TOKEN_NOT_FOUND when it
+ * is not among them, LAST_ADMIN_TOKEN when it is the only live APPLICATION_ADMIN token, since no
+ * token could then manage licenses or tokens again (docs/auth.md#the-last-administrator-token
+ * says how to get back in). A store calls this inside the transaction that revokes, with the live
+ * tokens read under its lock, so two concurrent revokes of the last two cannot both pass.
+ */
+export function planRevokeToken<T extends { id: number; permissions: readonly string[] }>(
+  id: number,
+  liveTokens: readonly T[],
+): T {
+  const token = liveTokens.find((t) => t.id === id);
+  if (token === undefined) throw new LicensorError('TOKEN_NOT_FOUND', `no live token with id ${id}`);
+  const isAdmin = (t: T): boolean => t.permissions.includes('APPLICATION_ADMIN');
+  if (isAdmin(token) && !liveTokens.some((t) => t.id !== id && isAdmin(t)))
+    throw new LicensorError(
+      'LAST_ADMIN_TOKEN',
+      `token ${id} is the last live APPLICATION_ADMIN token; create another administrator token first (licensor tokens create NAME --permission APPLICATION_ADMIN)`,
+    );
+  return token;
+}

@@ -1,5 +1,6 @@
 import type { Static } from 'typebox';
-import type { LicenseImpact } from '../domain/license-impact.js';
+import type { LicenseChangeAhead, LicenseImpact } from '../domain/license-impact.js';
+import type { Licensee } from '../domain/license-claims.js';
 import * as views from '../domain/license-view.js';
 import type { EffectiveLicense, LicenseRecord } from '../domain/license.js';
 import type {
@@ -7,6 +8,7 @@ import type {
   License,
   LicenseImpact as LicenseImpactSchema,
   LicenseListItem,
+  Upcoming,
 } from './schemas/license-schemas.js';
 
 /** The domain's views, checked against the wire schemas: a drift between them does not compile. */
@@ -22,7 +24,38 @@ export function impactView(impact: LicenseImpact, now: Date): Static<typeof Lice
     const { id, deleted: _d, invalidated: _i, expired: _e, ...fields } = licenseListView(subject.record, now);
     license = { id: subject.stored ? id : null, ...fields };
   }
-  return { license, ...rest };
+  const { atStart } = rest;
+  return { license, ...rest, atStart: atStart && { ...atStart, at: atStart.at.toISOString() } };
+}
+
+/** A license named in a change ahead. */
+export function licenseRef(license: LicenseRecord): {
+  id: number;
+  uuid: string;
+  licensee: Licensee | null;
+  hardExpiration: boolean;
+  hardDelete: boolean;
+} {
+  const { licensee, hardExpiration, hardDelete } = license.claims;
+  return { id: license.id, uuid: license.uuid, licensee, hardExpiration, hardDelete };
+}
+
+/** GET /admin/license/upcoming. */
+export function upcomingView(
+  changes: readonly LicenseChangeAhead[],
+  from: Date,
+  until: Date,
+): Static<typeof Upcoming> {
+  return {
+    from: from.toISOString(),
+    until: until.toISOString(),
+    changes: changes.map(({ starting, expiring, at, ...shift }) => ({
+      at: at.toISOString(),
+      ...shift,
+      starting: starting.map(licenseRef),
+      expiring: expiring.map(licenseRef),
+    })),
+  };
 }
 
 /** The effective license's grace as status and entitlements show it (docs/licenses.md#grace-period). */

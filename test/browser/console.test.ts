@@ -477,7 +477,8 @@ test(
     const l = await startLicensor(t);
     const soon = l.issuer.issue({
       seats: 5,
-      expires: new Date(Date.now() + 5000).toISOString(),
+      // Long enough for a sign-in on a loaded machine; the wait below polls, it does not sleep it out.
+      expires: new Date(Date.now() + 20_000).toISOString(),
       hardExpiration: true,
       // Text from a key is shown as text: markup in it is not obeyed.
       noticeOnExpire: 'Your license has expired: call ACME licensing. <img src=x onerror="document.title=1">',
@@ -489,7 +490,8 @@ test(
     await checkPage(page, problems, 'expires soon');
     await screenshot(page, 'state-expires-soon');
 
-    await new Promise((resolve) => setTimeout(resolve, 5500));
+    while (!(await l.api('GET', '/admin/license/licenseStatus')).body.dataAccessBlocked)
+      await new Promise((resolve) => setTimeout(resolve, 250));
     await page.reload();
     await page.locator('#seat-count').waitFor();
     assert.equal(await page.locator('#license-state').innerText(), 'Data access blocked');

@@ -114,12 +114,15 @@ test('license commands against a real server: add, list, status, delete, usage, 
   await t.test('list: an aligned table; --json is GET /admin/license', async () => {
     const out = assertOk(await l.run(['list']));
     const lines = out.trimEnd().split('\n');
-    assert.match(lines[0]!, /^ID\s+UUID\s+STATE\s+SEATS\s+SOFT\s+EXPIRES\s+FEATURES$/);
+    assert.match(
+      lines[0]!,
+      /^ID\s+UUID\s+LICENSEE\s+STATE\s+SEATS\s+SOFT\s+STARTS\s+EXPIRES\s+HARD\s+FEATURES$/,
+    );
     assert.equal(lines.length, 1 + 5);
     // Aligned: every row's STATE starts in the header's STATE column.
     const stateAt = lines[0]!.indexOf('STATE');
     for (const line of lines.slice(1)) assert.match(line.slice(stateAt), /^(active|scheduled)\b/, line);
-    assert.match(lines[1]!, /^ 1 .* active +20 +5 +2099-12-31 +FPE$/);
+    assert.match(lines[1]!, /^ 1 .* active +20 +5 +- +2099-12-31 +- +FPE$/);
     assert.match(lines[4]!, /scheduled/);
     const json = okJson(await l.run(['list', '--json']));
     assert.deepEqual(json, await apiGet(l, '/admin/license'));
@@ -259,7 +262,16 @@ test('license commands against a real server: add, list, status, delete, usage, 
     const out = assertOk(await l.run(['delete', '3']));
     assert.match(out, /^Deleted license 3 \(uuid [0-9a-f-]{36}\)\. The same key may be added again\.$/m);
     const hard = await addKeyDirect(l, { seats: 1, hardDelete: true });
-    const deleted = okJson(await l.run(['delete', String(hard.id), '--json']));
+    // Not a terminal: a hardDelete license needs --yes, and without it nothing is deleted.
+    for (const json of [[], ['--json']])
+      assertUsage(
+        await l.run(['delete', String(hard.id), ...json]),
+        new RegExp(
+          `^licensor: license ${hard.id} \\(.+\\) has hardDelete: once deleted, its key can never be added again; pass --yes to delete it\n$`,
+        ),
+      );
+    assert.equal((await apiGet(l, `/admin/license/${hard.id}`)).deleted, false);
+    const deleted = okJson(await l.run(['delete', String(hard.id), '--json', '--yes']));
     assert.deepEqual(Object.keys(deleted).sort(), LICENSE_FIELDS);
     assert.equal(deleted.deleted, true);
     assert.equal(deleted.id, hard.id);

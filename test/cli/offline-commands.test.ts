@@ -19,6 +19,29 @@ test('keygen, issue and inspect still work beside the administrator commands', a
   const human = assertOk(await runCli(['inspect', key, '--trusted', pub]));
   assert.match(human, /^seats: +7 \(\+0 soft\)$/m);
   assert.match(human, /^signature: +valid$/m);
+  assert.match(human, /^on expiry: +its seats, features and handlers end; data access goes on$/m);
+  assert.match(human, /^on delete: +may be added again$/m);
+  const hard = assertOk(
+    await runCli([
+      'inspect',
+      assertOk(
+        await runCli([
+          'issue',
+          '--key',
+          join(out, 'issuer.key'),
+          '--seats',
+          '1',
+          '--hard-expiration',
+          '--hard-delete',
+        ]),
+      ).trim(),
+    ]),
+  );
+  assert.match(
+    hard,
+    /^on expiry: +HARD EXPIRATION: data access is blocked unless another license is active$/m,
+  );
+  assert.match(hard, /^on delete: +HARD DELETE: once deleted, the key can never be added again$/m);
   // --json after the command name is inspect's own; before it, the program's: both print JSON.
   for (const args of [
     ['inspect', key, '--json'],
@@ -27,8 +50,35 @@ test('keygen, issue and inspect still work beside the administrator commands', a
   ]) {
     const report = okJson(await runCli(args, { input: key }));
     assert.equal(report.payload.seats, 7, args.join(' '));
-    assert.equal(report.expires, '2099-01-01T00:00:00.000Z');
+    // A date alone is the end of that day, UTC: the license covers all of 2099-01-01.
+    assert.equal(report.expires, '2099-01-01T23:59:59.000Z');
   }
+  const scheduled = okJson(
+    await runCli([
+      'inspect',
+      assertOk(
+        await runCli([
+          'issue',
+          '--key',
+          join(out, 'issuer.key'),
+          '--seats',
+          '1',
+          '--starts-at',
+          '2098-05-06',
+        ]),
+      ).trim(),
+      '--json',
+    ]),
+  );
+  assert.equal(
+    scheduled.payload.startsAt,
+    '2098-05-06T00:00:00.000Z',
+    'a start date is the start of that day',
+  );
+  assert.match(
+    assertOk(await runCli(['issue', '--help'])).replace(/\s+/g, ' '),
+    /--expires <time> expiry: RFC 3339, or YYYY-MM-DD for the end of that day \(23:59:59 UTC\)/,
+  );
   assertUsage(await runCli(['issue', '--key', join(out, 'issuer.key'), '--seats', 'many']), /--seats/);
 });
 

@@ -90,6 +90,26 @@ test('users commands against a real server: add, list, show, disable, enable, re
     assertRefused(await l.run(['users', 'show', '99']), 'USER_NOT_FOUND');
   });
 
+  await t.test(
+    'users show|disable|enable take a userid too, compared as the server compares names',
+    async () => {
+      assert.deepEqual(
+        okJson(await l.run(['users', 'show', 'ADA', '--json'])),
+        await apiGet(l, '/admin/users/1'),
+      );
+      assert.match(assertOk(await l.run(['users', 'show', 'bob'])), /^ID: +2$/m);
+      assert.match(assertOk(await l.run(['users', 'show', 'bob', '--iamid', 'okta'])), /^ID: +2$/m);
+      assertRefused(await l.run(['users', 'show', 'bob', '--iamid', 'azure']), 'USER_NOT_FOUND');
+      // A substring is not a userid: "ad" finds no user although a search for it finds ada.
+      assertRefused(await l.run(['users', 'show', 'ad']), 'USER_NOT_FOUND');
+      assert.equal(
+        assertOk(await l.run(['users', 'disable', 'ada'])),
+        'Disabled user 1 (ada at okta); it no longer takes a seat.\n',
+      );
+      assert.match(assertOk(await l.run(['users', 'enable', 'ada'])), /^Enabled user 1 \(ada at okta\)/);
+    },
+  );
+
   await t.test('users disable frees a seat; enable takes it back', async () => {
     const out = assertOk(await l.run(['users', 'disable', '1']));
     assert.equal(out, 'Disabled user 1 (ada at okta); it no longer takes a seat.\n');
@@ -128,7 +148,8 @@ test('users commands against a real server: add, list, show, disable, enable, re
     for (const sub of ['disable', 'enable', 'remove', 'show'])
       assertRefused(await l.run(['users', sub, '2']), 'USER_NOT_FOUND');
     for (const sub of ['disable', 'enable', 'remove', 'show']) {
-      assertUsage(await l.run(['users', sub, 'bob']), /positive integer/);
+      // Not a number, so a userid: bob is removed.
+      assertRefused(await l.run(['users', sub, 'bob']), 'USER_NOT_FOUND');
       assertUsage(await l.run(['users', sub]), /missing required argument/);
     }
     assertUsage(await l.run(['users', 'frobnicate']), /unknown command/);
@@ -155,6 +176,18 @@ test('users commands against a real server: add, list, show, disable, enable, re
       assertOk(await l.run(['users', 'remove', String(user.id)]));
     },
   );
+
+  await t.test('a userid at two identity providers needs --iamid', async () => {
+    const ada = okJson(await l.run(['users', 'add', 'ada', '--iamid', 'azure', '--json']));
+    assertUsage(
+      await l.run(['users', 'show', 'ada']),
+      new RegExp(`registered at 2 identity providers: 1 \\(ada at okta\\), ${ada.id} \\(ada at azure\\)`),
+    );
+    assert.match(
+      assertOk(await l.run(['users', 'remove', 'ada', '--iamid', 'azure'])),
+      new RegExp(`^Removed user ${ada.id} \\(ada at azure\\)`),
+    );
+  });
 
   await t.test('a list with nobody in it says so', async () => {
     assertOk(await l.run(['users', 'remove', '1']));

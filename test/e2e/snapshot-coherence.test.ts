@@ -87,7 +87,7 @@ for (const store of STORES) {
         () => entitlements(b),
         (r) => (r.body.features as Record<string, { enabled: boolean }>).coherence?.enabled === true,
       );
-      assert.deepEqual((await entitlements(b)).body.handlers, ['snowflake']);
+      assert.deepEqual((await entitlements(b)).body.handlers, { snowflake: {} });
       figures.push(`license add: status ${licenseMs} ms, entitlements ${featureMs} ms`);
 
       // A user created through A: B's activeUserCount.

@@ -209,6 +209,27 @@ describe('DELETE /admin/tokens/{id}', () => {
     }
     assert.equal((await h.request({ method: 'GET', url: '/admin/tokens' })).json().length, 1);
   });
+  test('the last live APPLICATION_ADMIN token is 409 LAST_ADMIN_TOKEN, audited as refused, and stays', async (t) => {
+    const h = await buildTestApp(t);
+    await createToken(h, 'host', ['USER_ADMIN']);
+    const refused = await h.request({ method: 'DELETE', url: '/admin/tokens/1' });
+    expectProblem(refused, 409, 'LAST_ADMIN_TOKEN');
+    assert.match(refused.json().detail, /create another administrator token first/);
+    assert.equal((await h.request({ method: 'GET', url: '/admin/license' })).statusCode, 200);
+    const audit = (await h.request({ method: 'GET', url: '/admin/audit' })).json();
+    assert.deepEqual(
+      { action: audit.entries[0].action, outcome: audit.entries[0].outcome, code: audit.entries[0].code },
+      { action: 'token.revoke', outcome: 'refused', code: 'LAST_ADMIN_TOKEN' },
+    );
+    const ops = await createToken(h, 'ops', ['APPLICATION_ADMIN']);
+    assert.equal((await h.request({ method: 'DELETE', url: '/admin/tokens/1' })).statusCode, 200);
+    expectProblem(
+      await h.app.inject({ method: 'DELETE', url: `/admin/tokens/${ops.id}`, headers: bearer(ops.secret) }),
+      409,
+      'LAST_ADMIN_TOKEN',
+    );
+  });
+
   test('a revoked LICENSOR_ADMIN_TOKEN stays revoked at the next start; a new secret gets in', async (t) => {
     const h = await buildTestApp(t);
     const ops = await createToken(h, 'ops', ['APPLICATION_ADMIN']);

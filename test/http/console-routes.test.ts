@@ -88,6 +88,12 @@ describe('/console/', () => {
     const bare = await get(h, '/console');
     assert.equal(bare.statusCode, 308);
     assert.equal(bare.headers.location, 'console/', 'relative, so a path prefix is kept');
+    // The root leads to the console too, with no token, whatever the query.
+    for (const url of ['/', '/?x=1']) {
+      const root = await get(h, url);
+      assert.equal(root.statusCode, 302, url);
+      assert.equal(root.headers.location, 'console/', url);
+    }
     const css = await get(h, '/console/console.css');
     assert.equal(css.headers['cache-control'], 'no-cache');
     const etag = String(css.headers.etag);

@@ -133,8 +133,12 @@ describe('GET /license/entitlements', () => {
       'handlers',
     ]);
     assert.deepEqual(body.features, { FPE: { enabled: true }, masking: { enabled: true } });
-    assert.ok(Array.isArray(body.handlers));
-    assert.deepEqual([...body.handlers].sort(), ['databricks', 'postgres', 'snowflake']);
+    // The same object form as licenseStatus (docs/immuta-compatibility.md): one shape everywhere.
+    assert.deepEqual(body.handlers, { snowflake: { versions: ['7'] }, postgres: {}, databricks: {} });
+    assert.deepEqual(
+      body.handlers,
+      (await h.request({ method: 'GET', url: '/admin/license/licenseStatus' })).json().handlers,
+    );
     assert.equal(body.canAddUser, true);
     assert.equal(body.dataAccessBlocked, false);
     assert.ok(
@@ -159,7 +163,7 @@ describe('GET /license/entitlements', () => {
     assert.equal(admin.statusCode, 200);
     assert.deepEqual(admin.json(), {
       features: {},
-      handlers: [],
+      handlers: {},
       canAddUser: false,
       dataAccessBlocked: false,
       grace: null,
@@ -192,7 +196,7 @@ describe('GET /license/entitlements', () => {
     assert.equal(res.statusCode, 200);
     assert.deepEqual(res.json(), {
       features: {},
-      handlers: [],
+      handlers: {},
       canAddUser: false,
       dataAccessBlocked: true,
       grace: null,

@@ -10,7 +10,7 @@ import type { OpenApiDocument, OperationObject } from '../../src/http/openapi.js
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 
 /** The routes left out of the document on purpose: the document, the page rendering it, the console. */
-const HIDDEN_ROUTES = ['/openapi.json', '/docs', DOCS_STYLESHEET_PATH, '/console/', '/console/*'];
+const HIDDEN_ROUTES = ['/openapi.json', '/docs', DOCS_STYLESHEET_PATH, '/', '/console/', '/console/*'];
 const METHODS = ['get', 'put', 'post', 'patch', 'delete', 'options', 'head', 'trace'];
 
 async function documentOf(h: TestApp): Promise<OpenApiDocument> {
@@ -55,7 +55,7 @@ describe('the OpenAPI document', () => {
     assert.deepEqual(
       hidden.filter((url) => !HIDDEN_ROUTES.includes(url)),
       [],
-      'only the document, the /docs page and the console may be hidden',
+      'only the document, the /docs page, the console and the root that leads to it may be hidden',
     );
     const expected = registered
       .filter((r) => !r.hidden)

@@ -7,6 +7,10 @@ import { RefusedError, UsageError } from '../cli-errors.js';
 import { connectionOptions } from '../connect.js';
 import { readKeyInput } from '../read-input.js';
 
+/** What the two irreversible claims mean, in the words list, inspect and dry runs share. */
+export const HARD_EXPIRATION = 'data access is blocked unless another license is active';
+export const HARD_DELETE = 'once deleted, the key can never be added again';
+
 interface InspectOptions {
   file?: string;
   trusted?: string;
@@ -33,6 +37,9 @@ function describe(report: Report, now: Date): string {
     `seats:      ${String(p.seats)} (+${JSON.stringify(p.softSeats ?? 0)} soft)`,
     `features:   ${Object.keys((p.features as object | undefined) ?? {}).join(', ') || '-'}`,
     `handlers:   ${Object.keys((p.handlers as object | undefined) ?? {}).join(', ') || '-'}`,
+    ...(typeof p.startsAt === 'string' ? [`starts:     ${p.startsAt}`] : []),
+    `on expiry:  ${p.hardExpiration === true ? `HARD EXPIRATION: ${HARD_EXPIRATION}` : 'its seats, features and handlers end; data access goes on'}`,
+    `on delete:  ${p.hardDelete === true ? `HARD DELETE: ${HARD_DELETE}` : 'may be added again'}`,
     `kid:        ${typeof report.header.kid === 'string' ? report.header.kid : '-'}`,
     `claims:     ${report.claimsValid ? 'valid' : `INVALID: ${report.claimsProblem ?? ''}`}`,
     `signature:  ${report.signature}${report.signatureProblem ? ` (${report.signatureProblem.code}: ${report.signatureProblem.detail})` : ''}`,

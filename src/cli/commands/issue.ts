@@ -34,10 +34,15 @@ interface IssueOptions {
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-/** RFC 3339, or a bare date (midnight UTC), as an issuer would type it. */
-function timeOption(flag: string, value: string | undefined): string | null {
+/**
+ * RFC 3339, or a bare date as an issuer would type it: for --starts-at the start of that day UTC,
+ * for --expires its end (23:59:59 UTC), so `--expires 2027-12-31` covers all of 2027-12-31.
+ */
+function timeOption(flag: string, value: string | undefined, bareDate: 'start' | 'end'): string | null {
   if (value === undefined) return null;
-  const text = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value;
+  const text = /^\d{4}-\d{2}-\d{2}$/.test(value)
+    ? `${value}T${bareDate === 'start' ? '00:00:00' : '23:59:59'}Z`
+    : value;
   const date = parseRfc3339(text);
   if (!date)
     throw new UsageError(
@@ -74,7 +79,7 @@ export function payloadFromOptions(options: IssueOptions, now: Date): Record<str
   const payload: Record<string, unknown> = {
     uuid: options.uuid ?? randomUUID(),
     createdAt: now.toISOString(),
-    expires: timeOption('--expires', options.expires),
+    expires: timeOption('--expires', options.expires, 'end'),
     seats: countOption('--seats', options.seats),
     softSeats: countOption('--soft-seats', options.softSeats) ?? 0,
     features: Object.fromEntries(options.feature.map((name) => [name, { enabled: true }])),
@@ -85,7 +90,7 @@ export function payloadFromOptions(options: IssueOptions, now: Date): Record<str
     noticeOnExpire: options.noticeOnExpire ?? null,
     renewalToken: options.renewalToken ?? null,
   };
-  const startsAt = timeOption('--starts-at', options.startsAt);
+  const startsAt = timeOption('--starts-at', options.startsAt, 'start');
   if (startsAt !== null) payload.startsAt = startsAt;
   const graceDays = countOption('--grace-days', options.graceDays);
   if (graceDays !== undefined) {
@@ -112,12 +117,18 @@ export function issueCommand(program: Command): void {
     .requiredOption('--key <file>', 'issuer private key (issuer.key from licensor keygen)')
     .requiredOption('--seats <n>', 'licensed (hard) seats')
     .option('--soft-seats <n>', 'users allowed beyond --seats without blocking access')
-    .option('--expires <time>', 'expiry (RFC 3339 or YYYY-MM-DD); perpetual when left out')
+    .option(
+      '--expires <time>',
+      'expiry: RFC 3339, or YYYY-MM-DD for the end of that day (23:59:59 UTC); perpetual when left out',
+    )
     .option(
       '--grace-days <n>',
       'days the license stays in force after --expires (0 to 365); hard expiration waits for their end',
     )
-    .option('--starts-at <time>', 'not in force before this time (RFC 3339 or YYYY-MM-DD)')
+    .option(
+      '--starts-at <time>',
+      'not in force before this time: RFC 3339, or YYYY-MM-DD for the start of that day (00:00 UTC)',
+    )
     .option('--feature <name>', 'enable a feature (repeatable)', collect, [])
     .option('--handler <name>', 'cover a data handler (repeatable)', collect, [])
     .option(

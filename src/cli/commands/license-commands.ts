@@ -1,3 +1,4 @@
+import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import type {
   License,
@@ -5,8 +6,10 @@ import type {
   LicenseListItem,
   LicenseState,
   LicenseStatus,
+  UpcomingLicenseChanges,
   Usage,
 } from '../../client/types.js';
+import { HARD_DELETE, HARD_EXPIRATION } from './inspect.js';
 import { RefusedError, UsageError } from '../cli-errors.js';
 import { call, connect, withConnectionOptions } from '../connect.js';
 import { dayOption, idArgument, pageOf, type PageOptions } from '../option-values.js';
@@ -21,6 +24,17 @@ import {
   type Style,
 } from '../output.js';
 import { readKeyInput } from '../read-input.js';
+import {
+  CHECK_EXIT,
+  checkStatus,
+  DEFAULT_WARN_DAYS,
+  uncheckable,
+  warnDaysOption,
+  type CheckResult,
+} from './status-check.js';
+
+/** How far ahead `status` looks for licenses that start or expire. */
+const AHEAD_DAYS = 365;
 
 const STATE_STYLE: Record<LicenseState, Style | undefined> = {
   active: 'green',
@@ -39,6 +53,11 @@ function enabledNames(features: Record<string, { enabled: boolean }>): string[] 
   return Object.entries(features)
     .filter(([, f]) => f.enabled)
     .map(([name]) => name);
+}
+
+/** Who a license is for: the licensee's company or name, else its uuid. */
+function licenseName(license: Pick<LicenseListItem, 'licensee' | 'uuid'>): string {
+  return license.licensee?.company ?? license.licensee?.name ?? license.uuid;
 }
 
 function seatsPhrase(license: Pick<LicenseListItem, 'seats' | 'softSeats'>): string {
@@ -103,37 +122,92 @@ function describeImpact(out: Output, impact: LicenseImpact, change: 'add' | 'del
     ]);
   if (after.dataAccessBlocked && !before.dataAccessBlocked)
     pairs.push(['Data access', { text: 'would be BLOCKED', style: 'red' }]);
+  if (subject?.hardExpiration === true)
+    pairs.push([
+      'Hard expiration',
+      {
+        text: `once it expires${subject.expires === null ? '' : ` (${formatTime(subject.expires)})`}, ${HARD_EXPIRATION}`,
+        style: 'yellow',
+      },
+    ]);
+  if (subject?.hardDelete === true) pairs.push(['Hard delete', { text: HARD_DELETE, style: 'yellow' }]);
+  if (impact.atStart !== null)
+    pairs.push([
+      'On its start',
+      { text: `${formatTime(impact.atStart.at)}: ${shiftPhrase(impact.atStart)}`, style: 'cyan' },
+    ]);
   out.fields(pairs);
   out.print(
     impact.refusal === null ? 'Nothing was changed.' : 'Nothing was changed; adding would be refused.',
   );
 }
 
-function describeList(out: Output, licenses: LicenseListItem[]): void {
+/** The irreversible claims of a license, as short badges: `hard-expiry`, `hard-delete`. */
+function hardBadges(license: Pick<LicenseListItem, 'hardExpiration' | 'hardDelete'>): string[] {
+  return [...(license.hardExpiration ? ['hard-expiry'] : []), ...(license.hardDelete ? ['hard-delete'] : [])];
+}
+
+function describeList(out: Output, licenses: LicenseListItem[], all: boolean): void {
   if (licenses.length === 0) {
-    out.print('No licenses.');
+    out.print(all ? 'No licenses were ever added.' : 'No licenses.');
     return;
   }
   out.table(
     [
       { header: 'ID', align: 'right' },
       { header: 'UUID' },
+      { header: 'LICENSEE' },
       { header: 'STATE' },
       { header: 'SEATS', align: 'right' },
       { header: 'SOFT', align: 'right' },
+      { header: 'STARTS' },
       { header: 'EXPIRES' },
-      { header: 'FEATURES' },
+      { header: 'HARD' },
+      { header: all ? 'UPDATED' : 'FEATURES' },
     ],
     licenses.map((l) => [
       String(l.id),
       l.uuid,
+      l.licensee?.company ?? l.licensee?.name ?? '-',
       stateCell(l.state),
       String(l.seats),
       String(l.softSeats),
+      l.startsAt === null ? '-' : formatTime(l.startsAt),
       l.expires === null ? 'never' : formatTime(l.expires),
-      enabledNames(l.features).join(',') || '-',
+      hardBadges(l).length > 0 ? { text: hardBadges(l).join(','), style: 'yellow' } : '-',
+      all ? formatTime(l.updatedAt) : enabledNames(l.features).join(',') || '-',
     ]),
   );
+  if (licenses.some((l) => l.hardExpiration || l.hardDelete))
+    out.print('', `hard-expiry: once it expires, ${HARD_EXPIRATION}. hard-delete: ${HARD_DELETE}.`);
+}
+
+/** What one instant changes, in a phrase: seats before -> after, features and handlers, blocking. */
+function shiftPhrase(shift: LicenseShift): string {
+  const parts = [`seats ${shift.before.licenseSeats} -> ${shift.after.licenseSeats}`];
+  const names = (list: string[]) => printable(list.join(', '));
+  if (shift.featuresGained.length > 0) parts.push(`gains features ${names(shift.featuresGained)}`);
+  if (shift.featuresLost.length > 0) parts.push(`loses features ${names(shift.featuresLost)}`);
+  if (shift.handlersGained.length > 0) parts.push(`gains handlers ${names(shift.handlersGained)}`);
+  if (shift.handlersLost.length > 0) parts.push(`loses handlers ${names(shift.handlersLost)}`);
+  if (shift.after.dataAccessBlocked && !shift.before.dataAccessBlocked) parts.push('DATA ACCESS BLOCKED');
+  if (shift.usersOverLimitAfter > 0)
+    parts.push(`${plural(shift.usersOverLimitAfter, 'active user')} over the seats`);
+  return parts.join('; ');
+}
+
+type LicenseShift = NonNullable<LicenseImpact['atStart']>;
+
+/** The changes ahead, one line each: when, which licenses start or expire, what changes. */
+function describeAhead(out: Output, ahead: UpcomingLicenseChanges, now: Date): void {
+  for (const change of ahead.changes) {
+    const who = (refs: UpcomingLicenseChanges['changes'][number]['starting'], verb: string) =>
+      refs.map((r) => `license ${r.id} (${printable(licenseName(r))}) ${verb}`);
+    const what = [...who(change.starting, 'starts'), ...who(change.expiring, 'expires')].join(', ');
+    out.print(
+      `Ahead: ${formatTime(change.at)} (${relativeDays(change.at, now)}): ${what}: ${shiftPhrase(change)}.`,
+    );
+  }
 }
 
 function describeStatus(out: Output, status: LicenseStatus, now: Date): void {
@@ -157,7 +231,13 @@ function describeStatus(out: Output, status: LicenseStatus, now: Date): void {
       'New users',
       status.canAddUser
         ? { text: 'can be added', style: 'green' }
-        : { text: 'cannot be added (no free seat)', style: 'yellow' },
+        : {
+            text:
+              status.licenseSeats === 0
+                ? 'cannot be added (no active license)'
+                : 'cannot be added (no free seat)',
+            style: 'yellow',
+          },
     ],
     ['State', state],
     ['Next expiry', nextExpiry],
@@ -181,6 +261,24 @@ function describeStatus(out: Output, status: LicenseStatus, now: Date): void {
       },
     ]);
   out.fields(pairs);
+}
+
+/**
+ * Deleting a hardDelete license can never be undone: on a terminal the administrator types the
+ * license id to go on; elsewhere (a script, a pipe) --yes is required. Refusing is a usage error
+ * (exit 2) and deletes nothing (docs/licenses.md#hard-delete).
+ */
+async function confirmHardDelete(license: License): Promise<void> {
+  const what = `license ${license.id} (${printable(licenseName(license))}) has hardDelete: once deleted, its key can never be added again`;
+  if (process.stdin.isTTY !== true || process.stderr.isTTY !== true)
+    throw new UsageError(`${what}; pass --yes to delete it`);
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`${what}.\nType the license id (${license.id}) to delete it: `);
+    if (answer.trim() !== String(license.id)) throw new UsageError('not confirmed; nothing was deleted');
+  } finally {
+    rl.close();
+  }
 }
 
 function describeUsage(out: Output, usage: Usage): void {
@@ -244,30 +342,71 @@ export function licenseCommands(program: Command): void {
   );
 
   withConnectionOptions(
-    program.command('list').description('list the licenses that are not deleted (never their keys)'),
-  ).action(async (_options: unknown, command: Command) => {
+    program
+      .command('list')
+      .description('list the licenses that are not deleted (never their keys)')
+      .option('--all', 'every license ever added: deleted, superseded and invalidated ones too'),
+  ).action(async (options: { all?: boolean }, command: Command) => {
     const conn = connect(command);
-    const licenses = await call(conn, (c) => c.listLicenses());
+    const all = options.all === true;
+    const licenses = await call(conn, (c) => c.listLicenses({ all }));
     if (conn.out.json) conn.out.printJson(licenses);
-    else describeList(conn.out, licenses);
+    else describeList(conn.out, licenses, all);
   });
 
   withConnectionOptions(
-    program.command('status').description('seats used and licensed, state, next expiry, features'),
-  ).action(async (_options: unknown, command: Command) => {
+    program
+      .command('status')
+      .description('seats used and licensed, state, next expiry, features, scheduled licenses')
+      .option(
+        '--check',
+        'for monitoring: print one line and exit 0 OK, 1 WARNING (a license expires within --warn-days, seats at 90 % or more, no active license), 2 CRITICAL (data access blocked, active users over the seats), 3 UNKNOWN (server unreachable or refusing)',
+      )
+      .option(
+        '--warn-days <n>',
+        `with --check: warn this many days before an expiry (default ${DEFAULT_WARN_DAYS})`,
+      ),
+  ).action(async (options: { check?: boolean; warnDays?: string }, command: Command) => {
+    if (options.check === true) {
+      let result: CheckResult;
+      try {
+        const warnDays = warnDaysOption(options.warnDays);
+        const conn = connect(command);
+        result = checkStatus(await call(conn, (c) => c.licenseStatus()), warnDays, new Date());
+      } catch (err) {
+        result = uncheckable(err);
+      }
+      process.stdout.write(`${result.line}\n`);
+      process.exitCode = CHECK_EXIT[result.state];
+      return;
+    }
+    if (options.warnDays !== undefined) throw new UsageError('--warn-days goes with --check');
     const conn = connect(command);
-    const status = await call(conn, (c) => c.licenseStatus());
-    if (conn.out.json) conn.out.printJson(status);
-    else describeStatus(conn.out, status, new Date());
+    if (conn.out.json) {
+      conn.out.printJson(await call(conn, (c) => c.licenseStatus()));
+      return;
+    }
+    const [status, ahead] = await call(conn, (c) =>
+      Promise.all([c.licenseStatus(), c.upcomingLicenseChanges({ days: AHEAD_DAYS })]),
+    );
+    const now = new Date();
+    describeStatus(conn.out, status, now);
+    describeAhead(conn.out, ahead, now);
   });
 
   withConnectionOptions(
     program
       .command('delete')
-      .description('delete a license (soft: the record stays, marked deleted)')
+      .description(
+        'delete a license (soft: the record stays, marked deleted); a hardDelete license asks first',
+      )
       .argument('<id>', 'the license id (see licensor list)')
-      .option('--dry-run', 'delete nothing: say what deleting would change'),
-  ).action(async (rawId: string, options: { dryRun?: boolean }, command: Command) => {
+      .option('--dry-run', 'delete nothing: say what deleting would change')
+      .option(
+        '--yes',
+        'delete a hardDelete license without asking (required when not on a terminal): its key can never be added again',
+      ),
+  ).action(async (rawId: string, options: { dryRun?: boolean; yes?: boolean }, command: Command) => {
     const id = idArgument('the license id', rawId);
     const conn = connect(command);
     if (options.dryRun === true) {
@@ -275,6 +414,11 @@ export function licenseCommands(program: Command): void {
       if (conn.out.json) conn.out.printJson(impact);
       else describeImpact(conn.out, impact, 'delete');
       return;
+    }
+    if (options.yes !== true) {
+      const target = await call(conn, (c) => c.getLicense(id));
+      if (target.deleted) throw new RefusedError('LICENSE_NOT_FOUND', `no license with id ${id}`);
+      if (target.hardDelete) await confirmHardDelete(target);
     }
     const license = await call(conn, (c) => c.deleteLicense(id));
     if (conn.out.json) conn.out.printJson(license);

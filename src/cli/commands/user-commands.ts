@@ -1,13 +1,58 @@
 import { Option, type Command } from 'commander';
-import type { UserType } from '../../client/types.js';
+import type { User, UserType } from '../../client/types.js';
 import { UsageError } from '../cli-errors.js';
-import { call, connect, withConnectionOptions } from '../connect.js';
-import { idArgument, pageOf, type PageOptions } from '../option-values.js';
+import { connect, withConnectionOptions } from '../connect.js';
+import { identityFold } from '../../domain/user-identity.js';
+import { RefusedError } from '../cli-errors.js';
+import { call, type Connection } from '../connect.js';
+import { MAX_PAGE_SIZE, pageOf, type PageOptions } from '../option-values.js';
+import { formatTime, pageLine, printable } from '../output.js';
 import { queueCommands } from './queue-commands.js';
-import { formatTime, pageLine } from '../output.js';
 import { stateCell, userTable, who } from './user-output.js';
 
 const USER_TYPES: readonly UserType[] = ['dataConsumer', 'policyOwner'];
+
+/**
+ * A user argument: a positive integer is the numeric id; anything else is a userid, looked up as
+ * the server compares identities (case, width and Unicode form ignored). A userid registered at
+ * more than one identity provider is ambiguous: --iamid picks one, else the ids are listed.
+ */
+async function resolveUser(conn: Connection, raw: string, iamid: string | undefined): Promise<number> {
+  if (/^[1-9][0-9]{0,15}$/.test(raw) && Number.isSafeInteger(Number(raw)) && iamid === undefined)
+    return Number(raw);
+  if (raw.trim() === '') throw new UsageError('the user must be a numeric id or a userid, not empty');
+  const wanted = identityFold(raw.trim());
+  const matches: User[] = [];
+  for (let offset = 0; ; offset += MAX_PAGE_SIZE) {
+    const page = await call(conn, (c) => c.listUsers({ offset, size: MAX_PAGE_SIZE, q: raw.trim() }));
+    matches.push(
+      ...page.users.filter(
+        (u) =>
+          identityFold(u.userid) === wanted &&
+          (iamid === undefined || identityFold(u.iamid) === identityFold(iamid)),
+      ),
+    );
+    if (offset + page.users.length >= page.total || page.users.length === 0) break;
+  }
+  const [only, ...more] = matches;
+  if (only === undefined)
+    throw new RefusedError(
+      'USER_NOT_FOUND',
+      `no user with userid "${printable(raw)}"${iamid === undefined ? '' : ` at ${printable(iamid)}`}`,
+    );
+  if (more.length > 0)
+    throw new UsageError(
+      `userid "${printable(raw)}" is registered at ${matches.length} identity providers: ` +
+        `${matches.map(who).join(', ')}; give the numeric id or --iamid`,
+    );
+  return only.id;
+}
+
+const USER_ARGUMENT = 'the user: its numeric id, or its userid (see users list)';
+const IAMID_OPTION = [
+  '--iamid <idp>',
+  'with a userid registered at several identity providers: this one',
+] as const;
 
 interface ListOptions extends PageOptions {
   active?: boolean;
@@ -61,10 +106,14 @@ export function userCommands(program: Command): void {
   });
 
   withConnectionOptions(
-    users.command('show').description('one user').argument('<id>', 'the user id (see users list)'),
-  ).action(async (rawId: string, _options: unknown, command: Command) => {
-    const id = idArgument('the user id', rawId);
+    users
+      .command('show')
+      .description('one user')
+      .argument('<user>', USER_ARGUMENT)
+      .option(...IAMID_OPTION),
+  ).action(async (raw: string, options: { iamid?: string }, command: Command) => {
     const conn = connect(command);
+    const id = await resolveUser(conn, raw, options.iamid);
     const user = await call(conn, (c) => c.getUser(id));
     if (conn.out.json) {
       conn.out.printJson(user);
@@ -115,10 +164,11 @@ export function userCommands(program: Command): void {
     users
       .command('disable')
       .description('disable a user: it stops counting against the seats')
-      .argument('<id>', 'the user id'),
-  ).action(async (rawId: string, _options: unknown, command: Command) => {
-    const id = idArgument('the user id', rawId);
+      .argument('<user>', USER_ARGUMENT)
+      .option(...IAMID_OPTION),
+  ).action(async (raw: string, options: { iamid?: string }, command: Command) => {
     const conn = connect(command);
+    const id = await resolveUser(conn, raw, options.iamid);
     const user = await call(conn, (c) => c.updateUser(id, { disabled: true }));
     if (conn.out.json) conn.out.printJson(user);
     else conn.out.print(`Disabled user ${who(user)}; it no longer takes a seat.`);
@@ -128,10 +178,11 @@ export function userCommands(program: Command): void {
     users
       .command('enable')
       .description('re-enable a disabled user (takes a seat again if recently active)')
-      .argument('<id>', 'the user id'),
-  ).action(async (rawId: string, _options: unknown, command: Command) => {
-    const id = idArgument('the user id', rawId);
+      .argument('<user>', USER_ARGUMENT)
+      .option(...IAMID_OPTION),
+  ).action(async (raw: string, options: { iamid?: string }, command: Command) => {
     const conn = connect(command);
+    const id = await resolveUser(conn, raw, options.iamid);
     const user = await call(conn, (c) => c.updateUser(id, { disabled: false }));
     if (conn.out.json) conn.out.printJson(user);
     else
@@ -142,10 +193,14 @@ export function userCommands(program: Command): void {
   });
 
   withConnectionOptions(
-    users.command('remove').description('remove a user, freeing its seat').argument('<id>', 'the user id'),
-  ).action(async (rawId: string, _options: unknown, command: Command) => {
-    const id = idArgument('the user id', rawId);
+    users
+      .command('remove')
+      .description('remove a user, freeing its seat')
+      .argument('<user>', USER_ARGUMENT)
+      .option(...IAMID_OPTION),
+  ).action(async (raw: string, options: { iamid?: string }, command: Command) => {
     const conn = connect(command);
+    const id = await resolveUser(conn, raw, options.iamid);
     const user = await call(conn, (c) => c.deleteUser(id));
     if (conn.out.json) conn.out.printJson(user);
     else conn.out.print(`Removed user ${who(user)}.`);

@@ -89,12 +89,18 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { 
         tags: ['tokens'],
         summary: 'Revoke a token (401 for it from then on)',
         description:
-          'Returns the token with revokedAt set. A revoked token is no longer listed and cannot be revoked again (404 TOKEN_NOT_FOUND).',
+          'Returns the token with revokedAt set. A revoked token is no longer listed and cannot be revoked again (404 TOKEN_NOT_FOUND). The last live APPLICATION_ADMIN token cannot be revoked (409 LAST_ADMIN_TOKEN): create another administrator token first (docs/auth.md).',
         security,
         params: TokenIdParams,
         response: {
           200: Token,
-          ...problemResponses(...PERMISSION_ERRORS, ...BODY_ERRORS, 'INVALID_ID', 'TOKEN_NOT_FOUND'),
+          ...problemResponses(
+            ...PERMISSION_ERRORS,
+            ...BODY_ERRORS,
+            'INVALID_ID',
+            'TOKEN_NOT_FOUND',
+            'LAST_ADMIN_TOKEN',
+          ),
         },
       },
     },

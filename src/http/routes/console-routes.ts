@@ -40,6 +40,12 @@ export const consoleRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app) 
     return reply.send(file.body);
   };
 
+  // The root is where a person lands first: the console, not a JSON 404. Relative, so a path
+  // prefix a reverse proxy adds in front is kept; 302, so a later root page can take its place.
+  app.get('/', { config: PUBLIC, schema: { hide: true } }, async (_request, reply) =>
+    reply.redirect('console/', 302),
+  );
+
   app.get(CONSOLE_PATH, { config: PUBLIC, schema: { hide: true } }, async (request, reply) => {
     // "/console" (the same route) would resolve the page's relative URLs against "/". A relative
     // redirect keeps a path prefix a reverse proxy may add in front.

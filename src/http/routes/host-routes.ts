@@ -8,7 +8,7 @@ import { graceView } from '../license-view.js';
 import { sendViewJson } from '../reply.js';
 import { EntitlementsJwsQuery, Jose } from '../schemas/instance-schemas.js';
 import { problemResponses, TOKEN_ERRORS } from '../schemas/common-schemas.js';
-import { Grace } from '../schemas/license-schemas.js';
+import { Grace, Handlers } from '../schemas/license-schemas.js';
 
 const Notices = Type.Object(
   {
@@ -46,7 +46,7 @@ const Entitlements = Type.Object(
       Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false }),
       { description: 'NAME -> {"enabled": boolean}, over all active licenses' },
     ),
-    handlers: Type.Array(Type.String(), { description: 'Names of the data handlers covered' }),
+    handlers: Handlers,
     canAddUser: Type.Boolean({
       description:
         'The next user gets a seat: activeUserCount < seatLimit (licenseSeats, or the user cap when lower)',
@@ -62,7 +62,7 @@ const Entitlements = Type.Object(
     examples: [
       {
         features: { FPE: { enabled: true }, nativeSqlTeradata: { enabled: true } },
-        handlers: ['Snowflake'],
+        handlers: { Snowflake: {} },
         canAddUser: true,
         dataAccessBlocked: false,
         grace: null,
@@ -157,7 +157,7 @@ function entitlementsOf(view: ReadView): Record<string, unknown> {
     features: Object.fromEntries(
       Object.entries(effective.features).map(([name, f]) => [name, { enabled: f.enabled }]),
     ),
-    handlers: Object.keys(effective.handlers),
+    handlers: effective.handlers,
     canAddUser: activeUserCount < seatLimit(effective, settings),
     dataAccessBlocked: effective.dataAccessBlocked,
     grace: graceView(effective),

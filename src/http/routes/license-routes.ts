@@ -3,6 +3,7 @@ import Type from 'typebox';
 import { LicensorError } from '../../domain/errors.js';
 import {
   additionImpact,
+  changesAhead,
   KEY_REFUSAL_CODES,
   deletionImpact,
   isKeyRefusal,
@@ -15,7 +16,7 @@ import type { AppContext } from '../app-context.js';
 import { changeContext } from '../audit.js';
 import { sendViewJson } from '../reply.js';
 import { seatLimit } from '../../domain/seat-policy.js';
-import { graceView, impactView, licenseListView, licenseView } from '../license-view.js';
+import { graceView, impactView, licenseListView, licenseView, upcomingView } from '../license-view.js';
 import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
 import {
   AddLicenseBody,
@@ -26,7 +27,10 @@ import {
   LicenseIdParams,
   LicenseImpact,
   LicenseList,
+  LicenseListQuery,
   LicenseStatus,
+  Upcoming,
+  UpcomingQuery,
 } from '../schemas/license-schemas.js';
 
 const ADMIN = { access: 'APPLICATION_ADMIN' } as const;
@@ -142,17 +146,42 @@ export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
         tags: ['licenses'],
         summary: 'List license keys',
         description:
-          'Every license that is not deleted (expired and invalidated ones included), in id order. Never includes the license key itself.',
+          "Every license that is not deleted (expired and invalidated ones included), in id order: Immuta's response, unchanged. With `all=true`, the deleted licenses too, so a license's whole history can be read; each license's `state` says what it is now. Never includes the license key itself.",
         security,
+        querystring: LicenseListQuery,
         response: {
           200: LicenseList,
-          ...problemResponses(...PERMISSION_ERRORS),
+          ...problemResponses(...PERMISSION_ERRORS, 'VALIDATION_FAILED'),
         },
       },
     },
-    async () => {
+    async (request) => {
       const now = clock.now();
-      return (await store.listLicenses()).map((l) => licenseListView(l, now));
+      const all = request.query.all === true;
+      return (await store.listLicenses({ includeDeleted: all })).map((l) => licenseListView(l, now));
+    },
+  );
+
+  app.get(
+    '/admin/license/upcoming',
+    {
+      config: ADMIN,
+      schema: {
+        operationId: 'getUpcomingLicenseChanges',
+        tags: ['licenses'],
+        summary: 'What changes by itself ahead',
+        description:
+          'Every instant within `days` (default 30) at which a license that is neither deleted nor invalidated starts or expires, in time order: the licenses starting and expiring then, the seats before and after, the features and handlers gained and lost, and whether data access is blocked from then on (a hardExpiration license expiring with no other license active). Seats over the limit are counted with the active users of now (docs/licenses.md#changes-ahead).',
+        security,
+        querystring: UpcomingQuery,
+        response: { 200: Upcoming, ...problemResponses(...PERMISSION_ERRORS, 'VALIDATION_FAILED') },
+      },
+    },
+    async (request) => {
+      const now = clock.now();
+      const until = new Date(now.getTime() + (request.query.days ?? 30) * 86_400_000);
+      const [stored, activeUserCount] = await currentState(now);
+      return upcomingView(changesAhead(stored, activeUserCount, now, until), now, until);
     },
   );
 

@@ -57,7 +57,11 @@ const Features = Type.Record(
   Type.Object({ enabled: Type.Boolean() }, { additionalProperties: true }),
   { description: 'Features the license turns on: NAME -> {"enabled": boolean}' },
 );
-const Handlers = Type.Record(Type.String(), Type.Object({}, { additionalProperties: true }), {
+/**
+ * The one shape of `handlers` wherever the API shows a license's or the effective license's
+ * handlers (Immuta's object form): NAME -> the handler's description (docs/immuta-compatibility.md).
+ */
+export const Handlers = Type.Record(Type.String(), Type.Object({}, { additionalProperties: true }), {
   description: 'Data handlers the license covers: NAME -> object',
 });
 
@@ -340,7 +344,122 @@ const EXAMPLE_IMPACT = {
   handlersLost: [],
   invalidates: [],
   usersOverLimitAfter: 0,
+  atStart: null,
 };
+
+const shiftFields = {
+  at: Timestamp,
+  before: LicenseSnapshot,
+  after: LicenseSnapshot,
+  featuresGained: Type.Array(Type.String(), { description: 'Features enabled from then on, not before' }),
+  featuresLost: Type.Array(Type.String(), { description: 'Features enabled before, not from then on' }),
+  handlersGained: Type.Array(Type.String(), { description: 'Handlers covered from then on, not before' }),
+  handlersLost: Type.Array(Type.String(), { description: 'Handlers covered before, not from then on' }),
+  usersOverLimitAfter: Type.Integer({
+    description: "With today's active users: those beyond licenseSeats from then on",
+  }),
+};
+
+/** What changes at one instant: the effective license just before it against at it. */
+const LicenseShift = Type.Object(shiftFields, {
+  additionalProperties: false,
+  description: 'What changes at `at`: the effective license just before against from then on',
+});
+
+/** A license named in a change ahead. */
+const LicenseRef = Type.Object(
+  {
+    id: Type.Integer(),
+    uuid: Type.String(),
+    licensee: licenseListFields.licensee,
+    hardExpiration: Type.Boolean({
+      description: 'Data access is blocked once it expires, if no license is active',
+    }),
+    hardDelete: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+
+/** GET /admin/license/upcoming. */
+export const UpcomingQuery = Type.Object(
+  {
+    days: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 3650,
+        default: 30,
+        description: 'How far ahead to look, in days (1 to 3650, default 30)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const Upcoming = Type.Object(
+  {
+    from: Timestamp,
+    until: Timestamp,
+    changes: Type.Array(
+      Type.Object(
+        {
+          ...shiftFields,
+          starting: Type.Array(LicenseRef, { description: 'Licenses that come into force at `at`' }),
+          expiring: Type.Array(LicenseRef, { description: 'Licenses that expire at `at`' }),
+        },
+        { additionalProperties: false },
+      ),
+      { description: 'Every instant a license starts or expires, in time order' },
+    ),
+  },
+  {
+    $id: 'Upcoming',
+    additionalProperties: false,
+    description: 'What changes by itself ahead: licenses that start or expire, and what each instant changes',
+    examples: [
+      {
+        from: '2026-06-01T12:00:00.000Z',
+        until: '2026-07-01T12:00:00.000Z',
+        changes: [
+          {
+            at: '2026-06-20T00:00:00.000Z',
+            before: EXAMPLE_IMPACT.after,
+            after: EXAMPLE_IMPACT.before,
+            featuresGained: [],
+            featuresLost: ['externalCatalog'],
+            handlersGained: [],
+            handlersLost: ['Databricks'],
+            usersOverLimitAfter: 0,
+            starting: [],
+            expiring: [
+              {
+                id: 2,
+                uuid: EXAMPLE_IMPACT.license.uuid,
+                licensee: EXAMPLE_LICENSEE,
+                hardExpiration: false,
+                hardDelete: false,
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  },
+);
+
+/** GET /admin/license: Immuta's list by default; `all=true` adds the deleted licenses. */
+export const LicenseListQuery = Type.Object(
+  {
+    all: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description:
+          'true: every license ever added, deleted ones too (their state says which: deleted, invalidated, expired...)',
+      }),
+    ),
+  },
+  // Immuta's API takes no parameters here; a client that sends some is not refused.
+  { additionalProperties: true },
+);
 
 /** POST /admin/license/validate and DELETE /admin/license/{id}?dryRun=true. */
 export const LicenseImpact = Type.Object(
@@ -394,6 +513,10 @@ export const LicenseImpact = Type.Object(
     ),
     usersOverLimitAfter: Type.Integer({
       description: 'Active users beyond licenseSeats afterwards (users are never removed, docs/seats.md)',
+    }),
+    atStart: Type.Union([LicenseShift, Type.Null()], {
+      description:
+        'For a key whose startsAt is in the future: what changes on that date, when it comes into force (seats, features, handlers); null otherwise',
     }),
   },
   {

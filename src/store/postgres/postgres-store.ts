@@ -11,7 +11,7 @@ import { LicensorError } from '../../domain/errors.js';
 import type { EventDraft, EventRecord } from '../../domain/events.js';
 import { licenseChangeEffects, licensesAfterAdd, planAddLicense } from '../../domain/license-changes.js';
 import type { LicenseRecord } from '../../domain/license.js';
-import { checkBootstrapSecret } from '../../domain/tokens.js';
+import { checkBootstrapSecret, planRevokeToken } from '../../domain/tokens.js';
 import { parseSeatSettings, seatSettingsAudit, type SeatSettings } from '../../domain/seat-policy.js';
 import {
   activityFastPath,
@@ -801,28 +801,28 @@ export class PostgresStore implements Store {
   }
 
   async revokeToken(id: number, ctx: ChangeContext): Promise<TokenRecord> {
-    const notFound = (): LicensorError => new LicensorError('TOKEN_NOT_FOUND', `no live token with id ${id}`);
-    if (!Number.isSafeInteger(id)) throw notFound();
+    if (!Number.isSafeInteger(id)) throw new LicensorError('TOKEN_NOT_FOUND', `no live token with id ${id}`);
     const revoked = await this.#tx(async (client) => {
-      const now = ctx.clock.now();
-      // One statement: of two concurrent revokes the second re-checks the row after the first and
-      // finds it revoked.
-      const [, rows] = await batch(client, [
+      // Every live token, locked: a concurrent revoke waits here, then re-reads without the token
+      // this one revoked, so of two revokes of the last two administrator tokens one is refused.
+      const [, live] = await batch(client, [
         'BEGIN',
-        sql`UPDATE tokens SET revoked_at = ${now} WHERE id = ${id} AND revoked_at IS NULL
-          RETURNING ${q.TOKEN_COLUMNS_SQL}`,
+        `SELECT ${q.TOKEN_COLUMNS} FROM tokens WHERE revoked_at IS NULL ORDER BY id FOR UPDATE`,
       ]);
-      if (!rows?.[0]) throw notFound();
-      const name = tokenFromRow(rows[0] as TokenRow).name;
-      await batch(
-        client,
-        this.#effectStatements(
-          { audit: changeAudit('token.revoke', 'token', id, name), touches: ['tokens'] },
+      const token = planRevokeToken(
+        id,
+        (live ?? []).map((row) => tokenFromRow(row as TokenRow)),
+      );
+      const now = ctx.clock.now();
+      const [rows] = await batch(client, [
+        sql`UPDATE tokens SET revoked_at = ${now} WHERE id = ${id} RETURNING ${q.TOKEN_COLUMNS_SQL}`,
+        ...this.#effectStatements(
+          { audit: changeAudit('token.revoke', 'token', id, token.name), touches: ['tokens'] },
           ctx,
           now,
         ),
-      );
-      return tokenFromRow(rows[0] as TokenRow);
+      ]);
+      return tokenFromRow(rows?.[0] as TokenRow);
     });
     this.#committed(['tokens']);
     return revoked;

@@ -14,7 +14,7 @@ import { LicensorError } from '../../domain/errors.js';
 import type { EventDraft, EventRecord } from '../../domain/events.js';
 import { licenseChangeEffects, licensesAfterAdd, planAddLicense } from '../../domain/license-changes.js';
 import type { LicenseRecord } from '../../domain/license.js';
-import { checkBootstrapSecret } from '../../domain/tokens.js';
+import { checkBootstrapSecret, planRevokeToken } from '../../domain/tokens.js';
 import { parseSeatSettings, seatSettingsAudit, type SeatSettings } from '../../domain/seat-policy.js';
 import {
   claimSeat,
@@ -638,9 +638,11 @@ export class SqliteStore implements Store {
   revokeToken(id: number, ctx: ChangeContext): Promise<TokenRecord> {
     return this.#change(() => {
       const now = ctx.clock.now();
-      const token = this.#q.tokenById(id);
-      if (!token || token.revokedAt !== null)
-        throw new LicensorError('TOKEN_NOT_FOUND', `no live token with id ${id}`);
+      // Inside BEGIN IMMEDIATE: no other revoke can change the live tokens before this commits.
+      const token = planRevokeToken(
+        id,
+        this.#q.liveTokens().map((t) => t.token),
+      );
       this.#q.revokeToken(id, now);
       this.#commitEffects(
         { audit: changeAudit('token.revoke', 'token', id, token.name), events: [], touches: ['tokens'] },
