@@ -1,4 +1,5 @@
-import { effectiveLicense, type LicenseRecord } from './license.js';
+import { graceTransitionsBetween } from './license-grace.js';
+import { effectiveLicense, graceUntil, type LicenseRecord } from './license.js';
 import { licenseView } from './license-view.js';
 import type { EventDraft, EventType, SeatFigures } from './events.js';
 
@@ -16,8 +17,9 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * One milestone of one license. `key` is unique per license: `started`, `expiring:30`,
- * `expiring:7`, `expiring:1`, `expired`, and `access:start` / `access:end` for a turn of data
- * access at the license's `startsAt` or `expires`.
+ * `expiring:7`, `expiring:1`, `expired`, `grace:start` / `grace:end` for a license with
+ * `graceDays`, and `access:start` / `access:end` / `access:grace-end` for a turn of data access at
+ * the license's `startsAt`, `expires` or end of grace.
  */
 export interface DueMilestone {
   licenseId: number;
@@ -40,9 +42,11 @@ function live(licenses: readonly LicenseRecord[]): LicenseRecord[] {
  * - `license.expiring` for the latest of the 30, 7 and 1 day milestones reached while the license
  *   has not expired yet, however late (a license added, or an instance catching up, inside a
  *   window produces only that window's milestone: 5 days before expiry that is 7, not 30 as well);
- * - `data_access.blocked` or `.restored` when data access turns over at a license's `startsAt` or
- *   `expires` that passed after `since` and after the license was added, judged over the licenses
- *   added by then.
+ * - `license.grace_started` and `.grace_ended` for a license with `graceDays`, at `expires` and
+ *   at the end of its grace (docs/licenses.md#grace-period), likewise;
+ * - `data_access.blocked` or `.restored` when data access turns over at a license's `startsAt`,
+ *   `expires` or end of grace that passed after `since` and after the license was added, judged
+ *   over the licenses added by then.
  *
  * `since` is the instant the scheduler first ran on this database: nothing that fell due before it
  * is produced (an upgraded database does not replay its history). The caller drops the keys already
@@ -74,9 +78,17 @@ export function dueMilestones(licenses: readonly LicenseRecord[], since: Date, n
           daysLeft: reached,
         });
     }
+    for (const grace of graceTransitionsBetween([license], new Date(floor), now))
+      due.push({
+        licenseId: license.id,
+        key: grace.type === 'license.grace_started' ? 'grace:start' : 'grace:end',
+        type: grace.type,
+        dueAt: grace.at,
+      });
     for (const [bound, key] of [
       [startsAt, 'access:start'],
       [expires, 'access:end'],
+      [graceUntil(license.claims), 'access:grace-end'],
     ] as const) {
       if (!passed(bound) || turns.has(bound.getTime())) continue;
       turns.add(bound.getTime());

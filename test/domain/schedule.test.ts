@@ -119,3 +119,16 @@ test('milestoneEvent: the license as the API shows it with daysLeft, or the seat
   const block = milestoneEvent({ ...m, type: 'data_access.blocked' }, l, figures, at(DAY));
   assert.deepEqual(block.data, figures);
 });
+
+test('grace: started at expires, ended at its end, and a hardExpiration block waits for that end', () => {
+  const l = license(1, { expires: at(10 * DAY).toISOString(), graceDays: 7, hardExpiration: true });
+  assert.deepEqual(keys(dueMilestones([l], SINCE, at(10 * DAY - 1))), ['1:expiring:1']);
+  const atExpiry = keys(dueMilestones([l], SINCE, at(10 * DAY)));
+  assert.deepEqual(atExpiry.sort(), ['1:expired', '1:grace:start'], 'in grace: data access still open');
+  const after = dueMilestones([l], SINCE, at(17 * DAY));
+  assert.deepEqual(keys(after).sort(), ['1:access:grace-end', '1:expired', '1:grace:end', '1:grace:start']);
+  const block = after.find((m) => m.key === 'access:grace-end');
+  assert.equal(block?.type, 'data_access.blocked');
+  assert.equal(block?.dueAt.toISOString(), at(17 * DAY).toISOString());
+  assert.equal(after.find((m) => m.key === 'grace:end')?.type, 'license.grace_ended');
+});
