@@ -36,6 +36,7 @@ import {
 } from './lib/processes.js';
 import { bar, fmtInt, fmtUsers, note, StatusLine } from './lib/progress.js';
 import { reportScenario } from './report-scenario.js';
+import { webhookScenario } from './webhook-scenario.js';
 import { machine, markdownTable, type Figures, type Row, type StoreReport } from './lib/report.js';
 
 const SCENARIOS = [
@@ -47,6 +48,7 @@ const SCENARIOS = [
   'scale',
   'licenses',
   'report',
+  'webhooks',
 ] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -780,9 +782,9 @@ async function captureBodies(ds: Dataset, dir: string): Promise<string> {
 
 async function benchStore(store: StoreKind, only: Set<Scenario>, ctx: Context): Promise<StoreReport> {
   const { mode } = ctx;
-  const wantsMain = (['status', 'entitlements', 'activity', 'seat-claim', 'license-add'] as const).some((s) =>
-    only.has(s),
-  );
+  const wantsMain = (
+    ['status', 'entitlements', 'activity', 'seat-claim', 'license-add', 'webhooks'] as const
+  ).some((s) => only.has(s));
   const wantsScale = only.has('scale');
   // The usage report runs on the large dataset (1M users in the full run).
   const wantsLarge = wantsScale || only.has('report');
@@ -866,6 +868,33 @@ async function benchStore(store: StoreKind, only: Set<Scenario>, ctx: Context): 
         if (only.has(id)) rows.push(await writeScenario(id, main, baseline, mode));
       await baseline.stop();
     }
+
+    if (main && only.has('webhooks'))
+      rows.push(
+        await webhookScenario(
+          {
+            server: main.server,
+            token: main.token,
+            users: main.size,
+            statusSide: (name, around): Side => {
+              const side = httpSide(name, main.server, getSpec(STATUS_PATH, main.token), mode.connections);
+              return {
+                name,
+                run: async (seconds, label) => {
+                  await around.before();
+                  try {
+                    return await side.run(seconds, label);
+                  } finally {
+                    await around.after();
+                  }
+                },
+              };
+            },
+            compare: (label, a, b) => compare(label, a, b, mode),
+          },
+          store,
+        ),
+      );
 
     if (wantsScale) {
       const small = datasets.get(smallKey)!;
