@@ -1,7 +1,7 @@
-import type { LicenseImpact } from '../client/index.js';
+import type { LicenseImpact, LicenseState } from '../client/index.js';
 import { h, table, type Child } from './dom.js';
 import { formatDay, plural, relativeTime } from './format.js';
-import { badge, chips } from './ui.js';
+import { badge, chips, type Tone } from './ui.js';
 
 type Snapshot = LicenseImpact['before'];
 
@@ -212,4 +212,18 @@ export function refusalNotice(refusal: NonNullable<LicenseImpact['refusal']>): H
     h('p', {}, badge('Would be refused', 'bad'), ' ', h('strong', {}, refusal.detail)),
     h('p', { class: 'muted' }, `Code ${refusal.code}. Nothing was stored.`),
   );
+}
+
+const STATE_TONE: Record<LicenseState, Tone> = {
+  active: 'ok',
+  grace: 'warn',
+  scheduled: 'warn',
+  expired: 'bad',
+  invalidated: 'neutral',
+  deleted: 'neutral',
+};
+
+/** A license's state as a badge, coloured by what it means for the site. */
+export function stateBadge(state: LicenseState): HTMLElement {
+  return badge(state, STATE_TONE[state]);
 }

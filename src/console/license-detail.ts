@@ -1,17 +1,8 @@
-import type { License, LicenseListItem, LicenseState } from '../client/index.js';
+import type { License, LicenseListItem } from '../client/index.js';
 import { h, table, type Child } from './dom.js';
 import { formatDateTime, relativeTime } from './format.js';
-import { HARD_DELETE_TEXT, HARD_EXPIRATION_TEXT, hardBadges } from './impact.js';
-import { badge, card, chips, type Tone, type ViewContext } from './ui.js';
-
-const STATE_TONE: Record<LicenseState, Tone> = {
-  active: 'ok',
-  grace: 'warn',
-  scheduled: 'warn',
-  expired: 'bad',
-  invalidated: 'neutral',
-  deleted: 'neutral',
-};
+import { HARD_DELETE_TEXT, HARD_EXPIRATION_TEXT, hardBadges, stateBadge } from './impact.js';
+import { card, chips, type ViewContext } from './ui.js';
 
 /** The license id of `#/license/12`, or null. */
 export function licenseIdOfHash(hash: string): number | null {
@@ -67,12 +58,7 @@ export async function renderLicenseDetail(ctx: ViewContext): Promise<void> {
   const facts: [string, Child][] = [
     [
       'State',
-      h(
-        'span',
-        { class: 'badges', id: 'detail-state' },
-        badge(license.state, STATE_TONE[license.state]),
-        ...hardBadges(license),
-      ),
+      h('span', { class: 'badges', id: 'detail-state' }, stateBadge(license.state), ...hardBadges(license)),
     ],
     ['UUID', h('code', {}, license.uuid)],
     [
@@ -139,7 +125,7 @@ export async function renderLicenseDetail(ctx: ViewContext): Promise<void> {
                 cell: (r) => (r.other.id === license.id ? `License ${r.other.id}` : link(r.other)),
               },
               { header: 'Relation', cell: (r) => r.why },
-              { header: 'State', cell: (r) => badge(r.other.state, STATE_TONE[r.other.state]) },
+              { header: 'State', cell: (r) => stateBadge(r.other.state) },
               { header: 'Last changed', cell: (r) => formatDateTime(r.other.updatedAt) },
             ],
             history,

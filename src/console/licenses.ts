@@ -1,18 +1,9 @@
-import type { LicenseImpact, LicenseListItem, LicenseState } from '../client/index.js';
+import type { LicenseImpact, LicenseListItem } from '../client/index.js';
 import { confirmDialog } from './dialog.js';
 import { focusOn, h, table } from './dom.js';
 import { formatDay, relativeTime } from './format.js';
-import { hardBadges, impactDetails, licenseSummary, refusalNotice } from './impact.js';
-import { badge, type Tone, type ViewContext } from './ui.js';
-
-const STATE_TONE: Record<LicenseState, Tone> = {
-  active: 'ok',
-  grace: 'warn',
-  scheduled: 'warn',
-  expired: 'bad',
-  invalidated: 'neutral',
-  deleted: 'neutral',
-};
+import { hardBadges, impactDetails, licenseSummary, refusalNotice, stateBadge } from './impact.js';
+import type { ViewContext } from './ui.js';
 
 /** A license key file is a few kilobytes; anything much larger is not one. */
 const MAX_KEY_FILE_BYTES = 256 * 1024;
@@ -270,8 +261,7 @@ export async function renderLicenses(ctx: ViewContext): Promise<void> {
           { header: 'Expires', cell: (l) => expiresCell(l, now) },
           {
             header: 'Status',
-            cell: (l) =>
-              h('span', { class: 'badges' }, badge(l.state, STATE_TONE[l.state]), ...hardBadges(l)),
+            cell: (l) => h('span', { class: 'badges' }, stateBadge(l.state), ...hardBadges(l)),
           },
           {
             header: 'Actions',

@@ -33,6 +33,24 @@ function prefersCsv(accept: string | undefined): boolean {
 }
 
 /** License usage (Immuta's later `GET /admin/license/usage`) and its daily history. */
+/**
+ * The days a history or report covers: `to` defaults to today and `from` to 89 days before it;
+ * `from` after `to`, or more than `maxDays`, is a 400 that says why.
+ */
+function periodOf(
+  query: { from?: string; to?: string },
+  now: Date,
+  maxDays: number,
+  tooLong: string,
+): { from: Date; to: Date } {
+  const to = query.to === undefined ? dayOf(utcDay(now), 'to') : dayOf(query.to, 'to');
+  const from = query.from === undefined ? new Date(to.getTime() - 89 * DAY_MS) : dayOf(query.from, 'from');
+  if (from > to) throw new LicensorError('VALIDATION_FAILED', '"from" must not be after "to"');
+  if ((to.getTime() - from.getTime()) / DAY_MS >= maxDays)
+    throw new LicensorError('VALIDATION_FAILED', tooLong);
+  return { from, to };
+}
+
 export const usageRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
   app,
   { store, clock, activityWindowDays, instance },
@@ -121,14 +139,12 @@ export const usageRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
     },
     async (request, reply) => {
       const now = clock.now();
-      const to = request.query.to === undefined ? dayOf(utcDay(now), 'to') : dayOf(request.query.to, 'to');
-      const from =
-        request.query.from === undefined
-          ? new Date(to.getTime() - 89 * DAY_MS)
-          : dayOf(request.query.from, 'from');
-      if (from > to) throw new LicensorError('VALIDATION_FAILED', '"from" must not be after "to"');
-      if ((to.getTime() - from.getTime()) / DAY_MS >= MAX_HISTORY_DAYS)
-        throw new LicensorError('VALIDATION_FAILED', `at most ${MAX_HISTORY_DAYS} days at once`);
+      const { from, to } = periodOf(
+        request.query,
+        now,
+        MAX_HISTORY_DAYS,
+        `at most ${MAX_HISTORY_DAYS} days at once`,
+      );
       // Today's row is raised to the current count first, so the last point is never stale.
       await store.recordUsage(now);
       const days = await store.usageHistory(utcDay(from), utcDay(to));
@@ -162,14 +178,12 @@ export const usageRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
     },
     async (request, reply) => {
       const now = clock.now();
-      const to = request.query.to === undefined ? dayOf(utcDay(now), 'to') : dayOf(request.query.to, 'to');
-      const from =
-        request.query.from === undefined
-          ? new Date(to.getTime() - 89 * DAY_MS)
-          : dayOf(request.query.from, 'from');
-      if (from > to) throw new LicensorError('VALIDATION_FAILED', '"from" must not be after "to"');
-      if ((to.getTime() - from.getTime()) / DAY_MS >= MAX_REPORT_DAYS)
-        throw new LicensorError('VALIDATION_FAILED', `a report covers at most ${MAX_REPORT_DAYS} days`);
+      const { from, to } = periodOf(
+        request.query,
+        now,
+        MAX_REPORT_DAYS,
+        `a report covers at most ${MAX_REPORT_DAYS} days`,
+      );
       await store.recordUsage(now);
       // The whole history up to \`to\`: the chain starts at its first day, so reports over
       // different periods agree on the days they share.
