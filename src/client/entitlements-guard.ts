@@ -81,7 +81,9 @@ function isEntitlements(p: Record<string, unknown>): p is Record<string, unknown
     typeof features === 'object' &&
     features !== null &&
     Object.values(features).every((f) => typeof (f as { enabled?: unknown })?.enabled === 'boolean') &&
-    Array.isArray(p.handlers) &&
+    typeof p.handlers === 'object' &&
+    p.handlers !== null &&
+    !Array.isArray(p.handlers) &&
     typeof p.canAddUser === 'boolean' &&
     typeof p.dataAccessBlocked === 'boolean' &&
     typeof p.instanceId === 'string' &&
