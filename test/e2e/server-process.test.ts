@@ -52,7 +52,8 @@ describe('a real server process', () => {
     assert.equal(added.status, 200, JSON.stringify(license));
     assert.equal(license.id, 1);
     assert.equal(license.seats, 20);
-    assert.equal(license.expires, '2099-09-09T00:00:00.000Z');
+    // `licensor issue --expires 2099-09-09` means the end of that day in UTC (its --help says so).
+    assert.equal(license.expires, '2099-09-09T23:59:59.000Z');
     assert.deepEqual(license.features, { FPE: { enabled: true }, nativeSqlTeradata: { enabled: true } });
 
     const list = (await (await fetch(`${server.url}/admin/license`, { headers })).json()) as Record<
