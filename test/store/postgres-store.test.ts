@@ -156,6 +156,8 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
           'audit_events',
           'auth_failures',
           'events',
+          'instance_identity',
+          'instance_keys',
           'licenses',
           'scheduled_events',
           'scheduler_state',
