@@ -5,7 +5,7 @@
  *
  * During a "slow webhook" round an endpoint subscribed to every event points at a receiver on
  * 127.0.0.1 that holds each request 10 s, and a test ping is queued every 250 ms, so deliveries are
- * always waiting and in flight. The endpoint is removed after the round; attempts still in flight
+ * always waiting and in flight; the round's load starts once the first delivery has arrived. The endpoint is removed after the round; attempts still in flight
  * hold only idle sockets until their 10 s timeout.
  */
 import { createServer, type Server } from 'node:http';
@@ -90,6 +90,13 @@ export async function webhookScenario<Side>(bench: WebhookBench<Side>, store: st
       pinger = setInterval(() => {
         api(bench, 'POST', `/admin/webhooks/${id}/test`).catch(() => pingFailures++);
       }, PING_EVERY_MS);
+      // The round starts once a delivery is in flight: the worker looks for work once a second.
+      const before = receiver.received();
+      const deadline = performance.now() + 15_000;
+      while (receiver.received() === before) {
+        if (performance.now() > deadline) throw new Error('webhook scenario: no delivery within 15 s');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
     },
     after: async () => {
       clearInterval(pinger);
