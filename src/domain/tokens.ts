@@ -1,4 +1,10 @@
 import { LicensorError } from './errors.js';
+import type { Permission } from './permissions.js';
+
+/** The token LICENSOR_ADMIN_TOKEN's secret belongs to, as every store creates it (docs/auth.md#the-first-administrator-token). */
+export function bootstrapToken(hash: string): { name: string; hash: string; permissions: Permission[] } {
+  return { name: 'bootstrap administrator', hash, permissions: ['APPLICATION_ADMIN'] };
+}
 
 /**
  * The rule for LICENSOR_ADMIN_TOKEN, given the stored token that already has its secret (if any):

@@ -1,17 +1,10 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { PoolClient, QueryResultRow } from 'pg';
-import {
-  auditEntry,
-  changeAudit,
-  type AuditDraft,
-  type CounterMove,
-  type SnapshotPart,
-} from '../../domain/changes.js';
+import { auditEntry, changeAudit, type SnapshotPart } from '../../domain/changes.js';
 import { LicensorError } from '../../domain/errors.js';
 import type { EventDraft, EventRecord } from '../../domain/events.js';
 import { licenseChangeEffects, licensesAfterAdd, planAddLicense } from '../../domain/license-changes.js';
 import type { LicenseRecord } from '../../domain/license.js';
-import { checkBootstrapSecret, planRevokeToken } from '../../domain/tokens.js';
 import { parseSeatSettings, seatSettingsAudit, type SeatSettings } from '../../domain/seat-policy.js';
 import {
   activityFastPath,
@@ -31,16 +24,8 @@ import {
 import { inactiveBefore, planDisableInactive } from '../../domain/user-bulk.js';
 import { identityKey } from '../../domain/user-identity.js';
 import { activeSince, utcDay, type UserRecord } from '../../domain/users.js';
-import {
-  licenseFromRow,
-  tokenFromRow,
-  userFromRow,
-  type LicenseRow,
-  type TokenRow,
-  type UserRow,
-} from '../rows.js';
+import { licenseFromRow, userFromRow, type LicenseRow, type UserRow } from '../rows.js';
 import { Snapshot } from '../snapshot.js';
-import { StoreStartupError } from '../startup-error.js';
 import type {
   AuditEntry,
   AuditQuery,
@@ -53,7 +38,6 @@ import type {
   NewToken,
   NewUser,
   Store,
-  StoreSettings,
   TokenRecord,
   UsageDay,
   UsageSummary,
@@ -64,8 +48,6 @@ import type {
 import { Coherence } from './postgres-coherence.js';
 import {
   inTransaction,
-  LOCK_BOOTSTRAP_TOKEN,
-  LOCK_STORE,
   migrate,
   reportPoolError,
   translate,
@@ -78,43 +60,11 @@ import { PostgresWebhooks } from './postgres-webhooks.js';
 import * as q from './postgres-queries.js';
 import { PostgresReads } from './postgres-reads.js';
 import { batch, sql } from './postgres-sql.js';
+import type { PostgresEffects } from './postgres-change.js';
+import { createPool, type PostgresStoreOptions } from './postgres-pool.js';
+import { PostgresTokens } from './postgres-tokens.js';
 
-export interface PostgresStoreOptions extends Partial<StoreSettings> {
-  /** A postgres:// connection URL. */
-  url: string;
-  /**
-   * Keeps every table in this schema (created when missing) instead of the connection's default
-   * search_path; lets several stores, or tests, share one database.
-   */
-  schema?: string;
-  /** Connections this process keeps at most. */
-  poolMax?: number;
-  /** How long to wait for a connection (new, or free in the pool) before STORE_UNAVAILABLE. */
-  connectTimeoutMs?: number;
-  /** Shown in pg_stat_activity; lets an operator tell Licensor's connections apart. */
-  applicationName?: string;
-  /**
-   * Told when a connection fails outside a request (the server restarted, a proxy cut it, the
-   * LISTEN connection dropped). The pool drops it and connects anew on next use, and the listener
-   * reconnects, so this is for logging only. Defaults to one line on stderr naming the error.
-   */
-  onPoolError?: (err: Error) => void;
-}
-
-/** Unquoted-identifier characters only, so the name is safe in the startup `options` string. */
-const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-
-/** What a change commits besides its own rows; see src/domain/changes.ts. */
-interface Effects {
-  audit: AuditDraft | null;
-  /** A change of several records writes one entry per record (docs/audit.md). */
-  audits?: readonly AuditDraft[];
-  events?: readonly EventDraft[];
-  counters?: readonly CounterMove[];
-  claim?: SeatClaim;
-  firedBefore?: readonly number[];
-  touches: readonly SnapshotPart[];
-}
+export type { PostgresStoreOptions } from './postgres-pool.js';
 
 /** What a seat decision reads in one round trip, under the seat lock. */
 interface SeatReads {
@@ -146,6 +96,7 @@ export class PostgresStore implements Store {
   readonly #snapshot: Snapshot;
   readonly #coherence: Coherence;
   readonly #reads: PostgresReads;
+  readonly #tokens: PostgresTokens;
   /** Live licenses as of a generation; seat decisions use them while the generation holds. */
   #live: { gen: string; licenses: LicenseRecord[] } | undefined;
   /**
@@ -184,6 +135,12 @@ export class PostgresStore implements Store {
       snapshot: this.#snapshot,
       onError: options.onPoolError ?? reportPoolError,
     });
+    this.#tokens = new PostgresTokens({
+      schema,
+      tx: (work) => this.#tx(work),
+      effectStatements: (effects, ctx, now) => this.#effectStatements(effects, ctx, now),
+      committed: (touches) => this.#committed(touches),
+    });
   }
 
   /**
@@ -193,26 +150,7 @@ export class PostgresStore implements Store {
    */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
     const { schema } = options;
-    if (schema !== undefined && !SCHEMA_NAME.test(schema))
-      throw new StoreStartupError(
-        `the PostgreSQL schema name "${schema}" must be 1 to 63 letters, digits and underscores, not starting with a digit`,
-      );
-    const clientConfig: pg.ClientConfig = {
-      connectionString: options.url,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
-      keepAlive: true,
-      application_name: options.applicationName ?? 'licensor',
-      // A startup parameter rather than a SET after connecting: every connection the pool ever
-      // makes has it before its first query, with nothing to forget after a reconnect.
-      ...(schema !== undefined && { options: `-c search_path=${pg.escapeIdentifier(schema)}` }),
-    };
-    const pool = new pg.Pool({ ...clientConfig, max: options.poolMax ?? 10 });
-    const onPoolError = options.onPoolError ?? reportPoolError;
-    // Without a listener an idle connection's failure would be an uncaught 'error' event.
-    pool.on('error', (err) => onPoolError(err));
-    // And for every connection's whole life, checked out or not: a backend terminated between
-    // checkout and a query's own error handling must not be an uncaught 'error' either.
-    pool.on('connect', (client) => client.on('error', () => undefined));
+    const { pool, clientConfig } = createPool(options);
     let store: PostgresStore | undefined;
     try {
       const current = await inTransaction(pool, async (client) => {
@@ -305,7 +243,7 @@ export class PostgresStore implements Store {
   }
 
   /** The statements that commit a change's effects, the announcements of what it altered, COMMIT. */
-  #effectStatements(effects: Effects, ctx: ChangeContext, now: Date): string[] {
+  #effectStatements(effects: PostgresEffects, ctx: ChangeContext, now: Date): string[] {
     const { claim } = effects;
     return [
       ...q.moveCounters(effects.counters ?? []),
@@ -771,61 +709,16 @@ export class PostgresStore implements Store {
     return this.#reads.usageHistory(fromDay, toDay);
   }
 
-  async createToken(token: NewToken, ctx: ChangeContext): Promise<TokenRecord> {
-    const created = await this.#tx(async (client) => {
-      // The bootstrap lock: createBootstrapTokenIfNone must not find "no live token" while this
-      // insert is on its way.
-      const now = ctx.clock.now();
-      const results = await batch(client, [
-        'BEGIN',
-        `SELECT pg_advisory_xact_lock(${LOCK_STORE}, ${LOCK_BOOTSTRAP_TOKEN})`,
-        `SELECT nextval(pg_get_serial_sequence('tokens', 'id')) AS id`,
-      ]);
-      const id = Number(results[2]?.[0]?.id);
-      const written = await batch(client, [
-        insertToken(id, token, now, false),
-        ...this.#effectStatements(
-          { audit: changeAudit('token.create', 'token', id, token.name), touches: ['tokens'] },
-          ctx,
-          now,
-        ),
-      ]);
-      return tokenFromRow(written[0]?.[0] as TokenRow);
-    });
-    this.#committed(['tokens']);
-    return created;
+  createToken(token: NewToken, ctx: ChangeContext): Promise<TokenRecord> {
+    return this.#tokens.createToken(token, ctx);
   }
 
   listTokens(): Promise<TokenRecord[]> {
     return this.#reads.listTokens();
   }
 
-  async revokeToken(id: number, ctx: ChangeContext): Promise<TokenRecord> {
-    if (!Number.isSafeInteger(id)) throw new LicensorError('TOKEN_NOT_FOUND', `no live token with id ${id}`);
-    const revoked = await this.#tx(async (client) => {
-      // Every live token, locked: a concurrent revoke waits here, then re-reads without the token
-      // this one revoked, so of two revokes of the last two administrator tokens one is refused.
-      const [, live] = await batch(client, [
-        'BEGIN',
-        `SELECT ${q.TOKEN_COLUMNS} FROM tokens WHERE revoked_at IS NULL ORDER BY id FOR UPDATE`,
-      ]);
-      const token = planRevokeToken(
-        id,
-        (live ?? []).map((row) => tokenFromRow(row as TokenRow)),
-      );
-      const now = ctx.clock.now();
-      const [rows] = await batch(client, [
-        sql`UPDATE tokens SET revoked_at = ${now} WHERE id = ${id} RETURNING ${q.TOKEN_COLUMNS_SQL}`,
-        ...this.#effectStatements(
-          { audit: changeAudit('token.revoke', 'token', id, token.name), touches: ['tokens'] },
-          ctx,
-          now,
-        ),
-      ]);
-      return tokenFromRow(rows?.[0] as TokenRow);
-    });
-    this.#committed(['tokens']);
-    return revoked;
+  revokeToken(id: number, ctx: ChangeContext): Promise<TokenRecord> {
+    return this.#tokens.revokeToken(id, ctx);
   }
 
   recordRefusal(entry: NewAuditEntry, events: readonly EventDraft[]): Promise<void> {
@@ -869,55 +762,12 @@ export class PostgresStore implements Store {
     }
   }
 
-  async setBootstrapToken(hash: string, now: Date): Promise<TokenRecord> {
-    const token = await this.#tx(async (client) => {
-      // Processes starting together with one LICENSOR_ADMIN_TOKEN would otherwise each find no
-      // bootstrap token and each insert one; the second insert would fail on the unique hash.
-      const [, , same, current, next] = await batch(client, [
-        'BEGIN',
-        `SELECT pg_advisory_xact_lock(${LOCK_STORE}, ${LOCK_BOOTSTRAP_TOKEN})`,
-        sql`SELECT bootstrap, revoked_at IS NOT NULL AS revoked FROM tokens WHERE hash = ${hash}`,
-        'SELECT id FROM tokens WHERE bootstrap AND revoked_at IS NULL ORDER BY id LIMIT 1',
-        `SELECT nextval(pg_get_serial_sequence('tokens', 'id')) AS id`,
-      ]);
-      checkBootstrapSecret(same?.[0] as { bootstrap: boolean; revoked: boolean } | undefined);
-      const existing: unknown = current?.[0]?.id;
-      const [rows] = await batch(client, [
-        existing === undefined
-          ? insertToken(Number(next?.[0]?.id), bootstrapToken(hash), now, true)
-          : sql`UPDATE tokens SET hash = ${hash} WHERE id = ${Number(existing)} RETURNING ${q.TOKEN_COLUMNS_SQL}`,
-        ...q.announce(this.#schema, 'tokens'),
-        'COMMIT',
-      ]);
-      return tokenFromRow(rows?.[0] as TokenRow);
-    });
-    this.#committed(['tokens']);
-    return token;
+  setBootstrapToken(hash: string, now: Date): Promise<TokenRecord> {
+    return this.#tokens.setBootstrapToken(hash, now);
   }
 
-  async createBootstrapTokenIfNone(hash: string, now: Date): Promise<boolean> {
-    const created = await this.#tx(async (client) => {
-      // "No live token" is a fact about rows that do not exist yet, which no row lock can hold;
-      // the advisory lock makes check and insert one step across processes.
-      const [, , live, next] = await batch(client, [
-        'BEGIN',
-        `SELECT pg_advisory_xact_lock(${LOCK_STORE}, ${LOCK_BOOTSTRAP_TOKEN})`,
-        'SELECT 1 FROM tokens WHERE revoked_at IS NULL LIMIT 1',
-        `SELECT nextval(pg_get_serial_sequence('tokens', 'id')) AS id`,
-      ]);
-      if ((live?.length ?? 0) > 0) {
-        await client.query('COMMIT');
-        return false;
-      }
-      await batch(client, [
-        insertToken(Number(next?.[0]?.id), bootstrapToken(hash), now, true),
-        ...q.announce(this.#schema, 'tokens'),
-        'COMMIT',
-      ]);
-      return true;
-    });
-    if (created) this.#committed(['tokens']);
-    return created;
+  createBootstrapTokenIfNone(hash: string, now: Date): Promise<boolean> {
+    return this.#tokens.createBootstrapTokenIfNone(hash, now);
   }
 
   instanceIdentity(): Promise<InstanceIdentity> {
@@ -937,14 +787,4 @@ export class PostgresStore implements Store {
 
 function userNotFound(id: number): LicensorError {
   return new LicensorError('USER_NOT_FOUND', `no user with id ${id}`);
-}
-
-function bootstrapToken(hash: string): NewToken {
-  return { name: 'bootstrap administrator', hash, permissions: ['APPLICATION_ADMIN'] };
-}
-
-function insertToken(id: number, token: NewToken, now: Date, bootstrap: boolean): string {
-  return sql`INSERT INTO tokens (id, name, hash, permissions, bootstrap, created_at) OVERRIDING SYSTEM VALUE
-    VALUES (${id}, ${token.name}, ${token.hash}, ${JSON.stringify(token.permissions)}::jsonb, ${bootstrap}, ${now})
-    RETURNING ${q.TOKEN_COLUMNS_SQL}`;
 }

@@ -1,20 +1,11 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import {
-  auditEntry,
-  changeAudit,
-  netCounterMoves,
-  type AuditDraft,
-  type CounterMove,
-  type SnapshotPart,
-  type UsageRaise,
-} from '../../domain/changes.js';
+import { auditEntry, changeAudit, netCounterMoves, type SnapshotPart } from '../../domain/changes.js';
 import { LicensorError } from '../../domain/errors.js';
 import type { EventDraft, EventRecord } from '../../domain/events.js';
 import { licenseChangeEffects, licensesAfterAdd, planAddLicense } from '../../domain/license-changes.js';
 import type { LicenseRecord } from '../../domain/license.js';
-import { checkBootstrapSecret, planRevokeToken } from '../../domain/tokens.js';
 import { parseSeatSettings, seatSettingsAudit, type SeatSettings } from '../../domain/seat-policy.js';
 import {
   claimSeat,
@@ -33,16 +24,6 @@ import {
 import { identityKey } from '../../domain/user-identity.js';
 import { activeSince, activeUsersAt, utcDay, type UserRecord, type UserType } from '../../domain/users.js';
 import { inactiveBefore, planDisableInactive } from '../../domain/user-bulk.js';
-import {
-  auditFilter,
-  auditFromRow,
-  authFailureFromRow,
-  eventFromRow,
-  likePattern,
-  type AuditRow,
-  type AuthFailureRow,
-  type EventRow,
-} from '../rows.js';
 import { Snapshot } from '../snapshot.js';
 import { checkSchemaVersion } from '../startup-error.js';
 import type {
@@ -70,24 +51,15 @@ import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations.js';
 import { ensureSqliteInstanceIdentity, readSqliteInstanceIdentity } from './sqlite-instance.js';
 import type { InstanceIdentity } from '../instance-identity.js';
 import { SqliteWebhooks } from './sqlite-webhooks.js';
+import type { SqliteEffects } from './sqlite-change.js';
+import { SqliteReads } from './sqlite-reads.js';
+import { SqliteTokens } from './sqlite-tokens.js';
 
 export interface SqliteStoreOptions extends Partial<StoreSettings> {
   /** Path of the database file, or ':memory:' for tests. */
   filename: string;
   /** How long a writer waits for another process's write lock before giving up. */
   busyTimeoutMs?: number;
-}
-
-/** What a change commits besides its own rows; see src/domain/changes.ts. */
-interface Effects {
-  audit: AuditDraft | null;
-  /** A change of several records writes one entry per record (docs/audit.md). */
-  audits?: readonly AuditDraft[];
-  events: readonly EventDraft[];
-  counters?: readonly CounterMove[];
-  usage?: UsageRaise;
-  firedThresholds?: readonly number[];
-  touches: readonly SnapshotPart[];
 }
 
 /** How stale a read may be about another process's commit: see #syncForRead. */
@@ -106,6 +78,8 @@ export class SqliteStore implements Store {
   readonly #q: SqliteQueries;
   readonly #windowDays: number;
   readonly #snapshot: Snapshot;
+  readonly #reads: SqliteReads;
+  readonly #tokens: SqliteTokens;
   /** The data_version last seen, and the generation of each snapshot part as of then. */
   #dataVersion = -1;
   /** When a read last checked data_version (performance.now()). */
@@ -139,6 +113,13 @@ export class SqliteStore implements Store {
       },
       settings.activityWindowDays,
     );
+    this.#reads = new SqliteReads(this.#q, (fn) => settle(() => this.#read(fn)));
+    this.#tokens = new SqliteTokens({
+      q: this.#q,
+      change: (fn) => this.#change(fn),
+      commitEffects: (effects, ctx, now) => this.#commitEffects(effects, ctx, now),
+      bump: (part) => this.#bump(part),
+    });
   }
 
   /** Opens (creating if needed) the database and applies pending migrations. */
@@ -226,7 +207,7 @@ export class SqliteStore implements Store {
    * Writes what a change commits besides its rows: counters, the day's usage, the thresholds,
    * events and the audit entry, and advances the generations of the snapshot parts it alters.
    */
-  #commitEffects(effects: Effects, ctx: ChangeContext, now: Date): void {
+  #commitEffects(effects: SqliteEffects, ctx: ChangeContext, now: Date): void {
     for (const move of netCounterMoves(effects.counters ?? [])) this.#q.moveCounter(move);
     if (effects.usage) this.#q.raiseUsage(effects.usage);
     if (effects.firedThresholds) this.#q.setFiredThresholds(effects.firedThresholds);
@@ -556,34 +537,11 @@ export class SqliteStore implements Store {
   }
 
   getUser(id: number): Promise<UserRecord | undefined> {
-    return settle(() => this.#read(() => this.#q.userById(id)));
+    return this.#reads.getUser(id);
   }
 
   listUsers(query: UserQuery): Promise<{ users: UserRecord[]; total: number }> {
-    return settle(() =>
-      this.#read(() => {
-        const where: string[] = [];
-        const params: (string | number)[] = [];
-        if (query.active === true) {
-          where.push('disabled = 0 AND last_activity_at >= ?');
-          params.push(query.activeSince.toISOString());
-        } else if (query.active === false) {
-          where.push('(disabled = 1 OR last_activity_at < ?)');
-          params.push(query.activeSince.toISOString());
-        }
-        if (query.pending !== undefined) where.push(query.pending ? 'pending = 1' : 'pending = 0');
-        // A pending user is stored disabled but is not one: it waits in the queue.
-        if (query.disabled !== undefined)
-          where.push(query.disabled ? 'disabled = 1 AND pending = 0' : 'disabled = 0');
-        if (query.search !== undefined && query.search !== '') {
-          // search_text holds userid, name and email folded by the domain (docs/users.md#search).
-          where.push("search_text LIKE ? ESCAPE '\\'");
-          params.push(likePattern(query.search));
-        }
-        const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-        return this.#q.userPage(clause, params, query.size, query.offset);
-      }),
-    );
+    return this.#reads.listUsers(query);
   }
 
   usageSummary(since: Date): Promise<UsageSummary> {
@@ -619,38 +577,15 @@ export class SqliteStore implements Store {
   }
 
   createToken(token: NewToken, ctx: ChangeContext): Promise<TokenRecord> {
-    return this.#change(() => {
-      const now = ctx.clock.now();
-      const id = this.#q.insertToken(token, now, false);
-      this.#commitEffects(
-        { audit: changeAudit('token.create', 'token', id, token.name), events: [], touches: ['tokens'] },
-        ctx,
-        now,
-      );
-      return this.#q.tokenById(id) as TokenRecord;
-    });
+    return this.#tokens.createToken(token, ctx);
   }
 
   listTokens(): Promise<TokenRecord[]> {
-    return settle(() => this.#read(() => this.#q.liveTokens().map((t) => t.token)));
+    return this.#reads.listTokens();
   }
 
   revokeToken(id: number, ctx: ChangeContext): Promise<TokenRecord> {
-    return this.#change(() => {
-      const now = ctx.clock.now();
-      // Inside BEGIN IMMEDIATE: no other revoke can change the live tokens before this commits.
-      const token = planRevokeToken(
-        id,
-        this.#q.liveTokens().map((t) => t.token),
-      );
-      this.#q.revokeToken(id, now);
-      this.#commitEffects(
-        { audit: changeAudit('token.revoke', 'token', id, token.name), events: [], touches: ['tokens'] },
-        ctx,
-        now,
-      );
-      return this.#q.tokenById(id) as TokenRecord;
-    });
+    return this.#tokens.revokeToken(id, ctx);
   }
 
   recordRefusal(entry: NewAuditEntry, events: readonly EventDraft[]): Promise<void> {
@@ -672,61 +607,18 @@ export class SqliteStore implements Store {
   }
 
   listAudit(query: AuditQuery): Promise<{ entries: AuditEntry[]; total: number }> {
-    return settle(() =>
-      this.#read(() => {
-        // Instants are stored as ISO text in UTC (toISOString), which sorts as time does.
-        const { clause, params } = auditFilter(query, () => '?');
-        return {
-          entries: this.#q
-            .all<AuditRow>(
-              `SELECT * FROM audit_events ${clause} ORDER BY id DESC LIMIT ? OFFSET ?`,
-              ...params,
-              query.size,
-              query.offset,
-            )
-            .map(auditFromRow),
-          total: this.#q.count(`SELECT count(*) AS n FROM audit_events ${clause}`, ...params),
-        };
-      }),
-    );
+    return this.#reads.listAudit(query);
   }
 
   listAuthFailures(page: {
     offset: number;
     size: number;
   }): Promise<{ entries: AuthFailureCount[]; total: number }> {
-    return settle(() =>
-      this.#read(() => ({
-        entries: this.#q
-          .all<AuthFailureRow>(
-            'SELECT * FROM auth_failures ORDER BY minute DESC, client_address LIMIT ? OFFSET ?',
-            page.size,
-            page.offset,
-          )
-          .map(authFailureFromRow),
-        total: this.#q.count('SELECT count(*) AS n FROM auth_failures'),
-      })),
-    );
+    return this.#reads.listAuthFailures(page);
   }
 
   listEvents(query: EventQuery): Promise<{ events: EventRecord[]; total: number }> {
-    return settle(() =>
-      this.#read(() => {
-        const clause = query.type === undefined ? '' : 'WHERE type = ?';
-        const params = query.type === undefined ? [] : [query.type];
-        return {
-          events: this.#q
-            .all<EventRow>(
-              `SELECT id, type, at, data FROM events ${clause} ORDER BY seq DESC LIMIT ? OFFSET ?`,
-              ...params,
-              query.size,
-              query.offset,
-            )
-            .map(eventFromRow),
-          total: this.#q.count(`SELECT count(*) AS n FROM events ${clause}`, ...params),
-        };
-      }),
-    );
+    return this.#reads.listEvents(query);
   }
 
   findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
@@ -740,33 +632,11 @@ export class SqliteStore implements Store {
   }
 
   setBootstrapToken(hash: string, now: Date): Promise<TokenRecord> {
-    return this.#change(() => {
-      const same = this.#q.tokenByHash(hash);
-      checkBootstrapSecret(same && { bootstrap: same.bootstrap, revoked: same.revokedAt !== null });
-      const current = this.#q.liveBootstrapTokenId();
-      if (current !== undefined) this.#q.setTokenHash(current, hash);
-      else
-        this.#q.insertToken(
-          { name: 'bootstrap administrator', hash, permissions: ['APPLICATION_ADMIN'] },
-          now,
-          true,
-        );
-      this.#bump('tokens');
-      return this.#q.tokenByHash(hash) as TokenRecord;
-    });
+    return this.#tokens.setBootstrapToken(hash, now);
   }
 
   createBootstrapTokenIfNone(hash: string, now: Date): Promise<boolean> {
-    return this.#change(() => {
-      if (this.#q.liveTokens().length > 0) return false;
-      this.#q.insertToken(
-        { name: 'bootstrap administrator', hash, permissions: ['APPLICATION_ADMIN'] },
-        now,
-        true,
-      );
-      this.#bump('tokens');
-      return true;
-    });
+    return this.#tokens.createBootstrapTokenIfNone(hash, now);
   }
 
   instanceIdentity(): Promise<InstanceIdentity> {

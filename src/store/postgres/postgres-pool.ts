@@ -1,0 +1,58 @@
+import pg from 'pg';
+import { reportPoolError } from './postgres-connection.js';
+import { StoreStartupError } from '../startup-error.js';
+import type { StoreSettings } from '../store.js';
+
+export interface PostgresStoreOptions extends Partial<StoreSettings> {
+  /** A postgres:// connection URL. */
+  url: string;
+  /**
+   * Keeps every table in this schema (created when missing) instead of the connection's default
+   * search_path; lets several stores, or tests, share one database.
+   */
+  schema?: string;
+  /** Connections this process keeps at most. */
+  poolMax?: number;
+  /** How long to wait for a connection (new, or free in the pool) before STORE_UNAVAILABLE. */
+  connectTimeoutMs?: number;
+  /** Shown in pg_stat_activity; lets an operator tell Licensor's connections apart. */
+  applicationName?: string;
+  /**
+   * Told when a connection fails outside a request (the server restarted, a proxy cut it, the
+   * LISTEN connection dropped). The pool drops it and connects anew on next use, and the listener
+   * reconnects, so this is for logging only. Defaults to one line on stderr naming the error.
+   */
+  onPoolError?: (err: Error) => void;
+}
+
+/** Unquoted-identifier characters only, so the name is safe in the startup `options` string. */
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/**
+ * The pool a PostgresStore runs on, and the configuration its LISTEN connection copies. Checks the
+ * schema name before anything connects.
+ */
+export function createPool(options: PostgresStoreOptions): { pool: pg.Pool; clientConfig: pg.ClientConfig } {
+  const { schema } = options;
+  if (schema !== undefined && !SCHEMA_NAME.test(schema))
+    throw new StoreStartupError(
+      `the PostgreSQL schema name "${schema}" must be 1 to 63 letters, digits and underscores, not starting with a digit`,
+    );
+  const clientConfig: pg.ClientConfig = {
+    connectionString: options.url,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    keepAlive: true,
+    application_name: options.applicationName ?? 'licensor',
+    // A startup parameter rather than a SET after connecting: every connection the pool ever
+    // makes has it before its first query, with nothing to forget after a reconnect.
+    ...(schema !== undefined && { options: `-c search_path=${pg.escapeIdentifier(schema)}` }),
+  };
+  const pool = new pg.Pool({ ...clientConfig, max: options.poolMax ?? 10 });
+  const onPoolError = options.onPoolError ?? reportPoolError;
+  // Without a listener an idle connection's failure would be an uncaught 'error' event.
+  pool.on('error', (err) => onPoolError(err));
+  // And for every connection's whole life, checked out or not: a backend terminated between
+  // checkout and a query's own error handling must not be an uncaught 'error' either.
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  return { pool, clientConfig };
+}
