@@ -11,14 +11,14 @@ import type {
   LicenseListItem as LicenseListItemSchema,
   LicenseStatus as LicenseStatusSchema,
   Upcoming as UpcomingSchema,
-} from '../http/schemas/license-schemas.js';
-import type { SeatSettings as SeatSettingsSchema } from '../http/schemas/settings-schemas.js';
+} from '../api/license-schemas.js';
+import type { SeatSettings as SeatSettingsSchema } from '../api/settings-schemas.js';
 import type {
   Usage as UsageSchema,
   UsageHistory as UsageHistorySchema,
   UsageHistoryQuery as UsageHistoryQuerySchema,
   UsageQuery as UsageQuerySchema,
-} from '../http/schemas/usage-schemas.js';
+} from '../api/usage-schemas.js';
 import type {
   CreateUserBody as CreateUserBodySchema,
   DisableInactiveBody as DisableInactiveBodySchema,
@@ -27,8 +27,8 @@ import type {
   User as UserSchema,
   UserList as UserListSchema,
   UserListQuery as UserListQuerySchema,
-} from '../http/schemas/user-schemas.js';
-import type { EventPage as EventPageSchema } from '../http/schemas/event-schemas.js';
+} from '../api/user-schemas.js';
+import type { EventPage as EventPageSchema } from '../api/event-schemas.js';
 import type {
   CreatedWebhook as CreatedWebhookSchema,
   CreateWebhookBody as CreateWebhookBodySchema,
@@ -36,7 +36,7 @@ import type {
   PatchWebhookBody as PatchWebhookBodySchema,
   QueuedPing as QueuedPingSchema,
   Webhook as WebhookSchema,
-} from '../http/schemas/webhook-schemas.js';
+} from '../api/webhook-schemas.js';
 
 /** POST and DELETE /admin/license, GET /admin/license/{id}: every field, the key included. */
 export type License = Static<typeof LicenseSchema>;

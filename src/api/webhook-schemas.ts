@@ -1,6 +1,6 @@
 import Type from 'typebox';
-import { EVENT_TYPES } from '../../domain/events.js';
-import { MAX_WEBHOOK_URL_LENGTH } from '../../domain/webhooks.js';
+import { EVENT_TYPES } from '../domain/events.js';
+import { MAX_WEBHOOK_URL_LENGTH } from '../domain/webhooks.js';
 import { Timestamp } from './common-schemas.js';
 import { EventTypeSchema } from './event-schemas.js';
 import { pageQuery } from './user-schemas.js';

@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { EVENT_TYPES, type EventType } from '../../domain/events.js';
+import { EVENT_TYPES, type EventType } from '../domain/events.js';
 import { Timestamp } from './common-schemas.js';
 import { pageQuery } from './user-schemas.js';
 

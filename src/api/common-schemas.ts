@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import Type from 'typebox';
-import { ERROR_STATUS, type ErrorCode } from '../../domain/errors.js';
-import { PROBLEM_CONTENT_TYPE } from '../problem.js';
+import { ERROR_STATUS, type ErrorCode } from '../domain/errors.js';
+import { PROBLEM_CONTENT_TYPE } from '../http/problem.js';
 
 /** What `detail` typically says for each code, for the examples of the API reference. */
 const EXAMPLE_DETAIL: Partial<Record<ErrorCode, string>> = {

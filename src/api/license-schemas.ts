@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { KEY_REFUSAL_CODES } from '../../domain/license-impact.js';
+import { KEY_REFUSAL_CODES } from '../domain/license-impact.js';
 import { Timestamp } from './common-schemas.js';
 
 /** Example values for the API reference, from a real response (the test suite checks them). */

@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { MAX_INACTIVE_DAYS } from '../../domain/user-bulk.js';
+import { MAX_INACTIVE_DAYS } from '../domain/user-bulk.js';
 import { Timestamp } from './common-schemas.js';
 
 const EXAMPLE_USER = {
