@@ -1,58 +1,87 @@
-import { STATUS_CODES } from 'node:http';
 import Type from 'typebox';
-import { ERROR_STATUS, type ErrorCode } from '../domain/errors.js';
-import { PROBLEM_CONTENT_TYPE } from '../http/problem.js';
 
-/** What `detail` typically says for each code, for the examples of the API reference. */
-const EXAMPLE_DETAIL: Partial<Record<ErrorCode, string>> = {
-  VALIDATION_FAILED: "body must have required property 'userid'",
-  INVALID_ID: 'id must be a positive integer, not "abc"',
-  INVALID_PAGE: 'querystring/offset must be <= 1000000000',
-  MALFORMED_JSON: 'the body is not valid JSON',
-  PAYLOAD_TOO_LARGE: 'Request body is too large',
-  UNSUPPORTED_MEDIA_TYPE: 'Unsupported Media Type',
-  ROUTE_NOT_FOUND: 'no route GET /admin/nope',
-  MALFORMED_LICENSE_KEY: 'a license key is a compact JWS: three base64url segments separated by dots',
-  UNSUPPORTED_ALGORITHM: 'license keys are signed with EdDSA (Ed25519); "alg" "HS256" is not accepted',
-  UNSUPPORTED_KEY_HEADER: '"typ" must be "license+jws"',
-  UNTRUSTED_ISSUER:
-    'the key was signed by an issuer key this server does not trust (kid QgeMpwLenVShTwvDAwMjqAS_XmDhprVB4tCau0ue9M0)',
-  INVALID_SIGNATURE: 'the signature does not verify',
-  INVALID_CLAIMS: 'claim "seats" must be an integer of 0 or more',
-  LICENSE_EXPIRED: 'the license expired at 2026-01-01T00:00:00.000Z',
-  LICENSE_NOT_YET_VALID:
-    'the license was created in the future (2026-06-02T00:00:00.000Z); check the clocks of the issuer and this server',
-  LICENSE_ALREADY_EXISTS:
-    'a license with uuid "6f1c2a4e-8b1d-4c3a-9e0f-2b7d5a9c1e42" is already added (id 1)',
-  LICENSE_HARD_DELETED:
-    'the license with uuid "6f1c2a4e-8b1d-4c3a-9e0f-2b7d5a9c1e42" was deleted with hardDelete and can never be added again',
-  LICENSE_NOT_FOUND: 'no license with id 7',
-  SEAT_LIMIT_REACHED: 'all 25 license seats are taken (25 active users)',
-  USER_ALREADY_EXISTS: 'user "ada" of "okta" is already registered (id 1)',
-  INVALID_IDENTIFIER: 'userid holds U+200B, an invisible format character, which it may not hold',
-  USER_NOT_FOUND: 'no user with id 12',
-  USER_DISABLED: 'user 12 is disabled; enable it first',
-  USER_PENDING: 'user 12 is waiting for approval and holds no seat; approve it first',
-  USER_NOT_PENDING: 'user 12 is not waiting for approval',
-  UNAUTHORIZED: 'send a token as "Authorization: Bearer <token>"',
-  FORBIDDEN: 'this token lacks the APPLICATION_ADMIN permission',
-  RATE_LIMITED: 'too many failed authentications from 10.0.0.7; try again later',
-  TOKEN_NOT_FOUND: 'no live token with id 4',
-  INTERNAL_ERROR: 'the server failed to handle the request; the log has details',
-  STORE_UNAVAILABLE: 'the database cannot be reached; try again',
+/**
+ * Every problem code the API can answer with (docs/errors.md). The wire contract owns this list;
+ * the domain's error table (src/domain/errors.ts) gives each code its HTTP status, and
+ * src/http/api-contract.ts makes the two sets equal at compile time.
+ */
+export const PROBLEM_CODES = [
+  // Request shape
+  'VALIDATION_FAILED',
+  'INVALID_ID',
+  'INVALID_PAGE',
+  'MALFORMED_JSON',
+  'PAYLOAD_TOO_LARGE',
+  'URI_TOO_LONG',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'ROUTE_NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+
+  // License keys: each way a key can be refused has its own code
+  'MALFORMED_LICENSE_KEY',
+  'UNSUPPORTED_ALGORITHM',
+  'UNSUPPORTED_KEY_HEADER',
+  'UNTRUSTED_ISSUER',
+  'INVALID_SIGNATURE',
+  'INVALID_CLAIMS',
+  'LICENSE_KEY_TOO_LARGE',
+  'LICENSE_EXPIRED',
+  'LICENSE_NOT_YET_VALID',
+
+  // License lifecycle
+  'LICENSE_ALREADY_EXISTS',
+  'LICENSE_HARD_DELETED',
+  'LICENSE_NOT_FOUND',
+
+  // Users and seats
+  'SEAT_LIMIT_REACHED',
+  'USER_ALREADY_EXISTS',
+  'INVALID_IDENTIFIER',
+  'USER_NOT_FOUND',
+  'USER_DISABLED',
+  'USER_PENDING',
+  'USER_NOT_PENDING',
+
+  // Auth
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'RATE_LIMITED',
+  'TOKEN_NOT_FOUND',
+  'TOKEN_REVOKED',
+  'LAST_ADMIN_TOKEN',
+
+  // Webhooks
+  'INVALID_WEBHOOK_URL',
+  'WEBHOOK_NOT_FOUND',
+
+  // Server side
+  'INTERNAL_ERROR',
+  'STORE_UNAVAILABLE',
+  'SHUTTING_DOWN',
+] as const;
+
+export type ProblemCode = (typeof PROBLEM_CODES)[number];
+
+/**
+ * The example of the Problem schema. Its status is the error table's (src/http/api-contract.ts
+ * checks it at compile time); the routes' own examples come from that table
+ * (src/http/problem-responses.ts).
+ */
+export const PROBLEM_EXAMPLE = {
+  type: 'urn:licensor:problem:LICENSE_EXPIRED',
+  title: 'Bad Request',
+  status: 400,
+  detail: 'the license expired at 2026-01-01T00:00:00.000Z',
+  code: 'LICENSE_EXPIRED',
+  requestId: 'req-7',
+} as const satisfies {
+  type: `urn:licensor:problem:${ProblemCode}`;
+  title: string;
+  status: number;
+  detail: string;
+  code: ProblemCode;
+  requestId: string;
 };
-
-function exampleProblem(code: ErrorCode) {
-  const status = ERROR_STATUS[code];
-  return {
-    type: `urn:licensor:problem:${code}`,
-    title: STATUS_CODES[status] ?? 'Error',
-    status,
-    detail: EXAMPLE_DETAIL[code] ?? `a ${code} problem`,
-    code,
-    requestId: 'req-7',
-  };
-}
 
 /** RFC 9457 problem details, with the stable machine-readable `code`. */
 export const Problem = Type.Object(
@@ -62,7 +91,7 @@ export const Problem = Type.Object(
     status: Type.Integer({ description: 'The HTTP status code of the response' }),
     detail: Type.String({ description: 'What went wrong, for people; may be reworded' }),
     code: Type.Union(
-      Object.keys(ERROR_STATUS).map((code) => Type.Literal(code)),
+      PROBLEM_CODES.map((code) => Type.Literal(code)),
       { description: 'Stable machine-readable error code; see docs/errors.md' },
     ),
     requestId: Type.Optional(
@@ -73,7 +102,7 @@ export const Problem = Type.Object(
     $id: 'Problem',
     additionalProperties: false,
     description: 'An RFC 9457 problem (Content-Type: application/problem+json)',
-    examples: [exampleProblem('LICENSE_EXPIRED')],
+    examples: [PROBLEM_EXAMPLE],
   },
 );
 
@@ -82,59 +111,3 @@ export const Timestamp = Type.String({
   description: 'ISO 8601 in UTC with milliseconds',
   examples: ['2022-09-09T00:00:00.000Z'],
 });
-
-/**
- * Every error a route with a token can give before its handler runs: no valid token, too many
- * failed authentications from the client (LICENSOR_AUTH_FAILURE_LIMIT), the store down.
- */
-export const TOKEN_ERRORS = [
-  'UNAUTHORIZED',
-  'RATE_LIMITED',
-  'STORE_UNAVAILABLE',
-] as const satisfies ErrorCode[];
-/** ...and for a route that needs a permission the token may lack. */
-export const PERMISSION_ERRORS = [...TOKEN_ERRORS, 'FORBIDDEN'] as const satisfies ErrorCode[];
-/** Errors of reading a request body; Fastify reads a body sent with POST, PATCH and DELETE. */
-export const BODY_ERRORS = [
-  'VALIDATION_FAILED',
-  'MALFORMED_JSON',
-  'PAYLOAD_TOO_LARGE',
-  'UNSUPPORTED_MEDIA_TYPE',
-] as const satisfies ErrorCode[];
-
-/** Headers that come with a problem of some statuses. */
-const RESPONSE_HEADERS: Record<number, Record<string, { type: string; description: string }>> = {
-  401: { 'WWW-Authenticate': { type: 'string', description: 'Always `Bearer realm="licensor"`' } },
-  429: { 'Retry-After': { type: 'integer', description: 'Seconds until the client may try again' } },
-  503: { 'Retry-After': { type: 'integer', description: 'When given, seconds until a retry may succeed' } },
-};
-
-/**
- * The error responses of a route, from the codes it can return: one response per status, each an
- * application/problem+json Problem whose description names exactly those codes, with an example of
- * each. INTERNAL_ERROR (500) is added to every route: any of them can fail unexpectedly.
- */
-export function problemResponses(...codes: ErrorCode[]): Record<number, unknown> {
-  const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of new Set<ErrorCode>([...codes, 'INTERNAL_ERROR'])) {
-    const status = ERROR_STATUS[code];
-    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
-  }
-  return Object.fromEntries(
-    [...byStatus]
-      .sort(([a], [b]) => a - b)
-      .map(([status, list]) => [
-        status,
-        {
-          description: `${STATUS_CODES[status] ?? 'Error'}: code ${list.join(', ')}`,
-          ...(RESPONSE_HEADERS[status] !== undefined && { headers: RESPONSE_HEADERS[status] }),
-          content: {
-            [PROBLEM_CONTENT_TYPE]: {
-              schema: { $ref: 'Problem#' },
-              examples: Object.fromEntries(list.map((code) => [code, { value: exampleProblem(code) }])),
-            },
-          },
-        },
-      ]),
-  );
-}

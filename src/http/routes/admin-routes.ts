@@ -13,7 +13,7 @@ import {
   TokenIdParams,
   TokenList,
 } from '../../api/admin-schemas.js';
-import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../../api/common-schemas.js';
+import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../problem-responses.js';
 import { AuthFailurePage, EventPage, EventQuery } from '../../api/event-schemas.js';
 import { parseId } from './license-routes.js';
 

@@ -7,7 +7,7 @@ import type { AppContext } from '../app-context.js';
 import { graceView } from '../license-view.js';
 import { sendViewJson } from '../reply.js';
 import { EntitlementsJwsQuery, Jose } from '../../api/instance-schemas.js';
-import { problemResponses, TOKEN_ERRORS } from '../../api/common-schemas.js';
+import { problemResponses, TOKEN_ERRORS } from '../problem-responses.js';
 import { Grace, Handlers } from '../../api/license-schemas.js';
 
 const Notices = Type.Object(

@@ -8,7 +8,7 @@ import { buildUsageReport, MAX_REPORT_DAYS } from '../../domain/usage-report.js'
 import { USAGE_REPORT_TYP } from '../../keys/instance-signer.js';
 import type { AppContext } from '../app-context.js';
 import { Jose } from '../../api/instance-schemas.js';
-import { PERMISSION_ERRORS, problemResponses } from '../../api/common-schemas.js';
+import { PERMISSION_ERRORS, problemResponses } from '../problem-responses.js';
 import { Usage, UsageHistory, UsageHistoryQuery, UsageQuery } from '../../api/usage-schemas.js';
 
 const security = [{ bearer: [] }];

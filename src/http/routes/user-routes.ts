@@ -4,7 +4,7 @@ import { DISABLE_INACTIVE_ACTION } from '../../domain/user-bulk.js';
 import { activeSince } from '../../domain/users.js';
 import type { AppContext } from '../app-context.js';
 import { changeContext } from '../audit.js';
-import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../../api/common-schemas.js';
+import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../problem-responses.js';
 import {
   CreateUserBody,
   DISABLE_INACTIVE_LISTED,
