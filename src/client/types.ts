@@ -1,9 +1,10 @@
 /**
- * Request and response types of the HTTP API, derived from the server's own schemas. Only types
- * are imported (erased at build time), so a browser bundle of the client pulls in no server code.
+ * Request and response types of the HTTP API, derived from the wire contract's schemas (src/api),
+ * the ones the server validates with. Only types are imported (erased at build time), so a browser
+ * bundle of the client pulls in neither the schemas nor any server code.
  */
 import type { Static } from 'typebox';
-import type { ErrorCode } from '../domain/errors.js';
+import type { ProblemCode } from '../api/common-schemas.js';
 import type {
   AddLicenseBody as AddLicenseBodySchema,
   License as LicenseSchema,
@@ -73,8 +74,8 @@ export type PageQuery = Partial<Static<typeof UsageQuerySchema>>;
 export type UserListQuery = Partial<Static<typeof UserListQuerySchema>>;
 export type UsageHistoryQuery = Static<typeof UsageHistoryQuerySchema>;
 
-/** Every code the server's error table defines (src/domain/errors.ts). */
-export type ProblemCode = ErrorCode;
+/** Every problem code the API answers with (docs/errors.md). */
+export type { ProblemCode };
 
 /** The RFC 9457 body of every refusal. */
 export interface Problem {
