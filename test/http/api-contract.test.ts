@@ -120,6 +120,34 @@ describe('the wire contract and the domain hold the same values (src/http/api-co
     );
   });
 
+  test('a value a schema spells out that the domain never produces', () => {
+    assertRefused(
+      {
+        'src/api/license-schemas.ts': [
+          "      Type.Literal('deleted'),\n",
+          "      Type.Literal('deleted'),\n      Type.Literal('archived'),\n",
+        ],
+      },
+      '"archived"',
+      'onlyInApi',
+    );
+    assertRefused(
+      {
+        'src/api/user-schemas.ts': [
+          "Type.Literal('policyOwner')]",
+          "Type.Literal('policyOwner'), Type.Literal('auditor')]",
+        ],
+      },
+      '"auditor"',
+      'onlyInApi',
+    );
+    assertRefused(
+      { 'src/domain/seat-policy.ts': ["'refuse' | 'queue'", "'refuse' | 'queue' | 'wait'"] },
+      '"wait"',
+      'onlyInDomain',
+    );
+  });
+
   test("the Problem example's status differs from its code's in the error table", () => {
     assertRefused(
       { 'src/api/common-schemas.ts': ['  status: 400,\n', '  status: 404,\n'] },
