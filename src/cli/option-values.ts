@@ -1,7 +1,7 @@
 import { UsageError } from './cli-errors.js';
 
 /**
- * The server's MAX_PAGE_SIZE (src/http/schemas/user-schemas.ts), restated: importing it would load
+ * The server's MAX_PAGE_SIZE (src/api/user-schemas.ts), restated: importing it would load
  * the schema library at every start of the CLI. test/cli/output.test.ts checks the two agree.
  */
 export const MAX_PAGE_SIZE = 1000;

@@ -1,9 +1,10 @@
 /**
- * Request and response types of the HTTP API, derived from the server's own schemas. Only types
- * are imported (erased at build time), so a browser bundle of the client pulls in no server code.
+ * Request and response types of the HTTP API, derived from the wire contract's schemas (src/api),
+ * the ones the server validates with. Only types are imported (erased at build time), so a browser
+ * bundle of the client pulls in neither the schemas nor any server code.
  */
 import type { Static } from 'typebox';
-import type { ErrorCode } from '../domain/errors.js';
+import type { ProblemCode } from '../api/common-schemas.js';
 import type {
   AddLicenseBody as AddLicenseBodySchema,
   License as LicenseSchema,
@@ -11,14 +12,14 @@ import type {
   LicenseListItem as LicenseListItemSchema,
   LicenseStatus as LicenseStatusSchema,
   Upcoming as UpcomingSchema,
-} from '../http/schemas/license-schemas.js';
-import type { SeatSettings as SeatSettingsSchema } from '../http/schemas/settings-schemas.js';
+} from '../api/license-schemas.js';
+import type { SeatSettings as SeatSettingsSchema } from '../api/settings-schemas.js';
 import type {
   Usage as UsageSchema,
   UsageHistory as UsageHistorySchema,
   UsageHistoryQuery as UsageHistoryQuerySchema,
   UsageQuery as UsageQuerySchema,
-} from '../http/schemas/usage-schemas.js';
+} from '../api/usage-schemas.js';
 import type {
   CreateUserBody as CreateUserBodySchema,
   DisableInactiveBody as DisableInactiveBodySchema,
@@ -27,8 +28,8 @@ import type {
   User as UserSchema,
   UserList as UserListSchema,
   UserListQuery as UserListQuerySchema,
-} from '../http/schemas/user-schemas.js';
-import type { EventPage as EventPageSchema } from '../http/schemas/event-schemas.js';
+} from '../api/user-schemas.js';
+import type { EventPage as EventPageSchema } from '../api/event-schemas.js';
 import type {
   CreatedWebhook as CreatedWebhookSchema,
   CreateWebhookBody as CreateWebhookBodySchema,
@@ -36,7 +37,7 @@ import type {
   PatchWebhookBody as PatchWebhookBodySchema,
   QueuedPing as QueuedPingSchema,
   Webhook as WebhookSchema,
-} from '../http/schemas/webhook-schemas.js';
+} from '../api/webhook-schemas.js';
 
 /** POST and DELETE /admin/license, GET /admin/license/{id}: every field, the key included. */
 export type License = Static<typeof LicenseSchema>;
@@ -73,8 +74,8 @@ export type PageQuery = Partial<Static<typeof UsageQuerySchema>>;
 export type UserListQuery = Partial<Static<typeof UserListQuerySchema>>;
 export type UsageHistoryQuery = Static<typeof UsageHistoryQuerySchema>;
 
-/** Every code the server's error table defines (src/domain/errors.ts). */
-export type ProblemCode = ErrorCode;
+/** Every problem code the API answers with (docs/errors.md). */
+export type { ProblemCode };
 
 /** The RFC 9457 body of every refusal. */
 export interface Problem {

@@ -22,7 +22,7 @@ import { settingsRoutes } from './routes/settings-routes.js';
 import { usageRoutes } from './routes/usage-routes.js';
 import { userRoutes } from './routes/user-routes.js';
 import { webhookRoutes } from './routes/webhook-routes.js';
-import { Problem } from './schemas/common-schemas.js';
+import { Problem } from '../api/common-schemas.js';
 
 /** What routes need: the store, the trusted issuer keys, the clock and the rules' settings. */
 /** The default of LICENSOR_ENTITLEMENTS_TTL_SECONDS: one day. */

@@ -9,7 +9,7 @@ import type {
   LicenseImpact as LicenseImpactSchema,
   LicenseListItem,
   Upcoming,
-} from './schemas/license-schemas.js';
+} from '../api/license-schemas.js';
 
 /** The domain's views, checked against the wire schemas: a drift between them does not compile. */
 export const licenseListView: (license: LicenseRecord, now: Date) => Static<typeof LicenseListItem> =

@@ -1,9 +1,9 @@
 import type { SwaggerOptions } from '@fastify/swagger';
 import type { FastifySchema } from 'fastify';
-import { Token } from './schemas/admin-schemas.js';
-import { License, LicenseImpact, LicenseListItem, LicenseStatus } from './schemas/license-schemas.js';
-import { Usage } from './schemas/usage-schemas.js';
-import { User } from './schemas/user-schemas.js';
+import { Token } from '../api/admin-schemas.js';
+import { License, LicenseImpact, LicenseListItem, LicenseStatus } from '../api/license-schemas.js';
+import { Usage } from '../api/usage-schemas.js';
+import { User } from '../api/user-schemas.js';
 
 /** The parts of an OpenAPI 3.1 document that the reference page and the tests read. */
 export interface SchemaObject {

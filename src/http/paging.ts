@@ -1,7 +1,7 @@
 import type { RouteOptions } from 'fastify';
 import { ERROR_STATUS, type ErrorCode } from '../domain/errors.js';
 import { PAGE_PARAMETERS, PROBLEM_CONTENT_TYPE } from './problem.js';
-import { problemResponses } from './schemas/common-schemas.js';
+import { problemResponses } from './problem-responses.js';
 
 /** What a route whose query string pages can refuse besides its own errors. */
 export const PAGE_ERRORS = ['INVALID_PAGE'] as const satisfies ErrorCode[];

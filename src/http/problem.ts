@@ -35,7 +35,7 @@ const REQUEST_STREAM_CODES: Record<string, ErrorCode> = {
   ERR_STREAM_PREMATURE_CLOSE: 'VALIDATION_FAILED',
 };
 
-/** The query parameters that page a list (`pageQuery` in schemas/user-schemas.ts). */
+/** The query parameters that page a list (`pageQuery` in src/api/user-schemas.ts). */
 export const PAGE_PARAMETERS = ['offset', 'size'] as const;
 
 /** Whether a failed validation is about `offset` or `size` in the query string. */

@@ -1,6 +1,6 @@
 import type { Static } from 'typebox';
 import { isUserActive, type UserRecord } from '../domain/users.js';
-import type { User } from './schemas/user-schemas.js';
+import type { User } from '../api/user-schemas.js';
 
 export function userView(user: UserRecord, activeSince: Date): Static<typeof User> {
   return {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MAX_PAGE_SIZE as CLI_MAX_PAGE_SIZE, pageOf } from '../../src/cli/option-values.js';
 import { formatTime, Output, pageLine, printable, relativeDays } from '../../src/cli/output.js';
-import { MAX_PAGE_SIZE } from '../../src/http/schemas/user-schemas.js';
+import { MAX_PAGE_SIZE } from '../../src/api/user-schemas.js';
 
 function capture(color: boolean): { out: Output; text: () => string } {
   let text = '';

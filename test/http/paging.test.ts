@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { OpenApiDocument } from '../../src/http/openapi.js';
-import { MAX_PAGE_OFFSET, MAX_PAGE_SIZE } from '../../src/http/schemas/user-schemas.js';
+import { MAX_PAGE_OFFSET, MAX_PAGE_SIZE } from '../../src/api/user-schemas.js';
 import { buildTestApp } from '../helpers/app.js';
 
 /** Every list that pages. */

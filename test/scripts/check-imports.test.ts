@@ -80,6 +80,12 @@ describe('check:imports', () => {
     assert.deepEqual(check(root).problems, []);
   });
 
+  test("the repository's own src/ keeps the rules", () => {
+    const { files, problems } = check('src');
+    assert.deepEqual(problems, []);
+    assert.ok(files > 100, `only ${files} files seen under src/`);
+  });
+
   test('the command exits 1 on a problem and 0 on a clean tree', (t) => {
     const bad = tree({ ...clean, 'store/store.ts': "import type { C } from '../http/app.js';\n" });
     const good = tree(clean);

@@ -12,9 +12,9 @@ import {
   Token,
   TokenIdParams,
   TokenList,
-} from '../schemas/admin-schemas.js';
-import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
-import { AuthFailurePage, EventPage, EventQuery } from '../schemas/event-schemas.js';
+} from '../../api/admin-schemas.js';
+import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../problem-responses.js';
+import { AuthFailurePage, EventPage, EventQuery } from '../../api/event-schemas.js';
 import { parseId } from './license-routes.js';
 
 const security = [{ bearer: [] }];

@@ -6,9 +6,9 @@ import type { ReadView } from '../../store/store.js';
 import type { AppContext } from '../app-context.js';
 import { graceView } from '../license-view.js';
 import { sendViewJson } from '../reply.js';
-import { EntitlementsJwsQuery, Jose } from '../schemas/instance-schemas.js';
-import { problemResponses, TOKEN_ERRORS } from '../schemas/common-schemas.js';
-import { Grace, Handlers } from '../schemas/license-schemas.js';
+import { EntitlementsJwsQuery, Jose } from '../../api/instance-schemas.js';
+import { problemResponses, TOKEN_ERRORS } from '../problem-responses.js';
+import { Grace, Handlers } from '../../api/license-schemas.js';
 
 const Notices = Type.Object(
   {

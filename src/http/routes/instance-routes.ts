@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
-import { problemResponses, TOKEN_ERRORS } from '../schemas/common-schemas.js';
-import { Instance, Jwks } from '../schemas/instance-schemas.js';
+import { problemResponses, TOKEN_ERRORS } from '../problem-responses.js';
+import { Instance, Jwks } from '../../api/instance-schemas.js';
 
 /** The instance identity (docs/instance-identity.md): who signs this installation's documents. */
 export const instanceRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, { instance }) => {

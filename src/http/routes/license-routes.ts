@@ -17,7 +17,7 @@ import { changeContext } from '../audit.js';
 import { sendViewJson } from '../reply.js';
 import { seatLimit } from '../../domain/seat-policy.js';
 import { graceView, impactView, licenseListView, licenseView, upcomingView } from '../license-view.js';
-import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
+import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../problem-responses.js';
 import {
   AddLicenseBody,
   DeleteLicenseQuery,
@@ -31,7 +31,7 @@ import {
   LicenseStatus,
   Upcoming,
   UpcomingQuery,
-} from '../schemas/license-schemas.js';
+} from '../../api/license-schemas.js';
 
 const ADMIN = { access: 'APPLICATION_ADMIN' } as const;
 const security = [{ bearer: [] }];

@@ -4,7 +4,7 @@ import { LicensorError } from '../../domain/errors.js';
 import type { AppContext } from '../app-context.js';
 import { DOCS_CSP, DOCS_CSS, DOCS_STYLESHEET_PATH, renderDocsPage } from '../docs-page.js';
 import type { OpenApiDocument } from '../openapi.js';
-import { problemResponses, TOKEN_ERRORS } from '../schemas/common-schemas.js';
+import { problemResponses, TOKEN_ERRORS } from '../problem-responses.js';
 
 /** The API description and its rendered reference, liveness, readiness and metrics. */
 export const metaRoutes: FastifyPluginAsyncTypebox<AppContext> = async (

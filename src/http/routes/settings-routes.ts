@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../app-context.js';
 import { changeContext } from '../audit.js';
-import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
-import { SeatSettings, SeatSettingsBody } from '../schemas/settings-schemas.js';
+import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../problem-responses.js';
+import { SeatSettings, SeatSettingsBody } from '../../api/settings-schemas.js';
 
 const security = [{ bearer: [] }];
 const access = 'APPLICATION_ADMIN' as const;

@@ -7,9 +7,9 @@ import { activeSince, isUserActive, utcDay } from '../../domain/users.js';
 import { buildUsageReport, MAX_REPORT_DAYS } from '../../domain/usage-report.js';
 import { USAGE_REPORT_TYP } from '../../keys/instance-signer.js';
 import type { AppContext } from '../app-context.js';
-import { Jose } from '../schemas/instance-schemas.js';
-import { PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
-import { Usage, UsageHistory, UsageHistoryQuery, UsageQuery } from '../schemas/usage-schemas.js';
+import { Jose } from '../../api/instance-schemas.js';
+import { PERMISSION_ERRORS, problemResponses } from '../problem-responses.js';
+import { Usage, UsageHistory, UsageHistoryQuery, UsageQuery } from '../../api/usage-schemas.js';
 
 const security = [{ bearer: [] }];
 const DAY_MS = 86_400_000;

@@ -4,7 +4,7 @@ import { DISABLE_INACTIVE_ACTION } from '../../domain/user-bulk.js';
 import { activeSince } from '../../domain/users.js';
 import type { AppContext } from '../app-context.js';
 import { changeContext } from '../audit.js';
-import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
+import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../problem-responses.js';
 import {
   CreateUserBody,
   DISABLE_INACTIVE_LISTED,
@@ -15,7 +15,7 @@ import {
   UserIdParams,
   UserList,
   UserListQuery,
-} from '../schemas/user-schemas.js';
+} from '../../api/user-schemas.js';
 import { userView } from '../user-view.js';
 import { parseId } from './license-routes.js';
 

@@ -5,7 +5,7 @@ import { generateWebhookSecret } from '../../keys/webhook-signature.js';
 import type { DeliveryAttempt, WebhookRecord } from '../../store/webhook-store.js';
 import type { AppContext } from '../app-context.js';
 import { changeContext } from '../audit.js';
-import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../schemas/common-schemas.js';
+import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../problem-responses.js';
 import {
   CreatedWebhook,
   CreateWebhookBody,
@@ -16,7 +16,7 @@ import {
   Webhook,
   WebhookIdParams,
   WebhookList,
-} from '../schemas/webhook-schemas.js';
+} from '../../api/webhook-schemas.js';
 import { parseId } from './license-routes.js';
 
 const security = [{ bearer: [] }];

@@ -1,7 +1,12 @@
 import { STATUS_CODES } from 'node:http';
-import Type from 'typebox';
-import { ERROR_STATUS, type ErrorCode } from '../../domain/errors.js';
-import { PROBLEM_CONTENT_TYPE } from '../problem.js';
+import { ERROR_STATUS, type ErrorCode } from '../domain/errors.js';
+import { PROBLEM_CONTENT_TYPE } from './problem.js';
+
+/*
+ * The error responses of each route in the API reference, from the domain's error table (the one
+ * place a code gets its status). They live here, not in src/api, because they need that table and
+ * node:http's status phrases; the wire contract only names the codes (PROBLEM_CODES).
+ */
 
 /** What `detail` typically says for each code, for the examples of the API reference. */
 const EXAMPLE_DETAIL: Partial<Record<ErrorCode, string>> = {
@@ -53,35 +58,6 @@ function exampleProblem(code: ErrorCode) {
     requestId: 'req-7',
   };
 }
-
-/** RFC 9457 problem details, with the stable machine-readable `code`. */
-export const Problem = Type.Object(
-  {
-    type: Type.String({ description: 'A URN naming the problem type: urn:licensor:problem:<code>' }),
-    title: Type.String({ description: 'The HTTP status phrase' }),
-    status: Type.Integer({ description: 'The HTTP status code of the response' }),
-    detail: Type.String({ description: 'What went wrong, for people; may be reworded' }),
-    code: Type.Union(
-      Object.keys(ERROR_STATUS).map((code) => Type.Literal(code)),
-      { description: 'Stable machine-readable error code; see docs/errors.md' },
-    ),
-    requestId: Type.Optional(
-      Type.String({ description: 'The request id; the server log has the same id for the request' }),
-    ),
-  },
-  {
-    $id: 'Problem',
-    additionalProperties: false,
-    description: 'An RFC 9457 problem (Content-Type: application/problem+json)',
-    examples: [exampleProblem('LICENSE_EXPIRED')],
-  },
-);
-
-export const Timestamp = Type.String({
-  format: 'date-time',
-  description: 'ISO 8601 in UTC with milliseconds',
-  examples: ['2022-09-09T00:00:00.000Z'],
-});
 
 /**
  * Every error a route with a token can give before its handler runs: no valid token, too many

@@ -1,6 +1,5 @@
 import Type from 'typebox';
-import { KEY_REFUSAL_CODES } from '../../domain/license-impact.js';
-import { Timestamp } from './common-schemas.js';
+import { Timestamp, type ProblemCode } from './common-schemas.js';
 
 /** Example values for the API reference, from a real response (the test suite checks them). */
 const EXAMPLE_UUID = '6f1c2a4e-8b1d-4c3a-9e0f-2b7d5a9c1e42';
@@ -296,6 +295,27 @@ const LicenseSnapshot = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * The codes a dry run reports a key's refusal with instead of failing: the key's own faults and the
+ * re-add rules. The domain's list (KEY_REFUSAL_CODES, src/domain/license-impact.ts) equals it at
+ * compile time (src/http/api-contract.ts).
+ */
+export const REFUSAL_CODES = [
+  'MALFORMED_LICENSE_KEY',
+  'UNSUPPORTED_ALGORITHM',
+  'UNSUPPORTED_KEY_HEADER',
+  'UNTRUSTED_ISSUER',
+  'INVALID_SIGNATURE',
+  'INVALID_CLAIMS',
+  'LICENSE_KEY_TOO_LARGE',
+  'LICENSE_EXPIRED',
+  'LICENSE_NOT_YET_VALID',
+  'LICENSE_ALREADY_EXISTS',
+  'LICENSE_HARD_DELETED',
+] as const satisfies ProblemCode[];
+
+export type RefusalCode = (typeof REFUSAL_CODES)[number];
+
 /** The fields of a license that say what it grants, for the subject of a dry run. */
 const {
   id: _id,
@@ -486,7 +506,7 @@ export const LicenseImpact = Type.Object(
       [
         Type.Object(
           {
-            code: Type.Enum(KEY_REFUSAL_CODES, {
+            code: Type.Enum(REFUSAL_CODES, {
               description: 'The code POST /admin/license would refuse the key with',
             }),
             status: Type.Integer({ description: 'The status POST /admin/license would answer with' }),

@@ -1,8 +1,6 @@
 import Type from 'typebox';
-import { EVENT_TYPES } from '../../domain/events.js';
-import { MAX_WEBHOOK_URL_LENGTH } from '../../domain/webhooks.js';
 import { Timestamp } from './common-schemas.js';
-import { EventTypeSchema } from './event-schemas.js';
+import { EVENT_TYPE_NAMES, EventTypeSchema } from './event-schemas.js';
 import { pageQuery } from './user-schemas.js';
 
 const EXAMPLE_WEBHOOK = {
@@ -18,9 +16,12 @@ const EXAMPLE_WEBHOOK = {
   lastFailedAt: null,
 };
 
+/** The longest webhook URL; the domain's own limit (src/domain/webhooks.ts) equals it at compile time. */
+export const MAX_WEBHOOK_URL_LENGTH = 2048;
+
 const FilterItem = Type.Unsafe<string>({
   type: 'string',
-  enum: ['*', ...EVENT_TYPES],
+  enum: ['*', ...EVENT_TYPE_NAMES],
   description: 'An event type, or * for every type (a ping is sent only by the test)',
 });
 

@@ -1,12 +1,32 @@
 import Type from 'typebox';
-import { EVENT_TYPES, type EventType } from '../../domain/events.js';
 import { Timestamp } from './common-schemas.js';
 import { pageQuery } from './user-schemas.js';
 
-/** Event types, from the domain's one list. */
-export const EventTypeSchema = Type.Unsafe<EventType>({
+/**
+ * Every event type (docs/events.md). The wire contract owns this list; src/http/api-contract.ts
+ * makes it equal to the domain's (src/domain/events.ts) at compile time.
+ */
+export const EVENT_TYPE_NAMES = [
+  'license.added',
+  'license.deleted',
+  'license.started',
+  'license.expiring',
+  'license.expired',
+  'license.grace_started',
+  'license.grace_ended',
+  'data_access.blocked',
+  'data_access.restored',
+  'seats.threshold',
+  'seats.refused',
+  'user.pending',
+  'ping',
+] as const;
+
+export type EventTypeName = (typeof EVENT_TYPE_NAMES)[number];
+
+export const EventTypeSchema = Type.Unsafe<EventTypeName>({
   type: 'string',
-  enum: [...EVENT_TYPES],
+  enum: [...EVENT_TYPE_NAMES],
   description: 'The kind of event (docs/events.md)',
 });
 
