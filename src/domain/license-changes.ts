@@ -28,6 +28,20 @@ export function planAddLicense(
   return { supersede: license.claims.supersedes };
 }
 
+/** The record of `license` stored with `id` at `now`, as the store's row reads back. */
+export function storedLicense(license: NewLicense, id: number, now: Date): LicenseRecord {
+  return {
+    id,
+    uuid: license.claims.uuid,
+    licenseKey: license.licenseKey,
+    payload: license.payload,
+    claims: license.claims,
+    updatedAt: now,
+    deleted: false,
+    invalidated: false,
+  };
+}
+
 /**
  * The live licenses once `added` is stored and the uuids in `supersede` invalidated, as the
  * store's writes leave them: a store keeps these in memory instead of reading every license back.
@@ -38,6 +52,8 @@ export function licensesAfterAdd(
   supersede: readonly string[],
   now: Date,
 ): LicenseRecord[] {
+  // The same records, so the snapshot stacks `added` onto the effective license it kept.
+  if (supersede.length === 0) return [...liveBefore, added];
   return [
     ...liveBefore.map((l) =>
       supersede.includes(l.uuid) && !l.invalidated ? { ...l, invalidated: true, updatedAt: now } : l,

@@ -66,7 +66,7 @@ export function isActive(license: LicenseRecord, now: Date): boolean {
  * Expired but still standing: its `noticeOnExpire` shows (in grace too), and once its grace has
  * ended its `hardExpiration` can block.
  */
-function isLapsed(license: LicenseRecord, now: Date): boolean {
+export function isLapsed(license: LicenseRecord, now: Date): boolean {
   return !license.deleted && !license.invalidated && isExpired(license, now);
 }
 

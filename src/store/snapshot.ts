@@ -1,10 +1,6 @@
 import type { SnapshotPart } from '../domain/changes.js';
-import {
-  effectiveLicense,
-  licenseTimeBounds,
-  type EffectiveLicense,
-  type LicenseRecord,
-} from '../domain/license.js';
+import type { EffectiveLicense, LicenseRecord } from '../domain/license.js';
+import { effectiveSpan, type EffectiveSpan } from '../domain/license-stacking.js';
 import type { SeatSettings } from '../domain/seat-policy.js';
 import { activeSince, activeUsersAt, isOnUtcDay, utcDay, type ActivityCounts } from '../domain/users.js';
 import type { ReadView, TokenRecord } from './store.js';
@@ -66,14 +62,7 @@ export class Snapshot {
   #tokens: Loaded<Map<string, TokenRecord>> | undefined;
   #activity: Loaded<ActivityCounts> | undefined;
   readonly #loading = new Map<string, Promise<unknown>>();
-  #effective:
-    | {
-        licenses: readonly LicenseRecord[];
-        from: number | null;
-        until: number | null;
-        value: EffectiveLicense;
-      }
-    | undefined;
+  #effective: EffectiveSpan | undefined;
   #view: View | undefined;
 
   constructor(source: SnapshotSource, activityWindowDays: number) {
@@ -161,20 +150,12 @@ export class Snapshot {
 
   /**
    * The effective license over `licenses` at `now`, computed again only when the licenses change
-   * or `now` passes one of their `startsAt` or `expires`.
+   * or `now` passes one of their `startsAt`, `expires` or end of grace; a license appended by an
+   * add is stacked onto the kept one (effectiveSpan).
    */
   effectiveAt(licenses: readonly LicenseRecord[], now: Date): EffectiveLicense {
-    const ms = now.getTime();
-    const kept = this.#effective;
-    if (
-      kept?.licenses === licenses &&
-      (kept.from === null || kept.from <= ms) &&
-      (kept.until === null || ms < kept.until)
-    )
-      return kept.value;
-    const value = effectiveLicense(licenses, now);
-    this.#effective = { licenses, ...licenseTimeBounds(licenses, now), value };
-    return value;
+    this.#effective = effectiveSpan(licenses, now, this.#effective);
+    return this.#effective.value;
   }
 
   /**

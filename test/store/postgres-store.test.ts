@@ -21,6 +21,7 @@ import {
   withSchema,
   withTestClient,
 } from '../helpers/postgres.js';
+import { licenseAddsContract } from './license-adds.case.js';
 import { storeChangesContract } from './store-changes.case.js';
 import { seatPolicyContract } from './seat-policy.case.js';
 import { activeCount, fixed, storeContract } from './store-contract.js';
@@ -114,6 +115,7 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
   const reopen = (store: Store): Promise<Store> => openIn(schemaOf(store));
   storeContract('PostgresStore (contract)', () => openIn(uniqueSchemaName()), dropStoreSchema, { reopen });
   storeChangesContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema, { reopen });
+  licenseAddsContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema);
   userIdentityContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema);
   seatPolicyContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema, reopen);
   userBulkContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema);

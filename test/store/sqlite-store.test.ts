@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/sqlite-migrations.js';
 import type { Store } from '../../src/store/store.js';
+import { licenseAddsContract } from './license-adds.case.js';
 import { storeChangesContract } from './store-changes.case.js';
 import { seatPolicyContract } from './seat-policy.case.js';
 import { storeContract } from './store-contract.js';
@@ -44,6 +45,7 @@ const reopenFile = (store: Store): Promise<Store> => Promise.resolve(openFile(fi
 
 storeContract('SqliteStore (file)', openTemp, removeFile, { reopen: reopenFile });
 storeChangesContract('SqliteStore (file)', openTemp, removeFile, { reopen: reopenFile });
+licenseAddsContract('SqliteStore (file)', openTemp, removeFile);
 userIdentityContract('SqliteStore (file)', openTemp, removeFile);
 seatPolicyContract('SqliteStore (file)', openTemp, removeFile, reopenFile);
 userBulkContract('SqliteStore (file)', openTemp, removeFile);

@@ -3,7 +3,12 @@ import type { PoolClient, QueryResultRow } from 'pg';
 import { auditEntry, changeAudit, type SnapshotPart } from '../../domain/changes.js';
 import { LicensorError } from '../../domain/errors.js';
 import type { EventDraft, EventRecord } from '../../domain/events.js';
-import { licenseChangeEffects, licensesAfterAdd, planAddLicense } from '../../domain/license-changes.js';
+import {
+  licenseChangeEffects,
+  licensesAfterAdd,
+  planAddLicense,
+  storedLicense,
+} from '../../domain/license-changes.js';
 import type { LicenseRecord } from '../../domain/license.js';
 import { parseSeatSettings, seatSettingsAudit, type SeatSettings } from '../../domain/seat-policy.js';
 import {
@@ -346,16 +351,7 @@ export class PostgresStore implements Store {
       const id = Number(results[9]?.[0]?.id);
       const gen = String(results[10]?.[0]?.gen);
       const liveBefore = await this.#licensesAt(client, reads.licensesGen);
-      const added: LicenseRecord = {
-        id,
-        uuid: license.claims.uuid,
-        licenseKey: license.licenseKey,
-        payload: license.payload,
-        claims: license.claims,
-        updatedAt: now,
-        deleted: false,
-        invalidated: false,
-      };
+      const added = storedLicense(license, id, now);
       const liveAfter = licensesAfterAdd(liveBefore, added, supersede, now);
       const written = await this.#commitLicenseChange(
         client,

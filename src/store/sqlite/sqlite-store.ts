@@ -4,7 +4,12 @@ import Database from 'better-sqlite3';
 import { auditEntry, changeAudit, netCounterMoves, type SnapshotPart } from '../../domain/changes.js';
 import { LicensorError } from '../../domain/errors.js';
 import type { EventDraft, EventRecord } from '../../domain/events.js';
-import { licenseChangeEffects, licensesAfterAdd, planAddLicense } from '../../domain/license-changes.js';
+import {
+  licenseChangeEffects,
+  licensesAfterAdd,
+  planAddLicense,
+  storedLicense,
+} from '../../domain/license-changes.js';
 import type { LicenseRecord } from '../../domain/license.js';
 import { parseSeatSettings, seatSettingsAudit, type SeatSettings } from '../../domain/seat-policy.js';
 import {
@@ -251,7 +256,7 @@ export class SqliteStore implements Store {
       const activeUserCount = this.#activeCount(now);
       const id = this.#q.insertLicense(license, now);
       for (const uuid of supersede) this.#q.invalidateLicenses(uuid, now);
-      const added = this.#q.licenseById(id) as LicenseRecord;
+      const added = storedLicense(license, id, now);
       const liveAfter = licensesAfterAdd(liveBefore, added, supersede, now);
       const effects = licenseChangeEffects(
         'added',
