@@ -14,7 +14,7 @@ import {
   SCREENSHOTS,
   watch,
   type PageProblems,
-} from '../helpers/browser.js';
+} from './browser-helpers.js';
 import { createIssuer, DAY, type TestIssuer } from '../helpers/issuer.js';
 import { startServerProcess, tempDir } from '../helpers/process.js';
 

@@ -10,7 +10,7 @@ import {
   screenshot,
   watch,
   type PageProblems,
-} from '../helpers/browser.js';
+} from './browser-helpers.js';
 import { createIssuer, DAY, type TestIssuer } from '../helpers/issuer.js';
 import { startServerProcess, tempDir, type ServerProcess } from '../helpers/process.js';
 

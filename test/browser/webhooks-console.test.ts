@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { browserUnavailable, checkPage, launchBrowser, screenshot, watch } from '../helpers/browser.js';
+import { browserUnavailable, checkPage, launchBrowser, screenshot, watch } from './browser-helpers.js';
 import { startServerProcess, tempDir } from '../helpers/process.js';
 import { eventually, Receiver } from '../helpers/receiver.js';
 

@@ -137,7 +137,7 @@ test('refuses a copy signed by another key, a replayed copy with an old nonce, a
   // Signed by another key: everything else right, nonce included.
   const other = generateKeyPairSync('ed25519');
   const forged: typeof fetch = async (input, init) => {
-    const nonce = new URL(input as string).searchParams.get('nonce');
+    const nonce = new URL(input).searchParams.get('nonce');
     const body = await (await real(input as string, init!)).text();
     const claims = JSON.parse(Buffer.from(body.split('.')[1]!, 'base64url').toString('utf8'));
     const jws = signCompactJws(

@@ -1,8 +1,6 @@
 import pg from 'pg';
 import type { PoolClient } from 'pg';
 import { LicensorError } from '../../domain/errors.js';
-import { checkSchemaVersion, StoreStartupError } from '../startup-error.js';
-import type { Migration } from './postgres-migrations.js';
 
 /**
  * Advisory lock keys, in the two-int form so they cannot meet another application's single-bigint
@@ -71,49 +69,6 @@ export async function withTransaction<T>(
   work: (client: PoolClient) => Promise<T>,
 ): Promise<T> {
   return inTransaction(pool, work, null);
-}
-
-/**
- * Applies pending migrations in one transaction under an advisory lock, so several processes
- * starting at once on one database apply each exactly once and the others then find them applied.
- * Refuses a database written by a newer Licensor.
- */
-export async function migrate(
-  client: PoolClient,
-  schema: string | undefined,
-  migrations: readonly Migration[],
-): Promise<void> {
-  await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_STORE, LOCK_MIGRATIONS]);
-  if (schema !== undefined) {
-    // Looked up first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege on the database even
-    // when the schema is there, which a least-privilege role may not have.
-    const found = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
-    if (found.rows.length === 0) await client.query(`CREATE SCHEMA ${pg.escapeIdentifier(schema)}`);
-    const current = await client.query<{ schema: string | null }>('SELECT current_schema() AS schema');
-    // A URL carrying its own `options` parameter replaces the search_path this store asked for.
-    if (current.rows[0]?.schema !== schema)
-      throw new StoreStartupError(
-        `the PostgreSQL connection uses schema "${current.rows[0]?.schema ?? '(none)'}", not "${schema}"; remove "options" from the database URL`,
-      );
-  }
-  await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
-  const { rows } = await client.query<{ v: number | null }>(
-    'SELECT max(version) AS v FROM schema_migrations',
-  );
-  const current = rows[0]?.v ?? 0;
-  const latest = migrations.at(-1)?.version ?? 0;
-  checkSchemaVersion(current, latest);
-  // Every version not applied yet, not only those above the highest: versions are numbered by
-  // separate changes, and one may arrive after a higher one was applied.
-  const applied = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
-  const done = new Set(applied.rows.map((r) => Number(r.version)));
-  for (const m of migrations) {
-    if (done.has(m.version)) continue;
-    await client.query(m.sql);
-    await m.run?.(client);
-    await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
-  }
 }
 
 /** Node socket errors that mean the server could not be reached or went away. */

@@ -1,16 +1,61 @@
+import pg from 'pg';
 import type { PoolClient } from 'pg';
+import { runMigrationsAsync, type Migration as StoreMigration } from '../migrations.js';
+import { StoreStartupError } from '../startup-error.js';
+import { LOCK_MIGRATIONS, LOCK_STORE } from './postgres-connection.js';
 import { backfillPostgresIdentity } from './postgres-identity-backfill.js';
 
 /**
  * Versioned schema for PostgreSQL, kept in step with sqlite-migrations.ts: the same tables, columns
  * and indexes, in PostgreSQL's own types. A migration is never edited once released: add a new one.
  */
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-  /** Run after `sql`, in the same transaction: work SQL alone cannot do (the domain's functions). */
-  run?: (client: PoolClient) => Promise<void>;
+export type Migration = StoreMigration<PoolClient, Promise<void>>;
+
+/**
+ * Applies the pending migrations (the runner of ../migrations.ts) in the caller's transaction under
+ * an advisory lock, so several processes starting at once on one database apply each exactly once
+ * and the others then find them applied. Creates `schema` when it is missing. Refuses a database
+ * written by a newer Licensor.
+ */
+export async function migrate(
+  client: PoolClient,
+  schema: string | undefined,
+  migrations: readonly Migration[],
+): Promise<void> {
+  await runMigrationsAsync(migrations, {
+    prepare: async () => {
+      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [LOCK_STORE, LOCK_MIGRATIONS]);
+      if (schema !== undefined) await useSchema(client, schema);
+      await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+    },
+    appliedVersions: async () =>
+      (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) =>
+        Number(r.version),
+      ),
+    apply: async (m) => {
+      await client.query(m.sql);
+      await m.run?.(client);
+      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+        m.version,
+        m.name,
+      ]);
+    },
+  });
+}
+
+/** Creates `schema` when it is missing, and checks that the connection's search_path is on it. */
+async function useSchema(client: PoolClient, schema: string): Promise<void> {
+  // Looked up first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege on the database even
+  // when the schema is there, which a least-privilege role may not have.
+  const found = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+  if (found.rows.length === 0) await client.query(`CREATE SCHEMA ${pg.escapeIdentifier(schema)}`);
+  const current = await client.query<{ schema: string | null }>('SELECT current_schema() AS schema');
+  // A URL carrying its own `options` parameter replaces the search_path this store asked for.
+  if (current.rows[0]?.schema !== schema)
+    throw new StoreStartupError(
+      `the PostgreSQL connection uses schema "${current.rows[0]?.schema ?? '(none)'}", not "${schema}"; remove "options" from the database URL`,
+    );
 }
 
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [

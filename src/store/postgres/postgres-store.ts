@@ -53,12 +53,11 @@ import type {
 import { Coherence } from './postgres-coherence.js';
 import {
   inTransaction,
-  migrate,
   reportPoolError,
   translate,
   withTransaction,
 } from './postgres-connection.js';
-import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
+import { migrate, POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { ensurePostgresInstanceIdentity, readPostgresInstanceIdentity } from './postgres-instance.js';
 import type { InstanceIdentity } from '../instance-identity.js';
 import { PostgresWebhooks } from './postgres-webhooks.js';

@@ -1,16 +1,40 @@
 import type Database from 'better-sqlite3';
+import { runMigrations, type Migration as StoreMigration } from '../migrations.js';
 import { backfillSqliteIdentity } from './sqlite-identity-backfill.js';
 
 /**
  * Versioned schema for SQLite. A migration is never edited once released: add a new one.
  * Timestamps are ISO 8601 UTC text with milliseconds, which sorts as time does.
  */
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-  /** Run after `sql`, in the same transaction: work SQL alone cannot do (the domain's functions). */
-  run?: (db: Database.Database) => void;
+export type Migration = StoreMigration<Database.Database, void>;
+
+/**
+ * Applies the pending migrations (the runner of ../migrations.ts) in one IMMEDIATE transaction, so
+ * two processes starting on one file apply each exactly once. Refuses a database written by a
+ * newer Licensor.
+ */
+export function migrate(db: Database.Database, migrations: readonly Migration[]): void {
+  db.transaction(() =>
+    runMigrations(migrations, {
+      prepare: () =>
+        db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+          version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`),
+      appliedVersions: () =>
+        db
+          .prepare<[], { version: number }>('SELECT version FROM schema_migrations')
+          .all()
+          .map((r) => r.version),
+      apply: (m) => {
+        db.exec(m.sql);
+        m.run?.(db);
+        db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+          m.version,
+          m.name,
+          new Date().toISOString(),
+        );
+      },
+    }),
+  ).immediate();
 }
 
 export const SQLITE_MIGRATIONS: readonly Migration[] = [

@@ -30,7 +30,6 @@ import { identityKey } from '../../domain/user-identity.js';
 import { activeSince, activeUsersAt, utcDay, type UserRecord, type UserType } from '../../domain/users.js';
 import { inactiveBefore, planDisableInactive } from '../../domain/user-bulk.js';
 import { Snapshot } from '../snapshot.js';
-import { checkSchemaVersion } from '../startup-error.js';
 import type {
   AuditEntry,
   AuditQuery,
@@ -52,7 +51,7 @@ import type {
   ReadView,
 } from '../store.js';
 import { activityCounts, SqliteQueries } from './sqlite-queries.js';
-import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations.js';
+import { migrate, SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { ensureSqliteInstanceIdentity, readSqliteInstanceIdentity } from './sqlite-instance.js';
 import type { InstanceIdentity } from '../instance-identity.js';
 import { SqliteWebhooks } from './sqlite-webhooks.js';
@@ -696,37 +695,4 @@ function translate<T>(fn: () => T): T {
     }
     throw err;
   }
-}
-
-/**
- * Applies pending migrations in one write transaction, so two processes starting on one file apply
- * each exactly once. Refuses a database written by a newer Licensor.
- */
-function migrate(db: Database.Database, migrations: readonly Migration[]): void {
-  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
-  db.transaction(() => {
-    const row = db.prepare<[], { v: number | null }>('SELECT max(version) AS v FROM schema_migrations').get();
-    const current = row?.v ?? 0;
-    const latest = migrations.at(-1)?.version ?? 0;
-    checkSchemaVersion(current, latest);
-    // Every version not applied yet, not only those above the highest: versions are numbered by
-    // separate changes, and one may arrive after a higher one was applied.
-    const applied = new Set(
-      db
-        .prepare<[], { version: number }>('SELECT version FROM schema_migrations')
-        .all()
-        .map((r) => r.version),
-    );
-    for (const m of migrations) {
-      if (applied.has(m.version)) continue;
-      db.exec(m.sql);
-      m.run?.(db);
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
-        m.version,
-        m.name,
-        new Date().toISOString(),
-      );
-    }
-  }).immediate();
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { ROOT } from './process.js';
+import { ROOT } from '../helpers/process.js';
 
 /** Debian's Chromium (`apt-get install chromium`); playwright-core never downloads a browser here. */
 export const CHROMIUM = '/usr/bin/chromium';
