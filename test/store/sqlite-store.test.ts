@@ -9,6 +9,7 @@ import { SQLITE_MIGRATIONS } from '../../src/store/sqlite/sqlite-migrations.js';
 import type { Store } from '../../src/store/store.js';
 import { storeChangesContract } from './store-changes.case.js';
 import { seatPolicyContract } from './seat-policy.case.js';
+import { seatClaimsContract } from './seat-claims.case.js';
 import { storeContract } from './store-contract.js';
 import { userBulkContract } from './user-bulk.case.js';
 import { userIdentityContract } from './user-identity.case.js';
@@ -46,6 +47,7 @@ storeContract('SqliteStore (file)', openTemp, removeFile, { reopen: reopenFile }
 storeChangesContract('SqliteStore (file)', openTemp, removeFile, { reopen: reopenFile });
 userIdentityContract('SqliteStore (file)', openTemp, removeFile);
 seatPolicyContract('SqliteStore (file)', openTemp, removeFile, reopenFile);
+seatClaimsContract('SqliteStore (file)', openTemp, removeFile, reopenFile);
 userBulkContract('SqliteStore (file)', openTemp, removeFile);
 
 describe('SqliteStore migrations', () => {
