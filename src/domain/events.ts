@@ -65,6 +65,11 @@ function thresholdLevel(percent: number, licenseSeats: number): number {
   return Math.ceil((percent * licenseSeats) / 100);
 }
 
+/** The active user counts at which `seats.threshold` fires, one per SEAT_THRESHOLDS share. */
+export function seatThresholdLevels(licenseSeats: number): number[] {
+  return SEAT_THRESHOLDS.map((percent) => thresholdLevel(percent, licenseSeats));
+}
+
 /**
  * `seats.threshold` (docs/events.md): fires once per upward crossing of 80, 90 and 100 % of
  * `licenseSeats`, and is armed again once the count is seen below the threshold. `fired` is the

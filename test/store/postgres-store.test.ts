@@ -24,6 +24,7 @@ import {
 import { licenseAddsContract } from './license-adds.case.js';
 import { storeChangesContract } from './store-changes.case.js';
 import { seatPolicyContract } from './seat-policy.case.js';
+import { seatClaimsContract } from './seat-claims.case.js';
 import { activeCount, fixed, storeContract } from './store-contract.js';
 import { userBulkContract } from './user-bulk.case.js';
 import { userIdentityContract } from './user-identity.case.js';
@@ -118,6 +119,7 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
   licenseAddsContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema);
   userIdentityContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema);
   seatPolicyContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema, reopen);
+  seatClaimsContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema, reopen);
   userBulkContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema);
 
   describe('PostgresStore (migrations)', () => {

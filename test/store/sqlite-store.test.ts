@@ -10,6 +10,7 @@ import type { Store } from '../../src/store/store.js';
 import { licenseAddsContract } from './license-adds.case.js';
 import { storeChangesContract } from './store-changes.case.js';
 import { seatPolicyContract } from './seat-policy.case.js';
+import { seatClaimsContract } from './seat-claims.case.js';
 import { storeContract } from './store-contract.js';
 import { userBulkContract } from './user-bulk.case.js';
 import { userIdentityContract } from './user-identity.case.js';
@@ -48,6 +49,7 @@ storeChangesContract('SqliteStore (file)', openTemp, removeFile, { reopen: reope
 licenseAddsContract('SqliteStore (file)', openTemp, removeFile);
 userIdentityContract('SqliteStore (file)', openTemp, removeFile);
 seatPolicyContract('SqliteStore (file)', openTemp, removeFile, reopenFile);
+seatClaimsContract('SqliteStore (file)', openTemp, removeFile, reopenFile);
 userBulkContract('SqliteStore (file)', openTemp, removeFile);
 
 describe('SqliteStore migrations', () => {

@@ -10,6 +10,7 @@ import {
   storedLicense,
 } from '../../domain/license-changes.js';
 import type { LicenseRecord } from '../../domain/license.js';
+import { guardedClaim } from '../../domain/seat-claim-guard.js';
 import { parseSeatSettings, seatSettingsAudit, type SeatSettings } from '../../domain/seat-policy.js';
 import {
   activityFastPath,
@@ -50,6 +51,7 @@ import type {
   UserQuery,
   ReadView,
 } from '../store.js';
+import { guardedUsageRaise, isClaimGuardFailure } from './postgres-claim.js';
 import { Coherence } from './postgres-coherence.js';
 import {
   inTransaction,
@@ -444,6 +446,11 @@ export class PostgresStore implements Store {
   }
 
   async createUser(user: NewUser, ctx: ChangeContext): Promise<UserRecord> {
+    const guarded = await this.#tx((client) => this.#createGuarded(client, user, ctx));
+    if (guarded) {
+      this.#committed(['users']);
+      return guarded;
+    }
     const created = await this.#tx(async (client) => {
       const since0 = activeSince(ctx.clock.now(), this.#windowDays);
       // Every insert into users holds LOCK_SEATS, so the name check under it sees any insert of
@@ -495,6 +502,63 @@ export class PostgresStore implements Store {
     });
     this.#committed(['users']);
     return created;
+  }
+
+  /**
+   * A create decided before the seat lock (docs/seats.md#guarded-claims): its reads under the shared
+   * licenses lock only, the domain's guardedClaim(), then the seat lock, the guard and the writes in
+   * one round trip, so the seat lock is held for that statement batch and the commit's flush alone.
+   * Undefined, with nothing written, when the domain or the guard says to decide under the lock.
+   */
+  async #createGuarded(
+    client: PoolClient,
+    user: NewUser,
+    ctx: ChangeContext,
+  ): Promise<UserRecord | undefined> {
+    const since0 = activeSince(ctx.clock.now(), this.#windowDays);
+    const key = identityKey(user.iamid, user.userid);
+    const [, ...seatReads] = this.#seatReadStatements(since0);
+    const results = await batch(client, [
+      'BEGIN',
+      q.LOCK_LICENSES_SHARED_SQL,
+      ...seatReads,
+      sql`SELECT id FROM users WHERE identity_key = ${key}`,
+      `SELECT nextval(pg_get_serial_sequence('users', 'id')) AS id`,
+    ]);
+    const reads = this.#seatReads(results, 1);
+    const now = ctx.clock.now();
+    const taken: unknown = results[7]?.[0]?.id;
+    const plan = planCreateUser(user, taken === undefined ? undefined : Number(taken), now);
+    const state = await this.#seatState(client, reads, since0, now);
+    const decided = guardedClaim(state, await this.#licensesAt(client, reads.licensesGen), now);
+    if (!decided) {
+      await client.query('ROLLBACK');
+      return undefined;
+    }
+    const id = Number(results[8]?.[0]?.id);
+    const basis = { since: activeSince(now, this.#windowDays), identityKey: key, ...reads };
+    try {
+      const written = await batch(client, [
+        q.LOCK_SEATS_SQL,
+        guardedUsageRaise(decided, basis),
+        q.insertUser(id, plan.next as NonNullable<UserPlan['next']>),
+        ...q.setFiredThresholds(reads.fired, decided.claim.firedThresholds),
+        ...this.#effectStatements(
+          {
+            audit: changeAudit('user.create', 'user', id, plan.next?.userid ?? null),
+            counters: plan.counters,
+            touches: ['users'],
+          },
+          ctx,
+          now,
+        ),
+      ]);
+      return userFromRow(written[2]?.[0] as UserRow);
+    } catch (err) {
+      if (!isClaimGuardFailure(err)) throw err;
+      await client.query('ROLLBACK');
+      return undefined;
+    }
   }
 
   /**
