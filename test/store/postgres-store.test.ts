@@ -7,6 +7,7 @@ import { LicensorError, type ErrorCode } from '../../src/domain/errors.js';
 import { verifyLicenseKey } from '../../src/keys/license-jws.js';
 import { openStore } from '../../src/store/open-store.js';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres/postgres-migrations.js';
+import { storeLockSql } from '../../src/store/postgres/postgres-connection.js';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/postgres-store.js';
 import { identityKey } from '../../src/domain/user-identity.js';
 import type { UserRecord } from '../../src/domain/users.js';
@@ -336,17 +337,22 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
       }));
 
     /**
-     * Holds one of the store's advisory locks from outside until the returned function is called:
-     * LOCK_STORE paired with LOCK_BOOTSTRAP_TOKEN (2) or LOCK_SEATS (3) of postgres-store.ts. Were
-     * the keys to drift, the tests waiting on them would fail.
+     * Holds one of the advisory locks of the store in `schema` from outside until the returned
+     * function is called: the schema's key paired with LOCK_BOOTSTRAP_TOKEN (2) or LOCK_SEATS (3)
+     * of postgres-connection.ts. Were the keys to drift, the tests waiting on them would fail.
      */
-    async function holdStoreLock(key: 2 | 3): Promise<() => Promise<void>> {
-      const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    async function holdStoreLock(schema: string, key: 2 | 3): Promise<() => Promise<void>> {
+      // Taken as the store takes it (storeLockSql), on a connection whose schema is `schema`.
+      const client = new pg.Client({
+        connectionString: TEST_DATABASE_URL,
+        options: `-c search_path=${pg.escapeIdentifier(schema)}`,
+      });
       client.on('error', () => undefined);
       await client.connect();
-      await client.query('SELECT pg_advisory_lock($1, $2)', [0x4c6e7372, key]);
+      await client.query('BEGIN');
+      await client.query(storeLockSql(key));
       return async () => {
-        await client.query('SELECT pg_advisory_unlock($1, $2)', [0x4c6e7372, key]);
+        await client.query('ROLLBACK');
         await client.end();
       };
     }
@@ -387,7 +393,7 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
             ctxAt(now),
           );
           await store.updateUser(off.id, { disabled: true }, ctxAt(now));
-          const release = await holdStoreLock(3);
+          const release = await holdStoreLock(schema, 3);
           let waiting: Promise<unknown>[] = [];
           try {
             const later = ctxAt(ms(1000));
@@ -426,7 +432,7 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
         const applicationName = uniqueApplicationName();
         const store = await openIn(schema, { applicationName });
         try {
-          const release = await holdStoreLock(2);
+          const release = await holdStoreLock(schema, 2);
           let creating: Promise<unknown> | undefined;
           try {
             creating = store.createToken({ name: 'ci', hash: 'h1', permissions: ['USER_ADMIN'] }, fixed(T0));
@@ -440,6 +446,40 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
           assert.equal(await store.createBootstrapTokenIfNone('boot', T0), false);
         } finally {
           await store.close();
+        }
+      }));
+
+    it("a store in another schema of the same database never waits for this one's locks", () =>
+      withSchema(async (schema) => {
+        const store = await openIn(schema);
+        await grantSeats(store, 10);
+        const other = `${schema}_other`;
+        const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+        await admin.connect();
+        await admin.query(`CREATE SCHEMA ${q(other)}`);
+        const release = await holdStoreLock(other, 3);
+        const releaseToken = await holdStoreLock(other, 2);
+        try {
+          // Seat and token locks held for another schema: this store's claims and token inserts go
+          // through. With one key for the whole database, both would wait (docs/deployment.md).
+          const creating = store.createUser(
+            { userid: 'free', iamid: 'bim', name: null, email: null, userType: 'dataConsumer' },
+            ctxAt(ms(0)),
+          );
+          assert.equal(await within(creating, 3000), 'settled');
+          assert.equal((await creating).userid, 'free');
+          const token = store.createToken(
+            { name: 'ci', hash: 'h2', permissions: ['USER_ADMIN'] },
+            ctxAt(ms(0)),
+          );
+          assert.equal(await within(token, 3000), 'settled');
+          await token;
+        } finally {
+          await releaseToken();
+          await release();
+          await store.close();
+          await admin.query(`DROP SCHEMA ${q(other)} CASCADE`);
+          await admin.end();
         }
       }));
 

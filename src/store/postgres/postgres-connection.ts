@@ -4,8 +4,10 @@ import { LicensorError } from '../../domain/errors.js';
 
 /**
  * Advisory lock keys, in the two-int form so they cannot meet another application's single-bigint
- * keys. They are per database, not per schema: two stores in separate schemas of one database only
- * ever wait a moment for each other.
+ * keys. The migration lock is per database (LOCK_STORE, LOCK_MIGRATIONS): the schema may not exist
+ * yet when it is taken. Every other lock is per schema (storeLockSql): deployments, or test runs,
+ * in separate schemas of one database never wait for each other, so one holding its seat lock
+ * cannot stall another's changes (docs/deployment.md#several-deployments-in-one-database).
  */
 export const LOCK_STORE = 0x4c6e7372; // "Lnsr"
 export const LOCK_MIGRATIONS = 1;
@@ -22,6 +24,19 @@ export const LOCK_SEATS = 3;
  * licenses' generation but not committed yet. Seat claims never wait for a loader.
  */
 export const LOCK_LICENSES = 4;
+
+/**
+ * The first key of a schema's locks: the connection's schema hashed (each pooled connection has the
+ * store's schema first in its search_path, and migrations have created it). Two schemas whose
+ * hashes meet only share locks, which costs waiting, never correctness.
+ */
+export const SCHEMA_LOCK_KEY_SQL = "hashtext('licensor:' || current_schema())";
+
+/** The statement that takes one of the store's per-schema locks until the transaction ends. */
+export function storeLockSql(key: number, mode: 'exclusive' | 'shared' = 'exclusive'): string {
+  const fn = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
+  return `SELECT ${fn}(${SCHEMA_LOCK_KEY_SQL}, ${key})`;
+}
 
 /**
  * Runs `work` between BEGIN and COMMIT on one pooled connection, rolling back when it throws. A

@@ -15,7 +15,7 @@ import { identityColumns, searchText } from '../../domain/user-identity.js';
 import { startOfNextUtcDay, utcDay, type ActivityCounts, type UserType } from '../../domain/users.js';
 import { licenseFromRow, newEventId, tokenFromRow, type LicenseRow, type TokenRow } from '../rows.js';
 import type { AuthFailureCount, TokenRecord } from '../store.js';
-import { LOCK_LICENSES, LOCK_SEATS, LOCK_STORE } from './postgres-connection.js';
+import { LOCK_LICENSES, LOCK_SEATS, storeLockSql } from './postgres-connection.js';
 import { batch, Raw, sql } from './postgres-sql.js';
 
 /**
@@ -37,9 +37,9 @@ export const USER_COLUMNS_SQL = new Raw(USER_COLUMNS);
 /** The channel every store's changes are announced on; the payload is "schema:part". */
 export const CHANGES_CHANNEL = 'licensor_changes';
 
-export const LOCK_SEATS_SQL = `SELECT pg_advisory_xact_lock(${LOCK_STORE}, ${LOCK_SEATS})`;
-export const LOCK_LICENSES_SQL = `SELECT pg_advisory_xact_lock(${LOCK_STORE}, ${LOCK_LICENSES})`;
-export const LOCK_LICENSES_SHARED_SQL = `SELECT pg_advisory_xact_lock_shared(${LOCK_STORE}, ${LOCK_LICENSES})`;
+export const LOCK_SEATS_SQL = storeLockSql(LOCK_SEATS);
+export const LOCK_LICENSES_SQL = storeLockSql(LOCK_LICENSES);
+export const LOCK_LICENSES_SHARED_SQL = storeLockSql(LOCK_LICENSES, 'shared');
 export const FIRED_THRESHOLDS_SQL = 'SELECT percent FROM seat_alerts ORDER BY percent';
 export const LICENSES_GEN_SQL =
   'SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS gen FROM snapshot_gen_licenses';

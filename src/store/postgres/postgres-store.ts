@@ -53,12 +53,7 @@ import type {
 } from '../store.js';
 import { guardedUsageRaise, isClaimGuardFailure } from './postgres-claim.js';
 import { Coherence } from './postgres-coherence.js';
-import {
-  inTransaction,
-  reportPoolError,
-  translate,
-  withTransaction,
-} from './postgres-connection.js';
+import { inTransaction, reportPoolError, translate, withTransaction } from './postgres-connection.js';
 import { migrate, POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { ensurePostgresInstanceIdentity, readPostgresInstanceIdentity } from './postgres-instance.js';
 import type { InstanceIdentity } from '../instance-identity.js';

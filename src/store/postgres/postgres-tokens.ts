@@ -4,12 +4,12 @@ import { bootstrapToken, checkBootstrapSecret, planRevokeToken } from '../../dom
 import { tokenFromRow, type TokenRow } from '../rows.js';
 import type { ChangeContext, NewToken, TokenRecord } from '../store.js';
 import type { PostgresChanges } from './postgres-change.js';
-import { LOCK_BOOTSTRAP_TOKEN, LOCK_STORE } from './postgres-connection.js';
+import { LOCK_BOOTSTRAP_TOKEN, storeLockSql } from './postgres-connection.js';
 import * as q from './postgres-queries.js';
 import { batch, sql } from './postgres-sql.js';
 
 /** The advisory lock that makes "no live token" and a token insert one step across processes. */
-const LOCK_BOOTSTRAP_SQL = `SELECT pg_advisory_xact_lock(${LOCK_STORE}, ${LOCK_BOOTSTRAP_TOKEN})`;
+const LOCK_BOOTSTRAP_SQL = storeLockSql(LOCK_BOOTSTRAP_TOKEN);
 const NEXT_TOKEN_ID_SQL = `SELECT nextval(pg_get_serial_sequence('tokens', 'id')) AS id`;
 
 /** The token changes of the PostgreSQL store, each one transaction. */
