@@ -43,8 +43,8 @@ interface PublishedMetric {
  * licensor_http_requests_total and licensor_http_request_duration_seconds, counted in plain
  * numbers per series and published when scraped. prom-client's Counter and Histogram hash the
  * label set and allocate on every observation; here a request costs three map lookups, which
- * matters on the hottest reads (docs/performance.md#reads). The text they publish is the one
- * prom-client's Counter and Histogram wrote (the metrics test reads it).
+ * matters on the hottest reads (docs/performance.md#the-request-lifecycle). What is published is
+ * what prom-client's Counter and Histogram published (test/http/observability.test.ts compares).
  */
 export class RequestSeries {
   readonly #byRoute = new Map<string, Map<string, Map<number, Series>>>();

@@ -18,7 +18,8 @@ function levelAware(logger: FastifyBaseLogger): logger is LevelAware {
  * A request's logger that becomes pino's child logger (with the request id bound) only when it
  * first writes a line. Fastify makes a child logger for every request, and pino's child() costs a
  * prototype object and the bindings serialized (redaction included): work for nothing on a server
- * whose level drops every per-request line, as a loaded one runs (docs/performance.md#reads).
+ * whose level drops every per-request line, as a loaded one runs
+ * (docs/performance.md#the-request-lifecycle).
  * Every line that is written goes through the real child, so it carries the request id as before.
  */
 class RequestLogger implements FastifyBaseLogger {
