@@ -164,7 +164,7 @@ export async function startServer(
       lastStart = performance.now();
       // A keep-alive client is told to take its next request elsewhere (readiness says so too).
       if (draining) response.setHeader('connection', 'close');
-      response.once('close', finished);
+      response.on('close', finished);
     });
     const url = await app.listen({ host: config.host, port: config.port });
     const sampler = startUsageSampler(store, clock, app.log);

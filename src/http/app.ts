@@ -10,6 +10,7 @@ import { registerAudit } from './audit.js';
 import { registerMetrics } from './metrics.js';
 import { AuthFailureLimiter, type AuthFailureLimit } from './auth-failure-limiter.js';
 import { registerAuth } from './auth.js';
+import { requestLoggerFactory } from './request-logger.js';
 import { openapiOptions } from './openapi.js';
 import { handleError, sendProblem, toLicensorError } from './problem.js';
 import { adminRoutes } from './routes/admin-routes.js';
@@ -73,6 +74,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const app = Fastify({
     logger: options.logger ?? false,
+    // A request's child logger is made when it first writes, not for every request.
+    ...(options.logger && { childLoggerFactory: requestLoggerFactory }),
     bodyLimit: options.bodyLimitBytes ?? 256 * 1024,
     // A slow client must not hold a connection open forever (Fastify sets no limit by default).
     requestTimeout,

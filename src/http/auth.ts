@@ -48,31 +48,32 @@ export function hashTokenSecret(secret: string): string {
 const BEARER = /^Bearer +([\x21-\x7e]{1,512}) *$/i;
 
 /**
- * Secrets of tokens that authenticated lately, with their hashes, so that a client's every request
- * does not hash its secret again. Only secrets that matched a live token get in, so a flood of bad
- * tokens cannot fill it; a revoked token's entry is harmless, since its hash finds no token. Secrets
- * are in this process's memory whenever a request carries them anyway (docs/security.md).
+ * Authorization headers of tokens that authenticated lately, with the hashes of their secrets, so
+ * that a client's every request neither parses its header nor hashes its secret again (the header
+ * decides the secret, so the header decides the hash). Only headers whose token matched get in,
+ * so a flood of bad tokens cannot fill it; a revoked token's entry is harmless, since its hash
+ * finds no token. Secrets are in this process's memory whenever a request carries them anyway
+ * (docs/security.md).
  */
 const HASH_CACHE_SIZE = 1024;
 
 class SecretHashes {
   readonly #hashes = new Map<string, string>();
 
-  hash(secret: string): string {
-    return this.#hashes.get(secret) ?? hashTokenSecret(secret);
+  /** The hash of the secret `header` presents, when it authenticated lately. */
+  known(header: string): string | undefined {
+    return this.#hashes.get(header);
   }
 
-  remember(secret: string, hash: string): void {
-    if (this.#hashes.has(secret)) return;
+  remember(header: string, hash: string): void {
+    if (this.#hashes.has(header)) return;
     if (this.#hashes.size >= HASH_CACHE_SIZE) this.#hashes.clear();
-    this.#hashes.set(secret, hash);
+    this.#hashes.set(header, hash);
   }
 }
 
-/** The secret a request presents, or why it presents none. */
-function bearerSecret(request: FastifyRequest): { secret: string } | string {
-  const header = request.headers.authorization;
-  if (header === undefined) return 'send a token as "Authorization: Bearer <token>"';
+/** The secret an Authorization header presents, or why it presents none. */
+function bearerSecret(header: string): { secret: string } | string {
   const match = BEARER.exec(header);
   if (!match) return 'the Authorization header is not "Bearer <token>"';
   return { secret: match[1] as string };
@@ -124,6 +125,20 @@ export function registerAuth(app: FastifyInstance, store: Store, limiter?: AuthF
     return null;
   };
   const UNKNOWN = 'the token is unknown or revoked';
+  const NO_TOKEN = 'send a token as "Authorization: Bearer <token>"';
+  // What the token looked up by the hash of the header's secret decides (defined once, not a
+  // closure per request).
+  const found = (
+    request: FastifyRequest,
+    access: Exclude<Access, 'public'>,
+    header: string,
+    hash: string,
+    token: TokenRecord | null | undefined,
+  ): LicensorError | undefined => {
+    if (token == null) return decide(request, access, UNKNOWN) ?? undefined;
+    hashes.remember(header, hash);
+    return decide(request, access, token) ?? undefined;
+  };
   // A callback hook, not an async one: a token the snapshot holds is decided without a promise.
   app.addHook('onRequest', (request, _reply, done) => {
     const access = request.routeOptions.config.access;
@@ -132,25 +147,28 @@ export function registerAuth(app: FastifyInstance, store: Store, limiter?: AuthF
       done();
       return;
     }
-    const presented = bearerSecret(request);
-    if (typeof presented === 'string') {
-      done(decide(request, access, presented) ?? undefined);
+    const header = request.headers.authorization;
+    if (header === undefined) {
+      done(decide(request, access, NO_TOKEN) ?? undefined);
       return;
     }
-    const { secret } = presented;
-    const hash = hashes.hash(secret);
-    const found = (token: TokenRecord | null | undefined): LicensorError | null => {
-      if (token == null) return decide(request, access, UNKNOWN);
-      hashes.remember(secret, hash);
-      return decide(request, access, token);
-    };
+    let hash = hashes.known(header);
+    if (hash === undefined) {
+      const presented = bearerSecret(header);
+      if (typeof presented === 'string') {
+        done(decide(request, access, presented) ?? undefined);
+        return;
+      }
+      hash = hashTokenSecret(presented.secret);
+    }
     const current = store.currentToken(hash);
     if (current !== undefined) {
-      done(found(current) ?? undefined);
+      done(found(request, access, header, hash, current));
       return;
     }
+    const presentedHash = hash;
     store.findTokenByHash(hash).then(
-      (token) => done(found(token) ?? undefined),
+      (token) => done(found(request, access, header, presentedHash, token)),
       (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
     );
   });

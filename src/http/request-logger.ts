@@ -1,0 +1,82 @@
+import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify';
+import type { Bindings, ChildLoggerOptions, LevelWithSilentOrString, LogFn } from 'pino';
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+
+type ChildLoggerFactory = NonNullable<FastifyServerOptions['childLoggerFactory']>;
+
+/** What the lazy logger needs of its parent: pino's own level check. */
+interface LevelAware extends FastifyBaseLogger {
+  isLevelEnabled(level: LevelWithSilentOrString): boolean;
+}
+
+function levelAware(logger: FastifyBaseLogger): logger is LevelAware {
+  return typeof (logger as Partial<LevelAware>).isLevelEnabled === 'function';
+}
+
+/**
+ * A request's logger that becomes pino's child logger (with the request id bound) only when it
+ * first writes a line. Fastify makes a child logger for every request, and pino's child() costs a
+ * prototype object and the bindings serialized (redaction included): work for nothing on a server
+ * whose level drops every per-request line, as a loaded one runs
+ * (docs/performance.md#the-request-lifecycle).
+ * Every line that is written goes through the real child, so it carries the request id as before.
+ */
+class RequestLogger implements FastifyBaseLogger {
+  readonly #parent: LevelAware;
+  readonly #bindings: Bindings;
+  #child: FastifyBaseLogger | undefined;
+
+  constructor(parent: LevelAware, bindings: Bindings) {
+    this.#parent = parent;
+    this.#bindings = bindings;
+  }
+
+  #logger(): FastifyBaseLogger {
+    return (this.#child ??= this.#parent.child(this.#bindings));
+  }
+
+  get level(): string {
+    return this.#child?.level ?? this.#parent.level;
+  }
+
+  set level(level: string) {
+    this.#logger().level = level;
+  }
+
+  declare readonly fatal: LogFn;
+  declare readonly error: LogFn;
+  declare readonly warn: LogFn;
+  declare readonly info: LogFn;
+  declare readonly debug: LogFn;
+  declare readonly trace: LogFn;
+  declare readonly silent: LogFn;
+
+  // On the prototype, not one closure per instance and level. A level the parent drops is dropped
+  // here without making the child: the child's level is the parent's (see requestLoggerFactory).
+  static {
+    for (const level of LEVELS) {
+      Object.defineProperty(RequestLogger.prototype, level, {
+        value(this: RequestLogger, ...args: unknown[]): void {
+          if (this.#child === undefined && !this.#parent.isLevelEnabled(level)) return;
+          this.#logger()[level](...(args as Parameters<LogFn>));
+        },
+      });
+    }
+    Object.defineProperty(RequestLogger.prototype, 'silent', { value: () => undefined });
+  }
+
+  child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
+    return this.#logger().child(bindings, options);
+  }
+}
+
+/**
+ * Fastify's `childLoggerFactory`: a RequestLogger, unless the route asks for its own level or
+ * serializers (none does today), which pino's child must apply at once.
+ */
+export const requestLoggerFactory: ChildLoggerFactory = (logger, bindings, options) => {
+  if (options.level !== undefined || options.serializers !== undefined || !levelAware(logger))
+    return logger.child(bindings, options);
+  return new RequestLogger(logger, bindings);
+};
