@@ -1,9 +1,12 @@
 import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
+import Type, { type StaticDecode, type TObject } from 'typebox';
+import { AssertError, Value } from 'typebox/value';
 
 /**
- * The only module that reads the environment. Each reader validates everything once and returns a
- * frozen object; a bad value is a ConfigError whose message names the variable.
+ * The only module that reads the environment. Each reader decodes its variables once with a TypeBox
+ * schema (checks, defaults and conversions in one place) and returns a frozen object; a bad value
+ * is a ConfigError whose message names the variable.
  */
 
 export type StoreConfig = { kind: 'sqlite'; filename: string } | { kind: 'postgres'; url: string };
@@ -65,38 +68,47 @@ type Env = Readonly<Record<string, string | undefined>>;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 /** Below this a guessed or leaked-by-shoulder token is too easy; generated ones are 43 characters. */
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
-
-function text(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value === '' ? undefined : value;
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = text(env, name);
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
-    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, not "${raw}"`);
-  return Number(raw);
-}
-
-function dataDirOf(env: Env): string {
-  const dir = text(env, 'LICENSOR_DATA_DIR') ?? './data';
-  return isAbsolute(dir) ? dir : resolve(dir);
-}
-
-function authFailureLimitOf(env: Env): ServerConfig['authFailureLimit'] {
-  const raw = text(env, 'LICENSOR_AUTH_FAILURE_LIMIT') ?? '20/60';
-  if (raw === 'off') return null;
-  const m = /^(\d{1,6})\/(\d{1,6})$/.exec(raw);
-  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1)
-    throw new ConfigError(
-      `LICENSOR_AUTH_FAILURE_LIMIT must be FAILURES/SECONDS (such as 20/60) or off, not "${raw}"`,
-    );
-  return { maxFailures: Number(m[1]), windowSeconds: Number(m[2]) };
-}
-
 /** The most proxy hops LICENSOR_TRUST_PROXY may name; real chains are one to three. */
 export const MAX_TRUSTED_PROXY_HOPS = 64;
+/** The default webhook retry schedule, in seconds (docs/webhooks.md#delivery). */
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = Object.freeze([5, 30, 120, 600, 3600, 21600, 43200]);
+
+/**
+ * A variable's text: accepted by `check` or refused with `error` (the one line `licensor serve`
+ * prints), then turned into its value by `decode`. `fallback` is the text when it is unset.
+ */
+function variable<T>(
+  check: (raw: string) => boolean,
+  error: (raw: string) => string,
+  decode: (raw: string) => T,
+  fallback?: string,
+) {
+  const text = Type.String(fallback === undefined ? {} : { default: fallback });
+  return Type.Decode(Type.Refine(text, check, error), decode);
+}
+
+/** Any text, as given. */
+const Text = Type.String();
+
+function wholeNumber(name: string, fallback: number, min: number, max: number) {
+  return variable(
+    (raw) => /^\d+$/.test(raw) && Number(raw) >= min && Number(raw) <= max,
+    (raw) => `${name} must be a whole number from ${min} to ${max}, not "${raw}"`,
+    Number,
+    String(fallback),
+  );
+}
+
+const DataDir = Type.Decode(Type.String({ default: './data' }), (dir) =>
+  isAbsolute(dir) ? dir : resolve(dir),
+);
+
+const AUTH_FAILURE_LIMIT = /^(\d{1,6})\/(\d{1,6})$/;
+
+function authFailureLimitOf(raw: string): ServerConfig['authFailureLimit'] {
+  const m = AUTH_FAILURE_LIMIT.exec(raw);
+  return m === null ? null : { maxFailures: Number(m[1]), windowSeconds: Number(m[2]) };
+}
 
 /** An IP address, or one with a prefix length from 1 to its family's bits (10.0.0.0/8, fd00::/8). */
 function isAddressOrRange(entry: string): boolean {
@@ -110,94 +122,165 @@ function isAddressOrRange(entry: string): boolean {
   return /^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
-function trustProxyOf(env: Env): ServerConfig['trustProxy'] {
-  const raw = text(env, 'LICENSOR_TRUST_PROXY');
-  if (raw === undefined) return false;
-  if (/^\d+$/.test(raw) && Number(raw) >= 1 && Number(raw) <= MAX_TRUSTED_PROXY_HOPS) return Number(raw);
-  const entries = raw.split(',').map((e) => e.trim());
-  if (/^\d+$/.test(raw) || !entries.every(isAddressOrRange))
-    throw new ConfigError(
-      `LICENSOR_TRUST_PROXY must be a number of proxy hops (1 to ${MAX_TRUSTED_PROXY_HOPS}) or a comma-separated list of proxy IP addresses and CIDR ranges (such as 10.0.0.0/8,::1), not ${JSON.stringify(raw)}`,
-    );
-  return Object.freeze(entries);
+function isHopCount(raw: string): boolean {
+  return /^\d+$/.test(raw) && Number(raw) >= 1 && Number(raw) <= MAX_TRUSTED_PROXY_HOPS;
 }
 
-/** The default webhook retry schedule, in seconds (docs/webhooks.md#delivery). */
-export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = Object.freeze([5, 30, 120, 600, 3600, 21600, 43200]);
+function proxyEntries(raw: string): string[] {
+  return raw.split(',').map((e) => e.trim());
+}
 
-function retryScheduleOf(env: Env): readonly number[] {
-  const raw = text(env, 'LICENSOR_WEBHOOK_RETRY_SCHEDULE');
-  if (raw === undefined) return DEFAULT_WEBHOOK_RETRY_SCHEDULE;
-  const parts = raw.split(',').map((p) => p.trim());
-  if (parts.length > 50 || !parts.every((p) => /^\d{1,7}(\.\d{1,3})?$/.test(p) && Number(p) <= 7 * 24 * 3600))
-    throw new ConfigError(
+function retryDelays(raw: string): string[] {
+  return raw.split(',').map((p) => p.trim());
+}
+
+/**
+ * The server's variables, in the order they are checked: the first bad one is reported. Unset
+ * and blank are the same; values are trimmed before they are checked.
+ */
+const ServerEnv = Type.Object({
+  LICENSOR_DATA_DIR: DataDir,
+  LICENSOR_HOST: Type.String({ default: '127.0.0.1' }),
+  LICENSOR_ADMIN_TOKEN: Type.Optional(
+    variable(
+      (token) => token.length >= MIN_ADMIN_TOKEN_LENGTH,
+      () => `LICENSOR_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`,
+      String,
+    ),
+  ),
+  LICENSOR_LOG_LEVEL: variable(
+    (level) => LOG_LEVELS.includes(level),
+    () => `LICENSOR_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`,
+    String,
+    'info',
+  ),
+  LICENSOR_PORT: wholeNumber('LICENSOR_PORT', 8080, 0, 65535),
+  DATABASE_URL: Type.Optional(
+    variable(
+      (url) => /^postgres(ql)?:\/\//.test(url) && URL.canParse(url),
+      (url) =>
+        /^postgres(ql)?:\/\//.test(url)
+          ? 'DATABASE_URL is not a valid postgres:// URL'
+          : 'DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite store)',
+      String,
+    ),
+  ),
+  LICENSOR_TRUSTED_KEYS: Type.Optional(
+    Type.Decode(Text, (list) =>
+      Object.freeze(
+        list
+          .split(',')
+          .map((p) => p.trim())
+          .filter((p) => p !== '')
+          .map((p) => resolve(p)),
+      ),
+    ),
+  ),
+  LICENSOR_ACTIVITY_WINDOW_DAYS: wholeNumber('LICENSOR_ACTIVITY_WINDOW_DAYS', 365, 1, 36500),
+  LICENSOR_BODY_LIMIT_BYTES: wholeNumber('LICENSOR_BODY_LIMIT_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
+  LICENSOR_AUTH_FAILURE_LIMIT: variable(
+    (raw) => {
+      if (raw === 'off') return true;
+      const limit = authFailureLimitOf(raw);
+      return limit !== null && limit.maxFailures >= 1 && limit.windowSeconds >= 1;
+    },
+    (raw) => `LICENSOR_AUTH_FAILURE_LIMIT must be FAILURES/SECONDS (such as 20/60) or off, not "${raw}"`,
+    authFailureLimitOf,
+    '20/60',
+  ),
+  LICENSOR_TRUST_PROXY: Type.Optional(
+    variable(
+      (raw) => isHopCount(raw) || (!/^\d+$/.test(raw) && proxyEntries(raw).every(isAddressOrRange)),
+      (raw) =>
+        `LICENSOR_TRUST_PROXY must be a number of proxy hops (1 to ${MAX_TRUSTED_PROXY_HOPS}) or a comma-separated list of proxy IP addresses and CIDR ranges (such as 10.0.0.0/8,::1), not ${JSON.stringify(raw)}`,
+      (raw): number | readonly string[] => (isHopCount(raw) ? Number(raw) : Object.freeze(proxyEntries(raw))),
+    ),
+  ),
+  // At least a minute (a copy must outlive its own fetch), at most a year.
+  LICENSOR_ENTITLEMENTS_TTL_SECONDS: wholeNumber('LICENSOR_ENTITLEMENTS_TTL_SECONDS', 86_400, 60, 31_536_000),
+  LICENSOR_WEBHOOK_RETRY_SCHEDULE: variable(
+    (raw) => {
+      const parts = retryDelays(raw);
+      return (
+        parts.length <= 50 &&
+        parts.every((p) => /^\d{1,7}(\.\d{1,3})?$/.test(p) && Number(p) <= 7 * 24 * 3600)
+      );
+    },
+    (raw) =>
       `LICENSOR_WEBHOOK_RETRY_SCHEDULE must be comma-separated seconds (at most 50 retries, each at most 604800, such as 5,30,120), not ${JSON.stringify(raw)}`,
-    );
-  return Object.freeze(parts.map(Number));
-}
+    (raw) => Object.freeze(retryDelays(raw).map(Number)),
+    DEFAULT_WEBHOOK_RETRY_SCHEDULE.join(','),
+  ),
+  // At most 10 s: a time-based event is produced within 10 s of falling due.
+  LICENSOR_EVENTS_POLL_MS: wholeNumber('LICENSOR_EVENTS_POLL_MS', 1000, 10, 10_000),
+});
 
-function storeOf(env: Env, dataDir: string): StoreConfig {
-  const url = text(env, 'DATABASE_URL');
-  if (url === undefined) return { kind: 'sqlite', filename: resolve(dataDir, 'licensor.sqlite') };
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    try {
-      new URL(url);
-    } catch {
-      throw new ConfigError('DATABASE_URL is not a valid postgres:// URL');
-    }
-    return { kind: 'postgres', url };
+/** What the administrator CLI reads; LICENSOR_HOST and LICENSOR_PORT are checked where they are used. */
+const ClientEnv = Type.Object({
+  LICENSOR_URL: Type.Optional(Text),
+  LICENSOR_HOST: Type.Optional(Text),
+  LICENSOR_PORT: Type.Optional(Text),
+  LICENSOR_TOKEN: Type.Optional(Text),
+  LICENSOR_DATA_DIR: DataDir,
+});
+
+/**
+ * The schema's variables from `env`, trimmed, the blank ones left out, decoded (defaults filled
+ * in). The first refused variable is a ConfigError with its message.
+ */
+function read<S extends TObject>(schema: S, env: Env): StaticDecode<S> {
+  const texts: Record<string, string> = {};
+  for (const name of Object.keys(schema.properties)) {
+    const value = env[name]?.trim();
+    if (value !== undefined && value !== '') texts[name] = value;
   }
-  throw new ConfigError(
-    'DATABASE_URL must be a postgres:// URL (leave it unset for the embedded SQLite store)',
-  );
+  try {
+    return Value.Decode(schema, texts);
+  } catch (err) {
+    const first = err instanceof AssertError ? err.cause.errors[0] : undefined;
+    if (first === undefined) throw err;
+    throw new ConfigError(
+      first.keyword === '~refine' ? first.message : `${first.instancePath.slice(1)}: ${first.message}`,
+      { cause: err },
+    );
+  }
 }
 
 export function loadServerConfig(env: Env = process.env): Readonly<ServerConfig> {
-  const dataDir = dataDirOf(env);
-  const host = text(env, 'LICENSOR_HOST') ?? '127.0.0.1';
-  const adminToken = text(env, 'LICENSOR_ADMIN_TOKEN') ?? null;
-  if (adminToken !== null && adminToken.length < MIN_ADMIN_TOKEN_LENGTH)
-    throw new ConfigError(`LICENSOR_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters`);
-  const logLevel = text(env, 'LICENSOR_LOG_LEVEL') ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel))
-    throw new ConfigError(`LICENSOR_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
-  const trusted = text(env, 'LICENSOR_TRUSTED_KEYS');
-  return Object.freeze({
-    host,
-    port: integer(env, 'LICENSOR_PORT', 8080, 0, 65535),
-    dataDir,
-    store: storeOf(env, dataDir),
-    trustedKeyPaths: Object.freeze(
-      trusted === undefined
-        ? []
-        : trusted
-            .split(',')
-            .map((p) => p.trim())
-            .filter((p) => p !== '')
-            .map((p) => resolve(p)),
-    ),
-    adminToken,
-    activityWindowDays: integer(env, 'LICENSOR_ACTIVITY_WINDOW_DAYS', 365, 1, 36500),
-    bodyLimitBytes: integer(env, 'LICENSOR_BODY_LIMIT_BYTES', 256 * 1024, 1024, 64 * 1024 * 1024),
-    logLevel,
-    authFailureLimit: authFailureLimitOf(env),
-    trustProxy: trustProxyOf(env),
-    // At least a minute (a copy must outlive its own fetch), at most a year.
-    entitlementsTtlSeconds: integer(env, 'LICENSOR_ENTITLEMENTS_TTL_SECONDS', 86_400, 60, 31_536_000),
-    webhookRetrySchedule: retryScheduleOf(env),
-    // At most 10 s: a time-based event is produced within 10 s of falling due.
-    eventsPollMs: integer(env, 'LICENSOR_EVENTS_POLL_MS', 1000, 10, 10_000),
-  });
+  const vars = read(ServerEnv, env);
+  const url = vars.DATABASE_URL;
+  const config: ServerConfig = {
+    host: vars.LICENSOR_HOST,
+    port: vars.LICENSOR_PORT,
+    dataDir: vars.LICENSOR_DATA_DIR,
+    store:
+      url === undefined
+        ? { kind: 'sqlite', filename: resolve(vars.LICENSOR_DATA_DIR, 'licensor.sqlite') }
+        : { kind: 'postgres', url },
+    trustedKeyPaths: vars.LICENSOR_TRUSTED_KEYS ?? Object.freeze([]),
+    adminToken: vars.LICENSOR_ADMIN_TOKEN ?? null,
+    activityWindowDays: vars.LICENSOR_ACTIVITY_WINDOW_DAYS,
+    bodyLimitBytes: vars.LICENSOR_BODY_LIMIT_BYTES,
+    logLevel: vars.LICENSOR_LOG_LEVEL,
+    authFailureLimit: vars.LICENSOR_AUTH_FAILURE_LIMIT,
+    trustProxy: vars.LICENSOR_TRUST_PROXY ?? false,
+    entitlementsTtlSeconds: vars.LICENSOR_ENTITLEMENTS_TTL_SECONDS,
+    webhookRetrySchedule: vars.LICENSOR_WEBHOOK_RETRY_SCHEDULE,
+    eventsPollMs: vars.LICENSOR_EVENTS_POLL_MS,
+  };
+  return Object.freeze(config);
 }
 
 /** What the administrator CLI reads: where the server is and how to authenticate. */
 export function loadClientConfig(env: Env = process.env): Readonly<ClientConfig> {
+  const vars = read(ClientEnv, env);
   return Object.freeze({
-    url: text(env, 'LICENSOR_URL') ?? null,
-    host: text(env, 'LICENSOR_HOST') ?? null,
-    port: text(env, 'LICENSOR_PORT') ?? null,
-    token: text(env, 'LICENSOR_TOKEN') ?? null,
-    dataDir: dataDirOf(env),
+    url: vars.LICENSOR_URL ?? null,
+    host: vars.LICENSOR_HOST ?? null,
+    port: vars.LICENSOR_PORT ?? null,
+    token: vars.LICENSOR_TOKEN ?? null,
+    dataDir: vars.LICENSOR_DATA_DIR,
+    // Set to anything, even blank-looking: https://no-color.org
     noColor: (env.NO_COLOR ?? '') !== '',
   });
 }

@@ -1,18 +1,11 @@
+import { styleText } from 'node:util';
+
 /**
  * How administrator commands print: aligned tables and short sentences for people (coloured only on
  * a terminal, never with NO_COLOR), or the API's JSON unchanged with --json.
  */
 
 export type Style = 'bold' | 'dim' | 'red' | 'green' | 'yellow' | 'cyan';
-
-const SGR: Record<Style, [number, number]> = {
-  bold: [1, 22],
-  dim: [2, 22],
-  red: [31, 39],
-  green: [32, 39],
-  yellow: [33, 39],
-  cyan: [36, 39],
-};
 
 /** A table cell: text, optionally styled (the style never counts towards the width). */
 export type Cell = string | { text: string; style: Style | undefined };
@@ -36,8 +29,9 @@ export class Output {
 
   paint(style: Style | undefined, text: string): string {
     if (!this.color || style === undefined) return text;
-    const [on, off] = SGR[style];
-    return `\u001b[${on}m${text}\u001b[${off}m`;
+    // Whether to colour is decided once, by the caller (a terminal, no NO_COLOR: connect.ts);
+    // styleText's own check of process.stdout would differ between Node lines and ignore `write`.
+    return styleText(style, text, { validateStream: false });
   }
 
   /** Lines of text, each ended by a newline. */

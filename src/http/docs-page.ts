@@ -1,12 +1,9 @@
 import { ERROR_STATUS } from '../domain/errors.js';
-import type {
-  MediaTypeObject,
-  OpenApiDocument,
-  OperationObject,
-  ParameterObject,
-  ResponseObject,
-  SchemaObject,
-} from './openapi.js';
+import type { OpenAPIV3_1 } from 'openapi-types';
+import { OPERATION_METHODS, type OpenApiDocument } from './openapi.js';
+
+type SchemaObject = OpenAPIV3_1.SchemaObject | OpenAPIV3_1.ReferenceObject;
+type OperationObject = OpenAPIV3_1.OperationObject;
 
 /**
  * The API reference at /docs: HTML rendered on the server from the OpenAPI document, so it cannot
@@ -26,8 +23,6 @@ export const DOCS_CSP = [
   "form-action 'none'",
   "frame-ancestors 'none'",
 ].join('; ');
-
-const METHODS = ['get', 'put', 'post', 'patch', 'delete', 'options', 'head', 'trace'];
 
 function esc(text: string): string {
   return text.replace(
@@ -59,6 +54,19 @@ function isSchema(value: unknown): value is SchemaObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * The object itself, or nothing for a $ref: the document has $refs only to schemas, which
+ * `typeLabel` links; anything else referenced would be shown as absent rather than guessed.
+ */
+function inlined<T extends object>(value: T | OpenAPIV3_1.ReferenceObject | undefined): T | undefined {
+  return value === undefined || '$ref' in value ? undefined : value;
+}
+
+/** A keyword of a schema, read by name. */
+function keyword(schema: SchemaObject, key: string): unknown {
+  return (schema as Record<string, unknown>)[key];
+}
+
 function refName(ref: string): string {
   return ref.replace(/^#\/components\/schemas\//, '');
 }
@@ -70,17 +78,22 @@ function json(value: unknown): string {
 /** The type of a schema in one line of HTML: models link to their section. */
 function typeLabel(schema: SchemaObject | undefined): string {
   if (schema === undefined) return 'any';
-  if (schema.$ref !== undefined) {
+  if ('$ref' in schema) {
     const name = refName(schema.$ref);
     return `<a href="#${anchor('schema', name)}">${esc(name)}</a>`;
   }
-  if (Array.isArray(schema.enum)) return schema.enum.map((v) => `<code>${esc(json(v))}</code>`).join(' | ');
+  if (Array.isArray(schema.enum))
+    return schema.enum.map((v: unknown) => `<code>${esc(json(v))}</code>`).join(' | ');
   if ('const' in schema) return `<code>${esc(json(schema.const))}</code>`;
   const union = schema.anyOf ?? schema.oneOf;
   if (union !== undefined) return union.map(typeLabel).join(' | ');
-  const types = Array.isArray(schema.type) ? schema.type : schema.type === undefined ? [] : [schema.type];
+  const types: string[] = Array.isArray(schema.type)
+    ? schema.type
+    : schema.type === undefined
+      ? []
+      : [schema.type];
   const labels = types.map((type) => {
-    if (type === 'array') return `array of ${typeLabel(schema.items)}`;
+    if (type === 'array') return `array of ${typeLabel('items' in schema ? schema.items : undefined)}`;
     if (type === 'object' && schema.properties === undefined && isSchema(schema.additionalProperties))
       return `map of string to ${typeLabel(schema.additionalProperties)}`;
     if (type === 'string' && typeof schema.format === 'string') return `string (${esc(schema.format)})`;
@@ -103,10 +116,9 @@ const CONSTRAINTS: [string, string][] = [
 ];
 
 function constraints(schema: SchemaObject): string {
-  const parts = CONSTRAINTS.filter(([key]) => schema[key] !== undefined).map(
-    ([key, label]) =>
-      `${label} <code>${esc(typeof schema[key] === 'string' ? schema[key] : json(schema[key]))}</code>`,
-  );
+  const parts = CONSTRAINTS.map(([key, label]) => [keyword(schema, key), label] as const)
+    .filter(([value]) => value !== undefined)
+    .map(([value, label]) => `${label} <code>${esc(typeof value === 'string' ? value : json(value))}</code>`);
   return parts.length === 0 ? '' : `<span class="constraints">${parts.join('; ')}</span>`;
 }
 
@@ -118,14 +130,15 @@ function describe(schema: SchemaObject): string {
 
 /** The inline object schemas a property's value may be, whose fields get rows of their own. */
 function nestedObjects(schema: SchemaObject): { suffix: string; schema: SchemaObject }[] {
-  if (schema.$ref !== undefined) return [];
+  if ('$ref' in schema) return [];
   if (schema.properties !== undefined) return [{ suffix: '.', schema }];
-  if (schema.items !== undefined)
+  if ('items' in schema && schema.items !== undefined)
     return nestedObjects(schema.items).map((n) => ({ ...n, suffix: `[]${n.suffix}` }));
   return (schema.anyOf ?? schema.oneOf ?? []).flatMap(nestedObjects);
 }
 
 function propertyRows(schema: SchemaObject, prefix: string, depth: number): string[] {
+  if ('$ref' in schema) return [];
   const required = new Set(schema.required ?? []);
   return Object.entries(schema.properties ?? {}).flatMap(([name, property]) => [
     `<tr><td><code>${esc(prefix + name)}</code></td><td>${typeLabel(property)}</td><td>${
@@ -145,7 +158,7 @@ function propertyTable(rows: string[]): string {
 
 function schemaBlock(schema: SchemaObject | undefined): string {
   if (schema === undefined) return '';
-  if (schema.$ref !== undefined || schema.properties === undefined) {
+  if ('$ref' in schema || schema.properties === undefined) {
     const rows = nestedObjects(schema).flatMap((n) =>
       propertyRows(n.schema, n.suffix === '.' ? '' : n.suffix, 1),
     );
@@ -161,8 +174,11 @@ function exampleBlock(value: unknown, label = 'Example'): string {
   return `<p class="label">${esc(label)}</p><pre><code>${esc(text).replaceAll('://', ':&#47;&#47;')}</code></pre>`;
 }
 
-function mediaBlock(type: string, media: MediaTypeObject): string {
-  const examples = Object.entries(media.examples ?? {});
+function mediaBlock(type: string, media: OpenAPIV3_1.MediaTypeObject): string {
+  const examples = Object.entries(media.examples ?? {}).flatMap(([name, example]) => {
+    const value = inlined(example);
+    return value === undefined ? [] : [[name, value] as const];
+  });
   return [
     `<div class="media"><p class="media-type"><code>${esc(type)}</code></p>`,
     schemaBlock(media.schema),
@@ -176,7 +192,8 @@ function mediaBlock(type: string, media: MediaTypeObject): string {
   ].join('\n');
 }
 
-function parametersBlock(parameters: ParameterObject[]): string {
+function parametersBlock(all: (OpenAPIV3_1.ParameterObject | OpenAPIV3_1.ReferenceObject)[]): string {
+  const parameters = all.flatMap((p) => inlined(p) ?? []);
   if (parameters.length === 0) return '';
   const rows = parameters.map(
     (p) =>
@@ -196,8 +213,11 @@ function statusClass(status: string): string {
   return `status status-${status.slice(0, 1)}xx`;
 }
 
-function responseBlock(status: string, response: ResponseObject): string {
-  const headers = Object.entries(response.headers ?? {});
+function responseBlock(status: string, response: OpenAPIV3_1.ResponseObject): string {
+  const headers = Object.entries(response.headers ?? {}).flatMap(([name, header]) => {
+    const value = inlined(header);
+    return value === undefined ? [] : [[name, value] as const];
+  });
   return [
     `<section class="response"><h5><span class="${statusClass(status)}">${esc(status)}</span> ${inline(response.description)}</h5>`,
     headers.length === 0
@@ -216,7 +236,7 @@ function responseBlock(status: string, response: ResponseObject): string {
 function operationBlock(path: string, method: string, op: OperationObject): string {
   const id = op.operationId ?? `${method}-${path}`;
   const secured = (op.security ?? []).length > 0;
-  const body = op.requestBody;
+  const body = inlined(op.requestBody);
   return [
     `<article class="operation" id="${anchor('op', id)}">`,
     `<h3><span class="method method-${method}">${method.toUpperCase()}</span> <code class="path">${esc(path)}</code></h3>`,
@@ -232,7 +252,10 @@ function operationBlock(path: string, method: string, op: OperationObject): stri
           ...Object.entries(body.content ?? {}).map(([type, media]) => mediaBlock(type, media)),
         ].join('\n'),
     '<h4>Responses</h4>',
-    ...Object.entries(op.responses ?? {}).map(([status, response]) => responseBlock(status, response)),
+    ...Object.entries(op.responses ?? {}).flatMap(([status, response]) => {
+      const value = inlined(response);
+      return value === undefined ? [] : [responseBlock(status, value)];
+    }),
     '</article>',
   ].join('\n');
 }
@@ -245,11 +268,10 @@ interface Operation {
 
 function operationsOf(document: OpenApiDocument): Operation[] {
   return Object.entries(document.paths ?? {}).flatMap(([path, item]) =>
-    METHODS.filter((method) => item[method] !== undefined).map((method) => ({
-      path,
-      method,
-      op: item[method] as OperationObject,
-    })),
+    OPERATION_METHODS.flatMap((method) => {
+      const op = item?.[method];
+      return op === undefined ? [] : [{ path, method, op }];
+    }),
   );
 }
 
@@ -257,9 +279,9 @@ function errorsBlock(operations: Operation[]): string {
   const usedBy = new Map<string, Operation[]>();
   for (const operation of operations)
     for (const response of Object.values(operation.op.responses ?? {}))
-      for (const media of Object.values(response.content ?? {}))
+      for (const media of Object.values(inlined(response)?.content ?? {}))
         for (const example of Object.values(media.examples ?? {})) {
-          const code = (example.value as { code?: unknown } | undefined)?.code;
+          const code = (inlined(example)?.value as { code?: unknown } | undefined)?.code;
           if (typeof code === 'string' && !(usedBy.get(code) ?? []).includes(operation))
             usedBy.set(code, [...(usedBy.get(code) ?? []), operation]);
         }
@@ -288,7 +310,9 @@ function schemasBlock(schemas: Record<string, SchemaObject>): string {
         `<section class="schema" id="${anchor('schema', name)}"><h3>${esc(name)}</h3>`,
         prose(schema.description),
         schemaBlock(schema),
-        Array.isArray(schema.examples) && schema.examples.length > 0 ? exampleBlock(schema.examples[0]) : '',
+        'examples' in schema && Array.isArray(schema.examples) && schema.examples.length > 0
+          ? exampleBlock(schema.examples[0])
+          : '',
         '</section>',
       ].join('\n'),
     ),
@@ -342,9 +366,13 @@ ${prose(description)}
 </header>
 <section id="authentication"><h2>Authentication</h2>
 ${Object.entries(document.components?.securitySchemes ?? {})
+  .flatMap(([name, reference]) => {
+    const scheme = inlined(reference);
+    return scheme === undefined ? [] : [[name, scheme] as const];
+  })
   .map(
     ([name, scheme]) =>
-      `<p><code>${esc(name)}</code>: ${esc(scheme.type)}${scheme.scheme === undefined ? '' : ` ${esc(scheme.scheme)}`}. ${inline(scheme.description ?? '')}</p>`,
+      `<p><code>${esc(name)}</code>: ${esc(scheme.type)}${'scheme' in scheme ? ` ${esc(scheme.scheme)}` : ''}. ${inline(scheme.description ?? '')}</p>`,
   )
   .join('\n')}
 <p>Operations marked “Needs a bearer token” answer 401 <code>UNAUTHORIZED</code> without a valid token, and 403 <code>FORBIDDEN</code> when the token lacks the permission.</p>

@@ -1,66 +1,25 @@
 import type { SwaggerOptions } from '@fastify/swagger';
+import type { OpenAPIV3_1 } from 'openapi-types';
 import type { FastifySchema } from 'fastify';
 import { Token } from '../api/admin-schemas.js';
 import { License, LicenseImpact, LicenseListItem, LicenseStatus } from '../api/license-schemas.js';
 import { Usage } from '../api/usage-schemas.js';
 import { User } from '../api/user-schemas.js';
 
-/** The parts of an OpenAPI 3.1 document that the reference page and the tests read. */
-export interface SchemaObject {
-  $ref?: string;
-  type?: string | string[];
-  format?: string;
-  enum?: unknown[];
-  const?: unknown;
-  anyOf?: SchemaObject[];
-  oneOf?: SchemaObject[];
-  allOf?: SchemaObject[];
-  items?: SchemaObject;
-  properties?: Record<string, SchemaObject>;
-  required?: string[];
-  additionalProperties?: boolean | SchemaObject;
-  description?: string;
-  default?: unknown;
-  examples?: unknown[];
-  [keyword: string]: unknown;
-}
-export interface MediaTypeObject {
-  schema?: SchemaObject;
-  example?: unknown;
-  examples?: Record<string, { summary?: string; value?: unknown }>;
-}
-export interface ResponseObject {
-  description: string;
-  headers?: Record<string, { description?: string; schema?: SchemaObject }>;
-  content?: Record<string, MediaTypeObject>;
-}
-export interface ParameterObject {
-  name: string;
-  in: string;
-  required?: boolean;
-  description?: string;
-  schema?: SchemaObject;
-}
-export interface OperationObject {
-  operationId?: string;
-  summary?: string;
-  description?: string;
-  tags?: string[];
-  security?: Record<string, string[]>[];
-  parameters?: ParameterObject[];
-  requestBody?: { required?: boolean; description?: string; content?: Record<string, MediaTypeObject> };
-  responses?: Record<string, ResponseObject>;
-}
-export interface OpenApiDocument {
-  openapi: string;
-  info: { title: string; version: string; description?: string };
-  tags?: { name: string; description?: string }[];
-  paths?: Record<string, Record<string, OperationObject>>;
-  components?: {
-    schemas?: Record<string, SchemaObject>;
-    securitySchemes?: Record<string, { type: string; scheme?: string; description?: string }>;
-  };
-}
+/** The document @fastify/swagger produces: OpenAPI 3.1, typed by openapi-types. */
+export type OpenApiDocument = OpenAPIV3_1.Document;
+
+/** The keys of a path item that are operations (its others are `parameters`, `servers`, ...). */
+export const OPERATION_METHODS: readonly `${OpenAPIV3_1.HttpMethods}`[] = [
+  'get',
+  'put',
+  'post',
+  'patch',
+  'delete',
+  'options',
+  'head',
+  'trace',
+];
 
 /**
  * The models that are components of the document besides Problem (a shared schema of the app,
@@ -192,10 +151,17 @@ function mergeLiteralUnions(node: unknown): void {
 
 function finishDocument(document: OpenApiDocument): OpenApiDocument {
   for (const pathItem of Object.values(document.paths ?? {}))
-    for (const operation of Object.values(pathItem))
-      for (const parameter of operation.parameters ?? [])
+    for (const method of OPERATION_METHODS)
+      for (const parameter of pathItem?.[method]?.parameters ?? [])
         // A query parameter with a default need not be sent, whatever the schema's `required` says.
-        if (parameter.in === 'query' && parameter.schema?.default !== undefined) parameter.required = false;
+        if (
+          'in' in parameter &&
+          parameter.in === 'query' &&
+          parameter.schema !== undefined &&
+          'default' in parameter.schema &&
+          parameter.schema.default !== undefined
+        )
+          parameter.required = false;
   mergeLiteralUnions(document.components);
   mergeLiteralUnions(document.paths);
   return document;

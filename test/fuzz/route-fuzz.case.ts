@@ -8,6 +8,7 @@ import { activeSince } from '../../src/domain/users.js';
 import type { OpenApiDocument } from '../../src/http/openapi.js';
 import type { Store } from '../../src/store/store.js';
 import { ADMIN_TOKEN, buildTestApp, type TestApp } from '../helpers/app.js';
+import { inline, operationsOf } from '../helpers/openapi-doc.js';
 import { routeTable, type RouteEntry } from '../helpers/routes.js';
 
 /** Everything a refused request must leave as it was (the audit log records refusals by design). */
@@ -344,27 +345,29 @@ export async function sweepQueryNumbers(t: TestContext): Promise<Record<number, 
   const document = (await h.request({ method: 'GET', url: '/openapi.json' })).json<OpenApiDocument>();
   const byStatus: Record<number, number> = {};
   let swept = 0;
-  for (const [path, operations] of Object.entries(document.paths ?? {}))
-    for (const [method, operation] of Object.entries(operations)) {
-      const names = (operation.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
-      if (names.length === 0) continue;
-      swept++;
-      const url = path.replace(/\{[^}]+\}/g, '1');
-      for (const value of ABSURD_NUMBERS)
-        for (const query of [...names.map((name) => [name]), names]) {
-          const target = `${url}?${query.map((name) => `${name}=${encodeURIComponent(value)}`).join('&')}`;
-          const before = await snapshot(h.store, h.clock.now());
-          const res = await h.request({ method: method.toUpperCase(), url: target });
-          byStatus[res.statusCode] = (byStatus[res.statusCode] ?? 0) + 1;
-          assertProblem(res, `${method.toUpperCase()} ${target}`);
-          if (res.statusCode >= 400)
-            assert.equal(
-              await snapshot(h.store, h.clock.now()),
-              before,
-              `${target} was refused but changed the store`,
-            );
-        }
-    }
+  for (const { path, method, op: operation } of operationsOf(document)) {
+    const names = (operation.parameters ?? [])
+      .map(inline)
+      .filter((p) => p.in === 'query')
+      .map((p) => p.name);
+    if (names.length === 0) continue;
+    swept++;
+    const url = path.replace(/\{[^}]+\}/g, '1');
+    for (const value of ABSURD_NUMBERS)
+      for (const query of [...names.map((name) => [name]), names]) {
+        const target = `${url}?${query.map((name) => `${name}=${encodeURIComponent(value)}`).join('&')}`;
+        const before = await snapshot(h.store, h.clock.now());
+        const res = await h.request({ method: method.toUpperCase(), url: target });
+        byStatus[res.statusCode] = (byStatus[res.statusCode] ?? 0) + 1;
+        assertProblem(res, `${method.toUpperCase()} ${target}`);
+        if (res.statusCode >= 400)
+          assert.equal(
+            await snapshot(h.store, h.clock.now()),
+            before,
+            `${target} was refused but changed the store`,
+          );
+      }
+  }
   assert.ok(swept >= 5, `only ${swept} operations take a query string`);
   return byStatus;
 }

@@ -13,6 +13,7 @@ import { ManualClock } from '../../src/domain/clock.js';
 import { buildApp } from '../../src/http/app.js';
 import { hashTokenSecret } from '../../src/http/auth.js';
 import type { OpenApiDocument } from '../../src/http/openapi.js';
+import { inline, type Method } from './openapi-doc.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { AuthFailureLimit } from '../../src/http/auth-failure-limiter.js';
 import type { Store } from '../../src/store/store.js';
@@ -92,14 +93,14 @@ class ResponseChecker {
       schemaPath = pointer('components', 'schemas', 'Problem');
     } else {
       const path = route.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
-      const operation = this.#document.paths?.[path]?.[method.toLowerCase()];
+      const operation = this.#document.paths?.[path]?.[method.toLowerCase() as Method];
       if (operation === undefined) return `${method} ${path} is not in the OpenAPI document`;
       const responses = operation.responses ?? {};
       const key = [String(status), `${String(status)[0]}XX`, 'default'].find(
         (k) => responses[k] !== undefined,
       );
       if (key === undefined) return `status ${status} is not documented for ${method} ${path}`;
-      const content = responses[key]?.content ?? {};
+      const content = inline(responses[key]!).content ?? {};
       if (content[type] === undefined)
         return `${type} is not documented for ${status} of ${method} ${path} (documented: ${Object.keys(content).join(', ') || 'none'})`;
       if (!type.endsWith('json')) return undefined;
@@ -128,8 +129,11 @@ class ResponseChecker {
 
   #problemExamples(route: string, method: string, status: number): Record<string, unknown> {
     const path = route.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
-    const response = this.#document.paths?.[path]?.[method.toLowerCase()]?.responses?.[String(status)];
-    return response?.content?.['application/problem+json']?.examples ?? {};
+    const response =
+      this.#document.paths?.[path]?.[method.toLowerCase() as Method]?.responses?.[String(status)];
+    return response === undefined
+      ? {}
+      : (inline(response).content?.['application/problem+json']?.examples ?? {});
   }
 }
 

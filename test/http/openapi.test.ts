@@ -3,15 +3,15 @@ import { describe, test } from 'node:test';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import type { OpenAPI } from 'openapi-types';
+import type { OpenAPI, OpenAPIV3_1 } from 'openapi-types';
 import { ERROR_STATUS, type ErrorCode } from '../../src/domain/errors.js';
 import { DOCS_CSP, DOCS_STYLESHEET_PATH } from '../../src/http/docs-page.js';
-import type { OpenApiDocument, OperationObject } from '../../src/http/openapi.js';
+import { OPERATION_METHODS, type OpenApiDocument } from '../../src/http/openapi.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
+import { inline } from '../helpers/openapi-doc.js';
 
 /** The routes left out of the document on purpose: the document, the page rendering it, the console. */
 const HIDDEN_ROUTES = ['/openapi.json', '/docs', DOCS_STYLESHEET_PATH, '/', '/console/', '/console/*'];
-const METHODS = ['get', 'put', 'post', 'patch', 'delete', 'options', 'head', 'trace'];
 
 async function documentOf(h: TestApp): Promise<OpenApiDocument> {
   const res = await h.app.inject({ method: 'GET', url: '/openapi.json' });
@@ -22,11 +22,12 @@ async function documentOf(h: TestApp): Promise<OpenApiDocument> {
 
 function operations(
   doc: OpenApiDocument,
-): { key: string; path: string; method: string; op: OperationObject }[] {
+): { key: string; path: string; method: string; op: OpenAPIV3_1.OperationObject }[] {
   return Object.entries(doc.paths ?? {}).flatMap(([path, item]) =>
-    Object.keys(item).map((method) => {
-      assert.ok(METHODS.includes(method), `${path} has "${method}", not an operation`);
-      return { key: `${method.toUpperCase()} ${path}`, path, method, op: item[method]! };
+    Object.keys(item ?? {}).map((key) => {
+      const method = OPERATION_METHODS.find((m) => m === key);
+      assert.ok(method !== undefined, `${path} has "${key}", not an operation`);
+      return { key: `${method.toUpperCase()} ${path}`, path, method, op: item![method]! };
     }),
   );
 }
@@ -94,7 +95,7 @@ describe('the OpenAPI document', () => {
 
       // Every path parameter is documented; every parameter has a description.
       const inPath = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
-      const params = op.parameters ?? [];
+      const params = (op.parameters ?? []).map(inline);
       assert.deepEqual(
         params.filter((p) => p.in === 'path').map((p) => p.name),
         inPath,
@@ -103,11 +104,11 @@ describe('the OpenAPI document', () => {
       for (const p of params)
         assert.ok((p.description ?? '').length > 0, `${key}: ${p.name} has a description`);
       if (op.requestBody !== undefined) {
-        const media = op.requestBody.content?.['application/json'];
+        const media = inline(op.requestBody).content['application/json'];
         assert.ok(media?.example !== undefined || media?.examples !== undefined, `${key}: body example`);
       }
 
-      const responses = Object.entries(op.responses ?? {});
+      const responses = Object.entries(op.responses ?? {}).map(([s, r]) => [s, inline(r)] as const);
       const successes = responses.filter(([status]) => status.startsWith('2'));
       assert.ok(successes.length > 0, `${key}: a 2xx response`);
       for (const [status, response] of responses) {
@@ -166,17 +167,19 @@ describe('the OpenAPI document', () => {
     }
     for (const { key, path, method, op } of operations(doc)) {
       const base = `/paths/${esc(path)}/${method}`;
-      (op.parameters ?? []).forEach((p, i) => {
+      (op.parameters ?? []).map(inline).forEach((p, i) => {
         const example = (p as { example?: unknown }).example;
         if (example !== undefined) check(`${base}/parameters/${i}/schema`, example, `${key} ${p.name}`);
       });
       const media = [
-        ...Object.entries(op.requestBody?.content ?? {}).map(([type, m]) => ({
-          at: `${base}/requestBody/content/${esc(type)}`,
-          m,
-        })),
+        ...Object.entries(op.requestBody === undefined ? {} : inline(op.requestBody).content).map(
+          ([type, m]) => ({
+            at: `${base}/requestBody/content/${esc(type)}`,
+            m,
+          }),
+        ),
         ...Object.entries(op.responses ?? {}).flatMap(([status, r]) =>
-          Object.entries(r.content ?? {}).map(([type, m]) => ({
+          Object.entries(inline(r).content ?? {}).map(([type, m]) => ({
             at: `${base}/responses/${status}/content/${esc(type)}`,
             m,
           })),
@@ -185,7 +188,7 @@ describe('the OpenAPI document', () => {
       for (const { at, m } of media) {
         const examples = [
           ...(m.example === undefined ? [] : [m.example]),
-          ...Object.values(m.examples ?? {}).map((e) => e.value),
+          ...Object.values(m.examples ?? {}).map((e) => inline(e).value as unknown),
         ];
         for (const example of examples) check(`${at}/schema`, example, `${key} ${at}`);
       }

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import type { OpenApiDocument } from '../../src/http/openapi.js';
 import { MAX_PAGE_OFFSET, MAX_PAGE_SIZE } from '../../src/api/user-schemas.js';
 import { buildTestApp } from '../helpers/app.js';
+import { inline } from '../helpers/openapi-doc.js';
 
 /** Every list that pages. */
 const LISTS = ['/admin/users', '/admin/license/usage', '/admin/audit'];
@@ -73,10 +74,16 @@ describe('paging', () => {
     const document = (await h.app.inject({ url: '/openapi.json' })).json<OpenApiDocument>();
     for (const url of LISTS) {
       const operation = document.paths![url]!.get!;
-      const parameter = (name: string) => operation.parameters!.find((p) => p.name === name)!.schema!;
+      const parameter = (name: string) =>
+        inline(operation.parameters!.map(inline).find((p) => p.name === name)!.schema!) as {
+          minimum?: number;
+          maximum?: number;
+        };
       assert.deepEqual([parameter('offset').minimum, parameter('offset').maximum], [0, MAX_PAGE_OFFSET]);
       assert.deepEqual([parameter('size').minimum, parameter('size').maximum], [1, MAX_PAGE_SIZE]);
-      const codes = Object.keys(operation.responses!['400']!.content!['application/problem+json']!.examples!);
+      const codes = Object.keys(
+        inline(operation.responses['400']!).content!['application/problem+json']!.examples!,
+      );
       assert.ok(
         codes.includes('INVALID_PAGE') && codes.includes('VALIDATION_FAILED'),
         `${url}: ${codes.join(', ')}`,

@@ -6,9 +6,17 @@ import { seatCounterCase } from './seat-counters.case.js';
 const skip = await postgresSkipReason();
 
 describe('PostgresStore seat counters', { skip: skip ?? false }, () => {
-  const schema = uniqueSchemaName();
-  after(() => dropSchema(schema));
-  seatCounterCase('postgres', () =>
-    PostgresStore.open({ url: TEST_DATABASE_URL, schema, poolMax: 2, activityWindowDays: 30 }),
+  // A schema per generated sequence: each starts from an empty store.
+  const schemas: string[] = [];
+  after(() => Promise.all(schemas.map((schema) => dropSchema(schema))));
+  seatCounterCase(
+    'postgres',
+    () => {
+      const schema = uniqueSchemaName();
+      schemas.push(schema);
+      return PostgresStore.open({ url: TEST_DATABASE_URL, schema, poolMax: 2, activityWindowDays: 30 });
+      // Fewer than SQLite: a new schema and its migrations per sequence, and a round trip per query.
+    },
+    8,
   );
 });
