@@ -12,6 +12,7 @@ import { seatPolicyContract } from './seat-policy.case.js';
 import { storeContract } from './store-contract.js';
 import { userBulkContract } from './user-bulk.case.js';
 import { userIdentityContract } from './user-identity.case.js';
+import { usagePeaksContract } from './usage-peaks.case.js';
 
 storeContract('SqliteStore (:memory:)', () =>
   Promise.resolve(SqliteStore.open({ filename: ':memory:', activityWindowDays: 30 })),
@@ -47,6 +48,7 @@ storeChangesContract('SqliteStore (file)', openTemp, removeFile, { reopen: reope
 userIdentityContract('SqliteStore (file)', openTemp, removeFile);
 seatPolicyContract('SqliteStore (file)', openTemp, removeFile, reopenFile);
 userBulkContract('SqliteStore (file)', openTemp, removeFile);
+usagePeaksContract('SqliteStore (file)', openTemp, removeFile, reopenFile);
 
 describe('SqliteStore migrations', () => {
   it('refuses a database written by a newer Licensor', (t) => {

@@ -497,7 +497,13 @@ export function storeContract(
         assert.equal(listed.total, 3);
         assert.ok(!listed.users.some((u) => u.userid === 'one-too-many'));
         assert.deepEqual(await store.usageHistory(utcDay(T0), utcDay(T0)), [
-          { day: utcDay(T0), peakActiveUsers: 3, licenseSeats: 3, hardSeats: 2 },
+          {
+            day: utcDay(T0),
+            peakActiveUsers: 3,
+            peakByType: { dataConsumer: 3, policyOwner: 0 },
+            licenseSeats: 3,
+            hardSeats: 2,
+          },
         ]);
         // A freed seat can be taken, by the very user refused: nothing of it was left behind.
         await store.deleteUser(listed.users[0]!.id, seatContext(at(11)));
@@ -906,6 +912,7 @@ export function storeContract(
         assert.deepEqual(await store.recordUsage(T0), {
           day,
           peakActiveUsers: 0,
+          peakByType: { dataConsumer: 0, policyOwner: 0 },
           licenseSeats: 6,
           hardSeats: 5,
         });
@@ -913,7 +920,13 @@ export function storeContract(
         const b = await store.createUser(newUser(), seatContext(at(1)));
         // Taking a seat raised the row already.
         assert.deepEqual(await store.usageHistory(day, day), [
-          { day, peakActiveUsers: 2, licenseSeats: 6, hardSeats: 5 },
+          {
+            day,
+            peakActiveUsers: 2,
+            peakByType: { dataConsumer: 2, policyOwner: 0 },
+            licenseSeats: 6,
+            hardSeats: 5,
+          },
         ]);
         await store.deleteUser(a.id, seatContext(at(2)));
         await store.deleteUser(b.id, seatContext(at(3)));
@@ -921,6 +934,7 @@ export function storeContract(
         assert.deepEqual(await store.recordUsage(at(5)), {
           day,
           peakActiveUsers: 2,
+          peakByType: { dataConsumer: 2, policyOwner: 0 },
           licenseSeats: 16,
           hardSeats: 15,
         });
@@ -928,6 +942,7 @@ export function storeContract(
         assert.deepEqual(await store.recordUsage(at(7)), {
           day,
           peakActiveUsers: 2,
+          peakByType: { dataConsumer: 2, policyOwner: 0 },
           licenseSeats: 10,
           hardSeats: 10,
         });
@@ -936,11 +951,18 @@ export function storeContract(
         assert.deepEqual(await store.recordUsage(next), {
           day: utcDay(next),
           peakActiveUsers: 0,
+          peakByType: { dataConsumer: 0, policyOwner: 0 },
           licenseSeats: 10,
           hardSeats: 10,
         });
         assert.deepEqual(await store.usageHistory(day, day), [
-          { day, peakActiveUsers: 2, licenseSeats: 10, hardSeats: 10 },
+          {
+            day,
+            peakActiveUsers: 2,
+            peakByType: { dataConsumer: 2, policyOwner: 0 },
+            licenseSeats: 10,
+            hardSeats: 10,
+          },
         ]);
       });
 
