@@ -2,7 +2,6 @@ import type { SwaggerOptions } from '@fastify/swagger';
 import type { FastifySchema } from 'fastify';
 import { Token } from './schemas/admin-schemas.js';
 import { License, LicenseImpact, LicenseListItem, LicenseStatus } from './schemas/license-schemas.js';
-import { UsageReport } from './schemas/usage-report-schemas.js';
 import { Usage } from './schemas/usage-schemas.js';
 import { User } from './schemas/user-schemas.js';
 
@@ -71,7 +70,7 @@ export interface OpenApiDocument {
  * route's serializers).
  */
 const COMPONENT_MODELS = new Map<string, object>(
-  [License, LicenseListItem, LicenseStatus, LicenseImpact, Usage, UsageReport, User, Token].map((model) => [
+  [License, LicenseListItem, LicenseStatus, LicenseImpact, Usage, User, Token].map((model) => [
     String((model as { $id?: unknown }).$id),
     model,
   ]),

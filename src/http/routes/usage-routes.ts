@@ -174,7 +174,7 @@ export const usageRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
         operationId: 'getUsageReport',
         tags: ['usage'],
         summary: 'The usage report signed by the instance: the true-up a vendor bills from',
-        description: `A compact JWS (\`alg EdDSA\`, \`typ usage-report+jws\`, \`kid\` of the instance key) whose payload holds the licenses in force in the period, one row per recorded day (peak of active users over all types and by user type, seats, and \`chain\`: SHA-256 over the previous day's chain and the row's RFC 8785 canonical JSON) and a summary. Built from the daily usage history only. \`to\` defaults to today and \`from\` to 89 days before \`to\`; at most ${MAX_REPORT_DAYS} days, and \`from\` must not be after \`to\` (400 VALIDATION_FAILED). Days before the first user or license are left out (docs/usage-report.md). The payload is the UsageReport schema.`,
+        description: `A compact JWS (\`alg EdDSA\`, \`typ usage-report+jws\`, \`kid\` of the instance key) whose payload holds the licenses in force in the period, one row per recorded day (peak of active users over all types and by user type, seats, and \`chain\`: SHA-256 over the previous day's chain and the row's RFC 8785 canonical JSON) and a summary. Built from the daily usage history only. \`to\` defaults to today and \`from\` to 89 days before \`to\`; at most ${MAX_REPORT_DAYS} days, and \`from\` must not be after \`to\` (400 VALIDATION_FAILED). Days before the first user or license are left out (docs/usage-report.md).`,
         security,
         querystring: UsageHistoryQuery,
         response: {
