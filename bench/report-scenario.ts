@@ -20,15 +20,23 @@ export interface ReportDataset {
   token: string;
 }
 
-/** Seeds 400 days of history ending today (peaks rising to the dataset's size), then times the report `runs` times. */
+/**
+ * Seeds 400 days of history ending today (peaks rising to the dataset's size, each day with its
+ * peaks by user type: one policy owner in ten), then times the report `runs` times.
+ */
 export async function reportScenario(ds: ReportDataset, runs: number, store: string): Promise<Row> {
   const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
-  const days: UsageRow[] = Array.from({ length: REPORT_DAYS }, (_, i) => ({
-    day: new Date(today - (REPORT_DAYS - 1 - i) * DAY_MS).toISOString().slice(0, 10),
-    peak: Math.round(ds.size * (0.5 + (0.5 * i) / REPORT_DAYS)),
-    licenseSeats: ds.licenseSeats,
-    hardSeats: ds.licenseSeats,
-  }));
+  const days: UsageRow[] = Array.from({ length: REPORT_DAYS }, (_, i) => {
+    const peak = Math.round(ds.size * (0.5 + (0.5 * i) / REPORT_DAYS));
+    const policyOwner = Math.round(peak / 10);
+    return {
+      day: new Date(today - (REPORT_DAYS - 1 - i) * DAY_MS).toISOString().slice(0, 10),
+      peak,
+      byType: { dataConsumer: peak - policyOwner, policyOwner },
+      licenseSeats: ds.licenseSeats,
+      hardSeats: ds.licenseSeats,
+    };
+  });
   await ds.db.seedUsageHistory(days);
   const path = `/admin/license/usage/report?from=${days[0]!.day}&to=${days.at(-1)!.day}`;
   const times: number[] = [];
@@ -42,10 +50,13 @@ export async function reportScenario(ds: ReportDataset, runs: number, store: str
     times.push(performance.now() - started);
     if (response.status !== 200) throw new Error(`report: ${response.status} ${jws.slice(0, 300)}`);
     const payload = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
-      days: unknown[];
+      days: { peakActive: { policyOwner?: number } }[];
     };
     if (payload.days.length !== REPORT_DAYS)
       throw new Error(`report: ${payload.days.length} days, expected ${REPORT_DAYS}`);
+    // Day 0 was seeded with its peaks by type; today's row is raised by the read.
+    if (payload.days[0]?.peakActive.policyOwner === undefined)
+      throw new Error('report: the seeded days carry no peaks by user type');
   }
   const sorted = [...times].sort((a, b) => a - b);
   const max = sorted.at(-1)!;

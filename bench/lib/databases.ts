@@ -60,6 +60,8 @@ export interface BenchDb {
 export interface UsageRow {
   day: string;
   peak: number;
+  /** The day's peak of each user type; null as on a day recorded before migration 9. */
+  byType: { dataConsumer: number; policyOwner: number } | null;
   licenseSeats: number;
   hardSeats: number;
 }
@@ -164,10 +166,20 @@ function openSqlite(file: string): BenchDb {
     },
     seedUsageHistory: async (days) => {
       const insert = db.prepare(
-        'INSERT OR REPLACE INTO usage_daily (day, peak_active_users, license_seats, hard_seats) VALUES (?, ?, ?, ?)',
+        `INSERT OR REPLACE INTO usage_daily
+           (day, peak_active_users, peak_data_consumers, peak_policy_owners, license_seats, hard_seats)
+         VALUES (?, ?, ?, ?, ?, ?)`,
       );
       db.transaction(() => {
-        for (const d of days) insert.run(d.day, d.peak, d.licenseSeats, d.hardSeats);
+        for (const d of days)
+          insert.run(
+            d.day,
+            d.peak,
+            d.byType?.dataConsumer ?? null,
+            d.byType?.policyOwner ?? null,
+            d.licenseSeats,
+            d.hardSeats,
+          );
       }).immediate();
     },
     recountActivity: async () => {
@@ -264,13 +276,17 @@ function openPostgres(url: string): BenchDb {
     },
     seedUsageHistory: async (days) => {
       await pool.query(
-        `INSERT INTO usage_daily (day, peak_active_users, license_seats, hard_seats)
-           SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
+        `INSERT INTO usage_daily
+           (day, peak_active_users, peak_data_consumers, peak_policy_owners, license_seats, hard_seats)
+           SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
          ON CONFLICT (day) DO UPDATE SET peak_active_users = EXCLUDED.peak_active_users,
+           peak_data_consumers = EXCLUDED.peak_data_consumers, peak_policy_owners = EXCLUDED.peak_policy_owners,
            license_seats = EXCLUDED.license_seats, hard_seats = EXCLUDED.hard_seats`,
         [
           days.map((d) => d.day),
           days.map((d) => d.peak),
+          days.map((d) => d.byType?.dataConsumer ?? null),
+          days.map((d) => d.byType?.policyOwner ?? null),
           days.map((d) => d.licenseSeats),
           days.map((d) => d.hardSeats),
         ],

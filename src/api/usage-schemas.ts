@@ -113,6 +113,19 @@ export const UsageHistory = Type.Object(
         {
           day: Day,
           peakActiveUsers: Type.Integer({ description: 'The highest count of active users that day' }),
+          peakByType: Type.Union(
+            [
+              Type.Object(
+                { dataConsumer: Type.Integer(), policyOwner: Type.Integer() },
+                { additionalProperties: false },
+              ),
+              Type.Null(),
+            ],
+            {
+              description:
+                'The highest count of each user type that day; null on a day recorded before Licensor kept them (docs/usage-report.md#peaks-by-user-type)',
+            },
+          ),
           licenseSeats: Type.Integer({ description: 'licenseSeats at that moment' }),
           hardSeats: Type.Integer({ description: 'hardSeats at that moment' }),
         },
@@ -129,8 +142,14 @@ export const UsageHistory = Type.Object(
         from: '2026-03-04',
         to: '2026-06-01',
         days: [
-          { day: '2026-05-31', peakActiveUsers: 17, licenseSeats: 25, hardSeats: 20 },
-          { day: '2026-06-01', peakActiveUsers: 18, licenseSeats: 25, hardSeats: 20 },
+          { day: '2026-05-31', peakActiveUsers: 17, peakByType: null, licenseSeats: 25, hardSeats: 20 },
+          {
+            day: '2026-06-01',
+            peakActiveUsers: 18,
+            peakByType: { dataConsumer: 16, policyOwner: 2 },
+            licenseSeats: 25,
+            hardSeats: 20,
+          },
         ],
       },
     ],

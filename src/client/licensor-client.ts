@@ -151,7 +151,7 @@ export class LicensorClient {
     return this.#json('GET', '/admin/license/usage/history', { query: { from: range.from, to: range.to } });
   }
 
-  /** The same history as CSV (day,peakActiveUsers,licenseSeats,hardSeats). */
+  /** The same history as CSV (day,peakActiveUsers,licenseSeats,hardSeats,peakDataConsumers,peakPolicyOwners). */
   usageHistoryCsv(range: Loose<UsageHistoryQuery> = {}): Promise<string> {
     return this.#text('GET', '/admin/license/usage/history', {
       query: { from: range.from, to: range.to },

@@ -73,6 +73,17 @@ export async function renderUsage(ctx: ViewContext): Promise<void> {
               { header: 'Peak active users', cell: (d) => String(d.peakActiveUsers), className: 'num' },
               { header: 'Seats', cell: (d) => String(d.licenseSeats), className: 'num' },
               { header: 'Hard seats', cell: (d) => String(d.hardSeats), className: 'num' },
+              // A day recorded before the history kept peaks by type has none (docs/usage-report.md).
+              {
+                header: 'Peak data consumers',
+                cell: (d) => (d.peakByType === null ? '—' : String(d.peakByType.dataConsumer)),
+                className: 'num',
+              },
+              {
+                header: 'Peak policy owners',
+                cell: (d) => (d.peakByType === null ? '—' : String(d.peakByType.policyOwner)),
+                className: 'num',
+              },
             ],
             [...history.days].reverse(),
           ),

@@ -1,5 +1,5 @@
 import type { Clock } from './clock.js';
-import type { UserType } from './users.js';
+import { utcDay, type UserType } from './users.js';
 
 /**
  * What a change writes besides its own rows, decided here and executed by each store in the same
@@ -92,12 +92,32 @@ export function netCounterMoves(moves: readonly CounterMove[]): CounterMove[] {
     .sort((a, b) => (a.day !== b.day ? (a.day < b.day ? -1 : 1) : a.userType < b.userType ? -1 : 1));
 }
 
-/** Raises one day's usage row: the peak never falls, the seats are the latest seen. */
+/**
+ * Raises one day's usage row: the peaks never fall, the seats are the latest seen. The peak by
+ * user type is raised with the total, from the same count (docs/usage-report.md#peaks-by-user-type).
+ */
 export interface UsageRaise {
   day: string;
   peakActiveUsers: number;
+  /** Active users of each type at the same instant; they add up to peakActiveUsers. */
+  peakByType: Record<UserType, number>;
   licenseSeats: number;
   hardSeats: number;
+}
+
+/** The usage raise of `now`'s day from the active users by type then and the seats then. */
+export function usageRaise(
+  now: Date,
+  activeByType: Readonly<Record<UserType, number>>,
+  seats: { licenseSeats: number; hardSeats: number },
+): UsageRaise {
+  return {
+    day: utcDay(now),
+    peakActiveUsers: activeByType.dataConsumer + activeByType.policyOwner,
+    peakByType: { dataConsumer: activeByType.dataConsumer, policyOwner: activeByType.policyOwner },
+    licenseSeats: seats.licenseSeats,
+    hardSeats: seats.hardSeats,
+  };
 }
 
 /** The parts of the in-memory read snapshot a change alters (docs/performance.md#snapshot). */

@@ -2,6 +2,7 @@ import { seatThresholdLevels } from './events.js';
 import { licenseTimeBounds, type LicenseRecord } from './license.js';
 import { seatLimit } from './seat-policy.js';
 import { claimSeat, SEAT_LOCK_MARGIN_MS, type SeatClaim, type SeatState } from './user-changes.js';
+import type { UserType } from './users.js';
 
 /**
  * A seat claim decided ahead of its lock (docs/seats.md#guarded-claims): the store reads the seat
@@ -14,14 +15,16 @@ import { claimSeat, SEAT_LOCK_MARGIN_MS, type SeatClaim, type SeatState } from '
 export interface GuardedClaim {
   /**
    * The claim as decided at the count read: its threshold bookkeeping holds for every count in the
-   * range. Its usage peak is the count the guard reads plus one, which the store writes in the
-   * guard's statement.
+   * range. Its usage peaks are the counts the guard reads plus one (the total and `claimant`'s
+   * type), which the store writes in the guard's statement.
    */
   claim: SeatClaim;
   /** The fewest active users, before the claim, at which the claim is the same. */
   minCount: number;
   /** The most: one fewer than the seat limit, or than the next threshold the claim would cross. */
   maxCount: number;
+  /** The type of the user the claim is for: its peak rises with the total. */
+  claimant: UserType;
 }
 
 /**
@@ -30,19 +33,20 @@ export interface GuardedClaim {
  * event (whose figures name the exact count), or when the effective license can change by itself
  * (a start, an expiry, the end of a grace period) within SEAT_LOCK_MARGIN_MS of `now`: the claim
  * commits after `now`, and must commit under the same seat limit. `licenses` are the live licenses
- * `state.effective` was computed from.
+ * `state.effective` was computed from; `claimant` is the new user's type.
  */
 export function guardedClaim(
   state: SeatState,
   licenses: readonly LicenseRecord[],
   now: Date,
+  claimant: UserType,
 ): GuardedClaim | undefined {
   const count = state.activeUserCount;
   const limit = seatLimit(state.effective, state.settings);
   if (count >= limit) return undefined;
   const { until } = licenseTimeBounds(licenses, now);
   if (until !== null && until - now.getTime() < SEAT_LOCK_MARGIN_MS) return undefined;
-  const claim = claimSeat(state, now);
+  const claim = claimSeat(state, now, claimant);
   if (claim.events.length > 0) return undefined;
   // seatThresholds() compares `before` with each level and `before + 1` with it: the decision is
   // the same for every count on the same side of each level L and of L - 1.
@@ -54,5 +58,5 @@ export function guardedClaim(
       if (cut <= count) minCount = Math.max(minCount, cut);
       else maxCount = Math.min(maxCount, cut - 1);
     }
-  return { claim, minCount, maxCount };
+  return { claim, minCount, maxCount, claimant };
 }

@@ -1,5 +1,6 @@
 import { canonicalJson } from './canonical-json.js';
 import { chainOf, summarize, type ReportRow, type UsageReport } from './usage-report.js';
+import { USER_TYPES, type UserType } from './users.js';
 
 /**
  * What `licensor report verify` checks after the signature, and `reconcile`'s vendor view
@@ -11,6 +12,28 @@ const HEX64 = /^[0-9a-f]{64}$/;
 
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/**
+ * Why a row's `peakActive` is not one, or null: `all` always; each user type's peak on a day that
+ * has them (docs/usage-report.md#peaks-by-user-type), all types or none, none above `all` (each
+ * type's count at an instant is part of the total then).
+ */
+function peakProblem(peak: unknown): string | null {
+  if (typeof peak !== 'object' || peak === null || Array.isArray(peak)) return 'has no "peakActive"';
+  const p = peak as Record<string, unknown>;
+  if (!isCount(p.all)) return 'has counts that are not whole numbers';
+  const types = Object.keys(p).filter((k) => k !== 'all');
+  if (types.length === 0) return null;
+  if (types.some((k) => !(USER_TYPES as readonly string[]).includes(k)))
+    return `has a peak of a user type other than ${USER_TYPES.join(', ')}`;
+  if (types.length !== USER_TYPES.length) return `has the peak of some user types only`;
+  for (const type of USER_TYPES) {
+    const n = p[type];
+    if (!isCount(n)) return 'has counts that are not whole numbers';
+    if (n > p.all) return `has a ${type} peak above its peak over all types`;
+  }
+  return null;
 }
 
 /**
@@ -32,7 +55,9 @@ export function checkReport(payload: Record<string, unknown>): UsageReport | str
       return 'a day row has no valid "day"';
     if (r.day <= lastDay || r.day < p.from || r.day > p.to)
       return `day ${r.day} is out of order or outside the period`;
-    if (!isCount(r.peakActive?.all) || !isCount(r.licenseSeats) || !isCount(r.hardSeats))
+    const peak = peakProblem(r.peakActive);
+    if (peak !== null) return `day ${r.day} ${peak}`;
+    if (!isCount(r.licenseSeats) || !isCount(r.hardSeats))
       return `day ${r.day} has counts that are not whole numbers`;
     const expected = chainOf(previous, r as ReportRow);
     if (r.chain !== expected) return `day ${r.day}: its chain does not follow from the day before`;
@@ -54,12 +79,27 @@ export interface LicenseOverage {
   peakOverage: number;
 }
 
+/** The period's highest peak of each user type, over the days that carry them. */
+export interface PeaksByType {
+  byType: Record<UserType, number>;
+  /** How many of the period's days carry peaks by type (days recorded before migration 9 do not). */
+  days: number;
+  /** The first of them. */
+  from: string;
+}
+
 export interface Reconciliation {
   instanceId: string;
   from: string;
   to: string;
+  /**
+   * Overage is judged on the peak over all types: a license's seats are not per user type
+   * (docs/usage-report.md#reconcile).
+   */
   licenses: LicenseOverage[];
   summary: UsageReport['summary'];
+  /** Null when no day of the period carries peaks by type. */
+  peaksByType: PeaksByType | null;
   /** Present when a previous report was given. */
   previous?: {
     overlapFrom: string | null;
@@ -69,6 +109,17 @@ export interface Reconciliation {
     firstDifferentDay: string | null;
     reason: string | null;
   };
+}
+
+/** The highest peak of each user type over the days that carry them; null when none does. */
+export function peaksByType(days: readonly ReportRow[]): PeaksByType | null {
+  const typed = days.filter((d) => USER_TYPES.every((t) => d.peakActive[t] !== undefined));
+  const first = typed[0];
+  if (first === undefined) return null;
+  const byType = Object.fromEntries(
+    USER_TYPES.map((t) => [t, Math.max(...typed.map((d) => d.peakActive[t] as number))]),
+  ) as Record<UserType, number>;
+  return { byType, days: typed.length, from: first.day };
 }
 
 function dayOf(instant: string): string {
@@ -134,6 +185,7 @@ export function reconcile(report: UsageReport, previous?: UsageReport): Reconcil
     to: report.to,
     licenses: report.licenses.map((l) => licenseOverage(report, l)),
     summary: report.summary,
+    peaksByType: peaksByType(report.days),
     ...(previous && { previous: compare(report, previous) }),
   };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
 import type { LicenseRecord } from './license.js';
+import type { UserType } from './users.js';
 
 /**
  * The signed usage report (docs/usage-report.md): what the vendor bills a true-up from. Built here
@@ -16,14 +17,22 @@ export const CHAIN_GENESIS = '0'.repeat(64);
 export interface HistoryDay {
   day: string;
   peakActiveUsers: number;
+  /** The day's peak of each user type; null on a day recorded before they were (migration 9). */
+  peakByType: Record<UserType, number> | null;
   licenseSeats: number;
   hardSeats: number;
 }
 
+/**
+ * A day's highest counts of active users: over all types, and of each user type on the days
+ * recorded since the history keeps them (docs/usage-report.md#peaks-by-user-type). A day recorded
+ * before carries `all` alone, so its row, and its chain, are what they were.
+ */
+export type PeakActive = { all: number } & Partial<Record<UserType, number>>;
+
 export interface ReportRow {
   day: string;
-  /** The day's highest count of active users. */
-  peakActive: { all: number };
+  peakActive: PeakActive;
   licenseSeats: number;
   hardSeats: number;
   /** Hex SHA-256 over the previous day's chain and this row's canonical JSON (chainOf). */
@@ -81,7 +90,7 @@ export function chainHistory(history: readonly HistoryDay[]): ReportRow[] {
   return history.slice(first).map((d) => {
     const row = {
       day: d.day,
-      peakActive: { all: d.peakActiveUsers },
+      peakActive: { all: d.peakActiveUsers, ...d.peakByType },
       licenseSeats: d.licenseSeats,
       hardSeats: d.hardSeats,
     };

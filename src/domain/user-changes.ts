@@ -1,4 +1,4 @@
-import type { CounterMove, UsageRaise } from './changes.js';
+import { usageRaise, type CounterMove, type UsageRaise } from './changes.js';
 import { LicensorError } from './errors.js';
 import { seatFigures, seatThresholds, type EventDraft } from './events.js';
 import type { EffectiveLicense } from './license.js';
@@ -213,6 +213,8 @@ export function planDeleteUser(user: UserRecord): UserPlan {
 export interface SeatState {
   /** Active users at that instant, before the change. */
   activeUserCount: number;
+  /** The same users by type (they add up to activeUserCount): the day's peaks by type. */
+  activeByType: Readonly<Record<UserType, number>>;
   effective: EffectiveLicense;
   /** The customer's cap and queue mode, read under the same lock. */
   settings: SeatSettings;
@@ -233,18 +235,15 @@ export interface SeatClaim {
  * usage peak and may cross a seat threshold. Create, re-enable, activity of an inactive user and
  * approve all claim here.
  */
-export function claimSeat(state: SeatState, now: Date): SeatClaim {
+export function claimSeat(state: SeatState, now: Date, claimant: UserType): SeatClaim {
   const { activeUserCount, effective } = state;
   checkSeatAvailable(activeUserCount, effective, state.settings);
   const after = seatFigures(effective, activeUserCount + 1);
   const thresholds = seatThresholds(state.firedThresholds, activeUserCount, after);
+  const byTypeAfter = { ...state.activeByType, [claimant]: state.activeByType[claimant] + 1 };
   return {
-    usage: {
-      day: utcDay(now),
-      peakActiveUsers: activeUserCount + 1,
-      licenseSeats: effective.licenseSeats,
-      hardSeats: effective.hardSeats,
-    },
+    // The peak by type from the same count as the total (docs/usage-report.md#peaks-by-user-type).
+    usage: usageRaise(now, byTypeAfter, effective),
     events: thresholds.events,
     firedThresholds: thresholds.fired,
   };
@@ -254,13 +253,13 @@ export function claimSeat(state: SeatState, now: Date): SeatClaim {
  * A new user: a seat when one is free; in queue mode, when none is, the pending user instead of
  * SEAT_LIMIT_REACHED. Only a create queues: re-enabling, activity and approval always claimSeat.
  */
-export function claimSeatOrQueue(state: SeatState, now: Date): SeatClaim | 'queue' {
+export function claimSeatOrQueue(state: SeatState, now: Date, claimant: UserType): SeatClaim | 'queue' {
   if (
     state.settings.whenFull === 'queue' &&
     state.activeUserCount >= seatLimit(state.effective, state.settings)
   )
     return 'queue';
-  return claimSeat(state, now);
+  return claimSeat(state, now, claimant);
 }
 
 export function checkSeatAvailable(

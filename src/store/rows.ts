@@ -101,6 +101,9 @@ export function userFromRow(row: UserRow): UserRecord {
 export interface UsageRow {
   day: string | Date;
   peak_active_users: number | string;
+  /** NULL on the days recorded before migration 9 (docs/usage-report.md#peaks-by-user-type). */
+  peak_data_consumers: number | string | null;
+  peak_policy_owners: number | string | null;
   license_seats: number | string;
   hard_seats: number | string;
 }
@@ -109,6 +112,10 @@ export function usageFromRow(row: UsageRow): UsageDay {
   return {
     day: typeof row.day === 'string' ? row.day : row.day.toISOString().slice(0, 10),
     peakActiveUsers: Number(row.peak_active_users),
+    peakByType:
+      row.peak_data_consumers === null || row.peak_policy_owners === null
+        ? null
+        : { dataConsumer: Number(row.peak_data_consumers), policyOwner: Number(row.peak_policy_owners) },
     licenseSeats: Number(row.license_seats),
     hardSeats: Number(row.hard_seats),
   };

@@ -5,7 +5,7 @@ import type { EffectiveLicense, LicenseRecord } from '../domain/license.js';
 import type { Permission } from '../domain/permissions.js';
 import type { SeatSettings } from '../domain/seat-policy.js';
 import type { NewUser, UserPatch } from '../domain/user-changes.js';
-import type { UserRecord } from '../domain/users.js';
+import type { UserRecord, UserType } from '../domain/users.js';
 import type { InstanceIdentity } from './instance-identity.js';
 import type { WebhookStore } from './webhook-store.js';
 
@@ -59,6 +59,11 @@ export interface UsageSummary {
 export interface UsageDay {
   day: string;
   peakActiveUsers: number;
+  /**
+   * The highest count of each user type that day; null for a day recorded before migration 9,
+   * which knows only the total (docs/usage-report.md#peaks-by-user-type).
+   */
+  peakByType: Record<UserType, number> | null;
   licenseSeats: number;
   hardSeats: number;
 }

@@ -170,11 +170,16 @@ test('LicensorClient against the app on a real port: every route, typed results,
     assert.deepEqual(history.days.at(-1), {
       day: '2026-06-01',
       peakActiveUsers: 3,
+      // Ada was a policy owner before her type changed: each type keeps its own peak of the day.
+      peakByType: { dataConsumer: 3, policyOwner: 1 },
       licenseSeats: 3,
       hardSeats: 2,
     });
     const csv = await client.usageHistoryCsv({ to: '2026-06-01' });
-    assert.match(csv, /^day,peakActiveUsers,licenseSeats,hardSeats\n2026-06-01,3,3,2\n$/);
+    assert.match(
+      csv,
+      /^day,peakActiveUsers,licenseSeats,hardSeats,peakDataConsumers,peakPolicyOwners\n2026-06-01,3,3,2,3,1\n$/,
+    );
     await rejectsWith(client.usageHistory({ from: '2026-13-01' }), {
       code: 'VALIDATION_FAILED',
       status: 400,

@@ -203,9 +203,18 @@ test('license commands against a real server: add, list, status, delete, usage, 
     const json = okJson(await l.run(['history', '--json', '--to', today]));
     assert.equal(json.to, today);
     assert.deepEqual(Object.keys(json).sort(), ['days', 'from', 'to']);
-    assert.deepEqual(json.days.at(-1), { day: today, peakActiveUsers: 3, licenseSeats: 30, hardSeats: 25 });
+    assert.deepEqual(json.days.at(-1), {
+      day: today,
+      peakActiveUsers: 3,
+      peakByType: { dataConsumer: 2, policyOwner: 1 },
+      licenseSeats: 30,
+      hardSeats: 25,
+    });
     const csv = assertOk(await l.run(['history', '--csv', '--from', today]));
-    assert.equal(csv, `day,peakActiveUsers,licenseSeats,hardSeats\n${today},3,30,25\n`);
+    assert.equal(
+      csv,
+      `day,peakActiveUsers,licenseSeats,hardSeats,peakDataConsumers,peakPolicyOwners\n${today},3,30,25,2,1\n`,
+    );
     assert.match(
       assertOk(await l.run(['history', '--from', '2001-01-01', '--to', '2001-01-31'])),
       /^No usage recorded from 2001-01-01 to 2001-01-31\.$/m,

@@ -26,12 +26,19 @@ test('licensor report: export, verify (any changed byte fails), show, and reconc
   const l = await startLicensor(t);
   await addKeyDirect(l, { seats: 3, softSeats: 0, createdAt: `${dayBefore(30)}T00:00:00Z` });
   // Ten days of history, as the server would have recorded them; day 5 before today over seats.
+  // Days 10 to 5 as a Licensor before peaks by user type (migration 9) recorded them: total only.
   const db = new Database(join(l.dataDir, 'licensor.sqlite'));
   t.after(() => db.close());
   const insert = db.prepare(
     'INSERT OR REPLACE INTO usage_daily (day, peak_active_users, license_seats, hard_seats) VALUES (?, ?, 3, 3)',
   );
-  for (let d = 10; d >= 1; d--) insert.run(dayBefore(d), d === 5 ? 5 : 2);
+  for (let d = 10; d >= 5; d--) insert.run(dayBefore(d), d === 5 ? 5 : 2);
+  const insertTyped = db.prepare(
+    `INSERT OR REPLACE INTO usage_daily
+       (day, peak_active_users, peak_data_consumers, peak_policy_owners, license_seats, hard_seats)
+     VALUES (?, 2, 1, 1, 3, 3)`,
+  );
+  for (let d = 4; d >= 1; d--) insertTyped.run(dayBefore(d));
 
   const jwks = join(l.dir, 'jwks.json');
   writeFileSync(jwks, await (await fetch(`${l.url}/.well-known/jwks.json`)).text());
@@ -43,7 +50,9 @@ test('licensor report: export, verify (any changed byte fails), show, and reconc
     /^valid: instance /,
   );
   const shown = assertOk(await l.run(['report', 'show', first, '--instance-key', jwks]));
-  assert.match(shown, new RegExp(`${dayBefore(5)}\\s+5\\s+3\\s+3\\s+2`), shown);
+  assert.match(shown, new RegExp(`${dayBefore(5)}\\s+5\\s+3\\s+3\\s+2\\s+-\\s+-`), shown);
+  assert.match(shown, new RegExp(`${dayBefore(2)}\\s+2\\s+3\\s+3\\s+-\\s+1\\s+1`), shown);
+  assert.match(shown, /peaks by user type: 1 data consumers, 1 policy owners \(5 days from /, shown);
 
   const reconciled: Json = okJson(
     await l.run(['report', 'reconcile', first, '--instance-key', jwks, '--json']),
@@ -107,4 +116,25 @@ test('licensor report: export, verify (any changed byte fails), show, and reconc
   const earlier = await l.run(['report', 'reconcile', fourth, '--previous', third, '--instance-key', jwks]);
   assert.equal(earlier.code, 1);
   assert.match(earlier.stdout, new RegExp(`DISAGREES from ${dayBefore(7)}: the history before`));
+
+  // One stored peak of one user type rewritten, the total left alone: reconcile names that day.
+  db.prepare('UPDATE usage_daily SET peak_policy_owners = 0 WHERE day = ?').run(dayBefore(3));
+  const fifth = join(l.dir, 'fifth.jws');
+  assertOk(await l.run(['report', 'export', '--from', dayBefore(7), '--out', fifth]));
+  assertOk(await l.run(['report', 'verify', fifth, '--instance-key', jwks]));
+  const typed = await l.run([
+    'report',
+    'reconcile',
+    fifth,
+    '--previous',
+    fourth,
+    '--instance-key',
+    jwks,
+    '--json',
+  ]);
+  assert.equal(typed.code, 1, typed.stderr);
+  const typedResult = JSON.parse(typed.stdout);
+  assert.equal(typedResult.previous.firstDifferentDay, dayBefore(3));
+  assert.match(typedResult.previous.reason, /counts differ/);
+  assert.deepEqual(typedResult.peaksByType.byType, { dataConsumer: 1, policyOwner: 1 });
 });

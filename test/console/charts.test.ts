@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { chartRange, niceMax } from '../../src/console/charts.js';
 
-const day = (d: string, peak = 1) => ({ day: d, peakActiveUsers: peak, licenseSeats: 5, hardSeats: 5 });
+const day = (d: string, peak = 1) => ({
+  day: d,
+  peakActiveUsers: peak,
+  peakByType: null,
+  licenseSeats: 5,
+  hardSeats: 5,
+});
 
 describe('the usage chart', () => {
   test('spans the recorded days only: one day of data is one day, not two weeks', () => {

@@ -21,6 +21,7 @@ function licenses(seats: number, expires?: Date): LicenseRecord[] {
 function state(live: LicenseRecord[], activeUserCount: number, extra: Partial<SeatState> = {}): SeatState {
   return {
     activeUserCount,
+    activeByType: { dataConsumer: activeUserCount, policyOwner: 0 },
     effective: effectiveLicense(live, NOW),
     settings: { userCap: null, whenFull: 'refuse' },
     firedThresholds: [],
@@ -31,7 +32,7 @@ function state(live: LicenseRecord[], activeUserCount: number, extra: Partial<Se
 /** What claimSeat decides at a count, apart from the peak, which the guard's own count gives. */
 function outcome(s: SeatState): string {
   try {
-    const claim = claimSeat(s, NOW);
+    const claim = claimSeat(s, NOW, 'dataConsumer');
     return JSON.stringify({ events: claim.events.map((e) => e.data.percent), fired: claim.firedThresholds });
   } catch (err) {
     return (err as { code: string }).code;
@@ -49,7 +50,7 @@ describe('guardedClaim: a claim decided before the seat lock', () => {
               settings: { userCap: cap, whenFull: 'refuse' },
               firedThresholds: fired,
             });
-            const guarded = guardedClaim(s, live, NOW);
+            const guarded = guardedClaim(s, live, NOW, 'dataConsumer');
             const here = outcome(s);
             if (!guarded) {
               // Only a refusal or a threshold event is left to the lock.
@@ -79,17 +80,27 @@ describe('guardedClaim: a claim decided before the seat lock', () => {
 
   it('is left to the lock when the license can change by itself within the margin', () => {
     const far = licenses(100, new Date(NOW.getTime() + SEAT_LOCK_MARGIN_MS));
-    assert.ok(guardedClaim(state(far, 10), far, NOW));
+    assert.ok(guardedClaim(state(far, 10), far, NOW, 'dataConsumer'));
     const near = licenses(100, new Date(NOW.getTime() + SEAT_LOCK_MARGIN_MS - 1));
-    assert.equal(guardedClaim(state(near, 10), near, NOW), undefined);
+    assert.equal(guardedClaim(state(near, 10), near, NOW, 'dataConsumer'), undefined);
+  });
+
+  it("carries the claimant, whose type's peak rises with the total", () => {
+    const live = licenses(100);
+    const guarded = guardedClaim(state(live, 3), live, NOW, 'policyOwner');
+    assert.equal(guarded?.claimant, 'policyOwner');
+    assert.deepEqual(guarded?.claim.usage.peakByType, { dataConsumer: 3, policyOwner: 1 });
+    assert.equal(guarded?.claim.usage.peakActiveUsers, 4);
   });
 
   it('is left to the lock at the limit and when a threshold fires', () => {
     const live = licenses(10);
-    assert.equal(guardedClaim(state(live, 10), live, NOW), undefined);
-    assert.equal(guardedClaim(state(live, 7), live, NOW), undefined); // 8 of 10 is 80 %
+    assert.equal(guardedClaim(state(live, 10), live, NOW, 'dataConsumer'), undefined);
+    assert.equal(guardedClaim(state(live, 7), live, NOW, 'dataConsumer'), undefined); // 8 of 10 is 80 %
     assert.deepEqual(
-      (({ minCount, maxCount }) => ({ minCount, maxCount }))(guardedClaim(state(live, 3), live, NOW)!),
+      (({ minCount, maxCount }) => ({ minCount, maxCount }))(
+        guardedClaim(state(live, 3), live, NOW, 'dataConsumer')!,
+      ),
       { minCount: 0, maxCount: 6 },
     );
   });

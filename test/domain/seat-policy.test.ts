@@ -52,10 +52,31 @@ describe('the seat limit', () => {
   it('every claim uses it; canAddUser is whether the next user gets a seat under it', () => {
     const settings = { userCap: 3, whenFull: 'refuse' } as const;
     assert.doesNotThrow(() =>
-      claimSeat({ activeUserCount: 2, effective, settings, firedThresholds: [] }, NOW),
+      claimSeat(
+        {
+          activeUserCount: 2,
+          activeByType: { dataConsumer: 2, policyOwner: 0 },
+          effective,
+          settings,
+          firedThresholds: [],
+        },
+        NOW,
+        'dataConsumer',
+      ),
     );
     assert.throws(
-      () => claimSeat({ activeUserCount: 3, effective, settings, firedThresholds: [] }, NOW),
+      () =>
+        claimSeat(
+          {
+            activeUserCount: 3,
+            activeByType: { dataConsumer: 3, policyOwner: 0 },
+            effective,
+            settings,
+            firedThresholds: [],
+          },
+          NOW,
+          'dataConsumer',
+        ),
       code('SEAT_LIMIT_REACHED'),
     );
     assert.equal(seatStatus(effective, 3, seatLimit(effective, settings)).canAddUser, false);
@@ -83,18 +104,45 @@ describe('the queue', () => {
 
   it('a create over the limit in queue mode is queued; under it, it claims; refuse mode refuses', () => {
     assert.equal(
-      claimSeatOrQueue({ activeUserCount: 3, effective, settings: queue, firedThresholds: [] }, NOW),
+      claimSeatOrQueue(
+        {
+          activeUserCount: 3,
+          activeByType: { dataConsumer: 3, policyOwner: 0 },
+          effective,
+          settings: queue,
+          firedThresholds: [],
+        },
+        NOW,
+        'dataConsumer',
+      ),
       'queue',
     );
     assert.notEqual(
-      claimSeatOrQueue({ activeUserCount: 2, effective, settings: queue, firedThresholds: [] }, NOW),
+      claimSeatOrQueue(
+        {
+          activeUserCount: 2,
+          activeByType: { dataConsumer: 2, policyOwner: 0 },
+          effective,
+          settings: queue,
+          firedThresholds: [],
+        },
+        NOW,
+        'dataConsumer',
+      ),
       'queue',
     );
     assert.throws(
       () =>
         claimSeatOrQueue(
-          { activeUserCount: 3, effective, settings: { ...queue, whenFull: 'refuse' }, firedThresholds: [] },
+          {
+            activeUserCount: 3,
+            activeByType: { dataConsumer: 3, policyOwner: 0 },
+            effective,
+            settings: { ...queue, whenFull: 'refuse' },
+            firedThresholds: [],
+          },
           NOW,
+          'dataConsumer',
         ),
       code('SEAT_LIMIT_REACHED'),
     );
@@ -108,6 +156,7 @@ describe('the queue', () => {
     );
     const pending = planPendingUser(plan, {
       activeUserCount: 3,
+      activeByType: { dataConsumer: 3, policyOwner: 0 },
       effective,
       settings: queue,
       firedThresholds: [],

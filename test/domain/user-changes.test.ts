@@ -154,8 +154,15 @@ describe('the seat claim', () => {
     assert.throws(
       () =>
         claimSeat(
-          { activeUserCount: 10, effective, settings: DEFAULT_SEAT_SETTINGS, firedThresholds: [] },
+          {
+            activeUserCount: 10,
+            activeByType: { dataConsumer: 10, policyOwner: 0 },
+            effective,
+            settings: DEFAULT_SEAT_SETTINGS,
+            firedThresholds: [],
+          },
           NOW,
+          'dataConsumer',
         ),
       (err: unknown) => {
         assert.ok(err instanceof LicensorError);
@@ -166,19 +173,40 @@ describe('the seat claim', () => {
     );
   });
 
-  it('raises the usage peak to the count with the new user', () => {
-    const claim = claimSeat(
-      { activeUserCount: 4, effective, settings: DEFAULT_SEAT_SETTINGS, firedThresholds: [] },
-      NOW,
-    );
-    assert.deepEqual(claim.usage, { day: '2026-06-10', peakActiveUsers: 5, licenseSeats: 10, hardSeats: 10 });
+  it('raises the usage peak, in all and by type, to the count with the new user of its type', () => {
+    const state = {
+      activeUserCount: 4,
+      activeByType: { dataConsumer: 3, policyOwner: 1 },
+      effective,
+      settings: DEFAULT_SEAT_SETTINGS,
+      firedThresholds: [],
+    };
+    const claim = claimSeat(state, NOW, 'policyOwner');
+    assert.deepEqual(claim.usage, {
+      day: '2026-06-10',
+      peakActiveUsers: 5,
+      peakByType: { dataConsumer: 3, policyOwner: 2 },
+      licenseSeats: 10,
+      hardSeats: 10,
+    });
     assert.deepEqual(claim.events, []);
+    assert.deepEqual(claimSeat(state, NOW, 'dataConsumer').usage.peakByType, {
+      dataConsumer: 4,
+      policyOwner: 1,
+    });
   });
 
   it('fires seats.threshold once per upward crossing of 80, 90 and 100 %', () => {
     const at8 = claimSeat(
-      { activeUserCount: 7, effective, settings: DEFAULT_SEAT_SETTINGS, firedThresholds: [] },
+      {
+        activeUserCount: 7,
+        activeByType: { dataConsumer: 7, policyOwner: 0 },
+        effective,
+        settings: DEFAULT_SEAT_SETTINGS,
+        firedThresholds: [],
+      },
       NOW,
+      'dataConsumer',
     );
     assert.deepEqual(
       at8.events.map((e) => e.data.percent),
@@ -188,11 +216,13 @@ describe('the seat claim', () => {
     const at9 = claimSeat(
       {
         activeUserCount: 8,
+        activeByType: { dataConsumer: 8, policyOwner: 0 },
         effective,
         settings: DEFAULT_SEAT_SETTINGS,
         firedThresholds: at8.firedThresholds,
       },
       NOW,
+      'dataConsumer',
     );
     assert.deepEqual(
       at9.events.map((e) => [e.type, e.data.percent, e.data.activeUserCount]),
@@ -201,11 +231,13 @@ describe('the seat claim', () => {
     const at10 = claimSeat(
       {
         activeUserCount: 9,
+        activeByType: { dataConsumer: 9, policyOwner: 0 },
         effective,
         settings: DEFAULT_SEAT_SETTINGS,
         firedThresholds: at9.firedThresholds,
       },
       NOW,
+      'dataConsumer',
     );
     assert.deepEqual(
       at10.events.map((e) => e.data.percent),
@@ -215,11 +247,13 @@ describe('the seat claim', () => {
     const again = claimSeat(
       {
         activeUserCount: 7,
+        activeByType: { dataConsumer: 7, policyOwner: 0 },
         effective,
         settings: DEFAULT_SEAT_SETTINGS,
         firedThresholds: at10.firedThresholds,
       },
       NOW,
+      'dataConsumer',
     );
     assert.deepEqual(
       again.events.map((e) => e.data.percent),

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createPublicKey, verify } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { calculateJwkThumbprint, compactVerify, importJWK, type JWK } from 'jose';
+import { checkReport } from '../../src/domain/usage-reconcile.js';
 import { CHAIN_GENESIS, chainOf, type UsageReport } from '../../src/domain/usage-report.js';
 import { buildTestApp, type TestApp } from '../helpers/app.js';
 import { DAY } from '../helpers/issuer.js';
@@ -16,15 +17,23 @@ function decodePayload(jws: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(jws.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
 }
 
-/** Three days with users: the history the report is built from. */
+/** Three days with users of both types: the history the report is built from. */
 async function withHistory(t: Parameters<typeof buildTestApp>[0]): Promise<TestApp> {
   const h = await buildTestApp(t, { now: '2026-05-30T12:00:00.000Z' });
   // A recorded day with neither users nor licenses: before the history proper.
   await h.store.recordUsage(h.clock.now());
   h.clock.set('2026-06-01T12:00:00.000Z');
   assert.equal((await h.addKey(h.issuer.issue({ seats: 5 }))).statusCode, 200);
-  for (const userid of ['ada', 'bob', 'cyd']) {
-    const res = await h.request({ method: 'POST', url: '/admin/users', payload: { userid, iamid: 'okta' } });
+  for (const [userid, userType] of [
+    ['ada', 'dataConsumer'],
+    ['bob', 'policyOwner'],
+    ['cyd', 'dataConsumer'],
+  ]) {
+    const res = await h.request({
+      method: 'POST',
+      url: '/admin/users',
+      payload: { userid, iamid: 'okta', userType },
+    });
     assert.equal(res.statusCode, 201, res.body);
     h.clock.advance(DAY);
   }
@@ -92,11 +101,22 @@ describe('GET /admin/license/usage/report', () => {
     }
     assert.equal(report.licenses.length, 1);
     assert.equal(report.licenses[0]?.seats, 5);
+    // Each day's peak over all types and by type, as the claims recorded them, signed in the row.
     assert.deepEqual(
-      report.days.map((d) => d.peakActive.all),
-      [1, 2, 3, 3],
+      report.days.map((d) => d.peakActive),
+      [
+        { all: 1, dataConsumer: 1, policyOwner: 0 },
+        { all: 2, dataConsumer: 1, policyOwner: 1 },
+        { all: 3, dataConsumer: 2, policyOwner: 1 },
+        { all: 3, dataConsumer: 2, policyOwner: 1 },
+      ],
     );
     assert.equal(report.summary.peakActive, Math.max(...report.days.map((d) => d.peakActive.all)));
+    assert.deepEqual(
+      checkReport(report as unknown as Record<string, unknown>),
+      report,
+      'licensor report verify',
+    );
   });
 
   test('a later period starts from the chain of the day before it, so shared days carry the same chain', async (t) => {

@@ -243,13 +243,29 @@ describe('GET /admin/license/usage/history', () => {
     assert.deepEqual(Object.keys(body).sort(), ['days', 'from', 'to']);
     assert.equal(body.to, '2026-06-01');
     assert.equal(body.from, '2026-03-04');
-    assert.deepEqual(body.days, [{ day: '2026-06-01', peakActiveUsers: 2, licenseSeats: 10, hardSeats: 10 }]);
+    assert.deepEqual(body.days, [
+      {
+        day: '2026-06-01',
+        peakActiveUsers: 2,
+        peakByType: { dataConsumer: 2, policyOwner: 0 },
+        licenseSeats: 10,
+        hardSeats: 10,
+      },
+    ]);
   });
 
   test("a day without activity still gets today's row when the history is read", async (t) => {
     const h = await buildTestApp(t);
     const body = await history(h);
-    assert.deepEqual(body.days, [{ day: '2026-06-01', peakActiveUsers: 0, licenseSeats: 0, hardSeats: 0 }]);
+    assert.deepEqual(body.days, [
+      {
+        day: '2026-06-01',
+        peakActiveUsers: 0,
+        peakByType: { dataConsumer: 0, policyOwner: 0 },
+        licenseSeats: 0,
+        hardSeats: 0,
+      },
+    ]);
   });
 
   test("one row per UTC day with that day's peak, oldest first; from/to select days", async (t) => {
@@ -258,15 +274,22 @@ describe('GET /admin/license/usage/history', () => {
     await createOk(h, 'a');
     h.clock.advance(DAY); // 2026-06-02
     await createOk(h, 'b');
-    await createOk(h, 'c');
+    await createOk(h, 'c', { userType: 'policyOwner' });
     await ok(h, 'DELETE', '/admin/users/3');
     h.clock.advance(2 * DAY); // 2026-06-04: nothing happens but the read
     const body = await history(h);
     assert.equal(body.to, '2026-06-04');
+    const row = (day: string, peak: number, dataConsumer: number, policyOwner: number) => ({
+      day,
+      peakActiveUsers: peak,
+      peakByType: { dataConsumer, policyOwner },
+      licenseSeats: 10,
+      hardSeats: 8,
+    });
     assert.deepEqual(body.days, [
-      { day: '2026-06-01', peakActiveUsers: 1, licenseSeats: 10, hardSeats: 8 },
-      { day: '2026-06-02', peakActiveUsers: 3, licenseSeats: 10, hardSeats: 8 },
-      { day: '2026-06-04', peakActiveUsers: 2, licenseSeats: 10, hardSeats: 8 },
+      row('2026-06-01', 1, 1, 0),
+      row('2026-06-02', 3, 2, 1),
+      row('2026-06-04', 2, 2, 0),
     ]);
     const one = await history(h, '?from=2026-06-02&to=2026-06-02');
     assert.deepEqual([one.from, one.to], ['2026-06-02', '2026-06-02']);
@@ -287,7 +310,7 @@ describe('GET /admin/license/usage/history', () => {
     const h = await withSeats(t, 10);
     await createOk(h, 'a');
     h.clock.advance(DAY);
-    await createOk(h, 'b');
+    await createOk(h, 'b', { userType: 'policyOwner' });
     const res = await h.request({
       method: 'GET',
       url: '/admin/license/usage/history',
@@ -297,7 +320,8 @@ describe('GET /admin/license/usage/history', () => {
     assert.match(String(res.headers['content-type']), /^text\/csv/);
     assert.equal(
       res.body,
-      'day,peakActiveUsers,licenseSeats,hardSeats\n2026-06-01,1,10,10\n2026-06-02,2,10,10\n',
+      'day,peakActiveUsers,licenseSeats,hardSeats,peakDataConsumers,peakPolicyOwners\n' +
+        '2026-06-01,1,10,10,1,0\n2026-06-02,2,10,10,1,1\n',
     );
     const json = await h.request({
       method: 'GET',

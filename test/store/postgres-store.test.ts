@@ -29,6 +29,7 @@ import { seatClaimsContract } from './seat-claims.case.js';
 import { activeCount, fixed, storeContract } from './store-contract.js';
 import { userBulkContract } from './user-bulk.case.js';
 import { userIdentityContract } from './user-identity.case.js';
+import { usagePeaksContract } from './usage-peaks.case.js';
 
 const skip = await postgresSkipReason();
 
@@ -122,6 +123,7 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
   seatPolicyContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema, reopen);
   seatClaimsContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema, reopen);
   userBulkContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema);
+  usagePeaksContract('PostgresStore', () => openIn(uniqueSchemaName()), dropStoreSchema, reopen);
 
   describe('PostgresStore (migrations)', () => {
     it('three processes opening a fresh schema at once all succeed and apply each migration once', () =>

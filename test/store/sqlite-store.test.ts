@@ -14,6 +14,7 @@ import { seatClaimsContract } from './seat-claims.case.js';
 import { storeContract } from './store-contract.js';
 import { userBulkContract } from './user-bulk.case.js';
 import { userIdentityContract } from './user-identity.case.js';
+import { usagePeaksContract } from './usage-peaks.case.js';
 
 storeContract('SqliteStore (:memory:)', () =>
   Promise.resolve(SqliteStore.open({ filename: ':memory:', activityWindowDays: 30 })),
@@ -51,6 +52,7 @@ userIdentityContract('SqliteStore (file)', openTemp, removeFile);
 seatPolicyContract('SqliteStore (file)', openTemp, removeFile, reopenFile);
 seatClaimsContract('SqliteStore (file)', openTemp, removeFile, reopenFile);
 userBulkContract('SqliteStore (file)', openTemp, removeFile);
+usagePeaksContract('SqliteStore (file)', openTemp, removeFile, reopenFile);
 
 describe('SqliteStore migrations', () => {
   it('refuses a database written by a newer Licensor', (t) => {

@@ -20,6 +20,7 @@ export function usageContract(ctx: ContractContext): void {
       assert.deepEqual(await store.recordUsage(T0), {
         day,
         peakActiveUsers: 0,
+        peakByType: { dataConsumer: 0, policyOwner: 0 },
         licenseSeats: 6,
         hardSeats: 5,
       });
@@ -27,7 +28,13 @@ export function usageContract(ctx: ContractContext): void {
       const b = await store.createUser(newUser(), seatContext(at(1)));
       // Taking a seat raised the row already.
       assert.deepEqual(await store.usageHistory(day, day), [
-        { day, peakActiveUsers: 2, licenseSeats: 6, hardSeats: 5 },
+        {
+          day,
+          peakActiveUsers: 2,
+          peakByType: { dataConsumer: 2, policyOwner: 0 },
+          licenseSeats: 6,
+          hardSeats: 5,
+        },
       ]);
       await store.deleteUser(a.id, seatContext(at(2)));
       await store.deleteUser(b.id, seatContext(at(3)));
@@ -35,6 +42,7 @@ export function usageContract(ctx: ContractContext): void {
       assert.deepEqual(await store.recordUsage(at(5)), {
         day,
         peakActiveUsers: 2,
+        peakByType: { dataConsumer: 2, policyOwner: 0 },
         licenseSeats: 16,
         hardSeats: 15,
       });
@@ -42,6 +50,7 @@ export function usageContract(ctx: ContractContext): void {
       assert.deepEqual(await store.recordUsage(at(7)), {
         day,
         peakActiveUsers: 2,
+        peakByType: { dataConsumer: 2, policyOwner: 0 },
         licenseSeats: 10,
         hardSeats: 10,
       });
@@ -50,11 +59,18 @@ export function usageContract(ctx: ContractContext): void {
       assert.deepEqual(await store.recordUsage(next), {
         day: utcDay(next),
         peakActiveUsers: 0,
+        peakByType: { dataConsumer: 0, policyOwner: 0 },
         licenseSeats: 10,
         hardSeats: 10,
       });
       assert.deepEqual(await store.usageHistory(day, day), [
-        { day, peakActiveUsers: 2, licenseSeats: 10, hardSeats: 10 },
+        {
+          day,
+          peakActiveUsers: 2,
+          peakByType: { dataConsumer: 2, policyOwner: 0 },
+          licenseSeats: 10,
+          hardSeats: 10,
+        },
       ]);
     });
 

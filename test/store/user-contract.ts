@@ -129,7 +129,13 @@ export function userContract(ctx: ContractContext): void {
       assert.equal(listed.total, 3);
       assert.ok(!listed.users.some((u) => u.userid === 'one-too-many'));
       assert.deepEqual(await store.usageHistory(utcDay(T0), utcDay(T0)), [
-        { day: utcDay(T0), peakActiveUsers: 3, licenseSeats: 3, hardSeats: 2 },
+        {
+          day: utcDay(T0),
+          peakActiveUsers: 3,
+          peakByType: { dataConsumer: 3, policyOwner: 0 },
+          licenseSeats: 3,
+          hardSeats: 2,
+        },
       ]);
       // A freed seat can be taken, by the very user refused: nothing of it was left behind.
       await store.deleteUser(listed.users[0]!.id, seatContext(at(11)));

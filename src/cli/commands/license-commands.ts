@@ -451,7 +451,10 @@ export function licenseCommands(program: Command): void {
       .description('the daily peak of active users against seats (default: the last 90 days)')
       .option('--from <day>', 'first day, YYYY-MM-DD (default: 89 days before --to)')
       .option('--to <day>', 'last day, YYYY-MM-DD (default: today, UTC)')
-      .option('--csv', "print the server's CSV (day,peakActiveUsers,licenseSeats,hardSeats)"),
+      .option(
+        '--csv',
+        "print the server's CSV (day,peakActiveUsers,licenseSeats,hardSeats,peakDataConsumers,peakPolicyOwners)",
+      ),
   ).action(async (options: { from?: string; to?: string; csv?: boolean }, command: Command) => {
     const range = { from: dayOption('--from', options.from), to: dayOption('--to', options.to) };
     const conn = connect(command);

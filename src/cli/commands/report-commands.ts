@@ -1,6 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { checkReport, reconcile, type Reconciliation } from '../../domain/usage-reconcile.js';
+import {
+  checkReport,
+  peaksByType,
+  reconcile,
+  type PeaksByType,
+  type Reconciliation,
+} from '../../domain/usage-reconcile.js';
 import type { UsageReport } from '../../domain/usage-report.js';
 import {
   InstanceDocumentError,
@@ -66,6 +72,11 @@ function loadReport(path: string, keyPath: string | undefined): UsageReport {
   return report;
 }
 
+/** A day's peak of one user type; '-' on a day recorded before the history kept them. */
+function typePeak(peak: number | undefined): string {
+  return peak === undefined ? '-' : String(peak);
+}
+
 function printDays(out: Output, report: UsageReport): void {
   out.table(
     [
@@ -74,6 +85,8 @@ function printDays(out: Output, report: UsageReport): void {
       { header: 'SEATS', align: 'right' },
       { header: 'HARD', align: 'right' },
       { header: 'OVER', align: 'right' },
+      { header: 'DATA CONSUMERS', align: 'right' },
+      { header: 'POLICY OWNERS', align: 'right' },
     ],
     report.days.map((d) => {
       const over = d.peakActive.all - d.hardSeats;
@@ -83,9 +96,18 @@ function printDays(out: Output, report: UsageReport): void {
         String(d.licenseSeats),
         String(d.hardSeats),
         over > 0 ? { text: String(over), style: 'red' } : '-',
+        typePeak(d.peakActive.dataConsumer),
+        typePeak(d.peakActive.policyOwner),
       ];
     }),
   );
+  if (report.days.some((d) => d.peakActive.dataConsumer === undefined))
+    out.print('-: a day recorded before the history kept peaks by user type');
+}
+
+function peaksByTypeLine(p: PeaksByType | null): string {
+  if (p === null) return 'peaks by user type: none recorded in this period';
+  return `peaks by user type: ${p.byType.dataConsumer} data consumers, ${p.byType.policyOwner} policy owners (${p.days} days from ${p.from})`;
 }
 
 function printReconciliation(out: Output, r: Reconciliation): void {
@@ -93,6 +115,7 @@ function printReconciliation(out: Output, r: Reconciliation): void {
     `instance ${r.instanceId}, ${r.from} to ${r.to}: peak ${r.summary.peakActive}` +
       `${r.summary.peakDay === null ? '' : ` on ${r.summary.peakDay}`}, ${r.summary.daysOverSeats} days over seats, largest overage ${r.summary.maxOverage}`,
   );
+  out.print(`${peaksByTypeLine(r.peaksByType)}; overage is judged on all users: seats are not per type`);
   if (r.licenses.length > 0)
     out.table(
       [
@@ -197,6 +220,7 @@ export function reportCommands(program: Command): void {
       printDays(out, r);
       out.print(
         `peak ${r.summary.peakActive}${r.summary.peakDay === null ? '' : ` on ${r.summary.peakDay}`}, ${r.summary.daysOverSeats} days over seats, largest overage ${r.summary.maxOverage}`,
+        peaksByTypeLine(peaksByType(r.days)),
       );
     });
 

@@ -117,7 +117,7 @@ export const usageRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
         tags: ['usage'],
         summary: 'Daily peak of active users against seats',
         description:
-          'JSON by default; CSV (day,peakActiveUsers,licenseSeats,hardSeats) when asked with Accept: text/csv before (or without) application/json. `to` defaults to today and `from` to 89 days before `to`; at most 3660 days at once, and `from` must not be after `to` (400 VALIDATION_FAILED). Today is first raised to the current count of active users.',
+          'JSON by default; CSV (day,peakActiveUsers,licenseSeats,hardSeats,peakDataConsumers,peakPolicyOwners; the last two empty on a day recorded before Licensor kept peaks by user type) when asked with Accept: text/csv before (or without) application/json. `to` defaults to today and `from` to 89 days before `to`; at most 3660 days at once, and `from` must not be after `to` (400 VALIDATION_FAILED). Today is first raised to the current count of active users.',
         security,
         querystring: UsageHistoryQuery,
         response: {
@@ -128,7 +128,9 @@ export const usageRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
               'text/csv': {
                 schema: Type.String({
                   description: 'A header line, then one line per day',
-                  examples: ['day,peakActiveUsers,licenseSeats,hardSeats\n2026-06-01,12,25,20\n'],
+                  examples: [
+                    'day,peakActiveUsers,licenseSeats,hardSeats,peakDataConsumers,peakPolicyOwners\n2026-05-31,11,25,20,,\n2026-06-01,12,25,20,10,2\n',
+                  ],
                 }),
               },
             },
@@ -149,9 +151,14 @@ export const usageRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
       await store.recordUsage(now);
       const days = await store.usageHistory(utcDay(from), utcDay(to));
       if (prefersCsv(request.headers.accept)) {
+        // The peaks by type come last, so a reader of the first four columns reads them as before.
         const lines = [
-          'day,peakActiveUsers,licenseSeats,hardSeats',
-          ...days.map((d) => `${d.day},${d.peakActiveUsers},${d.licenseSeats},${d.hardSeats}`),
+          'day,peakActiveUsers,licenseSeats,hardSeats,peakDataConsumers,peakPolicyOwners',
+          ...days.map(
+            (d) =>
+              `${d.day},${d.peakActiveUsers},${d.licenseSeats},${d.hardSeats},` +
+              `${d.peakByType?.dataConsumer ?? ''},${d.peakByType?.policyOwner ?? ''}`,
+          ),
         ];
         return reply.type('text/csv; charset=utf-8').send(`${lines.join('\n')}\n`);
       }
@@ -167,7 +174,7 @@ export const usageRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
         operationId: 'getUsageReport',
         tags: ['usage'],
         summary: 'The usage report signed by the instance: the true-up a vendor bills from',
-        description: `A compact JWS (\`alg EdDSA\`, \`typ usage-report+jws\`, \`kid\` of the instance key) whose payload holds the licenses in force in the period, one row per recorded day (peak of active users, seats, and \`chain\`: SHA-256 over the previous day's chain and the row's RFC 8785 canonical JSON) and a summary. Built from the daily usage history only. \`to\` defaults to today and \`from\` to 89 days before \`to\`; at most ${MAX_REPORT_DAYS} days, and \`from\` must not be after \`to\` (400 VALIDATION_FAILED). Days before the first user or license are left out (docs/usage-report.md).`,
+        description: `A compact JWS (\`alg EdDSA\`, \`typ usage-report+jws\`, \`kid\` of the instance key) whose payload holds the licenses in force in the period, one row per recorded day (peak of active users over all types and by user type, seats, and \`chain\`: SHA-256 over the previous day's chain and the row's RFC 8785 canonical JSON) and a summary. Built from the daily usage history only. \`to\` defaults to today and \`from\` to 89 days before \`to\`; at most ${MAX_REPORT_DAYS} days, and \`from\` must not be after \`to\` (400 VALIDATION_FAILED). Days before the first user or license are left out (docs/usage-report.md).`,
         security,
         querystring: UsageHistoryQuery,
         response: {

@@ -314,4 +314,15 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_events_action ON audit_events (action, id);
     `,
   },
+  {
+    version: 9,
+    name: 'daily usage peaks by user type',
+    // Raised with the total from the same count (docs/usage-report.md#peaks-by-user-type). The days
+    // recorded before this migration, the day of the upgrade included, keep NULL: only their total
+    // is known, and a later raise of such a day leaves it NULL rather than a partial peak.
+    sql: `
+      ALTER TABLE usage_daily ADD COLUMN peak_data_consumers BIGINT;
+      ALTER TABLE usage_daily ADD COLUMN peak_policy_owners BIGINT;
+    `,
+  },
 ];

@@ -27,7 +27,8 @@ export const LICENSE_COLUMNS = 'id, uuid, license_key, payload, updated_at, dele
 export const TOKEN_COLUMNS = 'id, name, permissions, created_at, revoked_at, bootstrap';
 export const USER_COLUMNS =
   'id, userid, iamid, name, email, user_type, created_at, last_activity_at, disabled, pending';
-export const USAGE_COLUMNS = 'day, peak_active_users, license_seats, hard_seats';
+export const USAGE_COLUMNS =
+  'day, peak_active_users, peak_data_consumers, peak_policy_owners, license_seats, hard_seats';
 export const AUDIT_COLUMNS =
   'id, at, actor_token_id, actor_name, action, target, target_name, outcome, code, client_address';
 export const LICENSE_COLUMNS_SQL = new Raw(LICENSE_COLUMNS);
@@ -71,22 +72,23 @@ export function seatCountStatements(since: Date): string[] {
        WHERE NOT disabled AND last_activity_at >= ${since} AND last_activity_at < ${nextDay}
        GROUP BY user_type
      ) AS parts GROUP BY user_type`,
-    sql`SELECT last_activity_at AS at FROM users
+    sql`SELECT user_type, last_activity_at AS at FROM users
        WHERE NOT disabled AND last_activity_at >= ${since} AND last_activity_at < ${soon}`,
   ];
 }
 
-/** A count read by seatCountStatements at `since`, judged at `later`; undefined when too late. */
+/** A count by type read by seatCountStatements at `since`, judged at `later`; undefined when too late. */
 export function seatCountAt(
   rows: { counts: QueryResultRow[]; soon: QueryResultRow[] },
   since: Date,
   later: Date,
-): number | undefined {
+): Record<UserType, number> | undefined {
   const limit = Math.min(since.getTime() + COUNT_LOOKAHEAD_MS, startOfNextUtcDay(since).getTime());
   if (later.getTime() < since.getTime() || later.getTime() >= limit) return undefined;
-  let n = 0;
-  for (const row of rows.counts) n += Number(row.n);
-  for (const row of rows.soon) if (new Date(row.at as Date).getTime() < later.getTime()) n--;
+  const n: Record<UserType, number> = { dataConsumer: 0, policyOwner: 0 };
+  for (const row of rows.counts) n[row.user_type as UserType] += Number(row.n);
+  for (const row of rows.soon)
+    if (new Date(row.at as Date).getTime() < later.getTime()) n[row.user_type as UserType]--;
   return n;
 }
 
@@ -189,12 +191,20 @@ export function moveCounters(moves: readonly CounterMove[]): string[] {
   ];
 }
 
+/** A day recorded before migration 9 keeps no peak by type (docs/usage-report.md#peaks-by-user-type). */
 export function raiseUsage(usage: UsageRaise): string {
+  const { dataConsumer, policyOwner } = usage.peakByType;
   return (
-    sql`INSERT INTO usage_daily (day, peak_active_users, license_seats, hard_seats)
-    VALUES (${usage.day}, ${usage.peakActiveUsers}, ${usage.licenseSeats}, ${usage.hardSeats})
+    sql`INSERT INTO usage_daily
+      (day, peak_active_users, peak_data_consumers, peak_policy_owners, license_seats, hard_seats)
+    VALUES (${usage.day}, ${usage.peakActiveUsers}, ${dataConsumer}, ${policyOwner},
+      ${usage.licenseSeats}, ${usage.hardSeats})
     ON CONFLICT (day) DO UPDATE SET
       peak_active_users = GREATEST(usage_daily.peak_active_users, EXCLUDED.peak_active_users),
+      peak_data_consumers = CASE WHEN usage_daily.peak_data_consumers IS NULL THEN NULL
+        ELSE GREATEST(usage_daily.peak_data_consumers, EXCLUDED.peak_data_consumers) END,
+      peak_policy_owners = CASE WHEN usage_daily.peak_policy_owners IS NULL THEN NULL
+        ELSE GREATEST(usage_daily.peak_policy_owners, EXCLUDED.peak_policy_owners) END,
       license_seats = EXCLUDED.license_seats, hard_seats = EXCLUDED.hard_seats
     RETURNING ` + USAGE_COLUMNS
   );

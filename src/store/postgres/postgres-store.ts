@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { PoolClient, QueryResultRow } from 'pg';
-import { auditEntry, changeAudit, type SnapshotPart } from '../../domain/changes.js';
+import { auditEntry, changeAudit, type SnapshotPart, usageRaise } from '../../domain/changes.js';
 import { LicensorError } from '../../domain/errors.js';
 import type { EventDraft, EventRecord } from '../../domain/events.js';
 import {
@@ -29,7 +29,7 @@ import {
 } from '../../domain/user-changes.js';
 import { inactiveBefore, planDisableInactive } from '../../domain/user-bulk.js';
 import { identityKey } from '../../domain/user-identity.js';
-import { activeSince, utcDay, type UserRecord } from '../../domain/users.js';
+import { activeSince, type UserRecord, type UserType } from '../../domain/users.js';
 import { licenseFromRow, userFromRow, type LicenseRow, type UserRow } from '../rows.js';
 import { Snapshot } from '../snapshot.js';
 import type {
@@ -218,20 +218,35 @@ export class PostgresStore implements Store {
     };
   }
 
-  /** Active users at `now`, from reads made at `since` under the lock, counting again if needed. */
-  async #countAt(client: PoolClient, reads: SeatReads, since: Date, now: Date): Promise<number> {
+  /** Active users by type at `now`, from reads made at `since` under the lock, counting again if needed. */
+  async #countByTypeAt(
+    client: PoolClient,
+    reads: SeatReads,
+    since: Date,
+    now: Date,
+  ): Promise<Record<UserType, number>> {
     const later = activeSince(now, this.#windowDays);
     const n = q.seatCountAt(reads, since, later);
     if (n !== undefined) return n;
     const [counts, soon] = await batch(client, q.seatCountStatements(later));
-    return q.seatCountAt({ counts: counts ?? [], soon: soon ?? [] }, later, later) as number;
+    return q.seatCountAt({ counts: counts ?? [], soon: soon ?? [] }, later, later) as Record<
+      UserType,
+      number
+    >;
+  }
+
+  async #countAt(client: PoolClient, reads: SeatReads, since: Date, now: Date): Promise<number> {
+    const n = await this.#countByTypeAt(client, reads, since, now);
+    return n.dataConsumer + n.policyOwner;
   }
 
   /** What a seat decision reads at `now` (read after the lock was taken), from the reads. */
   async #seatState(client: PoolClient, reads: SeatReads, since: Date, now: Date): Promise<SeatState> {
     const licenses = await this.#licensesAt(client, reads.licensesGen);
+    const activeByType = await this.#countByTypeAt(client, reads, since, now);
     return {
-      activeUserCount: await this.#countAt(client, reads, since, now),
+      activeUserCount: activeByType.dataConsumer + activeByType.policyOwner,
+      activeByType,
       effective: this.#snapshot.effectiveAt(licenses, now),
       settings: reads.settings,
       firedThresholds: reads.fired,
@@ -239,8 +254,14 @@ export class PostgresStore implements Store {
   }
 
   /** Takes a seat at `now` (read after the lock was taken) from the reads, or refuses. */
-  async #claim(client: PoolClient, reads: SeatReads, since: Date, now: Date): Promise<SeatClaim> {
-    return claimSeat(await this.#seatState(client, reads, since, now), now);
+  async #claim(
+    client: PoolClient,
+    reads: SeatReads,
+    since: Date,
+    now: Date,
+    claimant: UserType,
+  ): Promise<SeatClaim> {
+    return claimSeat(await this.#seatState(client, reads, since, now), now, claimant);
   }
 
   /** The statements that commit a change's effects, the announcements of what it altered, COMMIT. */
@@ -461,7 +482,7 @@ export class PostgresStore implements Store {
       const taken: unknown = results[7]?.[0]?.id;
       const plan = planCreateUser(user, taken === undefined ? undefined : Number(taken), now);
       const state = await this.#seatState(client, reads, since0, now);
-      const claim = claimSeatOrQueue(state, now);
+      const claim = claimSeatOrQueue(state, now, user.userType);
       const id = Number(results[8]?.[0]?.id);
       if (claim === 'queue') {
         const pending = planPendingUser(plan, state);
@@ -525,7 +546,12 @@ export class PostgresStore implements Store {
     const taken: unknown = results[7]?.[0]?.id;
     const plan = planCreateUser(user, taken === undefined ? undefined : Number(taken), now);
     const state = await this.#seatState(client, reads, since0, now);
-    const decided = guardedClaim(state, await this.#licensesAt(client, reads.licensesGen), now);
+    const decided = guardedClaim(
+      state,
+      await this.#licensesAt(client, reads.licensesGen),
+      now,
+      user.userType,
+    );
     if (!decided) {
       await client.query('ROLLBACK');
       return undefined;
@@ -585,7 +611,8 @@ export class PostgresStore implements Store {
         now = ctx.clock.now();
         plan = decide(user, now);
         fired = reads.fired;
-        if (plan.takesSeat) claim = await this.#claim(client, reads, since0, now);
+        if (plan.takesSeat)
+          claim = await this.#claim(client, reads, since0, now, plan.next?.userType ?? user.userType);
       }
       const touches: SnapshotPart[] = plan.counters.length > 0 ? ['users'] : [];
       const written = await batch(client, [
@@ -750,13 +777,8 @@ export class PostgresStore implements Store {
 
   async recordUsage(now: Date): Promise<UsageDay> {
     // No seat lock: the peak only ever rises (GREATEST), so racing a seat taker loses nothing.
-    const { effective, activeUserCount } = await this.readView(now);
-    return this.#reads.raiseUsage({
-      day: utcDay(now),
-      peakActiveUsers: activeUserCount,
-      licenseSeats: effective.licenseSeats,
-      hardSeats: effective.hardSeats,
-    });
+    const { effective, activeByType } = await this.readView(now);
+    return this.#reads.raiseUsage(usageRaise(now, activeByType, effective));
   }
 
   usageHistory(fromDay: string, toDay: string): Promise<UsageDay[]> {

@@ -312,13 +312,26 @@ export class SqliteQueries {
 
   // Usage, thresholds, events, audit.
 
+  /** A day recorded before migration 9 keeps no peak by type (docs/usage-report.md#peaks-by-user-type). */
   raiseUsage(usage: UsageRaise): void {
     this.#prepare(
-      `INSERT INTO usage_daily (day, peak_active_users, license_seats, hard_seats) VALUES (?, ?, ?, ?)
+      `INSERT INTO usage_daily (day, peak_active_users, peak_data_consumers, peak_policy_owners,
+                                license_seats, hard_seats) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (day) DO UPDATE SET
            peak_active_users = max(peak_active_users, excluded.peak_active_users),
+           peak_data_consumers = CASE WHEN peak_data_consumers IS NULL THEN NULL
+             ELSE max(peak_data_consumers, excluded.peak_data_consumers) END,
+           peak_policy_owners = CASE WHEN peak_policy_owners IS NULL THEN NULL
+             ELSE max(peak_policy_owners, excluded.peak_policy_owners) END,
            license_seats = excluded.license_seats, hard_seats = excluded.hard_seats`,
-    ).run(usage.day, usage.peakActiveUsers, usage.licenseSeats, usage.hardSeats);
+    ).run(
+      usage.day,
+      usage.peakActiveUsers,
+      usage.peakByType.dataConsumer,
+      usage.peakByType.policyOwner,
+      usage.licenseSeats,
+      usage.hardSeats,
+    );
   }
 
   usageDay(day: string): UsageDay | undefined {

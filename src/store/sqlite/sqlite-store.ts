@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { auditEntry, changeAudit, netCounterMoves, type SnapshotPart } from '../../domain/changes.js';
+import { auditEntry, changeAudit, netCounterMoves, type SnapshotPart, usageRaise } from '../../domain/changes.js';
 import { LicensorError } from '../../domain/errors.js';
 import type { EventDraft, EventRecord } from '../../domain/events.js';
 import {
@@ -351,8 +351,10 @@ export class SqliteStore implements Store {
 
   /** What a seat decision reads, under the write lock, at `now` (read after taking it). */
   #seatState(now: Date): SeatState {
+    const activeByType = this.#activeByType(activeSince(now, this.#windowDays));
     return {
-      activeUserCount: this.#activeCount(now),
+      activeUserCount: activeByType.dataConsumer + activeByType.policyOwner,
+      activeByType,
       effective: this.#snapshot.effectiveAt(this.#liveLicenses(), now),
       settings: this.#q.seatSettings(),
       firedThresholds: this.#q.firedThresholds(),
@@ -360,13 +362,13 @@ export class SqliteStore implements Store {
   }
 
   /** Takes a seat under the write lock, at `now` (read after taking it), or refuses. */
-  #claimSeat(now: Date): SeatClaim {
-    return claimSeat(this.#seatState(now), now);
+  #claimSeat(now: Date, claimant: UserType): SeatClaim {
+    return claimSeat(this.#seatState(now), now, claimant);
   }
 
   /** Executes a user plan's side effects: the claim (if it takes a seat), counters, audit. */
   #commitUserPlan(plan: UserPlan, user: UserRecord, ctx: ChangeContext, now: Date): void {
-    const claim = plan.takesSeat ? this.#claimSeat(now) : undefined;
+    const claim = plan.takesSeat ? this.#claimSeat(now, plan.next?.userType ?? user.userType) : undefined;
     this.#commitEffects(
       {
         audit: plan.auditAction === null ? null : changeAudit(plan.auditAction, 'user', user.id, user.userid),
@@ -386,7 +388,7 @@ export class SqliteStore implements Store {
       const plan = planCreateUser(user, this.#q.userIdByKey(identityKey(user.iamid, user.userid)), now);
       // The claim first: a refused seat must not have inserted anything to roll back in memory.
       const state = this.#seatState(now);
-      const claim = claimSeatOrQueue(state, now);
+      const claim = claimSeatOrQueue(state, now, user.userType);
       if (claim === 'queue') {
         const pending = planPendingUser(plan, state);
         const id = this.#q.insertUser(pending.next);
@@ -565,12 +567,9 @@ export class SqliteStore implements Store {
     return settle(() =>
       this.#write(() => {
         const effective = this.#snapshot.effectiveAt(this.#liveLicenses(), now);
-        this.#q.raiseUsage({
-          day: utcDay(now),
-          peakActiveUsers: this.#activeCount(now),
-          licenseSeats: effective.licenseSeats,
-          hardSeats: effective.hardSeats,
-        });
+        this.#q.raiseUsage(
+          usageRaise(now, this.#activeByType(activeSince(now, this.#windowDays)), effective),
+        );
         return this.#q.usageDay(utcDay(now)) as UsageDay;
       }),
     );
