@@ -1,7 +1,13 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { auditEntry, changeAudit, netCounterMoves, type SnapshotPart, usageRaise } from '../../domain/changes.js';
+import {
+  auditEntry,
+  changeAudit,
+  netCounterMoves,
+  type SnapshotPart,
+  usageRaise,
+} from '../../domain/changes.js';
 import { LicensorError } from '../../domain/errors.js';
 import type { EventDraft, EventRecord } from '../../domain/events.js';
 import {
