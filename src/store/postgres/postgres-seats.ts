@@ -1,0 +1,162 @@
+import type { PoolClient, QueryResultRow } from 'pg';
+import type { LicenseRecord } from '../../domain/license.js';
+import type { SeatSettings } from '../../domain/seat-policy.js';
+import { claimSeat, type SeatClaim, type SeatState } from '../../domain/user-changes.js';
+import { activeSince, type UserType } from '../../domain/users.js';
+import type { EffectiveLicense } from '../../domain/license.js';
+import type { Snapshot } from '../snapshot.js';
+import * as q from './postgres-queries.js';
+import { batch } from './postgres-sql.js';
+
+/** What a seat decision reads in one round trip, under the seat lock. */
+export interface SeatReads {
+  counts: QueryResultRow[];
+  soon: QueryResultRow[];
+  fired: number[];
+  licensesGen: string;
+  settings: SeatSettings;
+}
+
+/**
+ * What the PostgreSQL store's seat decisions and license changes read under their locks: the
+ * active count (docs/seats.md), the settings, the fired thresholds, and the live licenses at the
+ * generation read, kept between changes while that generation holds.
+ */
+export class PostgresSeats {
+  readonly windowDays: number;
+  readonly #snapshot: Snapshot;
+  readonly #schema: string;
+  /** Live licenses as of a generation; seat decisions use them while the generation holds. */
+  #live: { gen: string; licenses: LicenseRecord[] } | undefined;
+  /**
+   * This instance's license changes by the generation they advanced to, from just before their
+   * COMMIT is sent until this process has heard how it went. Another change of this instance can
+   * read that generation under the lock before that (its reply may be handled first): it then waits
+   * for the outcome instead of reading every license again.
+   */
+  readonly #pendingLive = new Map<string, { licenses: LicenseRecord[]; committed: Promise<boolean> }>();
+
+  constructor(snapshot: Snapshot, schema: string, windowDays: number) {
+    this.#snapshot = snapshot;
+    this.#schema = schema;
+    this.windowDays = windowDays;
+  }
+
+  /** The effective license of `licenses` at `now`, memoised by the snapshot. */
+  effectiveAt(licenses: readonly LicenseRecord[], now: Date): EffectiveLicense {
+    return this.#snapshot.effectiveAt(licenses, now);
+  }
+
+  /** The live licenses under a shared licenses lock, so no license change is half done meanwhile. */
+  async loadLicenses(client: PoolClient): Promise<LicenseRecord[]> {
+    const [, , gens] = await batch(client, ['BEGIN', q.LOCK_LICENSES_SHARED_SQL, q.LICENSES_GEN_SQL]);
+    const licenses = await this.licensesAt(client, String(gens?.[0]?.gen));
+    await client.query('COMMIT');
+    return licenses;
+  }
+
+  /** The live licenses at the generation a seat decision read under the lock. */
+  async licensesAt(client: PoolClient, gen: string): Promise<LicenseRecord[]> {
+    if (this.#live?.gen === gen) return this.#live.licenses;
+    const pending = this.#pendingLive.get(gen);
+    if (pending && (await pending.committed)) return pending.licenses;
+    const [rows] = await batch(client, [q.LIVE_LICENSES_SQL]);
+    const licenses = q.licensesFromRows(rows ?? []);
+    this.#live = { gen, licenses };
+    return licenses;
+  }
+
+  /** The reads of a seat decision, batched after `head` (BEGIN, a row lock...) and the seat lock. */
+  readStatements(since: Date): string[] {
+    return [
+      q.LOCK_SEATS_SQL,
+      ...q.seatCountStatements(since),
+      q.FIRED_THRESHOLDS_SQL,
+      q.LICENSES_GEN_SQL,
+      q.SEAT_SETTINGS_SQL,
+    ];
+  }
+
+  reads(results: QueryResultRow[][], at: number): SeatReads {
+    return {
+      counts: results[at + 1] ?? [],
+      soon: results[at + 2] ?? [],
+      fired: (results[at + 3] ?? []).map((r) => Number(r.percent)),
+      licensesGen: String(results[at + 4]?.[0]?.gen),
+      settings: q.seatSettingsFromRows(results[at + 5] ?? []),
+    };
+  }
+
+  /** Active users by type at `now`, from reads made at `since` under the lock, counting again if needed. */
+  async countByTypeAt(
+    client: PoolClient,
+    reads: SeatReads,
+    since: Date,
+    now: Date,
+  ): Promise<Record<UserType, number>> {
+    const later = activeSince(now, this.windowDays);
+    const n = q.seatCountAt(reads, since, later);
+    if (n !== undefined) return n;
+    const [counts, soon] = await batch(client, q.seatCountStatements(later));
+    return q.seatCountAt({ counts: counts ?? [], soon: soon ?? [] }, later, later) as Record<
+      UserType,
+      number
+    >;
+  }
+
+  async countAt(client: PoolClient, reads: SeatReads, since: Date, now: Date): Promise<number> {
+    const n = await this.countByTypeAt(client, reads, since, now);
+    return n.dataConsumer + n.policyOwner;
+  }
+
+  /** What a seat decision reads at `now` (read after the lock was taken), from the reads. */
+  async state(client: PoolClient, reads: SeatReads, since: Date, now: Date): Promise<SeatState> {
+    const licenses = await this.licensesAt(client, reads.licensesGen);
+    const activeByType = await this.countByTypeAt(client, reads, since, now);
+    return {
+      activeUserCount: activeByType.dataConsumer + activeByType.policyOwner,
+      activeByType,
+      effective: this.#snapshot.effectiveAt(licenses, now),
+      settings: reads.settings,
+      firedThresholds: reads.fired,
+    };
+  }
+
+  /** Takes a seat at `now` (read after the lock was taken) from the reads, or refuses. */
+  async claim(
+    client: PoolClient,
+    reads: SeatReads,
+    since: Date,
+    now: Date,
+    claimant: UserType,
+  ): Promise<SeatClaim> {
+    return claimSeat(await this.state(client, reads, since, now), now, claimant);
+  }
+
+  /**
+   * Sends a license change's writes and COMMIT (the last of `statements`), announcing the
+   * licenses; `liveAfter` becomes the live licenses at `gen` once it commits.
+   */
+  async commitLicenses(
+    client: PoolClient,
+    gen: string,
+    liveAfter: LicenseRecord[],
+    statements: string[],
+  ): Promise<QueryResultRow[][]> {
+    let settle: (committed: boolean) => void = () => undefined;
+    const committed = new Promise<boolean>((resolve) => (settle = resolve));
+    this.#pendingLive.set(gen, { licenses: liveAfter, committed });
+    const commit = statements.pop() as string;
+    try {
+      const written = await batch(client, [...statements, q.notifyChange(this.#schema, 'licenses'), commit]);
+      this.#live = { gen, licenses: liveAfter };
+      settle(true);
+      return written;
+    } catch (err) {
+      settle(false);
+      throw err;
+    } finally {
+      this.#pendingLive.delete(gen);
+    }
+  }
+}

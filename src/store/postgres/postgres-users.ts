@@ -1,0 +1,328 @@
+import type { PoolClient } from 'pg';
+import { changeAudit, type SnapshotPart } from '../../domain/changes.js';
+import { LicensorError } from '../../domain/errors.js';
+import { guardedClaim } from '../../domain/seat-claim-guard.js';
+import { inactiveBefore, planDisableInactive } from '../../domain/user-bulk.js';
+import {
+  activityFastPath,
+  claimSeatOrQueue,
+  planActivity,
+  planApproveUser,
+  planCreateUser,
+  planDeleteUser,
+  planPendingUser,
+  planRejectUser,
+  planUpdateUser,
+  type SeatClaim,
+  type UserPlan,
+} from '../../domain/user-changes.js';
+import { identityKey } from '../../domain/user-identity.js';
+import { activeSince, type UserRecord } from '../../domain/users.js';
+import { userFromRow, type UserRow } from '../rows.js';
+import type { ChangeContext, InactiveUsersDisabled, NewUser, UserPatch } from '../store.js';
+import type { PostgresChanges } from './postgres-change.js';
+import { guardedUsageRaise, isClaimGuardFailure } from './postgres-claim.js';
+import * as q from './postgres-queries.js';
+import type { PostgresReads } from './postgres-reads.js';
+import type { PostgresSeats } from './postgres-seats.js';
+import { batch, sql } from './postgres-sql.js';
+
+/**
+ * The user changes of the PostgreSQL store (docs/seats.md): a change of one user locks its row,
+ * then the seat lock when it may take a seat; a new user's claim is guarded
+ * (docs/seats.md#guarded-claims). Each is one transaction with its audit entry and events.
+ */
+export class PostgresUsers {
+  readonly #c: PostgresChanges;
+  readonly #seats: PostgresSeats;
+  readonly #reads: PostgresReads;
+
+  constructor(changes: PostgresChanges, seats: PostgresSeats, reads: PostgresReads) {
+    this.#c = changes;
+    this.#seats = seats;
+    this.#reads = reads;
+  }
+
+  async createUser(user: NewUser, ctx: ChangeContext): Promise<UserRecord> {
+    const guarded = await this.#c.tx((client) => this.#createGuarded(client, user, ctx));
+    if (guarded) {
+      this.#c.committed(['users']);
+      return guarded;
+    }
+    const created = await this.#c.tx(async (client) => {
+      const since0 = activeSince(ctx.clock.now(), this.#seats.windowDays);
+      // Every insert into users holds LOCK_SEATS, so the name check under it sees any insert of
+      // the same user that committed while this one waited; the unique constraint is the backstop.
+      const results = await batch(client, [
+        'BEGIN',
+        ...this.#seats.readStatements(since0),
+        sql`SELECT id FROM users WHERE identity_key = ${identityKey(user.iamid, user.userid)}`,
+        `SELECT nextval(pg_get_serial_sequence('users', 'id')) AS id`,
+      ]);
+      const reads = this.#seats.reads(results, 1);
+      const now = ctx.clock.now();
+      const taken: unknown = results[7]?.[0]?.id;
+      const plan = planCreateUser(user, taken === undefined ? undefined : Number(taken), now);
+      const state = await this.#seats.state(client, reads, since0, now);
+      const claim = claimSeatOrQueue(state, now, user.userType);
+      const id = Number(results[8]?.[0]?.id);
+      if (claim === 'queue') {
+        const pending = planPendingUser(plan, state);
+        const queued = await batch(client, [
+          q.insertUser(id, pending.next),
+          ...this.#c.effectStatements(
+            {
+              audit: changeAudit('user.pending', 'user', id, user.userid),
+              events: pending.events,
+              touches: [],
+            },
+            ctx,
+            now,
+          ),
+        ]);
+        return userFromRow(queued[0]?.[0] as UserRow);
+      }
+      const written = await batch(client, [
+        q.insertUser(id, plan.next as NonNullable<UserPlan['next']>),
+        ...this.#c.effectStatements(
+          {
+            audit: changeAudit('user.create', 'user', id, plan.next?.userid ?? null),
+            counters: plan.counters,
+            claim,
+            firedBefore: reads.fired,
+            touches: ['users'],
+          },
+          ctx,
+          now,
+        ),
+      ]);
+      return userFromRow(written[0]?.[0] as UserRow);
+    });
+    this.#c.committed(['users']);
+    return created;
+  }
+
+  /**
+   * A create decided before the seat lock (docs/seats.md#guarded-claims): its reads under the shared
+   * licenses lock only, the domain's guardedClaim(), then the seat lock, the guard and the writes in
+   * one round trip, so the seat lock is held for that statement batch and the commit's flush alone.
+   * Undefined, with nothing written, when the domain or the guard says to decide under the lock.
+   */
+  async #createGuarded(
+    client: PoolClient,
+    user: NewUser,
+    ctx: ChangeContext,
+  ): Promise<UserRecord | undefined> {
+    const since0 = activeSince(ctx.clock.now(), this.#seats.windowDays);
+    const key = identityKey(user.iamid, user.userid);
+    const [, ...seatReads] = this.#seats.readStatements(since0);
+    const results = await batch(client, [
+      'BEGIN',
+      q.LOCK_LICENSES_SHARED_SQL,
+      ...seatReads,
+      sql`SELECT id FROM users WHERE identity_key = ${key}`,
+      `SELECT nextval(pg_get_serial_sequence('users', 'id')) AS id`,
+    ]);
+    const reads = this.#seats.reads(results, 1);
+    const now = ctx.clock.now();
+    const taken: unknown = results[7]?.[0]?.id;
+    const plan = planCreateUser(user, taken === undefined ? undefined : Number(taken), now);
+    const state = await this.#seats.state(client, reads, since0, now);
+    const decided = guardedClaim(
+      state,
+      await this.#seats.licensesAt(client, reads.licensesGen),
+      now,
+      user.userType,
+    );
+    if (!decided) {
+      await client.query('ROLLBACK');
+      return undefined;
+    }
+    const id = Number(results[8]?.[0]?.id);
+    const basis = { since: activeSince(now, this.#seats.windowDays), identityKey: key, ...reads };
+    try {
+      const written = await batch(client, [
+        q.LOCK_SEATS_SQL,
+        guardedUsageRaise(decided, basis),
+        q.insertUser(id, plan.next as NonNullable<UserPlan['next']>),
+        ...q.setFiredThresholds(reads.fired, decided.claim.firedThresholds),
+        ...this.#c.effectStatements(
+          {
+            audit: changeAudit('user.create', 'user', id, plan.next?.userid ?? null),
+            counters: plan.counters,
+            touches: ['users'],
+          },
+          ctx,
+          now,
+        ),
+      ]);
+      return userFromRow(written[2]?.[0] as UserRow);
+    } catch (err) {
+      if (!isClaimGuardFailure(err)) throw err;
+      await client.query('ROLLBACK');
+      return undefined;
+    }
+  }
+
+  /**
+   * A change of one existing user: its row locked, the plan at the instant read after that, and,
+   * when the plan needs the seat lock, the lock, the instant read again and the plan again.
+   */
+  async #changeUser(
+    id: number,
+    ctx: ChangeContext,
+    decide: (user: UserRecord, now: Date) => UserPlan,
+    write: (plan: UserPlan) => string,
+  ): Promise<{ user: UserRecord; plan: UserPlan }> {
+    if (!Number.isSafeInteger(id)) throw userNotFound(id);
+    const result = await this.#c.tx(async (client) => {
+      const [, locked] = await batch(client, [
+        'BEGIN',
+        sql`SELECT ${q.USER_COLUMNS_SQL} FROM users WHERE id = ${id} FOR UPDATE`,
+      ]);
+      const row = locked?.[0];
+      if (!row) throw userNotFound(id);
+      const user = userFromRow(row as UserRow);
+      let now = ctx.clock.now();
+      let plan = decide(user, now);
+      let claim: SeatClaim | undefined;
+      let fired: number[] = [];
+      if (plan.needsSeatLock) {
+        const since0 = activeSince(now, this.#seats.windowDays);
+        const reads = this.#seats.reads(await batch(client, this.#seats.readStatements(since0)), 0);
+        now = ctx.clock.now();
+        plan = decide(user, now);
+        fired = reads.fired;
+        if (plan.takesSeat)
+          claim = await this.#seats.claim(client, reads, since0, now, plan.next?.userType ?? user.userType);
+      }
+      const touches: SnapshotPart[] = plan.counters.length > 0 ? ['users'] : [];
+      const written = await batch(client, [
+        write(plan),
+        ...this.#c.effectStatements(
+          {
+            audit: plan.auditAction === null ? null : changeAudit(plan.auditAction, 'user', id, user.userid),
+            counters: plan.counters,
+            ...(claim && { claim, firedBefore: fired }),
+            touches,
+          },
+          ctx,
+          now,
+        ),
+      ]);
+      return { user: plan.next === null ? user : userFromRow(written[0]?.[0] as UserRow), plan, touches };
+    });
+    this.#c.committed(result.touches);
+    return result;
+  }
+
+  async recordActivity(id: number, ctx: ChangeContext): Promise<{ user: UserRecord; seatTaken: boolean }> {
+    if (!Number.isSafeInteger(id)) throw userNotFound(id);
+    // The per-login call: a user well inside the window, already active today, is one statement
+    // and one round trip (the domain says which users those are; docs/seats.md).
+    const now = ctx.clock.now();
+    const fast = activityFastPath(now, this.#seats.windowDays);
+    const rows = await this.#reads.query(
+      sql`UPDATE users SET last_activity_at = ${now}
+        WHERE id = ${id} AND NOT disabled AND last_activity_at >= ${fast.from} AND last_activity_at < ${fast.until}
+        RETURNING ${q.USER_COLUMNS_SQL}`,
+    );
+    if (rows[0]) return { user: userFromRow(rows[0] as UserRow), seatTaken: false };
+    const { user, plan } = await this.#changeUser(
+      id,
+      ctx,
+      (u, at) => planActivity(u, at, this.#seats.windowDays),
+      (plan) => q.updateUser(id, plan.next as NonNullable<UserPlan['next']>),
+    );
+    return { user, seatTaken: plan.takesSeat };
+  }
+
+  async updateUser(id: number, patch: UserPatch, ctx: ChangeContext): Promise<UserRecord> {
+    const { user } = await this.#changeUser(
+      id,
+      ctx,
+      (u, at) => planUpdateUser(u, patch, at, this.#seats.windowDays),
+      (plan) => q.updateUser(id, plan.next as NonNullable<UserPlan['next']>),
+    );
+    return user;
+  }
+
+  async deleteUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
+    const { user } = await this.#changeUser(
+      id,
+      ctx,
+      (u) => planDeleteUser(u),
+      () => sql`DELETE FROM users WHERE id = ${id}`,
+    );
+    return user;
+  }
+
+  async approveUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
+    const { user } = await this.#changeUser(
+      id,
+      ctx,
+      (u, at) => planApproveUser(u, at),
+      (plan) => q.updateUser(id, plan.next as NonNullable<UserPlan['next']>),
+    );
+    return user;
+  }
+
+  async rejectUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
+    const { user } = await this.#changeUser(
+      id,
+      ctx,
+      (u) => planRejectUser(u),
+      () => sql`DELETE FROM users WHERE id = ${id}`,
+    );
+    return user;
+  }
+
+  async disableInactiveUsers(
+    inactiveDays: number,
+    ctx: ChangeContext,
+    options: { dryRun: boolean },
+  ): Promise<InactiveUsersDisabled> {
+    if (options.dryRun) {
+      const now = ctx.clock.now();
+      const candidates = await this.#reads.usersInactiveBefore(inactiveBefore(now, inactiveDays));
+      const plan = planDisableInactive(candidates, now, inactiveDays, this.#seats.windowDays);
+      return { ...plan, users: plan.users.map((u) => u.user) };
+    }
+    const result = await this.#c.tx(async (client) => {
+      // The candidates' rows locked: a concurrent login or enable of one of them waits for this
+      // change, then finds the user disabled (or, having committed first, keeps it out of it).
+      const now = ctx.clock.now();
+      const [, rows] = await batch(client, [
+        'BEGIN',
+        sql`SELECT ${q.USER_COLUMNS_SQL} FROM users
+          WHERE NOT disabled AND last_activity_at < ${inactiveBefore(now, inactiveDays)}
+          ORDER BY id FOR UPDATE`,
+      ]);
+      const plan = planDisableInactive(
+        (rows ?? []).map((row) => userFromRow(row as UserRow)),
+        now,
+        inactiveDays,
+        this.#seats.windowDays,
+      );
+      const touches: SnapshotPart[] = plan.counters.length > 0 ? ['users'] : [];
+      const written = await batch(client, [
+        ...plan.users.map(({ user, plan: one }) =>
+          q.updateUser(user.id, one.next as NonNullable<UserPlan['next']>),
+        ),
+        ...this.#c.effectStatements(
+          { audit: null, audits: plan.audits, counters: plan.counters, touches },
+          ctx,
+          now,
+        ),
+      ]);
+      const users = plan.users.map((_, i) => userFromRow(written[i]?.[0] as UserRow));
+      return { inactiveBefore: plan.inactiveBefore, seatsFreed: plan.seatsFreed, users, touches };
+    });
+    this.#c.committed(result.touches);
+    return { inactiveBefore: result.inactiveBefore, seatsFreed: result.seatsFreed, users: result.users };
+  }
+}
+
+function userNotFound(id: number): LicensorError {
+  return new LicensorError('USER_NOT_FOUND', `no user with id ${id}`);
+}
