@@ -1,5 +1,6 @@
 import type { AuditDraft, CounterMove, SnapshotPart, UsageRaise } from '../../domain/changes.js';
 import type { EventDraft } from '../../domain/events.js';
+import type { EffectiveLicense, LicenseRecord } from '../../domain/license.js';
 import type { ChangeContext } from '../store.js';
 import type { SqliteQueries } from './sqlite-queries.js';
 
@@ -16,15 +17,25 @@ export interface SqliteEffects {
 }
 
 /**
- * What the SQLite store hands the modules that execute some of its changes (tokens): the store
- * keeps the write lock, the generations a change advances and the snapshot to itself.
+ * What the SQLite store hands the modules that execute its changes (tokens, licenses, users): the
+ * store keeps the write lock, the generations a change advances and the snapshot to itself.
  */
 export interface SqliteChanges {
   readonly q: SqliteQueries;
+  /** The activity window in days (docs/seats.md). */
+  readonly windowDays: number;
   /** Runs `fn` under the write lock in one transaction; the snapshot turns over once it commits. */
   change<T>(fn: () => T): Promise<T>;
   /** Writes a change's audit entry, events, counters and generations, inside `change`. */
   commitEffects(effects: SqliteEffects, ctx: ChangeContext, now: Date): void;
   /** Advances a snapshot part's generation, inside `change`. */
   bump(part: SnapshotPart): void;
+  /** Runs reads in one deferred transaction (one snapshot of the database). */
+  read<T>(fn: () => T): Promise<T>;
+  /** The live licenses, parsed again only when their generation moved; inside a transaction. */
+  liveLicenses(): LicenseRecord[];
+  /** The live licenses once the change under way commits (a license change's own result). */
+  liveAfter(licenses: LicenseRecord[]): void;
+  /** The effective license of `licenses` at `now`, memoised by the snapshot. */
+  effectiveAt(licenses: readonly LicenseRecord[], now: Date): EffectiveLicense;
 }

@@ -1,40 +1,12 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import {
-  auditEntry,
-  changeAudit,
-  netCounterMoves,
-  type SnapshotPart,
-  usageRaise,
-} from '../../domain/changes.js';
+import { auditEntry, netCounterMoves, type SnapshotPart, usageRaise } from '../../domain/changes.js';
 import { LicensorError } from '../../domain/errors.js';
 import type { EventDraft, EventRecord } from '../../domain/events.js';
-import {
-  licenseChangeEffects,
-  licensesAfterAdd,
-  planAddLicense,
-  storedLicense,
-} from '../../domain/license-changes.js';
 import type { LicenseRecord } from '../../domain/license.js';
 import { parseSeatSettings, seatSettingsAudit, type SeatSettings } from '../../domain/seat-policy.js';
-import {
-  claimSeat,
-  claimSeatOrQueue,
-  planActivity,
-  planApproveUser,
-  planCreateUser,
-  planDeleteUser,
-  planPendingUser,
-  planRejectUser,
-  planUpdateUser,
-  type SeatClaim,
-  type SeatState,
-  type UserPlan,
-} from '../../domain/user-changes.js';
-import { identityKey } from '../../domain/user-identity.js';
-import { activeSince, activeUsersAt, utcDay, type UserRecord, type UserType } from '../../domain/users.js';
-import { inactiveBefore, planDisableInactive } from '../../domain/user-bulk.js';
+import { activeSince, utcDay, type UserRecord } from '../../domain/users.js';
 import { Snapshot } from '../snapshot.js';
 import type {
   AuditEntry,
@@ -61,9 +33,12 @@ import { migrate, SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { ensureSqliteInstanceIdentity, readSqliteInstanceIdentity } from './sqlite-instance.js';
 import type { InstanceIdentity } from '../instance-identity.js';
 import { SqliteWebhooks } from './sqlite-webhooks.js';
-import type { SqliteEffects } from './sqlite-change.js';
+import type { SqliteChanges, SqliteEffects } from './sqlite-change.js';
 import { SqliteReads } from './sqlite-reads.js';
 import { SqliteTokens } from './sqlite-tokens.js';
+import { SqliteSeats } from './sqlite-seats.js';
+import { SqliteLicenses } from './sqlite-licenses.js';
+import { SqliteUsers } from './sqlite-users.js';
 
 export interface SqliteStoreOptions extends Partial<StoreSettings> {
   /** Path of the database file, or ':memory:' for tests. */
@@ -90,6 +65,9 @@ export class SqliteStore implements Store {
   readonly #snapshot: Snapshot;
   readonly #reads: SqliteReads;
   readonly #tokens: SqliteTokens;
+  readonly #seats: SqliteSeats;
+  readonly #licenses: SqliteLicenses;
+  readonly #users: SqliteUsers;
   /** The data_version last seen, and the generation of each snapshot part as of then. */
   #dataVersion = -1;
   /** When a read last checked data_version (performance.now()). */
@@ -124,12 +102,23 @@ export class SqliteStore implements Store {
       settings.activityWindowDays,
     );
     this.#reads = new SqliteReads(this.#q, (fn) => settle(() => this.#read(fn)));
-    this.#tokens = new SqliteTokens({
+    const changes: SqliteChanges = {
       q: this.#q,
+      windowDays: this.#windowDays,
       change: (fn) => this.#change(fn),
+      read: (fn) => settle(() => this.#read(fn)),
       commitEffects: (effects, ctx, now) => this.#commitEffects(effects, ctx, now),
       bump: (part) => this.#bump(part),
-    });
+      liveLicenses: () => this.#liveLicenses(),
+      liveAfter: (licenses) => {
+        this.#pending.live = licenses;
+      },
+      effectiveAt: (licenses, now) => this.#snapshot.effectiveAt(licenses, now),
+    };
+    this.#seats = new SqliteSeats(changes);
+    this.#tokens = new SqliteTokens(changes);
+    this.#licenses = new SqliteLicenses(changes, this.#seats);
+    this.#users = new SqliteUsers(changes, this.#seats);
   }
 
   /** Opens (creating if needed) the database and applies pending migrations. */
@@ -254,26 +243,11 @@ export class SqliteStore implements Store {
   }
 
   addLicense(license: NewLicense, ctx: ChangeContext): Promise<LicenseRecord> {
-    return this.#change(() => {
-      const now = ctx.clock.now();
-      const { supersede } = planAddLicense(license, this.#q.licensesByUuid(license.claims.uuid));
-      const liveBefore = this.#liveLicenses();
-      const activeUserCount = this.#activeCount(now);
-      const id = this.#q.insertLicense(license, now);
-      for (const uuid of supersede) this.#q.invalidateLicenses(uuid, now);
-      const added = storedLicense(license, id, now);
-      const liveAfter = licensesAfterAdd(liveBefore, added, supersede, now);
-      const effects = licenseChangeEffects(
-        'added',
-        added,
-        { liveBefore, liveAfter, activeUserCount, firedThresholds: this.#q.firedThresholds() },
-        now,
-        (licenses) => this.#snapshot.effectiveAt(licenses, now),
-      );
-      this.#commitEffects({ ...effects, touches: ['licenses'] }, ctx, now);
-      this.#pending.live = liveAfter;
-      return added;
-    });
+    return this.#licenses.addLicense(license, ctx);
+  }
+
+  deleteLicense(id: number, ctx: ChangeContext): Promise<LicenseRecord> {
+    return this.#licenses.deleteLicense(id, ctx);
   }
 
   listLicenses(options: { includeDeleted?: boolean } = {}): Promise<LicenseRecord[]> {
@@ -283,35 +257,6 @@ export class SqliteStore implements Store {
 
   getLicense(id: number): Promise<LicenseRecord | undefined> {
     return settle(() => this.#read(() => this.#q.licenseById(id)));
-  }
-
-  deleteLicense(id: number, ctx: ChangeContext): Promise<LicenseRecord> {
-    return this.#change(() => {
-      const now = ctx.clock.now();
-      const existing = this.#q.licenseById(id);
-      if (!existing || existing.deleted)
-        throw new LicensorError('LICENSE_NOT_FOUND', `no license with id ${id}`);
-      const liveBefore = this.#liveLicenses();
-      const activeUserCount = this.#activeCount(now);
-      this.#q.markLicenseDeleted(id, now);
-      const deleted = this.#q.licenseById(id) as LicenseRecord;
-      const liveAfter = liveBefore.filter((l) => l.id !== id);
-      const effects = licenseChangeEffects(
-        'deleted',
-        deleted,
-        {
-          liveBefore,
-          liveAfter,
-          activeUserCount,
-          firedThresholds: this.#q.firedThresholds(),
-        },
-        now,
-        (licenses) => this.#snapshot.effectiveAt(licenses, now),
-      );
-      this.#commitEffects({ ...effects, touches: ['licenses'] }, ctx, now);
-      this.#pending.live = liveAfter;
-      return deleted;
-    });
   }
 
   currentView(now: Date): ReadView | undefined {
@@ -343,137 +288,36 @@ export class SqliteStore implements Store {
     return this.#snapshot.view(now);
   }
 
-  /** Active users by type at the window start `since`, read in the current transaction. */
-  #activeByType(since: Date): Record<UserType, number> {
-    // Loaded for since's own day, so the domain's count always applies.
-    return activeUsersAt(activityCounts(this.#q, utcDay(since)), since) as Record<UserType, number>;
-  }
-
-  /** Active users at `now`, read in the current transaction. */
-  #activeCount(now: Date): number {
-    const byType = this.#activeByType(activeSince(now, this.#windowDays));
-    return byType.dataConsumer + byType.policyOwner;
-  }
-
-  /** What a seat decision reads, under the write lock, at `now` (read after taking it). */
-  #seatState(now: Date): SeatState {
-    const activeByType = this.#activeByType(activeSince(now, this.#windowDays));
-    return {
-      activeUserCount: activeByType.dataConsumer + activeByType.policyOwner,
-      activeByType,
-      effective: this.#snapshot.effectiveAt(this.#liveLicenses(), now),
-      settings: this.#q.seatSettings(),
-      firedThresholds: this.#q.firedThresholds(),
-    };
-  }
-
-  /** Takes a seat under the write lock, at `now` (read after taking it), or refuses. */
-  #claimSeat(now: Date, claimant: UserType): SeatClaim {
-    return claimSeat(this.#seatState(now), now, claimant);
-  }
-
-  /** Executes a user plan's side effects: the claim (if it takes a seat), counters, audit. */
-  #commitUserPlan(plan: UserPlan, user: UserRecord, ctx: ChangeContext, now: Date): void {
-    const claim = plan.takesSeat ? this.#claimSeat(now, plan.next?.userType ?? user.userType) : undefined;
-    this.#commitEffects(
-      {
-        audit: plan.auditAction === null ? null : changeAudit(plan.auditAction, 'user', user.id, user.userid),
-        events: claim?.events ?? [],
-        counters: plan.counters,
-        ...(claim && { usage: claim.usage, firedThresholds: claim.firedThresholds }),
-        touches: plan.counters.length > 0 ? ['users'] : [],
-      },
-      ctx,
-      now,
-    );
-  }
-
   createUser(user: NewUser, ctx: ChangeContext): Promise<UserRecord> {
-    return this.#change(() => {
-      const now = ctx.clock.now();
-      const plan = planCreateUser(user, this.#q.userIdByKey(identityKey(user.iamid, user.userid)), now);
-      // The claim first: a refused seat must not have inserted anything to roll back in memory.
-      const state = this.#seatState(now);
-      const claim = claimSeatOrQueue(state, now, user.userType);
-      if (claim === 'queue') {
-        const pending = planPendingUser(plan, state);
-        const id = this.#q.insertUser(pending.next);
-        this.#commitEffects(
-          {
-            audit: changeAudit('user.pending', 'user', id, user.userid),
-            events: pending.events,
-            touches: [],
-          },
-          ctx,
-          now,
-        );
-        return this.#user(id);
-      }
-      const id = this.#q.insertUser(plan.next as NonNullable<UserPlan['next']>);
-      this.#commitEffects(
-        {
-          audit: changeAudit('user.create', 'user', id, plan.next?.userid ?? null),
-          events: claim.events,
-          counters: plan.counters,
-          usage: claim.usage,
-          firedThresholds: claim.firedThresholds,
-          touches: ['users'],
-        },
-        ctx,
-        now,
-      );
-      return this.#user(id);
-    });
-  }
-
-  #user(id: number): UserRecord {
-    const user = this.#q.userById(id);
-    if (!user) throw new LicensorError('USER_NOT_FOUND', `no user with id ${id}`);
-    return user;
+    return this.#users.createUser(user, ctx);
   }
 
   recordActivity(id: number, ctx: ChangeContext): Promise<{ user: UserRecord; seatTaken: boolean }> {
-    return this.#change(() => {
-      const now = ctx.clock.now();
-      const user = this.#user(id);
-      const plan = planActivity(user, now, this.#windowDays);
-      this.#commitUserPlan(plan, user, ctx, now);
-      this.#q.updateUser(id, plan.next as NonNullable<UserPlan['next']>);
-      return { user: this.#user(id), seatTaken: plan.takesSeat };
-    });
+    return this.#users.recordActivity(id, ctx);
   }
 
   updateUser(id: number, patch: UserPatch, ctx: ChangeContext): Promise<UserRecord> {
-    return this.#change(() => {
-      const now = ctx.clock.now();
-      const user = this.#user(id);
-      const plan = planUpdateUser(user, patch, now, this.#windowDays);
-      this.#commitUserPlan(plan, user, ctx, now);
-      this.#q.updateUser(id, plan.next as NonNullable<UserPlan['next']>);
-      return this.#user(id);
-    });
+    return this.#users.updateUser(id, patch, ctx);
+  }
+
+  deleteUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
+    return this.#users.deleteUser(id, ctx);
   }
 
   approveUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
-    return this.#change(() => {
-      const now = ctx.clock.now();
-      const user = this.#user(id);
-      const plan = planApproveUser(user, now);
-      this.#commitUserPlan(plan, user, ctx, now);
-      this.#q.updateUser(id, plan.next as NonNullable<UserPlan['next']>);
-      return this.#user(id);
-    });
+    return this.#users.approveUser(id, ctx);
   }
 
   rejectUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
-    return this.#change(() => {
-      const now = ctx.clock.now();
-      const user = this.#user(id);
-      const plan = planRejectUser(user);
-      this.#commitUserPlan(plan, user, ctx, now);
-      this.#q.deleteUser(id);
-      return user;
-    });
+    return this.#users.rejectUser(id, ctx);
+  }
+
+  disableInactiveUsers(
+    inactiveDays: number,
+    ctx: ChangeContext,
+    options: { dryRun: boolean },
+  ): Promise<InactiveUsersDisabled> {
+    return this.#users.disableInactiveUsers(inactiveDays, ctx, options);
   }
 
   getSeatSettings(): Promise<SeatSettings> {
@@ -496,58 +340,6 @@ export class SqliteStore implements Store {
     });
   }
 
-  deleteUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
-    return this.#change(() => {
-      const now = ctx.clock.now();
-      const user = this.#user(id);
-      const plan = planDeleteUser(user);
-      this.#commitUserPlan(plan, user, ctx, now);
-      this.#q.deleteUser(id);
-      return user;
-    });
-  }
-
-  disableInactiveUsers(
-    inactiveDays: number,
-    ctx: ChangeContext,
-    options: { dryRun: boolean },
-  ): Promise<InactiveUsersDisabled> {
-    const decide = (now: Date) => {
-      const before = inactiveBefore(now, inactiveDays);
-      const candidates = this.#q.usersInactiveBefore(before);
-      return planDisableInactive(candidates, now, inactiveDays, this.#windowDays);
-    };
-    if (options.dryRun)
-      return settle(() =>
-        this.#read(() => {
-          const plan = decide(ctx.clock.now());
-          return { ...plan, users: plan.users.map((u) => u.user) };
-        }),
-      );
-    return this.#change(() => {
-      const now = ctx.clock.now();
-      const plan = decide(now);
-      for (const { user, plan: one } of plan.users)
-        this.#q.updateUser(user.id, one.next as NonNullable<UserPlan['next']>);
-      this.#commitEffects(
-        {
-          audit: null,
-          audits: plan.audits,
-          events: [],
-          counters: plan.counters,
-          touches: plan.counters.length > 0 ? ['users'] : [],
-        },
-        ctx,
-        now,
-      );
-      return {
-        inactiveBefore: plan.inactiveBefore,
-        seatsFreed: plan.seatsFreed,
-        users: plan.users.map(({ user }) => this.#user(user.id)),
-      };
-    });
-  }
-
   getUser(id: number): Promise<UserRecord | undefined> {
     return this.#reads.getUser(id);
   }
@@ -560,7 +352,7 @@ export class SqliteStore implements Store {
     return settle(() =>
       this.#read(() => {
         const totals = this.#q.usersByType();
-        const active = this.#activeByType(since);
+        const active = this.#seats.activeByType(since);
         return {
           dataConsumers: { totalCount: totals.dataConsumer, activeCount: active.dataConsumer },
           policyOwners: { totalCount: totals.policyOwner, activeCount: active.policyOwner },
@@ -574,7 +366,7 @@ export class SqliteStore implements Store {
       this.#write(() => {
         const effective = this.#snapshot.effectiveAt(this.#liveLicenses(), now);
         this.#q.raiseUsage(
-          usageRaise(now, this.#activeByType(activeSince(now, this.#windowDays)), effective),
+          usageRaise(now, this.#seats.activeByType(activeSince(now, this.#windowDays)), effective),
         );
         return this.#q.usageDay(utcDay(now)) as UsageDay;
       }),

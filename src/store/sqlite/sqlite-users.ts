@@ -1,0 +1,187 @@
+import { changeAudit } from '../../domain/changes.js';
+import { LicensorError } from '../../domain/errors.js';
+import { inactiveBefore, planDisableInactive } from '../../domain/user-bulk.js';
+import {
+  claimSeatOrQueue,
+  planActivity,
+  planApproveUser,
+  planCreateUser,
+  planDeleteUser,
+  planPendingUser,
+  planRejectUser,
+  planUpdateUser,
+  type UserPlan,
+} from '../../domain/user-changes.js';
+import { identityKey } from '../../domain/user-identity.js';
+import type { UserRecord } from '../../domain/users.js';
+import type { ChangeContext, InactiveUsersDisabled, NewUser, UserPatch } from '../store.js';
+import type { SqliteChanges } from './sqlite-change.js';
+import type { SqliteSeats } from './sqlite-seats.js';
+
+/**
+ * The user changes of the SQLite store (docs/seats.md), each one transaction under the write lock,
+ * with its audit entry and events; the clock is read inside it.
+ */
+export class SqliteUsers {
+  readonly #c: SqliteChanges;
+  readonly #seats: SqliteSeats;
+
+  constructor(changes: SqliteChanges, seats: SqliteSeats) {
+    this.#c = changes;
+    this.#seats = seats;
+  }
+
+  /** Executes a user plan's side effects: the claim (if it takes a seat), counters, audit. */
+  #commitUserPlan(plan: UserPlan, user: UserRecord, ctx: ChangeContext, now: Date): void {
+    const claim = plan.takesSeat ? this.#seats.claim(now, plan.next?.userType ?? user.userType) : undefined;
+    this.#c.commitEffects(
+      {
+        audit: plan.auditAction === null ? null : changeAudit(plan.auditAction, 'user', user.id, user.userid),
+        events: claim?.events ?? [],
+        counters: plan.counters,
+        ...(claim && { usage: claim.usage, firedThresholds: claim.firedThresholds }),
+        touches: plan.counters.length > 0 ? ['users'] : [],
+      },
+      ctx,
+      now,
+    );
+  }
+
+  createUser(user: NewUser, ctx: ChangeContext): Promise<UserRecord> {
+    return this.#c.change(() => {
+      const now = ctx.clock.now();
+      const plan = planCreateUser(user, this.#c.q.userIdByKey(identityKey(user.iamid, user.userid)), now);
+      // The claim first: a refused seat must not have inserted anything to roll back in memory.
+      const state = this.#seats.state(now);
+      const claim = claimSeatOrQueue(state, now, user.userType);
+      if (claim === 'queue') {
+        const pending = planPendingUser(plan, state);
+        const id = this.#c.q.insertUser(pending.next);
+        this.#c.commitEffects(
+          {
+            audit: changeAudit('user.pending', 'user', id, user.userid),
+            events: pending.events,
+            touches: [],
+          },
+          ctx,
+          now,
+        );
+        return this.#user(id);
+      }
+      const id = this.#c.q.insertUser(plan.next as NonNullable<UserPlan['next']>);
+      this.#c.commitEffects(
+        {
+          audit: changeAudit('user.create', 'user', id, plan.next?.userid ?? null),
+          events: claim.events,
+          counters: plan.counters,
+          usage: claim.usage,
+          firedThresholds: claim.firedThresholds,
+          touches: ['users'],
+        },
+        ctx,
+        now,
+      );
+      return this.#user(id);
+    });
+  }
+
+  #user(id: number): UserRecord {
+    const user = this.#c.q.userById(id);
+    if (!user) throw new LicensorError('USER_NOT_FOUND', `no user with id ${id}`);
+    return user;
+  }
+
+  recordActivity(id: number, ctx: ChangeContext): Promise<{ user: UserRecord; seatTaken: boolean }> {
+    return this.#c.change(() => {
+      const now = ctx.clock.now();
+      const user = this.#user(id);
+      const plan = planActivity(user, now, this.#c.windowDays);
+      this.#commitUserPlan(plan, user, ctx, now);
+      this.#c.q.updateUser(id, plan.next as NonNullable<UserPlan['next']>);
+      return { user: this.#user(id), seatTaken: plan.takesSeat };
+    });
+  }
+
+  updateUser(id: number, patch: UserPatch, ctx: ChangeContext): Promise<UserRecord> {
+    return this.#c.change(() => {
+      const now = ctx.clock.now();
+      const user = this.#user(id);
+      const plan = planUpdateUser(user, patch, now, this.#c.windowDays);
+      this.#commitUserPlan(plan, user, ctx, now);
+      this.#c.q.updateUser(id, plan.next as NonNullable<UserPlan['next']>);
+      return this.#user(id);
+    });
+  }
+
+  approveUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
+    return this.#c.change(() => {
+      const now = ctx.clock.now();
+      const user = this.#user(id);
+      const plan = planApproveUser(user, now);
+      this.#commitUserPlan(plan, user, ctx, now);
+      this.#c.q.updateUser(id, plan.next as NonNullable<UserPlan['next']>);
+      return this.#user(id);
+    });
+  }
+
+  rejectUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
+    return this.#c.change(() => {
+      const now = ctx.clock.now();
+      const user = this.#user(id);
+      const plan = planRejectUser(user);
+      this.#commitUserPlan(plan, user, ctx, now);
+      this.#c.q.deleteUser(id);
+      return user;
+    });
+  }
+
+  deleteUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
+    return this.#c.change(() => {
+      const now = ctx.clock.now();
+      const user = this.#user(id);
+      const plan = planDeleteUser(user);
+      this.#commitUserPlan(plan, user, ctx, now);
+      this.#c.q.deleteUser(id);
+      return user;
+    });
+  }
+
+  disableInactiveUsers(
+    inactiveDays: number,
+    ctx: ChangeContext,
+    options: { dryRun: boolean },
+  ): Promise<InactiveUsersDisabled> {
+    const decide = (now: Date) => {
+      const before = inactiveBefore(now, inactiveDays);
+      const candidates = this.#c.q.usersInactiveBefore(before);
+      return planDisableInactive(candidates, now, inactiveDays, this.#c.windowDays);
+    };
+    if (options.dryRun)
+      return this.#c.read(() => {
+        const plan = decide(ctx.clock.now());
+        return { ...plan, users: plan.users.map((u) => u.user) };
+      });
+    return this.#c.change(() => {
+      const now = ctx.clock.now();
+      const plan = decide(now);
+      for (const { user, plan: one } of plan.users)
+        this.#c.q.updateUser(user.id, one.next as NonNullable<UserPlan['next']>);
+      this.#c.commitEffects(
+        {
+          audit: null,
+          audits: plan.audits,
+          events: [],
+          counters: plan.counters,
+          touches: plan.counters.length > 0 ? ['users'] : [],
+        },
+        ctx,
+        now,
+      );
+      return {
+        inactiveBefore: plan.inactiveBefore,
+        seatsFreed: plan.seatsFreed,
+        users: plan.users.map(({ user }) => this.#user(user.id)),
+      };
+    });
+  }
+}
