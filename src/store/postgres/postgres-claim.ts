@@ -1,7 +1,7 @@
 import type { GuardedClaim } from '../../domain/seat-claim-guard.js';
 import type { SeatSettings } from '../../domain/seat-policy.js';
 import type { UserType } from '../../domain/users.js';
-import { seatCountStatements } from './postgres-queries.js';
+import { seatCountStatements, USAGE_RAISE_ON_CONFLICT } from './postgres-queries.js';
 import { Raw, sql } from './postgres-sql.js';
 
 /**
@@ -56,11 +56,5 @@ export function guardedUsageRaise(guarded: GuardedClaim, basis: ClaimBasis): str
       (day, peak_active_users, peak_data_consumers, peak_policy_owners, license_seats, hard_seats)
     SELECT ${usage.day}, g.n + 1, g.dc + ${plus('dataConsumer')}, g.po + ${plus('policyOwner')},
       ${usage.licenseSeats}, ${usage.hardSeats} FROM g WHERE g.ok = 1
-    ON CONFLICT (day) DO UPDATE SET
-      peak_active_users = GREATEST(usage_daily.peak_active_users, EXCLUDED.peak_active_users),
-      peak_data_consumers = CASE WHEN usage_daily.peak_data_consumers IS NULL THEN NULL
-        ELSE GREATEST(usage_daily.peak_data_consumers, EXCLUDED.peak_data_consumers) END,
-      peak_policy_owners = CASE WHEN usage_daily.peak_policy_owners IS NULL THEN NULL
-        ELSE GREATEST(usage_daily.peak_policy_owners, EXCLUDED.peak_policy_owners) END,
-      license_seats = EXCLUDED.license_seats, hard_seats = EXCLUDED.hard_seats`;
+    ${new Raw(USAGE_RAISE_ON_CONFLICT)}`;
 }

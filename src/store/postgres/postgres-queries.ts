@@ -191,7 +191,20 @@ export function moveCounters(moves: readonly CounterMove[]): string[] {
   ];
 }
 
-/** A day recorded before migration 9 keeps no peak by type (docs/usage-report.md#peaks-by-user-type). */
+/**
+ * How a raise of a day's usage row meets the row already there: the peaks never fall, the seats
+ * are the latest seen, and a day recorded before migration 9 keeps no peak by type
+ * (docs/usage-report.md#peaks-by-user-type).
+ */
+export const USAGE_RAISE_ON_CONFLICT = `ON CONFLICT (day) DO UPDATE SET
+      peak_active_users = GREATEST(usage_daily.peak_active_users, EXCLUDED.peak_active_users),
+      peak_data_consumers = CASE WHEN usage_daily.peak_data_consumers IS NULL THEN NULL
+        ELSE GREATEST(usage_daily.peak_data_consumers, EXCLUDED.peak_data_consumers) END,
+      peak_policy_owners = CASE WHEN usage_daily.peak_policy_owners IS NULL THEN NULL
+        ELSE GREATEST(usage_daily.peak_policy_owners, EXCLUDED.peak_policy_owners) END,
+      license_seats = EXCLUDED.license_seats, hard_seats = EXCLUDED.hard_seats`;
+
+/** Raises one day's usage row (USAGE_RAISE_ON_CONFLICT says how). */
 export function raiseUsage(usage: UsageRaise): string {
   const { dataConsumer, policyOwner } = usage.peakByType;
   return (
@@ -199,14 +212,10 @@ export function raiseUsage(usage: UsageRaise): string {
       (day, peak_active_users, peak_data_consumers, peak_policy_owners, license_seats, hard_seats)
     VALUES (${usage.day}, ${usage.peakActiveUsers}, ${dataConsumer}, ${policyOwner},
       ${usage.licenseSeats}, ${usage.hardSeats})
-    ON CONFLICT (day) DO UPDATE SET
-      peak_active_users = GREATEST(usage_daily.peak_active_users, EXCLUDED.peak_active_users),
-      peak_data_consumers = CASE WHEN usage_daily.peak_data_consumers IS NULL THEN NULL
-        ELSE GREATEST(usage_daily.peak_data_consumers, EXCLUDED.peak_data_consumers) END,
-      peak_policy_owners = CASE WHEN usage_daily.peak_policy_owners IS NULL THEN NULL
-        ELSE GREATEST(usage_daily.peak_policy_owners, EXCLUDED.peak_policy_owners) END,
-      license_seats = EXCLUDED.license_seats, hard_seats = EXCLUDED.hard_seats
-    RETURNING ` + USAGE_COLUMNS
+    ` +
+    USAGE_RAISE_ON_CONFLICT +
+    ' RETURNING ' +
+    USAGE_COLUMNS
   );
 }
 
