@@ -1,29 +1,20 @@
 import type pg from 'pg';
 import type { PoolClient } from 'pg';
 import { auditEntry, type SnapshotPart, usageRaise } from '../../domain/changes.js';
-import type { EventDraft, EventRecord } from '../../domain/events.js';
+import type { EventDraft } from '../../domain/events.js';
 import type { LicenseRecord } from '../../domain/license.js';
 import { parseSeatSettings, seatSettingsAudit, type SeatSettings } from '../../domain/seat-policy.js';
-import type { UserRecord } from '../../domain/users.js';
 import { licenseFromRow, type LicenseRow } from '../rows.js';
+import { ComposedStore } from '../composed-store.js';
 import { Snapshot } from '../snapshot.js';
 import type {
-  AuditEntry,
-  AuditQuery,
   AuthFailureCount,
   ChangeContext,
-  EventQuery,
-  InactiveUsersDisabled,
   NewAuditEntry,
-  NewLicense,
-  NewToken,
-  NewUser,
   Store,
   TokenRecord,
   UsageDay,
   UsageSummary,
-  UserPatch,
-  UserQuery,
   ReadView,
 } from '../store.js';
 import { Coherence } from './postgres-coherence.js';
@@ -56,7 +47,7 @@ export type { PostgresStoreOptions } from './postgres-pool.js';
  * - Each change is sent in as few round trips as it can: its reads in one batch, its writes, audit
  *   entry, events and COMMIT in another (postgres-sql.ts).
  */
-export class PostgresStore implements Store {
+export class PostgresStore extends ComposedStore implements Store {
   readonly kind = 'postgres';
   readonly webhooks: PostgresWebhooks;
   readonly #pool: pg.Pool;
@@ -65,10 +56,7 @@ export class PostgresStore implements Store {
   readonly #snapshot: Snapshot;
   readonly #coherence: Coherence;
   readonly #reads: PostgresReads;
-  readonly #tokens: PostgresTokens;
   readonly #seats: PostgresSeats;
-  readonly #licenses: PostgresLicenses;
-  readonly #users: PostgresUsers;
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -77,6 +65,7 @@ export class PostgresStore implements Store {
     schema: string,
     options: PostgresStoreOptions,
   ) {
+    super();
     this.#pool = pool;
     this.#schema = schema;
     this.#windowDays = options.activityWindowDays ?? 365;
@@ -105,9 +94,12 @@ export class PostgresStore implements Store {
       committed: (touches) => this.#committed(touches),
     };
     this.#seats = new PostgresSeats(this.#snapshot, schema, this.#windowDays);
-    this.#tokens = new PostgresTokens(changes);
-    this.#licenses = new PostgresLicenses(changes, this.#seats);
-    this.#users = new PostgresUsers(changes, this.#seats, this.#reads);
+    this.compose({
+      licenses: new PostgresLicenses(changes, this.#seats),
+      users: new PostgresUsers(changes, this.#seats, this.#reads),
+      tokens: new PostgresTokens(changes),
+      reads: this.#reads,
+    });
   }
 
   /**
@@ -168,14 +160,6 @@ export class PostgresStore implements Store {
     for (const part of touches) this.#snapshot.invalidate(part);
   }
 
-  addLicense(license: NewLicense, ctx: ChangeContext): Promise<LicenseRecord> {
-    return this.#licenses.addLicense(license, ctx);
-  }
-
-  deleteLicense(id: number, ctx: ChangeContext): Promise<LicenseRecord> {
-    return this.#licenses.deleteLicense(id, ctx);
-  }
-
   async listLicenses(options: { includeDeleted?: boolean } = {}): Promise<LicenseRecord[]> {
     if (!options.includeDeleted) return [...(await this.#snapshot.licenses())];
     return q.licensesFromRows(
@@ -206,38 +190,6 @@ export class PostgresStore implements Store {
     }
   }
 
-  createUser(user: NewUser, ctx: ChangeContext): Promise<UserRecord> {
-    return this.#users.createUser(user, ctx);
-  }
-
-  recordActivity(id: number, ctx: ChangeContext): Promise<{ user: UserRecord; seatTaken: boolean }> {
-    return this.#users.recordActivity(id, ctx);
-  }
-
-  updateUser(id: number, patch: UserPatch, ctx: ChangeContext): Promise<UserRecord> {
-    return this.#users.updateUser(id, patch, ctx);
-  }
-
-  deleteUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
-    return this.#users.deleteUser(id, ctx);
-  }
-
-  approveUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
-    return this.#users.approveUser(id, ctx);
-  }
-
-  rejectUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
-    return this.#users.rejectUser(id, ctx);
-  }
-
-  disableInactiveUsers(
-    inactiveDays: number,
-    ctx: ChangeContext,
-    options: { dryRun: boolean },
-  ): Promise<InactiveUsersDisabled> {
-    return this.#users.disableInactiveUsers(inactiveDays, ctx, options);
-  }
-
   async getSeatSettings(): Promise<SeatSettings> {
     try {
       return await this.#snapshot.settings();
@@ -261,14 +213,6 @@ export class PostgresStore implements Store {
     return next;
   }
 
-  getUser(id: number): Promise<UserRecord | undefined> {
-    return this.#reads.getUser(id);
-  }
-
-  listUsers(query: UserQuery): Promise<{ users: UserRecord[]; total: number }> {
-    return this.#reads.listUsers(query);
-  }
-
   usageSummary(since: Date): Promise<UsageSummary> {
     return this.#reads.usageSummary(since);
   }
@@ -281,18 +225,6 @@ export class PostgresStore implements Store {
 
   usageHistory(fromDay: string, toDay: string): Promise<UsageDay[]> {
     return this.#reads.usageHistory(fromDay, toDay);
-  }
-
-  createToken(token: NewToken, ctx: ChangeContext): Promise<TokenRecord> {
-    return this.#tokens.createToken(token, ctx);
-  }
-
-  listTokens(): Promise<TokenRecord[]> {
-    return this.#reads.listTokens();
-  }
-
-  revokeToken(id: number, ctx: ChangeContext): Promise<TokenRecord> {
-    return this.#tokens.revokeToken(id, ctx);
   }
 
   recordRefusal(entry: NewAuditEntry, events: readonly EventDraft[]): Promise<void> {
@@ -313,35 +245,12 @@ export class PostgresStore implements Store {
     });
   }
 
-  listAudit(query: AuditQuery): Promise<{ entries: AuditEntry[]; total: number }> {
-    return this.#reads.listAudit(query);
-  }
-
-  listAuthFailures(page: {
-    offset: number;
-    size: number;
-  }): Promise<{ entries: AuthFailureCount[]; total: number }> {
-    return this.#reads.listAuthFailures(page);
-  }
-
-  listEvents(query: EventQuery): Promise<{ events: EventRecord[]; total: number }> {
-    return this.#reads.listEvents(query);
-  }
-
   async findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
     try {
       return await this.#snapshot.token(hash);
     } catch (err) {
       throw translate(err);
     }
-  }
-
-  setBootstrapToken(hash: string, now: Date): Promise<TokenRecord> {
-    return this.#tokens.setBootstrapToken(hash, now);
-  }
-
-  createBootstrapTokenIfNone(hash: string, now: Date): Promise<boolean> {
-    return this.#tokens.createBootstrapTokenIfNone(hash, now);
   }
 
   instanceIdentity(): Promise<InstanceIdentity> {

@@ -3,29 +3,21 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { auditEntry, netCounterMoves, type SnapshotPart, usageRaise } from '../../domain/changes.js';
 import { LicensorError } from '../../domain/errors.js';
-import type { EventDraft, EventRecord } from '../../domain/events.js';
+import type { EventDraft } from '../../domain/events.js';
 import type { LicenseRecord } from '../../domain/license.js';
 import { parseSeatSettings, seatSettingsAudit, type SeatSettings } from '../../domain/seat-policy.js';
-import { activeSince, utcDay, type UserRecord } from '../../domain/users.js';
+import { activeSince, utcDay } from '../../domain/users.js';
+import { ComposedStore } from '../composed-store.js';
 import { Snapshot } from '../snapshot.js';
 import type {
-  AuditEntry,
-  AuditQuery,
   AuthFailureCount,
   ChangeContext,
-  EventQuery,
-  InactiveUsersDisabled,
   NewAuditEntry,
-  NewLicense,
-  NewToken,
-  NewUser,
   Store,
   StoreSettings,
   TokenRecord,
   UsageDay,
   UsageSummary,
-  UserPatch,
-  UserQuery,
   ReadView,
 } from '../store.js';
 import { activityCounts, SqliteQueries } from './sqlite-queries.js';
@@ -56,18 +48,14 @@ const READ_SYNC_INTERVAL_MS = 20;
  * processes sharing the file see each transaction whole as well, and the clock a change reads
  * inside it is read under the lock.
  */
-export class SqliteStore implements Store {
+export class SqliteStore extends ComposedStore implements Store {
   readonly kind = 'sqlite';
   readonly webhooks: SqliteWebhooks;
   readonly #db: Database.Database;
   readonly #q: SqliteQueries;
   readonly #windowDays: number;
   readonly #snapshot: Snapshot;
-  readonly #reads: SqliteReads;
-  readonly #tokens: SqliteTokens;
   readonly #seats: SqliteSeats;
-  readonly #licenses: SqliteLicenses;
-  readonly #users: SqliteUsers;
   /** The data_version last seen, and the generation of each snapshot part as of then. */
   #dataVersion = -1;
   /** When a read last checked data_version (performance.now()). */
@@ -82,6 +70,7 @@ export class SqliteStore implements Store {
   #pending: { gens: Partial<Record<SnapshotPart, number>>; live?: LicenseRecord[] } = { gens: {} };
 
   private constructor(db: Database.Database, settings: StoreSettings) {
+    super();
     this.#db = db;
     this.#q = new SqliteQueries(db);
     this.#windowDays = settings.activityWindowDays;
@@ -101,7 +90,6 @@ export class SqliteStore implements Store {
       },
       settings.activityWindowDays,
     );
-    this.#reads = new SqliteReads(this.#q, (fn) => settle(() => this.#read(fn)));
     const changes: SqliteChanges = {
       q: this.#q,
       windowDays: this.#windowDays,
@@ -116,9 +104,12 @@ export class SqliteStore implements Store {
       effectiveAt: (licenses, now) => this.#snapshot.effectiveAt(licenses, now),
     };
     this.#seats = new SqliteSeats(changes);
-    this.#tokens = new SqliteTokens(changes);
-    this.#licenses = new SqliteLicenses(changes, this.#seats);
-    this.#users = new SqliteUsers(changes, this.#seats);
+    this.compose({
+      licenses: new SqliteLicenses(changes, this.#seats),
+      users: new SqliteUsers(changes, this.#seats),
+      tokens: new SqliteTokens(changes),
+      reads: new SqliteReads(this.#q, (fn) => changes.read(fn)),
+    });
   }
 
   /** Opens (creating if needed) the database and applies pending migrations. */
@@ -242,14 +233,6 @@ export class SqliteStore implements Store {
     });
   }
 
-  addLicense(license: NewLicense, ctx: ChangeContext): Promise<LicenseRecord> {
-    return this.#licenses.addLicense(license, ctx);
-  }
-
-  deleteLicense(id: number, ctx: ChangeContext): Promise<LicenseRecord> {
-    return this.#licenses.deleteLicense(id, ctx);
-  }
-
   listLicenses(options: { includeDeleted?: boolean } = {}): Promise<LicenseRecord[]> {
     if (!options.includeDeleted) return this.#snapshot.licenses().then((l) => [...l]);
     return settle(() => this.#read(() => this.#q.allLicenses()));
@@ -288,38 +271,6 @@ export class SqliteStore implements Store {
     return this.#snapshot.view(now);
   }
 
-  createUser(user: NewUser, ctx: ChangeContext): Promise<UserRecord> {
-    return this.#users.createUser(user, ctx);
-  }
-
-  recordActivity(id: number, ctx: ChangeContext): Promise<{ user: UserRecord; seatTaken: boolean }> {
-    return this.#users.recordActivity(id, ctx);
-  }
-
-  updateUser(id: number, patch: UserPatch, ctx: ChangeContext): Promise<UserRecord> {
-    return this.#users.updateUser(id, patch, ctx);
-  }
-
-  deleteUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
-    return this.#users.deleteUser(id, ctx);
-  }
-
-  approveUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
-    return this.#users.approveUser(id, ctx);
-  }
-
-  rejectUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
-    return this.#users.rejectUser(id, ctx);
-  }
-
-  disableInactiveUsers(
-    inactiveDays: number,
-    ctx: ChangeContext,
-    options: { dryRun: boolean },
-  ): Promise<InactiveUsersDisabled> {
-    return this.#users.disableInactiveUsers(inactiveDays, ctx, options);
-  }
-
   getSeatSettings(): Promise<SeatSettings> {
     try {
       this.#checkOpen();
@@ -338,14 +289,6 @@ export class SqliteStore implements Store {
       this.#commitEffects({ audit: seatSettingsAudit(), events: [], touches: ['settings'] }, ctx, now);
       return next;
     });
-  }
-
-  getUser(id: number): Promise<UserRecord | undefined> {
-    return this.#reads.getUser(id);
-  }
-
-  listUsers(query: UserQuery): Promise<{ users: UserRecord[]; total: number }> {
-    return this.#reads.listUsers(query);
   }
 
   usageSummary(since: Date): Promise<UsageSummary> {
@@ -377,18 +320,6 @@ export class SqliteStore implements Store {
     return settle(() => this.#read(() => this.#q.usageRange(fromDay, toDay)));
   }
 
-  createToken(token: NewToken, ctx: ChangeContext): Promise<TokenRecord> {
-    return this.#tokens.createToken(token, ctx);
-  }
-
-  listTokens(): Promise<TokenRecord[]> {
-    return this.#reads.listTokens();
-  }
-
-  revokeToken(id: number, ctx: ChangeContext): Promise<TokenRecord> {
-    return this.#tokens.revokeToken(id, ctx);
-  }
-
   recordRefusal(entry: NewAuditEntry, events: readonly EventDraft[]): Promise<void> {
     return settle(() =>
       this.#write(() => {
@@ -407,21 +338,6 @@ export class SqliteStore implements Store {
     );
   }
 
-  listAudit(query: AuditQuery): Promise<{ entries: AuditEntry[]; total: number }> {
-    return this.#reads.listAudit(query);
-  }
-
-  listAuthFailures(page: {
-    offset: number;
-    size: number;
-  }): Promise<{ entries: AuthFailureCount[]; total: number }> {
-    return this.#reads.listAuthFailures(page);
-  }
-
-  listEvents(query: EventQuery): Promise<{ events: EventRecord[]; total: number }> {
-    return this.#reads.listEvents(query);
-  }
-
   findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
     try {
       this.#checkOpen();
@@ -430,14 +346,6 @@ export class SqliteStore implements Store {
       return Promise.reject(asError(err));
     }
     return this.#snapshot.token(hash);
-  }
-
-  setBootstrapToken(hash: string, now: Date): Promise<TokenRecord> {
-    return this.#tokens.setBootstrapToken(hash, now);
-  }
-
-  createBootstrapTokenIfNone(hash: string, now: Date): Promise<boolean> {
-    return this.#tokens.createBootstrapTokenIfNone(hash, now);
   }
 
   instanceIdentity(): Promise<InstanceIdentity> {
