@@ -497,7 +497,7 @@ details { margin: 0.4rem 0; }
 summary { cursor: pointer; color: var(--link); font-size: 0.88rem; }
 /* Long paths, field names and codes break rather than widen the page on a phone. */
 main { min-width: 0; }
-h2, h3, h4, .toc, table.fields th, table.fields td { overflow-wrap: anywhere; }
+h2, h3, h4, .toc, table.fields th, table.fields td, main p, main li { overflow-wrap: anywhere; }
 @media (max-width: 40rem) {
   table.fields { table-layout: fixed; }
   .operation, .schema { padding: 0.5rem 0.6rem 0.8rem; }
