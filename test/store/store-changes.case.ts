@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { LicensorError } from '../../src/domain/errors.js';
-import { verifyLicenseKey } from '../../src/keys/license-jws.js';
 import type { NewLicense, NewUser, Store } from '../../src/store/store.js';
 import { createIssuer, DAY } from '../helpers/issuer.js';
 import { CONTRACT_WINDOW_DAYS, fixed, TEST_ACTOR } from './store-contract.js';
@@ -23,9 +22,7 @@ export function storeChangesContract(
 ): void {
   const issuer = createIssuer();
   function newLicense(claims: Record<string, unknown> = {}): NewLicense {
-    const licenseKey = issuer.issue(claims, T0);
-    const verified = verifyLicenseKey(licenseKey, issuer.ring);
-    return { licenseKey, payload: verified.payload, claims: verified.claims };
+    return issuer.newLicense(claims, T0);
   }
   let sequence = 0;
   function newUser(): NewUser {

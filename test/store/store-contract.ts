@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { LicenseRecord } from '../../src/domain/license.js';
-import { verifyLicenseKey } from '../../src/keys/license-jws.js';
 import type { NewLicense, Store } from '../../src/store/store.js';
 import { createIssuer } from '../helpers/issuer.js';
 import { auditContract } from './audit-contract.js';
@@ -34,9 +33,7 @@ export function storeContract(
 
   /** A verified key with the test issuer's defaults and `claims` on top, as the routes build one. */
   function newLicense(claims: Record<string, unknown> = {}): NewLicense {
-    const licenseKey = issuer.issue(claims, T0);
-    const verified = verifyLicenseKey(licenseKey, issuer.ring);
-    return { licenseKey, payload: verified.payload, claims: verified.claims };
+    return issuer.newLicense(claims, T0);
   }
 
   describe(name, () => {
