@@ -1,12 +1,12 @@
 import {
+  addInForce,
   effectiveLicense,
-  graceUntil,
   isActive,
   isExpired,
-  isInGrace,
   isLapsed,
   licenseTimeBounds,
   type EffectiveLicense,
+  type InForceTotals,
   type LicenseRecord,
   type Notice,
 } from './license.js';
@@ -97,21 +97,18 @@ export function stackLicense(before: EffectiveLicense, added: LicenseRecord, now
   const { claims } = added;
   let { hardSeats, licenseSeats, features, handlers, nextExpiry, activeLicenseIds, grace } = before;
   if (active) {
-    hardSeats += claims.seats;
-    licenseSeats += claims.seats + claims.softSeats;
-    // Maps, not object writes: a feature named "__proto__" stays an own key as in effectiveLicense.
-    const stacked = new Map(Object.entries(features));
-    for (const [name, feature] of Object.entries(claims.features))
-      stacked.set(name, { enabled: feature.enabled || stacked.get(name)?.enabled === true });
-    features = Object.fromEntries(stacked);
-    handlers = Object.fromEntries([...Object.entries(handlers), ...Object.entries(claims.handlers)]);
-    if (isInGrace(added, now)) {
-      const until = graceUntil(claims) as Date;
-      grace = {
-        until: grace && grace.until < until ? grace.until : until,
-        licenses: [...(grace?.licenses ?? []), added.uuid],
-      };
-    } else if (claims.expires && (!nextExpiry || claims.expires < nextExpiry)) nextExpiry = claims.expires;
+    const totals: InForceTotals = {
+      hardSeats,
+      licenseSeats,
+      features: new Map(Object.entries(features)),
+      handlers: new Map(Object.entries(handlers)),
+      nextExpiry,
+      grace,
+    };
+    addInForce(totals, added, now);
+    ({ hardSeats, licenseSeats, nextExpiry, grace } = totals);
+    features = Object.fromEntries(totals.features);
+    handlers = Object.fromEntries(totals.handlers);
     activeLicenseIds = [...activeLicenseIds, added.id];
   }
 

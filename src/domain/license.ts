@@ -118,29 +118,15 @@ export function effectiveLicense(licenses: readonly LicenseRecord[], now: Date):
   const active = ordered.filter((l) => isActive(l, now));
   const lapsed = ordered.filter((l) => isLapsed(l, now));
 
-  const features = new Map<string, FeatureClaim>();
-  const handlers = new Map<string, Record<string, unknown>>();
-  let hardSeats = 0;
-  let licenseSeats = 0;
-  let nextExpiry: Date | null = null;
-  let grace = null as EffectiveLicense['grace'];
-  for (const license of active) {
-    const { claims } = license;
-    hardSeats += claims.seats;
-    licenseSeats += claims.seats + claims.softSeats;
-    for (const [name, feature] of Object.entries(claims.features)) {
-      const enabled = feature.enabled || features.get(name)?.enabled === true;
-      features.set(name, { enabled });
-    }
-    for (const [name, handler] of Object.entries(claims.handlers)) handlers.set(name, handler);
-    if (isInGrace(license, now)) {
-      const until = graceUntil(claims) as Date;
-      grace = {
-        until: grace && grace.until < until ? grace.until : until,
-        licenses: [...(grace?.licenses ?? []), license.uuid],
-      };
-    } else if (claims.expires && (!nextExpiry || claims.expires < nextExpiry)) nextExpiry = claims.expires;
-  }
+  const totals: InForceTotals = {
+    hardSeats: 0,
+    licenseSeats: 0,
+    features: new Map(),
+    handlers: new Map(),
+    nextExpiry: null,
+    grace: null,
+  };
+  for (const license of active) addInForce(totals, license, now);
 
   const seen = new Set<string>();
   const notices: Notice[] = [];
@@ -156,17 +142,53 @@ export function effectiveLicense(licenses: readonly LicenseRecord[], now: Date):
   for (const license of lapsed) addNotice('noticeOnExpire', license.claims.noticeOnExpire, license.id);
 
   return {
-    hardSeats,
-    licenseSeats,
-    features: Object.fromEntries(features),
-    handlers: Object.fromEntries(handlers),
+    hardSeats: totals.hardSeats,
+    licenseSeats: totals.licenseSeats,
+    features: Object.fromEntries(totals.features),
+    handlers: Object.fromEntries(totals.handlers),
     // A lapsed license with hardExpiration that is active is in its grace and blocks nothing yet.
     dataAccessBlocked: active.length === 0 && lapsed.some((l) => l.claims.hardExpiration),
     notices,
-    nextExpiry,
+    nextExpiry: totals.nextExpiry,
     activeLicenseIds: active.map((l) => l.id),
-    grace,
+    grace: totals.grace,
   };
+}
+
+/** What the licenses in force add up to, folded in id order (effectiveLicense, stackLicense). */
+export interface InForceTotals {
+  hardSeats: number;
+  licenseSeats: number;
+  features: Map<string, FeatureClaim>;
+  handlers: Map<string, Record<string, unknown>>;
+  nextExpiry: Date | null;
+  grace: EffectiveLicense['grace'];
+}
+
+/**
+ * Adds one license in force at `now` to `totals`, after every license of a lower id: its seats,
+ * its features (enabled when any license enables them), its handlers (the later license's
+ * description wins), and its expiry or its grace. Maps, not object writes, so that a feature named
+ * "__proto__" stays an ordinary key.
+ */
+export function addInForce(totals: InForceTotals, license: LicenseRecord, now: Date): void {
+  const { claims } = license;
+  totals.hardSeats += claims.seats;
+  totals.licenseSeats += claims.seats + claims.softSeats;
+  for (const [name, feature] of Object.entries(claims.features)) {
+    const enabled = feature.enabled || totals.features.get(name)?.enabled === true;
+    totals.features.set(name, { enabled });
+  }
+  for (const [name, handler] of Object.entries(claims.handlers)) totals.handlers.set(name, handler);
+  const { grace, nextExpiry } = totals;
+  if (isInGrace(license, now)) {
+    const until = graceUntil(claims) as Date;
+    totals.grace = {
+      until: grace && grace.until < until ? grace.until : until,
+      licenses: [...(grace?.licenses ?? []), license.uuid],
+    };
+  } else if (claims.expires && (!nextExpiry || claims.expires < nextExpiry))
+    totals.nextExpiry = claims.expires;
 }
 
 /**
