@@ -172,7 +172,6 @@ export class PostgresUsers {
     id: number,
     ctx: ChangeContext,
     decide: (user: UserRecord, now: Date) => UserPlan,
-    write: (plan: UserPlan) => string,
   ): Promise<{ user: UserRecord; plan: UserPlan }> {
     if (!Number.isSafeInteger(id)) throw userNotFound(id);
     const result = await this.#c.tx(async (client) => {
@@ -198,7 +197,7 @@ export class PostgresUsers {
       }
       const touches: SnapshotPart[] = plan.counters.length > 0 ? ['users'] : [];
       const written = await batch(client, [
-        write(plan),
+        plan.next === null ? sql`DELETE FROM users WHERE id = ${id}` : q.updateUser(id, plan.next),
         ...this.#c.effectStatements(
           {
             audit: plan.auditAction === null ? null : changeAudit(plan.auditAction, 'user', id, user.userid),
@@ -228,52 +227,31 @@ export class PostgresUsers {
         RETURNING ${q.USER_COLUMNS_SQL}`,
     );
     if (rows[0]) return { user: userFromRow(rows[0] as UserRow), seatTaken: false };
-    const { user, plan } = await this.#changeUser(
-      id,
-      ctx,
-      (u, at) => planActivity(u, at, this.#seats.windowDays),
-      (plan) => q.updateUser(id, plan.next as NonNullable<UserPlan['next']>),
+    const { user, plan } = await this.#changeUser(id, ctx, (u, at) =>
+      planActivity(u, at, this.#seats.windowDays),
     );
     return { user, seatTaken: plan.takesSeat };
   }
 
   async updateUser(id: number, patch: UserPatch, ctx: ChangeContext): Promise<UserRecord> {
-    const { user } = await this.#changeUser(
-      id,
-      ctx,
-      (u, at) => planUpdateUser(u, patch, at, this.#seats.windowDays),
-      (plan) => q.updateUser(id, plan.next as NonNullable<UserPlan['next']>),
+    const { user } = await this.#changeUser(id, ctx, (u, at) =>
+      planUpdateUser(u, patch, at, this.#seats.windowDays),
     );
     return user;
   }
 
   async deleteUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
-    const { user } = await this.#changeUser(
-      id,
-      ctx,
-      (u) => planDeleteUser(u),
-      () => sql`DELETE FROM users WHERE id = ${id}`,
-    );
+    const { user } = await this.#changeUser(id, ctx, (u) => planDeleteUser(u));
     return user;
   }
 
   async approveUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
-    const { user } = await this.#changeUser(
-      id,
-      ctx,
-      (u, at) => planApproveUser(u, at),
-      (plan) => q.updateUser(id, plan.next as NonNullable<UserPlan['next']>),
-    );
+    const { user } = await this.#changeUser(id, ctx, (u, at) => planApproveUser(u, at));
     return user;
   }
 
   async rejectUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
-    const { user } = await this.#changeUser(
-      id,
-      ctx,
-      (u) => planRejectUser(u),
-      () => sql`DELETE FROM users WHERE id = ${id}`,
-    );
+    const { user } = await this.#changeUser(id, ctx, (u) => planRejectUser(u));
     return user;
   }
 

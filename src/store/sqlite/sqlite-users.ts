@@ -91,59 +91,47 @@ export class SqliteUsers {
     return user;
   }
 
-  recordActivity(id: number, ctx: ChangeContext): Promise<{ user: UserRecord; seatTaken: boolean }> {
+  /**
+   * A change of one existing user under the write lock: the plan at the instant read inside it,
+   * its side effects, then the row written, or removed when the plan leaves none.
+   */
+  #changeUser(id: number, ctx: ChangeContext, decide: (user: UserRecord, now: Date) => UserPlan) {
     return this.#c.change(() => {
       const now = ctx.clock.now();
       const user = this.#user(id);
-      const plan = planActivity(user, now, this.#c.windowDays);
+      const plan = decide(user, now);
       this.#commitUserPlan(plan, user, ctx, now);
-      this.#c.q.updateUser(id, plan.next as NonNullable<UserPlan['next']>);
-      return { user: this.#user(id), seatTaken: plan.takesSeat };
+      if (plan.next === null) {
+        this.#c.q.deleteUser(id);
+        return { user, plan };
+      }
+      this.#c.q.updateUser(id, plan.next);
+      return { user: this.#user(id), plan };
     });
   }
 
-  updateUser(id: number, patch: UserPatch, ctx: ChangeContext): Promise<UserRecord> {
-    return this.#c.change(() => {
-      const now = ctx.clock.now();
-      const user = this.#user(id);
-      const plan = planUpdateUser(user, patch, now, this.#c.windowDays);
-      this.#commitUserPlan(plan, user, ctx, now);
-      this.#c.q.updateUser(id, plan.next as NonNullable<UserPlan['next']>);
-      return this.#user(id);
-    });
+  async recordActivity(id: number, ctx: ChangeContext): Promise<{ user: UserRecord; seatTaken: boolean }> {
+    const { user, plan } = await this.#changeUser(id, ctx, (u, now) =>
+      planActivity(u, now, this.#c.windowDays),
+    );
+    return { user, seatTaken: plan.takesSeat };
   }
 
-  approveUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
-    return this.#c.change(() => {
-      const now = ctx.clock.now();
-      const user = this.#user(id);
-      const plan = planApproveUser(user, now);
-      this.#commitUserPlan(plan, user, ctx, now);
-      this.#c.q.updateUser(id, plan.next as NonNullable<UserPlan['next']>);
-      return this.#user(id);
-    });
+  async updateUser(id: number, patch: UserPatch, ctx: ChangeContext): Promise<UserRecord> {
+    return (await this.#changeUser(id, ctx, (u, now) => planUpdateUser(u, patch, now, this.#c.windowDays)))
+      .user;
   }
 
-  rejectUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
-    return this.#c.change(() => {
-      const now = ctx.clock.now();
-      const user = this.#user(id);
-      const plan = planRejectUser(user);
-      this.#commitUserPlan(plan, user, ctx, now);
-      this.#c.q.deleteUser(id);
-      return user;
-    });
+  async approveUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
+    return (await this.#changeUser(id, ctx, (u, now) => planApproveUser(u, now))).user;
   }
 
-  deleteUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
-    return this.#c.change(() => {
-      const now = ctx.clock.now();
-      const user = this.#user(id);
-      const plan = planDeleteUser(user);
-      this.#commitUserPlan(plan, user, ctx, now);
-      this.#c.q.deleteUser(id);
-      return user;
-    });
+  async rejectUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
+    return (await this.#changeUser(id, ctx, (u) => planRejectUser(u))).user;
+  }
+
+  async deleteUser(id: number, ctx: ChangeContext): Promise<UserRecord> {
+    return (await this.#changeUser(id, ctx, (u) => planDeleteUser(u))).user;
   }
 
   disableInactiveUsers(
