@@ -100,6 +100,20 @@ export function seatClaimsContract(
       return active;
     }
 
+    it("a store decides with the other store's claims, whatever it read for its own last change", async () => {
+      await store.addLicense(newLicense(2), fixed(T0));
+      await store.createUser(newUser(), fixed(at(1)));
+      // A change that reads the active count and writes no user: the counts it read may be kept.
+      await store.addLicense(newLicense(1), fixed(at(2)));
+      await other.createUser(newUser(), fixed(at(3)));
+      await other.createUser(newUser(), fixed(at(4)));
+      await assert.rejects(
+        store.createUser(newUser(), fixed(at(5))),
+        (err: unknown) => err instanceof LicensorError && err.code === 'SEAT_LIMIT_REACHED',
+      );
+      assert.equal((await store.readView(at(6))).activeUserCount, 3);
+    });
+
     it('sixty claims for five free seats under a cap take exactly five', async () => {
       await store.addLicense(newLicense(1000), fixed(T0));
       await store.setSeatSettings({ userCap: 30, whenFull: 'refuse' }, fixed(T0));
