@@ -39,6 +39,9 @@ export interface SqliteStoreOptions extends Partial<StoreSettings> {
   busyTimeoutMs?: number;
 }
 
+/** The most changes one group commit takes; the rest wait for the next (see #flush). */
+const MAX_GROUP_COMMIT = 64;
+
 /** How stale a read may be about another process's commit: see #syncForRead. */
 const READ_SYNC_INTERVAL_MS = 20;
 
@@ -68,6 +71,9 @@ export class SqliteStore extends ComposedStore implements Store {
    * over only once it commits, since a rolled-back generation number is reused by the next writer.
    */
   #pending: { gens: Partial<Record<SnapshotPart, number>>; live?: LicenseRecord[] } = { gens: {} };
+  /** Changes waiting for the next group commit, in the order they were asked for. */
+  readonly #queue: { fn: () => unknown; resolve: (value: unknown) => void; reject: (err: Error) => void }[] =
+    [];
 
   private constructor(db: Database.Database, settings: StoreSettings) {
     super();
@@ -212,24 +218,67 @@ export class SqliteStore extends ComposedStore implements Store {
   }
 
   /**
-   * Runs a change: the plan inside the write lock, then, once committed, the snapshot parts it
-   * altered (this process's own commits do not move data_version).
+   * Queues a change for the next group commit (docs/performance.md#group-commit): the changes
+   * asked for while this turn of the event loop runs commit together, each in its own savepoint.
    */
   #change<T>(fn: () => T): Promise<T> {
-    return settle(() => {
-      this.#pending = { gens: {} };
-      const result = this.#write(() => {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ fn, resolve: resolve as (value: unknown) => void, reject });
+      if (this.#queue.length === 1) setImmediate(() => this.#flush());
+    });
+  }
+
+  /**
+   * Runs the queued changes in one transaction under the write lock, in the order they were
+   * asked for. Each runs in a savepoint, so one that throws (a refusal) rolls back alone, and reads
+   * what the ones before it wrote. Nothing is answered before the one commit; when the transaction
+   * itself fails, every change of it fails, and nothing it kept in memory is kept. Once it commits,
+   * the snapshot parts the changes altered turn over (this process's own commits do not move
+   * data_version).
+   */
+  #flush(): void {
+    const batch = this.#queue.splice(0, MAX_GROUP_COMMIT);
+    if (batch.length === 0) return;
+    if (this.#queue.length > 0) setImmediate(() => this.#flush());
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: Error })[] = [];
+    const gens: Partial<Record<SnapshotPart, number>> = {};
+    let live: LicenseRecord[] | undefined;
+    const liveBefore = this.#live;
+    try {
+      this.#write(() => {
         this.#sync();
-        return fn();
+        for (const change of batch) {
+          this.#pending = { gens: {} };
+          try {
+            const value = translate(() => this.#db.transaction(change.fn)());
+            Object.assign(gens, this.#pending.gens);
+            if (this.#pending.live && this.#pending.gens.licenses !== undefined) {
+              live = this.#pending.live;
+              // The next change of the batch reads the live licenses this one left.
+              this.#live = { gen: this.#pending.gens.licenses, licenses: live };
+            }
+            outcomes.push({ ok: true, value });
+          } catch (err) {
+            outcomes.push({ ok: false, error: asError(err) });
+          }
+        }
+        this.#pending = { gens: {} };
       });
-      const { gens, live } = this.#pending;
+    } catch (err) {
       this.#pending = { gens: {} };
-      for (const [part, gen] of Object.entries(gens) as [SnapshotPart, number][]) {
-        this.#gens[part] = gen;
-        this.#snapshot.invalidate(part);
-      }
-      if (live && gens.licenses !== undefined) this.#live = { gen: gens.licenses, licenses: live };
-      return result;
+      this.#live = liveBefore;
+      for (const change of batch) change.reject(asError(err));
+      return;
+    }
+    for (const [part, gen] of Object.entries(gens) as [SnapshotPart, number][]) {
+      this.#gens[part] = gen;
+      this.#snapshot.invalidate(part);
+    }
+    if (live && gens.licenses !== undefined) this.#live = { gen: gens.licenses, licenses: live };
+    batch.forEach((change, i) => {
+      const outcome = outcomes[i] as (typeof outcomes)[number];
+      if (outcome.ok) change.resolve(outcome.value);
+      else change.reject(outcome.error);
     });
   }
 
@@ -359,6 +408,10 @@ export class SqliteStore extends ComposedStore implements Store {
   }
 
   close(): Promise<void> {
+    // Changes already asked for are committed (or refused) first, not dropped.
+    while (this.#queue.length > 0 && this.#db.open) this.#flush();
+    for (const change of this.#queue.splice(0))
+      change.reject(new LicensorError('STORE_UNAVAILABLE', 'the database is closed'));
     if (this.#db.open) this.#db.close();
     return Promise.resolve();
   }
