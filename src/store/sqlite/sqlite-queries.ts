@@ -8,6 +8,7 @@ import type { UserValues } from '../../domain/user-changes.js';
 import { identityColumns, searchText } from '../../domain/user-identity.js';
 import {
   startOfNextUtcDay,
+  utcDay,
   type ActivityCounts,
   type UserRecord,
   type UserType,
@@ -293,11 +294,21 @@ export class SqliteQueries {
     ).run(move.day, move.userType, move.delta);
   }
 
+  /**
+   * The counters of the days after `day`, summed by type in one pass: a `GROUP BY user_type` sorts
+   * the window's rows in a temporary b-tree (730 rows at a 365-day window: 131 µs against 77 µs).
+   * One CASE per UserType (src/domain/users.ts).
+   */
   countersAfter(day: string): { user_type: UserType; n: number }[] {
-    return this.all(
-      'SELECT user_type, sum(n) AS n FROM activity_counts WHERE day > ? GROUP BY user_type',
-      day,
-    );
+    const sums = this.#prepare<[string], { dc: number; po: number }>(
+      `SELECT coalesce(sum(CASE WHEN user_type = 'dataConsumer' THEN n END), 0) AS dc,
+              coalesce(sum(CASE WHEN user_type = 'policyOwner' THEN n END), 0) AS po
+         FROM activity_counts WHERE day > ?`,
+    ).get(day) as { dc: number; po: number };
+    return [
+      { user_type: 'dataConsumer', n: sums.dc },
+      { user_type: 'policyOwner', n: sums.po },
+    ];
   }
 
   /** Last activity of the non-disabled users active in [from, to), ascending. */
@@ -305,6 +316,16 @@ export class SqliteQueries {
     return this.all(
       `SELECT user_type, last_activity_at AS at FROM users
          WHERE disabled = 0 AND last_activity_at >= ? AND last_activity_at < ? ORDER BY last_activity_at`,
+      from,
+      to,
+    );
+  }
+
+  /** How many non-disabled users, by type, were last active in [from, to): counted, not listed. */
+  activeBetween(from: string, to: string): { user_type: UserType; n: number }[] {
+    return this.all(
+      `SELECT user_type, count(*) AS n FROM users
+         WHERE disabled = 0 AND last_activity_at >= ? AND last_activity_at < ? GROUP BY user_type`,
       from,
       to,
     );
@@ -426,5 +447,19 @@ export function activityCounts(q: SqliteQueries, firstDay: string): ActivityCoun
   for (const row of q.activityBetween(start.toISOString(), startOfNextUtcDay(start).toISOString()))
     times[row.user_type].push(Date.parse(row.at));
   counts.firstDayTimes = times;
+  return counts;
+}
+
+/**
+ * Active users by type at the window start `since`: what activeUsersAt(activityCounts(q,
+ * utcDay(since)), since) answers, with the window's first day counted in SQL instead of read user
+ * by user. A change needs the count at one instant; the snapshot keeps the first day's times
+ * because it answers for every instant of that day (docs/performance.md#license-adds).
+ */
+export function activeAt(q: SqliteQueries, since: Date): Record<UserType, number> {
+  const counts: Record<UserType, number> = { dataConsumer: 0, policyOwner: 0 };
+  for (const row of q.countersAfter(utcDay(since))) counts[row.user_type] += row.n;
+  for (const row of q.activeBetween(since.toISOString(), startOfNextUtcDay(since).toISOString()))
+    counts[row.user_type] += row.n;
   return counts;
 }

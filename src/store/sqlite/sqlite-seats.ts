@@ -1,7 +1,7 @@
 import { claimSeat, type SeatClaim, type SeatState } from '../../domain/user-changes.js';
-import { activeSince, activeUsersAt, utcDay, type UserType } from '../../domain/users.js';
+import { activeSince, type UserType } from '../../domain/users.js';
 import type { SqliteChanges } from './sqlite-change.js';
-import { activityCounts } from './sqlite-queries.js';
+import { activeAt } from './sqlite-queries.js';
 
 /**
  * What the SQLite store's seat decisions read inside the write lock: the active count by type
@@ -16,8 +16,7 @@ export class SqliteSeats {
 
   /** Active users by type at the window start `since`, read in the current transaction. */
   activeByType(since: Date): Record<UserType, number> {
-    // Loaded for since's own day, so the domain's count always applies.
-    return activeUsersAt(activityCounts(this.#c.q, utcDay(since)), since) as Record<UserType, number>;
+    return activeAt(this.#c.q, since);
   }
 
   /** Active users at `now`, read in the current transaction. */
