@@ -67,8 +67,9 @@ export class SqliteStore extends ComposedStore implements Store {
   /** Live licenses parsed once per generation: changes and the snapshot share them. */
   #live: { gen: number; licenses: LicenseRecord[] } | undefined;
   /**
-   * What the transaction under way advanced: generations, and the live licenses after it. Taken
-   * over only once it commits, since a rolled-back generation number is reused by the next writer.
+   * What the change under way advanced: generations, and the live licenses after it. Taken over
+   * only when its savepoint is released (a rolled-back generation number is reused by the next
+   * writer), and dropped with the whole transaction when that fails (#flush).
    */
   #pending: { gens: Partial<Record<SnapshotPart, number>>; live?: LicenseRecord[] } = { gens: {} };
   /** Changes waiting for the next group commit, in the order they were asked for. */
@@ -242,7 +243,6 @@ export class SqliteStore extends ComposedStore implements Store {
     if (this.#queue.length > 0) setImmediate(() => this.#flush());
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: Error })[] = [];
     const gens: Partial<Record<SnapshotPart, number>> = {};
-    let live: LicenseRecord[] | undefined;
     const liveBefore = this.#live;
     try {
       this.#write(() => {
@@ -251,12 +251,11 @@ export class SqliteStore extends ComposedStore implements Store {
           this.#pending = { gens: {} };
           try {
             const value = translate(() => this.#db.transaction(change.fn)());
-            Object.assign(gens, this.#pending.gens);
-            if (this.#pending.live && this.#pending.gens.licenses !== undefined) {
-              live = this.#pending.live;
-              // The next change of the batch reads the live licenses this one left.
-              this.#live = { gen: this.#pending.gens.licenses, licenses: live };
-            }
+            const { gens: moved, live } = this.#pending;
+            Object.assign(gens, moved);
+            // The next change of the batch, and the snapshot once this commits, read the live
+            // licenses this one left (parsed again when it left none).
+            if (moved.licenses !== undefined) this.#live = live && { gen: moved.licenses, licenses: live };
             outcomes.push({ ok: true, value });
           } catch (err) {
             outcomes.push({ ok: false, error: asError(err) });
@@ -274,7 +273,6 @@ export class SqliteStore extends ComposedStore implements Store {
       this.#gens[part] = gen;
       this.#snapshot.invalidate(part);
     }
-    if (live && gens.licenses !== undefined) this.#live = { gen: gens.licenses, licenses: live };
     batch.forEach((change, i) => {
       const outcome = outcomes[i] as (typeof outcomes)[number];
       if (outcome.ok) change.resolve(outcome.value);
