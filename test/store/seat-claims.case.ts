@@ -103,7 +103,8 @@ export function seatClaimsContract(
     it("a store decides with the other store's claims, whatever it read for its own last change", async () => {
       await store.addLicense(newLicense(2), fixed(T0));
       await store.createUser(newUser(), fixed(at(1)));
-      // A change that reads the active count and writes no user: the counts it read may be kept.
+      // A change that reads the active count and writes no user: a store that kept what it read
+      // there, without noticing the other store's commits, would count two users too few.
       await store.addLicense(newLicense(1), fixed(at(2)));
       await other.createUser(newUser(), fixed(at(3)));
       await other.createUser(newUser(), fixed(at(4)));

@@ -299,16 +299,12 @@ export class SqliteQueries {
    * the window's rows in a temporary b-tree (730 rows at a 365-day window: 131 µs against 77 µs).
    * One CASE per UserType (src/domain/users.ts).
    */
-  countersAfter(day: string): { user_type: UserType; n: number }[] {
-    const sums = this.#prepare<[string], { dc: number; po: number }>(
-      `SELECT coalesce(sum(CASE WHEN user_type = 'dataConsumer' THEN n END), 0) AS dc,
-              coalesce(sum(CASE WHEN user_type = 'policyOwner' THEN n END), 0) AS po
+  countersAfter(day: string): Record<UserType, number> {
+    return this.#prepare<[string], Record<UserType, number>>(
+      `SELECT coalesce(sum(CASE WHEN user_type = 'dataConsumer' THEN n END), 0) AS dataConsumer,
+              coalesce(sum(CASE WHEN user_type = 'policyOwner' THEN n END), 0) AS policyOwner
          FROM activity_counts WHERE day > ?`,
-    ).get(day) as { dc: number; po: number };
-    return [
-      { user_type: 'dataConsumer', n: sums.dc },
-      { user_type: 'policyOwner', n: sums.po },
-    ];
+    ).get(day) as Record<UserType, number>;
   }
 
   /** Last activity of the non-disabled users active in [from, to), ascending. */
@@ -436,29 +432,21 @@ export class SqliteQueries {
 
 /** The activity counts of a window whose first day is `firstDay`; run inside a read transaction. */
 export function activityCounts(q: SqliteQueries, firstDay: string): ActivityCounts {
-  const counts: ActivityCounts = {
-    firstDay,
-    afterFirstDay: { dataConsumer: 0, policyOwner: 0 },
-    firstDayTimes: { dataConsumer: [], policyOwner: [] },
-  };
-  for (const row of q.countersAfter(firstDay)) counts.afterFirstDay[row.user_type] += row.n;
   const start = new Date(`${firstDay}T00:00:00.000Z`);
   const times: Record<UserType, number[]> = { dataConsumer: [], policyOwner: [] };
   for (const row of q.activityBetween(start.toISOString(), startOfNextUtcDay(start).toISOString()))
     times[row.user_type].push(Date.parse(row.at));
-  counts.firstDayTimes = times;
-  return counts;
+  return { firstDay, afterFirstDay: q.countersAfter(firstDay), firstDayTimes: times };
 }
 
 /**
  * Active users by type at the window start `since`: what activeUsersAt(activityCounts(q,
  * utcDay(since)), since) answers, with the window's first day counted in SQL instead of read user
  * by user. A change needs the count at one instant; the snapshot keeps the first day's times
- * because it answers for every instant of that day (docs/performance.md#license-adds).
+ * because it answers for every instant of that day (docs/performance.md, Findings, "Seat claims").
  */
 export function activeAt(q: SqliteQueries, since: Date): Record<UserType, number> {
-  const counts: Record<UserType, number> = { dataConsumer: 0, policyOwner: 0 };
-  for (const row of q.countersAfter(utcDay(since))) counts[row.user_type] += row.n;
+  const counts = q.countersAfter(utcDay(since));
   for (const row of q.activeBetween(since.toISOString(), startOfNextUtcDay(since).toISOString()))
     counts[row.user_type] += row.n;
   return counts;
