@@ -5,7 +5,7 @@
  * on SQLite and on PostgreSQL.
  */
 import assert from 'node:assert/strict';
-import { before, describe, test } from 'node:test';
+import { before, describe, test, type TestContext } from 'node:test';
 import { createIssuer } from '../helpers/issuer.js';
 import { postgresSkipReason } from '../helpers/postgres.js';
 import { startServerProcess } from '../helpers/process.js';
@@ -43,6 +43,21 @@ for (const store of STORES) {
   describe(`changes whose client resets the connection (${store})`, () => {
     test('every committed change has its audit entry, and no entry lacks its change', async (t) => {
       if (store === 'postgres' && pgSkip) return t.skip(pgSkip);
+      // Every round checks every rule. Whether a reset reaches the server before or after it reads
+      // the request is up to the network: a round where few did proves little, so it runs again (a
+      // fresh server), at most three times, until most changes and at least two refusals were read.
+      let last = { committed: 0, refusalsRead: 0 };
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        last = await round(t);
+        if (last.committed >= 30 && last.refusalsRead >= 2) break;
+        t.diagnostic(`${store}: round ${attempt} read too few (${JSON.stringify(last)}); again`);
+      }
+      assert.ok(last.committed >= 30, `only ${last.committed} of 40 changes committed`);
+      assert.ok(last.refusalsRead >= 2, `only ${last.refusalsRead} refusals were read`);
+    });
+
+    /** One round against a fresh server; answers how much of it the server read. */
+    async function round(t: TestContext): Promise<{ committed: number; refusalsRead: number }> {
       const { env, issuer } = await installation(t, store);
       const server = await startServerProcess(t, env);
       const base = server.url;
@@ -207,8 +222,6 @@ for (const store of STORES) {
         'no entry names an address the requests did not come from',
       );
       assert.deepEqual(missing, [], `committed changes without their audit entry`);
-      // Most resets reach the server before the connection dies; a run where few did proves little.
-      assert.ok(committed >= 30, `only ${committed} of 40 changes committed`);
       assert.equal(
         successes.length,
         committed + carriers.length,
@@ -221,7 +234,6 @@ for (const store of STORES) {
       );
       // A refusal is audited before its response: each one the server read has its entry, with its
       // code, and no entry names a refusal that was not sent.
-      assert.ok(refusedExpected.length >= 2, `only ${refusedExpected.length} refusals were read`);
       const sent = refusals.map((r) => `${r.action} ${r.target} ${r.code}`);
       const rows = refused.map((a) => `${a.action} ${a.target} ${a.code}`);
       assert.deepEqual(
@@ -235,7 +247,8 @@ for (const store of STORES) {
         refusedExpected.sort(),
         'every refusal the server read is audited, with its code',
       );
-    });
+      return { committed, refusalsRead: refusedExpected.length };
+    }
 
     test('an answered change or refusal is in the log by the time its answer arrives', async (t) => {
       if (store === 'postgres' && pgSkip) return t.skip(pgSkip);
