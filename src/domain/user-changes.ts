@@ -249,6 +249,31 @@ export function claimSeat(state: SeatState, now: Date, claimant: UserType): Seat
   };
 }
 
+/** A seat claim already decided in the same transaction, and the type of the user it is for. */
+export interface EarlierClaim {
+  claim: SeatClaim;
+  claimant: UserType;
+}
+
+/**
+ * The seat state a claim sees when `earlier` claims commit in the same transaction before it
+ * (docs/seats.md#batched-creates): each made one more user of its type active, and the thresholds
+ * the last one left fired stay fired. A store that decides several claims from one read of the
+ * count decides each one from this, so the limit and the thresholds stay exact.
+ */
+export function afterClaims(state: SeatState, earlier: readonly EarlierClaim[]): SeatState {
+  const last = earlier.at(-1);
+  if (last === undefined) return state;
+  const activeByType = { ...state.activeByType };
+  for (const { claimant } of earlier) activeByType[claimant] += 1;
+  return {
+    ...state,
+    activeUserCount: state.activeUserCount + earlier.length,
+    activeByType,
+    firedThresholds: last.claim.firedThresholds,
+  };
+}
+
 /**
  * A new user: a seat when one is free; in queue mode, when none is, the pending user instead of
  * SEAT_LIMIT_REACHED. Only a create queues: re-enabling, activity and approval always claimSeat.

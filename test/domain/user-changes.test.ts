@@ -5,7 +5,10 @@ import { LicensorError } from '../../src/domain/errors.js';
 import { effectiveLicense } from '../../src/domain/license.js';
 import {
   activityFastPath,
+  afterClaims,
   claimSeat,
+  type EarlierClaim,
+  type SeatState,
   planActivity,
   planCreateUser,
   planDeleteUser,
@@ -13,7 +16,7 @@ import {
   SEAT_LOCK_MARGIN_MS,
 } from '../../src/domain/user-changes.js';
 import { DEFAULT_SEAT_SETTINGS } from '../../src/domain/seat-policy.js';
-import type { UserRecord } from '../../src/domain/users.js';
+import type { UserRecord, UserType } from '../../src/domain/users.js';
 import { licenseRecord } from '../helpers/records.js';
 
 const DAY = 86_400_000;
@@ -260,5 +263,68 @@ describe('the seat claim', () => {
       [80],
     );
     assert.deepEqual(again.firedThresholds, [80]);
+  });
+});
+
+describe('claims decided together (afterClaims)', () => {
+  const license = licenseRecord(1, { uuid: 'l-1', createdAt: '2026-01-01T00:00:00Z', seats: 10 });
+  const effective = effectiveLicense([license], NOW);
+  const types = ['dataConsumer', 'policyOwner'] as const;
+
+  /** Each claim's outcome when claim i is decided from the state after claims 0..i-1. */
+  function oneByOne(start: number, claimants: readonly UserType[], fold: boolean): string[] {
+    const earlier: EarlierClaim[] = [];
+    let byType = { dataConsumer: start, policyOwner: 0 };
+    let fired: number[] = [];
+    return claimants.map((claimant) => {
+      // Recounted: what a store reads after the earlier claims committed, one transaction each.
+      const recounted: SeatState = {
+        activeUserCount: byType.dataConsumer + byType.policyOwner,
+        activeByType: byType,
+        effective,
+        settings: DEFAULT_SEAT_SETTINGS,
+        firedThresholds: fired,
+      };
+      // Read once before them all: what a store that decides them together read under its lock.
+      const base: SeatState = {
+        ...recounted,
+        activeUserCount: start,
+        activeByType: { dataConsumer: start, policyOwner: 0 },
+        firedThresholds: [],
+      };
+      const state = fold ? afterClaims(base, earlier) : recounted;
+      try {
+        const claim = claimSeat(state, NOW, claimant);
+        earlier.push({ claim, claimant });
+        byType = { ...byType, [claimant]: byType[claimant] + 1 };
+        fired = claim.firedThresholds;
+        return JSON.stringify({ usage: claim.usage, events: claim.events, fired: claim.firedThresholds });
+      } catch (err) {
+        return (err as LicensorError).code;
+      }
+    });
+  }
+
+  it('decides each claim as if the earlier ones had committed first', () => {
+    for (let start = 0; start <= 10; start++)
+      for (let mask = 0; mask < 1 << 6; mask++) {
+        const claimants = Array.from({ length: 6 }, (_, i) => types[(mask >> i) & 1] as UserType);
+        assert.deepEqual(
+          oneByOne(start, claimants, true),
+          oneByOne(start, claimants, false),
+          `from ${start}`,
+        );
+      }
+  });
+
+  it('leaves the state as it is when nothing was claimed before', () => {
+    const state: SeatState = {
+      activeUserCount: 3,
+      activeByType: { dataConsumer: 2, policyOwner: 1 },
+      effective,
+      settings: DEFAULT_SEAT_SETTINGS,
+      firedThresholds: [80],
+    };
+    assert.equal(afterClaims(state, []), state);
   });
 });
