@@ -16,6 +16,13 @@ export interface PostgresEffects {
   touches: readonly SnapshotPart[];
 }
 
+/** A change's effects, with the context and the instant it was decided at. */
+export interface EffectsAt {
+  effects: PostgresEffects;
+  ctx: ChangeContext;
+  now: Date;
+}
+
 /**
  * What the PostgreSQL store hands the modules that execute some of its changes (tokens): the
  * store keeps the pool, the statements every change ends with and the snapshot to itself.
@@ -27,6 +34,13 @@ export interface PostgresChanges {
   tx<T>(work: (client: PoolClient) => Promise<T>): Promise<T>;
   /** A change's counters, audit entry, events, announcements and COMMIT, as statements. */
   effectStatements(effects: PostgresEffects, ctx: ChangeContext, now: Date): string[];
+  /**
+   * The same without the announcements and COMMIT, for a transaction that commits several changes
+   * (docs/seats.md#batched-creates); commitStatements() ends it.
+   */
+  effectRows(changes: readonly EffectsAt[]): string[];
+  /** The announcements of the parts a transaction altered, then COMMIT. */
+  commitStatements(touches: readonly SnapshotPart[]): string[];
   /** After a commit: the snapshot parts this instance altered turn over without waiting. */
   committed(touches: readonly SnapshotPart[]): void;
 }

@@ -156,14 +156,22 @@ export function invalidateLicenses(uuids: readonly string[], now: Date): string 
 }
 
 export function insertUser(id: number, user: UserValues): string {
-  const derived = identityColumns(user);
+  return insertUsers([{ id, user }]);
+}
+
+/** Several new users in one statement, each row returned (callers match them by id). */
+export function insertUsers(rows: readonly { id: number; user: UserValues }[]): string {
+  const values = rows.map(({ id, user }) => {
+    const derived = identityColumns(user);
+    return sql`(${id}, ${user.iamid}, ${user.userid}, ${user.name}, ${user.email}, ${user.userType},
+      ${user.createdAt}, ${user.lastActivityAt}, ${user.disabled}, ${user.pending}, ${derived.identityKey},
+      ${derived.searchText})`;
+  });
   return (
-    sql`INSERT INTO users (id, iamid, userid, name, email, user_type, created_at, last_activity_at, disabled,
+    `INSERT INTO users (id, iamid, userid, name, email, user_type, created_at, last_activity_at, disabled,
       pending, identity_key, search_text)
     OVERRIDING SYSTEM VALUE
-    VALUES (${id}, ${user.iamid}, ${user.userid}, ${user.name}, ${user.email}, ${user.userType},
-      ${user.createdAt}, ${user.lastActivityAt}, ${user.disabled}, ${user.pending}, ${derived.identityKey},
-      ${derived.searchText})
+    VALUES ${values.join(', ')}
     RETURNING ` + USER_COLUMNS
   );
 }
@@ -219,6 +227,31 @@ export function raiseUsage(usage: UsageRaise): string {
   );
 }
 
+/**
+ * Several raises, in order, as one statement: per day the highest peaks and the last raise's
+ * seats, which is what applying them one after another leaves (the peaks never fall, the seats are
+ * the latest seen). None when there is nothing to raise.
+ */
+export function raiseUsages(usages: readonly UsageRaise[]): string[] {
+  if (usages.length === 0) return [];
+  if (usages.length === 1) return [raiseUsage(usages[0] as UsageRaise)];
+  const rows = usages
+    .map(
+      (u, i) =>
+        sql`(${u.day}, ${u.peakActiveUsers}::bigint, ${u.peakByType.dataConsumer}::bigint, ${u.peakByType.policyOwner}::bigint, ${u.licenseSeats}::bigint, ${u.hardSeats}::bigint, ${i})`,
+    )
+    .join(', ');
+  return [
+    `INSERT INTO usage_daily
+      (day, peak_active_users, peak_data_consumers, peak_policy_owners, license_seats, hard_seats)
+    SELECT DISTINCT ON (day) day, max(p) OVER w, max(dc) OVER w, max(po) OVER w, ls, hs
+    FROM (VALUES ${rows}) AS r(day, p, dc, po, ls, hs, i)
+    WINDOW w AS (PARTITION BY day)
+    ORDER BY day, i DESC
+    ${USAGE_RAISE_ON_CONFLICT}`,
+  ];
+}
+
 /** The statements that make `fired` the stored set, none when it already is. */
 export function setFiredThresholds(before: readonly number[], fired: readonly number[]): string[] {
   if (before.length === fired.length && before.every((p, i) => p === fired[i])) return [];
@@ -249,9 +282,20 @@ export function insertEvent(event: EventDraft, now: Date, id: string = newEventI
 }
 
 export function insertAudit(entry: NewAuditEntry): string {
-  return sql`INSERT INTO audit_events (at, actor_token_id, actor_name, action, target, target_name, outcome, code, client_address)
-    VALUES (${entry.at}, ${entry.actorTokenId}, ${entry.actorName}, ${entry.action}, ${entry.target},
-      ${entry.targetName}, ${entry.outcome}, ${entry.code}, ${entry.clientAddress})`;
+  return insertAudits([entry])[0] as string;
+}
+
+/** Audit entries in one statement, their ids in the order given; none for none. */
+export function insertAudits(entries: readonly NewAuditEntry[]): string[] {
+  if (entries.length === 0) return [];
+  const rows = entries.map(
+    (e) => sql`(${e.at}, ${e.actorTokenId}, ${e.actorName}, ${e.action}, ${e.target},
+      ${e.targetName}, ${e.outcome}, ${e.code}, ${e.clientAddress})`,
+  );
+  return [
+    `INSERT INTO audit_events (at, actor_token_id, actor_name, action, target, target_name, outcome, code, client_address)
+    VALUES ${rows.join(', ')}`,
+  ];
 }
 
 export function addAuthFailures(count: AuthFailureCount): string {

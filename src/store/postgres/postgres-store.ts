@@ -26,7 +26,8 @@ import { PostgresWebhooks } from './postgres-webhooks.js';
 import * as q from './postgres-queries.js';
 import { PostgresReads } from './postgres-reads.js';
 import { batch, sql } from './postgres-sql.js';
-import type { PostgresChanges, PostgresEffects } from './postgres-change.js';
+import type { EffectsAt, PostgresChanges, PostgresEffects } from './postgres-change.js';
+import type { SeatClaim } from '../../domain/user-changes.js';
 import { createPool, type PostgresStoreOptions } from './postgres-pool.js';
 import { PostgresTokens } from './postgres-tokens.js';
 import { PostgresSeats } from './postgres-seats.js';
@@ -91,6 +92,8 @@ export class PostgresStore extends ComposedStore implements Store {
       schema,
       tx: (work) => this.#tx(work),
       effectStatements: (effects, ctx, now) => this.#effectStatements(effects, ctx, now),
+      effectRows: (changes) => this.#effectRows(changes),
+      commitStatements: (touches) => this.#commitStatements(touches),
       committed: (touches) => this.#committed(touches),
     };
     this.#seats = new PostgresSeats(this.#snapshot, schema, this.#windowDays);
@@ -138,21 +141,38 @@ export class PostgresStore extends ComposedStore implements Store {
 
   /** The statements that commit a change's effects, the announcements of what it altered, COMMIT. */
   #effectStatements(effects: PostgresEffects, ctx: ChangeContext, now: Date): string[] {
-    const { claim } = effects;
+    return [...this.#effectRows([{ effects, ctx, now }]), ...this.#commitStatements(effects.touches)];
+  }
+
+  /**
+   * The counters, usage, thresholds, events and audit entries of changes committed together, in
+   * their order, without the commit: a few statements however many changes there are (the counter
+   * moves summed, the usage raises merged, the audit entries in one insert).
+   */
+  #effectRows(changes: readonly EffectsAt[]): string[] {
+    const claimed = changes.flatMap(({ effects }) => (effects.claim ? [effects] : []));
     return [
-      ...q.moveCounters(effects.counters ?? []),
-      ...(claim
-        ? [
-            q.raiseUsage(claim.usage),
-            ...q.setFiredThresholds(effects.firedBefore ?? [], claim.firedThresholds),
-          ]
-        : []),
-      ...[...(effects.events ?? []), ...(claim?.events ?? [])].map((e) => q.insertEvent(e, now)),
-      ...(effects.audit ? [q.insertAudit(auditEntry(effects.audit, ctx.actor, now))] : []),
-      ...(effects.audits ?? []).map((draft) => q.insertAudit(auditEntry(draft, ctx.actor, now))),
-      ...effects.touches.flatMap((part) => q.announce(this.#schema, part)),
-      'COMMIT',
+      ...q.moveCounters(changes.flatMap(({ effects }) => effects.counters ?? [])),
+      ...q.raiseUsages(claimed.map((effects) => (effects.claim as SeatClaim).usage)),
+      ...claimed.flatMap((effects) =>
+        q.setFiredThresholds(effects.firedBefore ?? [], (effects.claim as SeatClaim).firedThresholds),
+      ),
+      ...changes.flatMap(({ effects, now }) =>
+        [...(effects.events ?? []), ...(effects.claim?.events ?? [])].map((e) => q.insertEvent(e, now)),
+      ),
+      ...q.insertAudits(
+        changes.flatMap(({ effects, ctx, now }) =>
+          [...(effects.audit ? [effects.audit] : []), ...(effects.audits ?? [])].map((draft) =>
+            auditEntry(draft, ctx.actor, now),
+          ),
+        ),
+      ),
     ];
+  }
+
+  /** The announcements of the parts a transaction altered, then COMMIT. */
+  #commitStatements(touches: readonly SnapshotPart[]): string[] {
+    return [...touches.flatMap((part) => q.announce(this.#schema, part)), 'COMMIT'];
   }
 
   /** After a commit: this instance's snapshot need not wait for its own notification. */
