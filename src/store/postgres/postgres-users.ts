@@ -21,6 +21,7 @@ import { activeSince, type UserRecord } from '../../domain/users.js';
 import { userFromRow, type UserRow } from '../rows.js';
 import type { ChangeContext, InactiveUsersDisabled, NewUser, UserPatch } from '../store.js';
 import type { PostgresChanges } from './postgres-change.js';
+import { PostgresCreateBatches } from './postgres-create-batch.js';
 import { guardedUsageRaise, isClaimGuardFailure } from './postgres-claim.js';
 import * as q from './postgres-queries.js';
 import type { PostgresReads } from './postgres-reads.js';
@@ -36,14 +37,21 @@ export class PostgresUsers {
   readonly #c: PostgresChanges;
   readonly #seats: PostgresSeats;
   readonly #reads: PostgresReads;
+  readonly #batches: PostgresCreateBatches;
 
   constructor(changes: PostgresChanges, seats: PostgresSeats, reads: PostgresReads) {
     this.#c = changes;
     this.#seats = seats;
     this.#reads = reads;
+    this.#batches = new PostgresCreateBatches(changes, seats, (user, ctx) => this.#createAlone(user, ctx));
   }
 
-  async createUser(user: NewUser, ctx: ChangeContext): Promise<UserRecord> {
+  createUser(user: NewUser, ctx: ChangeContext): Promise<UserRecord> {
+    return this.#batches.create(user, ctx);
+  }
+
+  /** One create in its own transaction: guarded, or decided under the seat lock. */
+  async #createAlone(user: NewUser, ctx: ChangeContext): Promise<UserRecord> {
     const guarded = await this.#c.tx((client) => this.#createGuarded(client, user, ctx));
     if (guarded) {
       this.#c.committed(['users']);

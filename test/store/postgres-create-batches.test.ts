@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import pg from 'pg';
+import { ManualClock } from '../../src/domain/clock.js';
+import { LicensorError } from '../../src/domain/errors.js';
+import { verifyLicenseKey } from '../../src/keys/license-jws.js';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { raiseUsages } from '../../src/store/postgres/postgres-queries.js';
+import type { NewUser } from '../../src/store/store.js';
+import { createIssuer } from '../helpers/issuer.js';
+import { postgresSkipReason, TEST_DATABASE_URL, withSchema } from '../helpers/postgres.js';
+import { TEST_ACTOR } from './store-contract.js';
+
+const skip = await postgresSkipReason();
+
+const T = new Date('2026-06-01T12:00:00.000Z');
+const user = (userid: string): NewUser => ({
+  userid,
+  iamid: 'idp',
+  name: null,
+  email: null,
+  userType: 'dataConsumer',
+});
+
+/** Each promise's user id, or its refusal's code (a message for anything else). */
+function outcomes(creates: Promise<{ id: number }>[]): Promise<(number | string)[]> {
+  return Promise.all(
+    creates.map((p) =>
+      p.then(
+        (u) => u.id,
+        (err: unknown) =>
+          err instanceof LicensorError
+            ? err.code
+            : `error: ${err instanceof Error ? err.message : String(err)}`,
+      ),
+    ),
+  );
+}
+
+/**
+ * Batched creates (docs/seats.md#batched-creates): the creates asked for together commit in one
+ * transaction, each decided from the count read under the seat lock plus the claims before it.
+ */
+describe('PostgresStore: creates asked for together', { skip: skip ?? false }, () => {
+  async function withStore(
+    seats: number,
+    fn: (
+      store: PostgresStore,
+      sql: pg.Client,
+      ctx: { clock: ManualClock; actor: typeof TEST_ACTOR },
+    ) => Promise<void>,
+  ): Promise<void> {
+    await withSchema(async (schema) => {
+      const store = await PostgresStore.open({ url: TEST_DATABASE_URL, schema });
+      const sql = new pg.Client({ connectionString: TEST_DATABASE_URL, options: `-c search_path=${schema}` });
+      sql.on('error', () => undefined);
+      try {
+        await sql.connect();
+        const ctx = { clock: new ManualClock(T), actor: TEST_ACTOR };
+        const issuer = createIssuer(() => T);
+        const key = issuer.issue({ seats });
+        const { payload, claims } = verifyLicenseKey(key, issuer.ring);
+        await store.addLicense({ licenseKey: key, payload, claims }, ctx);
+        await fn(store, sql, ctx);
+      } finally {
+        await sql.end().catch(() => undefined);
+        await store.close();
+      }
+    });
+  }
+
+  it('commit in one transaction, exactly up to the limit, a duplicate among them refused, each audited', () =>
+    withStore(4, async (store, sql, ctx) => {
+      const ids = ['a', 'b', 'A', 'c', 'd', 'e', 'f'];
+      const got = await outcomes(ids.map((id) => store.createUser(user(id), ctx)));
+      // 'A' is 'a' ignoring case, decided after 'a' in the same batch; 'e' and 'f' find no seat.
+      assert.deepEqual(
+        got.map((g) => (typeof g === 'number' ? 'created' : g)),
+        [
+          'created',
+          'created',
+          'USER_ALREADY_EXISTS',
+          'created',
+          'created',
+          'SEAT_LIMIT_REACHED',
+          'SEAT_LIMIT_REACHED',
+        ],
+      );
+      const { rows } = await sql.query<{ n: string; xacts: string }>(
+        'SELECT count(*) AS n, count(DISTINCT xmin::text) AS xacts FROM users',
+      );
+      assert.deepEqual(rows[0], { n: '4', xacts: '1' }, 'the four creates are one transaction');
+      const audited = await sql.query<{ target: string }>(
+        "SELECT target FROM audit_events WHERE action = 'user.create' ORDER BY id",
+      );
+      assert.deepEqual(
+        audited.rows.map((r) => r.target),
+        got.filter((g) => typeof g === 'number').map((id) => `user:${id}`),
+        'each created user has its entry, in the order asked',
+      );
+      const view = await store.readView(ctx.clock.now());
+      assert.equal(view.activeUserCount, 4);
+      const usage = await store.usageHistory('2026-06-01', '2026-06-01');
+      assert.equal(usage[0]?.peakActiveUsers, 4);
+    }));
+
+  it('fire each seat threshold once, with the count at which it was crossed', () =>
+    withStore(10, async (store, _sql, ctx) => {
+      const got = await outcomes(Array.from({ length: 12 }, (_, i) => store.createUser(user(`u${i}`), ctx)));
+      assert.equal(got.filter((g) => typeof g === 'number').length, 10);
+      const { events } = await store.listEvents({ offset: 0, size: 100, type: 'seats.threshold' });
+      assert.deepEqual(
+        events
+          .map((e) => e.data as { percent: number; activeUserCount: number })
+          .map((d) => [d.percent, d.activeUserCount])
+          .sort((x, y) => (x[0] as number) - (y[0] as number)),
+        [
+          [80, 8],
+          [90, 9],
+          [100, 10],
+        ],
+      );
+    }));
+
+  it('a create whose write fails fails alone; the others commit', () =>
+    withStore(10, async (store, sql, ctx) => {
+      await sql.query(`CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.userid = 'boom' THEN RAISE EXCEPTION 'no boom here'; END IF; RETURN NEW; END $$`);
+      await sql.query(
+        'CREATE TRIGGER refuse_boom BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION refuse_boom()',
+      );
+      const got = await outcomes(['x', 'boom', 'y'].map((id) => store.createUser(user(id), ctx)));
+      assert.equal(typeof got[0], 'number');
+      assert.match(String(got[1]), /no boom here/);
+      assert.equal(typeof got[2], 'number');
+      const { rows } = await sql.query<{ userid: string }>('SELECT userid FROM users ORDER BY userid');
+      assert.deepEqual(
+        rows.map((r) => r.userid),
+        ['x', 'y'],
+      );
+      const audited = await sql.query("SELECT 1 FROM audit_events WHERE action = 'user.create'");
+      assert.equal(audited.rowCount, 2);
+    }));
+
+  it('merge usage raises as one after another would leave them: the highest peaks, the last seats, per day', () =>
+    withStore(10, async (_store, sql) => {
+      await sql.query(
+        "INSERT INTO usage_daily (day, peak_active_users, peak_data_consumers, peak_policy_owners, license_seats, hard_seats) VALUES ('2026-06-01', 7, 5, 2, 10, 10)",
+      );
+      const raise = (day: string, total: number, dc: number, seats: number) => ({
+        day,
+        peakActiveUsers: total,
+        peakByType: { dataConsumer: dc, policyOwner: total - dc },
+        licenseSeats: seats,
+        hardSeats: seats,
+      });
+      const [statement] = raiseUsages([
+        raise('2026-06-01', 6, 6, 20),
+        raise('2026-06-02', 3, 1, 30),
+        raise('2026-06-01', 8, 4, 25),
+        raise('2026-06-02', 2, 2, 40),
+      ]);
+      await sql.query(statement as string);
+      const { rows } = await sql.query(
+        'SELECT day, peak_active_users, peak_data_consumers, peak_policy_owners, license_seats FROM usage_daily ORDER BY day',
+      );
+      assert.deepEqual(
+        rows.map((r: Record<string, unknown>) => Object.values(r).map(String)),
+        [
+          ['2026-06-01', '8', '6', '4', '25'],
+          ['2026-06-02', '3', '2', '2', '40'],
+        ],
+      );
+    }));
+});
