@@ -30,8 +30,9 @@ import { batch, sql } from './postgres-sql.js';
 
 /**
  * The user changes of the PostgreSQL store (docs/seats.md): a change of one user locks its row,
- * then the seat lock when it may take a seat; a new user's claim is guarded
- * (docs/seats.md#guarded-claims). Each is one transaction with its audit entry and events.
+ * then the seat lock when it may take a seat. New users asked for together are created in one
+ * transaction (docs/seats.md#batched-creates), one alone is guarded (docs/seats.md#guarded-claims).
+ * Each change commits with its audit entry and events.
  */
 export class PostgresUsers {
   readonly #c: PostgresChanges;
