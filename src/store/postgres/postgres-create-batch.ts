@@ -1,6 +1,5 @@
-import { changeAudit } from '../../domain/changes.js';
 import type { QueryResultRow } from 'pg';
-import { LicensorError } from '../../domain/errors.js';
+import { changeAudit } from '../../domain/changes.js';
 import {
   afterClaims,
   claimSeatOrQueue,
@@ -14,20 +13,13 @@ import { identityKey } from '../../domain/user-identity.js';
 import { activeSince, type UserRecord } from '../../domain/users.js';
 import { userFromRow, type UserRow } from '../rows.js';
 import type { ChangeContext, NewUser } from '../store.js';
+import { ChangeBatches, settle, type Queued } from './postgres-batches.js';
 import type { EffectsAt, PostgresChanges } from './postgres-change.js';
 import * as q from './postgres-queries.js';
 import type { PostgresSeats } from './postgres-seats.js';
 import { batch, sql } from './postgres-sql.js';
 
-/** The most creates one transaction commits. */
-const MAX_BATCH = 64;
-
-interface QueuedCreate {
-  user: NewUser;
-  ctx: ChangeContext;
-  resolve: (user: UserRecord) => void;
-  reject: (err: unknown) => void;
-}
+type QueuedCreate = Queued<NewUser, UserRecord>;
 
 /** A create of a batch that writes: its row and its effects. */
 interface Writing {
@@ -43,24 +35,18 @@ type Decided = Writing | { create: QueuedCreate; refusal: unknown; writes: false
 
 /**
  * Batched creates on PostgreSQL (docs/seats.md#batched-creates): the creates this process is asked
- * for while it commits others are decided and committed together, in one transaction under one
- * seat lock, in two round trips: the locks and reads, then every create's writes, audit entry and
- * events and one COMMIT. The domain decides them in the order asked, each from the count read under
- * the lock plus the claims decided before it (afterClaims), so the limit and the thresholds stay as
- * exact as one create at a time. A refused create (a duplicate, no seat) writes nothing and the
- * others go on. When the writes fail for any other reason than a lost connection, each create is
- * tried again alone, so one create's failure is its own; a lost connection fails them all, as it
- * would have failed each. A batch of one create runs as a create alone does (`alone`: guarded,
- * docs/seats.md#guarded-claims). One batch commits at a time in a process; the next one gathers
- * meanwhile.
+ * for while it commits others are decided and committed together (ChangeBatches), in one
+ * transaction under one seat lock, in two round trips: the locks and reads, then every create's
+ * writes, audit entry and events and one COMMIT. The domain decides them in the order asked, each
+ * from the count read under the lock plus the claims decided before it (afterClaims), so the limit
+ * and the thresholds stay as exact as one create at a time. A refused create (a duplicate, no seat)
+ * writes nothing and the others go on. A batch of one create runs as a create alone does (`alone`:
+ * guarded, docs/seats.md#guarded-claims).
  */
 export class PostgresCreateBatches {
   readonly #c: PostgresChanges;
   readonly #seats: PostgresSeats;
-  readonly #alone: (user: NewUser, ctx: ChangeContext) => Promise<UserRecord>;
-  readonly #queue: QueuedCreate[] = [];
-  #running = false;
-  #scheduled = false;
+  readonly #batches: ChangeBatches<NewUser, UserRecord>;
 
   constructor(
     changes: PostgresChanges,
@@ -69,56 +55,16 @@ export class PostgresCreateBatches {
   ) {
     this.#c = changes;
     this.#seats = seats;
-    this.#alone = alone;
+    this.#batches = new ChangeBatches(alone, (creates) => this.#commit(creates));
   }
 
   create(user: NewUser, ctx: ChangeContext): Promise<UserRecord> {
-    return new Promise<UserRecord>((resolve, reject) => {
-      this.#queue.push({ user, ctx, resolve, reject });
-      if (this.#scheduled) return;
-      this.#scheduled = true;
-      // The end of this turn: the creates asked for in it go together.
-      setImmediate(() => {
-        this.#scheduled = false;
-        this.#start();
-      });
-    });
-  }
-
-  /** Starts a batch of what is queued, unless one is committing: the next one gathers meanwhile. */
-  #start(): void {
-    if (this.#running || this.#queue.length === 0) return;
-    const creates = this.#queue.splice(0, MAX_BATCH);
-    this.#running = true;
-    void this.#run(creates).finally(() => {
-      this.#running = false;
-      this.#start();
-    });
-  }
-
-  async #run(creates: QueuedCreate[]): Promise<void> {
-    if (creates.length === 1) {
-      const [only] = creates as [QueuedCreate];
-      await this.#alone(only.user, only.ctx).then(only.resolve, only.reject);
-    } else await this.#together(creates);
-  }
-
-  async #together(creates: QueuedCreate[]): Promise<void> {
-    try {
-      await this.#commit(creates);
-    } catch (err) {
-      if (err instanceof LicensorError && err.code === 'STORE_UNAVAILABLE') {
-        for (const create of creates) create.reject(err);
-        return;
-      }
-      // One create's writes failed the transaction: each goes alone, and fails alone.
-      await Promise.all(creates.map((c) => this.#alone(c.user, c.ctx).then(c.resolve, c.reject)));
-    }
+    return this.#batches.submit(user, ctx);
   }
 
   /** The batch's transaction; settles each create once it has committed. */
   async #commit(creates: QueuedCreate[]): Promise<void> {
-    const keys = creates.map((c) => identityKey(c.user.iamid, c.user.userid));
+    const keys = creates.map((c) => identityKey(c.input.iamid, c.input.userid));
     const results = await this.#c.tx(async (client) => {
       const since0 = activeSince(creates[0]?.ctx.clock.now() ?? new Date(), this.#seats.windowDays);
       const read = await batch(client, [
@@ -162,16 +108,13 @@ export class PostgresCreateBatches {
     });
     // Answered only once committed: a create told of its user survives a crash.
     if (results.rows.size > 0) this.#c.committed(['users']);
-    // Past the commit nothing may throw into #together, which would run the creates again.
-    for (const one of results.decided) {
-      if (!one.writes) one.create.reject(one.refusal);
-      else
-        try {
-          one.create.resolve(userFromRow(results.rows.get(one.id) as UserRow));
-        } catch (err) {
-          one.create.reject(err);
-        }
-    }
+    settle(
+      results.decided.map((one) =>
+        one.writes
+          ? { change: one.create, result: () => userFromRow(results.rows.get(one.id) as UserRow) }
+          : { change: one.create, refusal: one.refusal },
+      ),
+    );
   }
 
   /**
@@ -186,9 +129,9 @@ export class PostgresCreateBatches {
     stateAt: (now: Date) => Promise<SeatState>,
   ): Promise<Writing> {
     const now = create.ctx.clock.now();
-    const plan = planCreateUser(create.user, takenBy, now);
+    const plan = planCreateUser(create.input, takenBy, now);
     const state = afterClaims(await stateAt(now), earlier);
-    const claim = claimSeatOrQueue(state, now, create.user.userType);
+    const claim = claimSeatOrQueue(state, now, create.input.userType);
     const next = plan.next as UserValues;
     const at = { ctx: create.ctx, now };
     if (claim === 'queue') {
@@ -208,7 +151,7 @@ export class PostgresCreateBatches {
         },
       };
     }
-    earlier.push({ claim, claimant: create.user.userType });
+    earlier.push({ claim, claimant: create.input.userType });
     return {
       create,
       writes: true,

@@ -1,0 +1,101 @@
+import { LicensorError } from '../../domain/errors.js';
+import type { ChangeContext } from '../store.js';
+
+/** The most changes one transaction commits. */
+const MAX_BATCH = 64;
+
+/** A change waiting for its batch, and how to answer it. */
+export interface Queued<I, R> {
+  input: I;
+  ctx: ChangeContext;
+  resolve: (result: R) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Changes of one kind that commit together on PostgreSQL (docs/seats.md#batched-creates,
+ * docs/licenses.md#batched-adds): the ones asked for while the process commits others gather, and
+ * go in one transaction once it is done (up to MAX_BATCH); the first one asked for waits only for
+ * the end of the current turn of the event loop. `together` runs one batch's transaction and
+ * settles each change once it has committed (or refuses it); a batch of one runs `alone`, as the
+ * change did before batching. When `together` fails, nothing it decided is kept: a lost connection
+ * (STORE_UNAVAILABLE) fails every change, as it would have failed each; any other failure (a write
+ * the database refuses) runs each change alone, so one change's failure is its own. `together` must
+ * not throw once its transaction has committed.
+ */
+export class ChangeBatches<I, R> {
+  readonly #alone: (input: I, ctx: ChangeContext) => Promise<R>;
+  readonly #together: (changes: Queued<I, R>[]) => Promise<void>;
+  readonly #queue: Queued<I, R>[] = [];
+  #running = false;
+  #scheduled = false;
+
+  constructor(
+    alone: (input: I, ctx: ChangeContext) => Promise<R>,
+    together: (changes: Queued<I, R>[]) => Promise<void>,
+  ) {
+    this.#alone = alone;
+    this.#together = together;
+  }
+
+  submit(input: I, ctx: ChangeContext): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.#queue.push({ input, ctx, resolve, reject });
+      if (this.#scheduled) return;
+      this.#scheduled = true;
+      // The end of this turn: the changes asked for in it go together.
+      setImmediate(() => {
+        this.#scheduled = false;
+        this.#start();
+      });
+    });
+  }
+
+  /** Starts a batch of what is queued, unless one is committing: the next one gathers meanwhile. */
+  #start(): void {
+    if (this.#running || this.#queue.length === 0) return;
+    const changes = this.#queue.splice(0, MAX_BATCH);
+    this.#running = true;
+    void this.#run(changes).finally(() => {
+      this.#running = false;
+      this.#start();
+    });
+  }
+
+  async #run(changes: Queued<I, R>[]): Promise<void> {
+    if (changes.length === 1) {
+      const [only] = changes as [Queued<I, R>];
+      await this.#alone(only.input, only.ctx).then(only.resolve, only.reject);
+      return;
+    }
+    try {
+      await this.#together(changes);
+    } catch (err) {
+      if (err instanceof LicensorError && err.code === 'STORE_UNAVAILABLE') {
+        for (const change of changes) change.reject(err);
+        return;
+      }
+      await Promise.all(changes.map((c) => this.#alone(c.input, c.ctx).then(c.resolve, c.reject)));
+    }
+  }
+}
+
+/** What one change of a batch came to: its result once committed, or its refusal. */
+export type Outcome<I, R> =
+  { change: Queued<I, R>; result: () => R } | { change: Queued<I, R>; refusal: unknown };
+
+/**
+ * Settles a committed batch's changes: each one's result, or its refusal. Nothing thrown here
+ * reaches ChangeBatches, which would run the changes again.
+ */
+export function settle<I, R>(outcomes: readonly Outcome<I, R>[]): void {
+  for (const outcome of outcomes) {
+    if ('refusal' in outcome) outcome.change.reject(outcome.refusal);
+    else
+      try {
+        outcome.change.resolve(outcome.result());
+      } catch (err) {
+        outcome.change.reject(err);
+      }
+  }
+}
