@@ -10,22 +10,36 @@ import type { LicenseRecord } from '../../domain/license.js';
 import { activeSince } from '../../domain/users.js';
 import { licenseFromRow, type LicenseRow } from '../rows.js';
 import type { ChangeContext, NewLicense } from '../store.js';
-import type { PostgresChanges } from './postgres-change.js';
+import { ChangeBatches, settle, type Queued } from './postgres-batches.js';
+import type { EffectsAt, PostgresChanges } from './postgres-change.js';
 import * as q from './postgres-queries.js';
 import type { PostgresSeats, SeatReads } from './postgres-seats.js';
 import { batch, sql } from './postgres-sql.js';
 
+/** A license add of a batch that writes. */
+interface AddWriting {
+  change: Queued<NewLicense, LicenseRecord>;
+  /** Where its INSERT's row is in the batch's results. */
+  at: number;
+}
+
 /**
  * License adds and deletes on PostgreSQL: under the licenses lock and the seat lock, each one
- * transaction with its audit entry and events (docs/licenses.md).
+ * transaction with its audit entry and events (docs/licenses.md). Adds asked for while the process
+ * commits others go together (docs/licenses.md#batched-adds).
  */
 export class PostgresLicenses {
   readonly #c: PostgresChanges;
   readonly #seats: PostgresSeats;
+  readonly #adds: ChangeBatches<NewLicense, LicenseRecord>;
 
   constructor(changes: PostgresChanges, seats: PostgresSeats) {
     this.#c = changes;
     this.#seats = seats;
+    this.#adds = new ChangeBatches(
+      (license, ctx) => this.#addAlone(license, ctx),
+      (adds) => this.#addTogether(adds),
+    );
   }
 
   /**
@@ -64,7 +78,96 @@ export class PostgresLicenses {
     ]);
   }
 
-  async addLicense(license: NewLicense, ctx: ChangeContext): Promise<LicenseRecord> {
+  addLicense(license: NewLicense, ctx: ChangeContext): Promise<LicenseRecord> {
+    return this.#adds.submit(license, ctx);
+  }
+
+  /**
+   * Adds decided and committed together, in the order asked, in one transaction and two round
+   * trips: each one's live licenses before it are the ones the adds before it left, its duplicate
+   * check counts them, and its events and thresholds follow theirs, so each is decided as if the
+   * ones before it had committed first. One generation and one announcement for the batch.
+   */
+  async #addTogether(adds: Queued<NewLicense, LicenseRecord>[]): Promise<void> {
+    const uuids = adds.map((a) => a.input.claims.uuid);
+    const written = await this.#c.tx(async (client) => {
+      const since0 = activeSince(adds[0]?.ctx.clock.now() ?? new Date(), this.#seats.windowDays);
+      const results = await batch(client, [
+        'BEGIN',
+        q.LOCK_LICENSES_SQL,
+        ...this.#seats.readStatements(since0),
+        sql`SELECT ${q.LICENSE_COLUMNS_SQL} FROM licenses WHERE uuid = ANY(${uuids}) ORDER BY id`,
+        sql`SELECT nextval(pg_get_serial_sequence('licenses', 'id')) AS id FROM generate_series(1, ${adds.length})`,
+        q.advanceGeneration('licenses'),
+      ]);
+      const reads = this.#seats.reads(results, 2);
+      const stored = q.licensesFromRows(results[8] ?? []);
+      const ids = (results[9] ?? []).map((r) => Number(r.id));
+      const gen = String(results[10]?.[0]?.gen);
+      let live = await this.#seats.licensesAt(client, reads.licensesGen);
+      let fired = reads.fired;
+      const statements: string[] = [];
+      const effects: EffectsAt[] = [];
+      const outcomes: (AddWriting | { change: Queued<NewLicense, LicenseRecord>; refusal: unknown })[] = [];
+      for (const [i, change] of adds.entries()) {
+        const { input: license, ctx } = change;
+        try {
+          const now = ctx.clock.now();
+          const sameUuid = stored.filter((l) => l.uuid === license.claims.uuid);
+          const { supersede } = planAddLicense(license, sameUuid);
+          const id = ids[i] as number;
+          const added = storedLicense(license, id, now);
+          const liveAfter = licensesAfterAdd(live, added, supersede, now);
+          const decided = licenseChangeEffects(
+            'added',
+            added,
+            {
+              liveBefore: live,
+              liveAfter,
+              activeUserCount: await this.#seats.countAt(client, reads, since0, now),
+              firedThresholds: fired,
+            },
+            now,
+            (licenses) => this.#seats.effectiveAt(licenses, now),
+          );
+          outcomes.push({ change, at: statements.length });
+          statements.push(
+            q.insertLicense(id, license, now),
+            ...(supersede.length > 0 ? [q.invalidateLicenses(supersede, now)] : []),
+            ...q.setFiredThresholds(fired, decided.firedThresholds),
+          );
+          effects.push({ effects: { audit: decided.audit, events: decided.events, touches: [] }, ctx, now });
+          // The adds after this one find it: as a license with its uuid, and among the live ones.
+          stored.push(added);
+          live = liveAfter;
+          fired = decided.firedThresholds;
+        } catch (refusal) {
+          outcomes.push({ change, refusal });
+        }
+      }
+      if (effects.length === 0) {
+        await client.query('ROLLBACK');
+        return { outcomes, rows: [] };
+      }
+      const rows = await this.#seats.commitLicenses(client, gen, live, [
+        ...statements,
+        ...this.#c.effectRows(effects),
+        'COMMIT',
+      ]);
+      return { outcomes, rows };
+    });
+    if (written.rows.length > 0) this.#c.committed(['licenses']);
+    settle(
+      written.outcomes.map((o) =>
+        'refusal' in o
+          ? o
+          : { change: o.change, result: () => licenseFromRow(written.rows[o.at]?.[0] as LicenseRow) },
+      ),
+    );
+  }
+
+  /** One add in its own transaction. */
+  async #addAlone(license: NewLicense, ctx: ChangeContext): Promise<LicenseRecord> {
     const result = await this.#c.tx(async (client) => {
       const since0 = activeSince(ctx.clock.now(), this.#seats.windowDays);
       const results = await batch(client, [

@@ -6,7 +6,7 @@ import { LicensorError } from '../../src/domain/errors.js';
 import { verifyLicenseKey } from '../../src/keys/license-jws.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { raiseUsages } from '../../src/store/postgres/postgres-queries.js';
-import type { NewUser } from '../../src/store/store.js';
+import type { NewLicense, NewUser } from '../../src/store/store.js';
 import { createIssuer } from '../helpers/issuer.js';
 import { postgresSkipReason, TEST_DATABASE_URL, withSchema } from '../helpers/postgres.js';
 import { TEST_ACTOR } from './store-contract.js';
@@ -41,7 +41,7 @@ function outcomes(creates: Promise<{ id: number }>[]): Promise<(number | string)
  * Batched creates (docs/seats.md#batched-creates): the creates asked for together commit in one
  * transaction, each decided from the count read under the seat lock plus the claims before it.
  */
-describe('PostgresStore: creates asked for together', { skip: skip ?? false }, () => {
+describe('PostgresStore: changes asked for together', { skip: skip ?? false }, () => {
   async function withStore(
     seats: number,
     fn: (
@@ -172,4 +172,75 @@ describe('PostgresStore: creates asked for together', { skip: skip ?? false }, (
         ],
       );
     }));
+
+  describe('license adds asked for together', () => {
+    it('commit in one transaction, in order, a uuid already added in the batch refused, a supersede of one before it applied', () =>
+      withStore(10, async (store, sql, ctx) => {
+        const issuer = createIssuer(() => T);
+        const a = issuer.newLicense({ seats: 5 }, T);
+        const b = issuer.newLicense({ seats: 7, supersedes: [a.claims.uuid] }, T);
+        const c = issuer.newLicense({ seats: 11 }, T);
+        const got = await outcomes([a, b, a, c].map((l) => store.addLicense(l, ctx)));
+        assert.deepEqual(
+          got.map((g) => (typeof g === 'number' ? 'added' : g)),
+          ['added', 'added', 'LICENSE_ALREADY_EXISTS', 'added'],
+        );
+        const { rows } = await sql.query<{ uuid: string; invalidated: boolean; xmin: string }>(
+          'SELECT uuid, invalidated, xmin::text AS xmin FROM licenses ORDER BY id',
+        );
+        assert.equal(rows.length, 4, 'the license the store opened with, and three');
+        assert.deepEqual(
+          rows.slice(1).map((r) => [r.uuid, r.invalidated]),
+          [
+            [a.claims.uuid, true],
+            [b.claims.uuid, false],
+            [c.claims.uuid, false],
+          ],
+        );
+        assert.equal(new Set(rows.slice(1).map((r) => r.xmin)).size, 1, 'one transaction');
+        const audited = await sql.query<{ target: string }>(
+          "SELECT target FROM audit_events WHERE action = 'license.add' ORDER BY id",
+        );
+        assert.deepEqual(
+          audited.rows.slice(1).map((r) => r.target),
+          got.filter((g) => typeof g === 'number').map((id) => `license:${id}`),
+        );
+        const { events } = await store.listEvents({ offset: 0, size: 100, type: 'license.added' });
+        assert.equal(events.length, 4);
+        // The store opened with 10 seats; a is superseded by b: 10 + 7 + 11.
+        const view = await store.readView(ctx.clock.now());
+        assert.equal(view.effective.licenseSeats, 28);
+        const other = await PostgresStore.open({ url: TEST_DATABASE_URL, schema: await schemaOf(sql) });
+        try {
+          assert.equal((await other.readView(ctx.clock.now())).effective.licenseSeats, 28, 'as read afresh');
+        } finally {
+          await other.close();
+        }
+      }));
+
+    it('an add whose write fails fails alone; the others commit', () =>
+      withStore(10, async (store, sql, ctx) => {
+        const issuer = createIssuer(() => T);
+        const [x, boom, y] = [5, 6, 7].map((seats) => issuer.newLicense({ seats }, T)) as [
+          NewLicense,
+          NewLicense,
+          NewLicense,
+        ];
+        await sql.query(`CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN IF NEW.uuid = '${boom.claims.uuid}' THEN RAISE EXCEPTION 'no boom here'; END IF; RETURN NEW; END $$`);
+        await sql.query(
+          'CREATE TRIGGER refuse_boom BEFORE INSERT ON licenses FOR EACH ROW EXECUTE FUNCTION refuse_boom()',
+        );
+        const got = await outcomes([x, boom, y].map((l) => store.addLicense(l, ctx)));
+        assert.equal(typeof got[0], 'number');
+        assert.match(String(got[1]), /no boom here/);
+        assert.equal(typeof got[2], 'number');
+        assert.equal((await store.readView(ctx.clock.now())).effective.licenseSeats, 22);
+      }));
+  });
 });
+
+async function schemaOf(sql: pg.Client): Promise<string> {
+  const { rows } = await sql.query<{ schema: string }>('SELECT current_schema() AS schema');
+  return rows[0]?.schema as string;
+}
