@@ -9,18 +9,13 @@ import { raiseUsages } from '../../src/store/postgres/postgres-queries.js';
 import type { NewLicense, NewUser } from '../../src/store/store.js';
 import { createIssuer } from '../helpers/issuer.js';
 import { postgresSkipReason, TEST_DATABASE_URL, withSchema } from '../helpers/postgres.js';
+import { newUser } from './store-contract-helpers.js';
 import { TEST_ACTOR } from './store-contract.js';
 
 const skip = await postgresSkipReason();
 
 const T = new Date('2026-06-01T12:00:00.000Z');
-const user = (userid: string): NewUser => ({
-  userid,
-  iamid: 'idp',
-  name: null,
-  email: null,
-  userType: 'dataConsumer',
-});
+const user = (userid: string): NewUser => newUser({ userid });
 
 /** Each promise's user id, or its refusal's code (a message for anything else). */
 function outcomes(creates: Promise<{ id: number }>[]): Promise<(number | string)[]> {
