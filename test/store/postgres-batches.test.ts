@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import pg from 'pg';
 import { ManualClock } from '../../src/domain/clock.js';
@@ -6,7 +7,7 @@ import { LicensorError } from '../../src/domain/errors.js';
 import { verifyLicenseKey } from '../../src/keys/license-jws.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { raiseUsages } from '../../src/store/postgres/postgres-queries.js';
-import type { NewLicense, NewUser } from '../../src/store/store.js';
+import type { NewUser } from '../../src/store/store.js';
 import { createIssuer } from '../helpers/issuer.js';
 import { postgresSkipReason, TEST_DATABASE_URL, withSchema } from '../helpers/postgres.js';
 import { newUser } from './store-contract-helpers.js';
@@ -213,26 +214,65 @@ describe('PostgresStore: changes asked for together', { skip: skip ?? false }, (
         }
       }));
 
-    it('an add whose write fails fails alone; the others commit', () =>
+    it('an add whose write fails fails alone; the others commit, in the order asked', () =>
       withStore(10, async (store, sql, ctx) => {
         const issuer = createIssuer(() => T);
-        const [x, boom, y] = [5, 6, 7].map((seats) => issuer.newLicense({ seats }, T)) as [
-          NewLicense,
-          NewLicense,
-          NewLicense,
-        ];
+        const x = issuer.newLicense({ seats: 5 }, T);
+        const boom = issuer.newLicense({ seats: 6 }, T);
+        // A chain: each supersedes the one before it. Run again out of order, one would find no
+        // license to invalidate, and more than the last would stay live.
+        const chain = [x];
+        for (let i = 0; i < 8; i++)
+          chain.push(
+            issuer.newLicense({ seats: 7, supersedes: [(chain.at(-1) as typeof x).claims.uuid] }, T),
+          );
         await sql.query(`CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
           BEGIN IF NEW.uuid = '${boom.claims.uuid}' THEN RAISE EXCEPTION 'no boom here'; END IF; RETURN NEW; END $$`);
         await sql.query(
           'CREATE TRIGGER refuse_boom BEFORE INSERT ON licenses FOR EACH ROW EXECUTE FUNCTION refuse_boom()',
         );
-        const got = await outcomes([x, boom, y].map((l) => store.addLicense(l, ctx)));
-        assert.equal(typeof got[0], 'number');
+        const [first, ...rest] = chain as [typeof x, ...(typeof x)[]];
+        const asked = [first, boom, ...rest];
+        const got = await outcomes(asked.map((l) => store.addLicense(l, ctx)));
         assert.match(String(got[1]), /no boom here/);
-        assert.equal(typeof got[2], 'number');
-        assert.equal((await store.readView(ctx.clock.now())).effective.licenseSeats, 22);
+        assert.ok(
+          got.filter((_, i) => i !== 1).every((g) => typeof g === 'number'),
+          JSON.stringify(got),
+        );
+        // The license the store opened with (10 seats) and the last of the chain (7).
+        assert.equal((await store.readView(ctx.clock.now())).effective.licenseSeats, 17);
+        const { rows } = await sql.query<{ uuid: string; invalidated: boolean }>(
+          'SELECT uuid, invalidated FROM licenses ORDER BY id',
+        );
+        assert.deepEqual(
+          rows.slice(1).map((r) => [r.uuid, r.invalidated]),
+          chain.map((l, i) => [l.claims.uuid, i < chain.length - 1]),
+          'added in the order asked, each invalidating the one before it',
+        );
       }));
   });
+
+  it('close answers the changes already asked for', () =>
+    withStore(10, async (store, sql, ctx) => {
+      // The seat lock held elsewhere keeps the first batch waiting while close is called.
+      await sql.query('BEGIN');
+      await sql.query("SELECT pg_advisory_xact_lock(hashtext('licensor:' || current_schema()), 3)");
+      const asked = ['p', 'q'].map((id) => store.createUser(user(id), ctx));
+      await new Promise((resolve) => setImmediate(resolve));
+      // These two gather behind the first batch.
+      asked.push(...['r', 's'].map((id) => store.createUser(user(id), ctx)));
+      const closing = store.close();
+      await sleep(300);
+      await sql.query('COMMIT');
+      await closing;
+      const got = await outcomes(asked);
+      assert.ok(
+        got.every((g) => typeof g === 'number'),
+        `every create answered with its user: ${JSON.stringify(got)}`,
+      );
+      const { rows } = await sql.query('SELECT 1 FROM users');
+      assert.equal(rows.length, 4);
+    }));
 });
 
 async function schemaOf(sql: pg.Client): Promise<string> {

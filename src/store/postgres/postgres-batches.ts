@@ -18,10 +18,12 @@ export interface Queued<I, R> {
  * go in one transaction once it is done (up to MAX_BATCH); the first one asked for waits only for
  * the end of the current turn of the event loop. `together` runs one batch's transaction and
  * settles each change once it has committed (or refuses it); a batch of one runs `alone`, as the
- * change did before batching. When `together` fails, nothing it decided is kept: a lost connection
- * (STORE_UNAVAILABLE) fails every change, as it would have failed each; any other failure (a write
- * the database refuses) runs each change alone, so one change's failure is its own. `together` must
- * not throw once its transaction has committed.
+ * change did before batching. When `together` fails, nothing it decided is kept: STORE_UNAVAILABLE
+ * (a lost connection, or a database too busy: a deadlock, a serialization failure) fails every
+ * change, as it would have failed each; any other failure (a write the database refuses) runs each
+ * change alone, one after another in the order asked, so one change's failure is its own. `together`
+ * must not throw once its transaction has committed, and counts as a change's refusal only a
+ * LicensorError (isRefusal), so a failed statement fails the batch rather than the change.
  */
 export class ChangeBatches<I, R> {
   readonly #alone: (input: I, ctx: ChangeContext) => Promise<R>;
@@ -29,6 +31,8 @@ export class ChangeBatches<I, R> {
   readonly #queue: Queued<I, R>[] = [];
   #running = false;
   #scheduled = false;
+  /** Told each time a batch ends. */
+  #idle: (() => void)[] = [];
 
   constructor(
     alone: (input: I, ctx: ChangeContext) => Promise<R>,
@@ -59,6 +63,9 @@ export class ChangeBatches<I, R> {
     void this.#run(changes).finally(() => {
       this.#running = false;
       this.#start();
+      const idle = this.#idle;
+      this.#idle = [];
+      for (const resolve of idle) resolve();
     });
   }
 
@@ -75,8 +82,16 @@ export class ChangeBatches<I, R> {
         for (const change of changes) change.reject(err);
         return;
       }
-      await Promise.all(changes.map((c) => this.#alone(c.input, c.ctx).then(c.resolve, c.reject)));
+      // One after another, in the order asked: a change may build on the one before it (a
+      // supersede of a license added just before).
+      for (const c of changes) await this.#alone(c.input, c.ctx).then(c.resolve, c.reject);
     }
+  }
+
+  /** Resolves once nothing is queued or committing: what was asked for before has been answered. */
+  async drain(): Promise<void> {
+    while (this.#running || this.#queue.length > 0 || this.#scheduled)
+      await new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 }
 
@@ -98,4 +113,9 @@ export function settle<I, R>(outcomes: readonly Outcome<I, R>[]): void {
         outcome.change.reject(err);
       }
   }
+}
+
+/** Whether a change of a batch was refused (the domain said no), not failed by the database. */
+export function isRefusal(err: unknown): boolean {
+  return err instanceof LicensorError;
 }

@@ -13,7 +13,7 @@ import { identityKey } from '../../domain/user-identity.js';
 import { activeSince, type UserRecord } from '../../domain/users.js';
 import { userFromRow, type UserRow } from '../rows.js';
 import type { ChangeContext, NewUser } from '../store.js';
-import { ChangeBatches, settle, type Queued } from './postgres-batches.js';
+import { ChangeBatches, isRefusal, settle, type Queued } from './postgres-batches.js';
 import type { EffectsAt, PostgresChanges } from './postgres-change.js';
 import * as q from './postgres-queries.js';
 import type { PostgresSeats } from './postgres-seats.js';
@@ -62,6 +62,11 @@ export class PostgresCreateBatches {
     return this.#batches.submit(user, ctx);
   }
 
+  /** Resolves once the creates asked for so far are answered. */
+  drain(): Promise<void> {
+    return this.#batches.drain();
+  }
+
   /** The batch's transaction; settles each create once it has committed. */
   async #commit(creates: QueuedCreate[]): Promise<void> {
     const keys = creates.map((c) => identityKey(c.input.iamid, c.input.userid));
@@ -90,6 +95,7 @@ export class PostgresCreateBatches {
           // A second create of the same user in this batch finds the first one's id.
           taken.set(key, id);
         } catch (refusal) {
+          if (!isRefusal(refusal)) throw refusal;
           decided.push({ create, refusal, writes: false });
         }
       }

@@ -10,7 +10,7 @@ import type { LicenseRecord } from '../../domain/license.js';
 import { activeSince } from '../../domain/users.js';
 import { licenseFromRow, type LicenseRow } from '../rows.js';
 import type { ChangeContext, NewLicense } from '../store.js';
-import { ChangeBatches, settle, type Queued } from './postgres-batches.js';
+import { ChangeBatches, isRefusal, settle, type Queued } from './postgres-batches.js';
 import type { EffectsAt, PostgresChanges } from './postgres-change.js';
 import * as q from './postgres-queries.js';
 import type { PostgresSeats, SeatReads } from './postgres-seats.js';
@@ -130,18 +130,20 @@ export class PostgresLicenses {
             now,
             (licenses) => this.#seats.effectiveAt(licenses, now),
           );
-          outcomes.push({ change, at: statements.length });
-          statements.push(
+          const writes = [
             q.insertLicense(id, license, now),
             ...(supersede.length > 0 ? [q.invalidateLicenses(supersede, now)] : []),
             ...q.setFiredThresholds(fired, decided.firedThresholds),
-          );
+          ];
+          outcomes.push({ change, at: statements.length });
+          statements.push(...writes);
           effects.push({ effects: { audit: decided.audit, events: decided.events, touches: [] }, ctx, now });
           // The adds after this one find it: as a license with its uuid, and among the live ones.
           stored.push(added);
           live = liveAfter;
           fired = decided.firedThresholds;
         } catch (refusal) {
+          if (!isRefusal(refusal)) throw refusal;
           outcomes.push({ change, refusal });
         }
       }
@@ -205,6 +207,11 @@ export class PostgresLicenses {
     });
     this.#c.committed(['licenses']);
     return result;
+  }
+
+  /** Resolves once the adds asked for so far are answered. */
+  drain(): Promise<void> {
+    return this.#adds.drain();
   }
 
   async deleteLicense(id: number, ctx: ChangeContext): Promise<LicenseRecord> {

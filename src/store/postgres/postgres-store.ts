@@ -58,6 +58,8 @@ export class PostgresStore extends ComposedStore implements Store {
   readonly #coherence: Coherence;
   readonly #reads: PostgresReads;
   readonly #seats: PostgresSeats;
+  /** The modules whose changes wait in batches: close() lets them answer first. */
+  readonly #batches: readonly { drain(): Promise<void> }[];
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -97,12 +99,10 @@ export class PostgresStore extends ComposedStore implements Store {
       committed: (touches) => this.#committed(touches),
     };
     this.#seats = new PostgresSeats(this.#snapshot, schema, this.#windowDays);
-    this.compose({
-      licenses: new PostgresLicenses(changes, this.#seats),
-      users: new PostgresUsers(changes, this.#seats, this.#reads),
-      tokens: new PostgresTokens(changes),
-      reads: this.#reads,
-    });
+    const licenses = new PostgresLicenses(changes, this.#seats);
+    const users = new PostgresUsers(changes, this.#seats, this.#reads);
+    this.#batches = [licenses, users];
+    this.compose({ licenses, users, tokens: new PostgresTokens(changes), reads: this.#reads });
   }
 
   /**
@@ -281,9 +281,14 @@ export class PostgresStore extends ComposedStore implements Store {
     await this.#reads.query('SELECT 1');
   }
 
-  /** Ends the listener and the pool after its connections are returned; idempotent. */
+  /**
+   * Answers the batched changes already asked for (they commit as usual), then ends the listener
+   * and the pool after its connections are returned; idempotent.
+   */
   close(): Promise<void> {
-    this.#closing ??= this.#coherence.close().then(() => this.#pool.end());
+    this.#closing ??= Promise.all(this.#batches.map((b) => b.drain()))
+      .then(() => this.#coherence.close())
+      .then(() => this.#pool.end());
     return this.#closing;
   }
 }

@@ -51,6 +51,11 @@ export class PostgresUsers {
     return this.#batches.create(user, ctx);
   }
 
+  /** Resolves once the creates asked for so far are answered. */
+  drain(): Promise<void> {
+    return this.#batches.drain();
+  }
+
   /** One create in its own transaction: guarded, or decided under the seat lock. */
   async #createAlone(user: NewUser, ctx: ChangeContext): Promise<UserRecord> {
     const guarded = await this.#c.tx((client) => this.#createGuarded(client, user, ctx));
