@@ -16,6 +16,8 @@ import { TEST_ACTOR } from './store-contract.js';
 const skip = await postgresSkipReason();
 
 const T = new Date('2026-06-01T12:00:00.000Z');
+/** The store's seat lock in this schema (postgres-connection.ts, storeLockSql). */
+const SEAT_LOCK = "hashtext('licensor:' || current_schema()), 3";
 const user = (userid: string): NewUser => newUser({ userid });
 
 /** Each promise's user id, or its refusal's code (a message for anything else). */
@@ -256,7 +258,7 @@ describe('PostgresStore: changes asked for together', { skip: skip ?? false }, (
     withStore(10, async (store, sql, ctx) => {
       // The seat lock held elsewhere keeps the first batch waiting while close is called.
       await sql.query('BEGIN');
-      await sql.query("SELECT pg_advisory_xact_lock(hashtext('licensor:' || current_schema()), 3)");
+      await sql.query(`SELECT pg_advisory_xact_lock(${SEAT_LOCK})`);
       const asked = ['p', 'q'].map((id) => store.createUser(user(id), ctx));
       await new Promise((resolve) => setImmediate(resolve));
       // These two gather behind the first batch.
@@ -272,6 +274,33 @@ describe('PostgresStore: changes asked for together', { skip: skip ?? false }, (
       );
       const { rows } = await sql.query('SELECT 1 FROM users');
       assert.equal(rows.length, 4);
+    }));
+
+  it('a batch whose connection is cut fails every change in it, none run again alone', () =>
+    withStore(10, async (store, sql, ctx) => {
+      await sql.query('BEGIN');
+      await sql.query(`SELECT pg_advisory_xact_lock(${SEAT_LOCK})`);
+      const asked = ['m', 'n', 'o'].map((id) => store.createUser(user(id), ctx));
+      // The batch's connection, waiting for the seat lock this test holds.
+      let pid: number | undefined;
+      for (let i = 0; i < 250 && pid === undefined; i++) {
+        const { rows } = await sql.query<{ pid: number }>(
+          `SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND NOT l.granted
+            AND l.classid = hashtext('licensor:' || current_schema())::oid AND l.objid = 3`,
+        );
+        pid = rows[0]?.pid;
+        if (pid === undefined) await sleep(20);
+      }
+      assert.ok(pid !== undefined, 'the batch waits for the seat lock');
+      await sql.query('SELECT pg_terminate_backend($1)', [pid]);
+      await sql.query('COMMIT');
+      assert.deepEqual(await outcomes(asked), [
+        'STORE_UNAVAILABLE',
+        'STORE_UNAVAILABLE',
+        'STORE_UNAVAILABLE',
+      ]);
+      const { rows } = await sql.query('SELECT 1 FROM users');
+      assert.equal(rows.length, 0, 'nothing committed, and nothing was tried again');
     }));
 });
 
