@@ -17,8 +17,7 @@ export interface Queued<I, R> {
  * docs/licenses.md#batched-adds): the ones asked for while the process commits others gather, and
  * go in one transaction once it is done (up to MAX_BATCH); the first one asked for waits only for
  * the end of the current turn of the event loop. `together` runs one batch's transaction and
- * settles each change once it has committed (or refuses it); a batch of one runs `alone`, as the
- * change did before batching. When `together` fails, nothing it decided is kept: STORE_UNAVAILABLE
+ * settles each change once it has committed (or refuses it); a batch of one runs `alone`. When `together` fails, nothing it decided is kept: STORE_UNAVAILABLE
  * (a lost connection, or a database too busy: a deadlock, a serialization failure) fails every
  * change, as it would have failed each; any other failure (a write the database refuses) runs each
  * change alone, one after another in the order asked, so one change's failure is its own. `together`
@@ -34,9 +33,10 @@ export class ChangeBatches<I, R> {
   /** Told each time a batch ends. */
   #idle: (() => void)[] = [];
 
+  /** `alone` runs a change by itself; by default, as a batch of one (oneOf). */
   constructor(
-    alone: (input: I, ctx: ChangeContext) => Promise<R>,
     together: (changes: Queued<I, R>[]) => Promise<void>,
+    alone: (input: I, ctx: ChangeContext) => Promise<R> = oneOf(together),
   ) {
     this.#alone = alone;
     this.#together = together;
@@ -93,6 +93,19 @@ export class ChangeBatches<I, R> {
     while (this.#running || this.#queue.length > 0 || this.#scheduled)
       await new Promise<void>((resolve) => this.#idle.push(resolve));
   }
+}
+
+/**
+ * One change run as a batch of its own: `together`'s transaction for it alone, answered as
+ * `together` settles it, or failed as `together` fails.
+ */
+export function oneOf<I, R>(
+  together: (changes: Queued<I, R>[]) => Promise<void>,
+): (input: I, ctx: ChangeContext) => Promise<R> {
+  return (input, ctx) =>
+    new Promise<R>((resolve, reject) => {
+      together([{ input, ctx, resolve, reject }]).catch(reject);
+    });
 }
 
 /** What one change of a batch came to: its result once committed, or its refusal. */

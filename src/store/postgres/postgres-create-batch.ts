@@ -13,7 +13,7 @@ import { identityKey } from '../../domain/user-identity.js';
 import { activeSince, type UserRecord } from '../../domain/users.js';
 import { userFromRow, type UserRow } from '../rows.js';
 import type { ChangeContext, NewUser } from '../store.js';
-import { ChangeBatches, isRefusal, settle, type Queued } from './postgres-batches.js';
+import { ChangeBatches, isRefusal, oneOf, settle, type Queued } from './postgres-batches.js';
 import type { EffectsAt, PostgresChanges } from './postgres-change.js';
 import * as q from './postgres-queries.js';
 import type { PostgresSeats } from './postgres-seats.js';
@@ -40,22 +40,31 @@ type Decided = Writing | { create: QueuedCreate; refusal: unknown; writes: false
  * writes, audit entry and events and one COMMIT. The domain decides them in the order asked, each
  * from the count read under the lock plus the claims decided before it (afterClaims), so the limit
  * and the thresholds stay as exact as one create at a time. A refused create (a duplicate, no seat)
- * writes nothing and the others go on. A batch of one create runs as a create alone does (`alone`:
- * guarded, docs/seats.md#guarded-claims).
+ * writes nothing and the others go on. A create alone is guarded (docs/seats.md#guarded-claims) and,
+ * when the guard says no, a batch of one.
  */
 export class PostgresCreateBatches {
   readonly #c: PostgresChanges;
   readonly #seats: PostgresSeats;
   readonly #batches: ChangeBatches<NewUser, UserRecord>;
 
+  /**
+   * `guarded`: one create decided before the seat lock, or undefined, with nothing written, when it
+   * must be decided under it (then it runs as a batch of one).
+   */
   constructor(
     changes: PostgresChanges,
     seats: PostgresSeats,
-    alone: (user: NewUser, ctx: ChangeContext) => Promise<UserRecord>,
+    guarded: (user: NewUser, ctx: ChangeContext) => Promise<UserRecord | undefined>,
   ) {
     this.#c = changes;
     this.#seats = seats;
-    this.#batches = new ChangeBatches(alone, (creates) => this.#commit(creates));
+    const together = (creates: QueuedCreate[]): Promise<void> => this.#commit(creates);
+    const locked = oneOf(together);
+    this.#batches = new ChangeBatches(
+      together,
+      async (user, ctx) => (await guarded(user, ctx)) ?? locked(user, ctx),
+    );
   }
 
   create(user: NewUser, ctx: ChangeContext): Promise<UserRecord> {
@@ -102,18 +111,20 @@ export class PostgresCreateBatches {
       const writing = decided.filter((d): d is Writing => d.writes);
       if (writing.length === 0) {
         await client.query('ROLLBACK');
-        return { decided, rows: new Map<number, QueryResultRow>() };
+        return { decided, rows: new Map<number, QueryResultRow>(), touches: [] };
       }
+      // Pending users hold no seat: a batch of only them alters nothing the snapshot holds.
+      const touches = [...new Set(writing.flatMap((d) => d.effects.effects.touches))];
       const [inserted] = await batch(client, [
         q.insertUsers(writing.map((d) => ({ id: d.id, user: d.row }))),
         ...this.#c.effectRows(writing.map((d) => d.effects)),
-        ...this.#c.commitStatements(['users']),
+        ...this.#c.commitStatements(touches),
       ]);
       const rows = new Map((inserted ?? []).map((row) => [Number(row.id), row]));
-      return { decided, rows };
+      return { decided, rows, touches };
     });
     // Answered only once committed: a create told of its user survives a crash.
-    if (results.rows.size > 0) this.#c.committed(['users']);
+    this.#c.committed(results.touches);
     settle(
       results.decided.map((one) =>
         one.writes

@@ -1,4 +1,3 @@
-import type { PoolClient, QueryResultRow } from 'pg';
 import { LicensorError } from '../../domain/errors.js';
 import {
   licenseChangeEffects,
@@ -13,7 +12,7 @@ import type { ChangeContext, NewLicense } from '../store.js';
 import { ChangeBatches, isRefusal, settle, type Queued } from './postgres-batches.js';
 import type { EffectsAt, PostgresChanges } from './postgres-change.js';
 import * as q from './postgres-queries.js';
-import type { PostgresSeats, SeatReads } from './postgres-seats.js';
+import type { PostgresSeats } from './postgres-seats.js';
 import { batch, sql } from './postgres-sql.js';
 
 /** A license add of a batch that writes. */
@@ -24,9 +23,9 @@ interface AddWriting {
 }
 
 /**
- * License adds and deletes on PostgreSQL: under the licenses lock and the seat lock, each one
- * transaction with its audit entry and events (docs/licenses.md). Adds asked for while the process
- * commits others go together (docs/licenses.md#batched-adds).
+ * License adds and deletes on PostgreSQL: under the licenses lock and the seat lock, in one
+ * transaction with their audit entries and events (docs/licenses.md). Adds go in batches, one add
+ * alone being a batch of one (docs/licenses.md#batched-adds); a delete runs alone.
  */
 export class PostgresLicenses {
   readonly #c: PostgresChanges;
@@ -36,46 +35,7 @@ export class PostgresLicenses {
   constructor(changes: PostgresChanges, seats: PostgresSeats) {
     this.#c = changes;
     this.#seats = seats;
-    this.#adds = new ChangeBatches(
-      (license, ctx) => this.#addAlone(license, ctx),
-      (adds) => this.#addTogether(adds),
-    );
-  }
-
-  /**
-   * The rest of a license change, once its row is planned: its audit entry and events (decided by
-   * the domain at `now`, with the count read under the lock), its writes, and the commit.
-   */
-  async #commitChange(
-    client: PoolClient,
-    ctx: ChangeContext,
-    at: { reads: SeatReads; since0: Date; now: Date; gen: string },
-    change: {
-      kind: 'added' | 'deleted';
-      license: LicenseRecord;
-      liveBefore: LicenseRecord[];
-      liveAfter: LicenseRecord[];
-      writes: string[];
-    },
-  ): Promise<QueryResultRow[][]> {
-    const { reads, since0, now, gen } = at;
-    const effects = licenseChangeEffects(
-      change.kind,
-      change.license,
-      {
-        liveBefore: change.liveBefore,
-        liveAfter: change.liveAfter,
-        activeUserCount: await this.#seats.countAt(client, reads, since0, now),
-        firedThresholds: reads.fired,
-      },
-      now,
-      (licenses) => this.#seats.effectiveAt(licenses, now),
-    );
-    return this.#seats.commitLicenses(client, gen, change.liveAfter, [
-      ...change.writes,
-      ...q.setFiredThresholds(reads.fired, effects.firedThresholds),
-      ...this.#c.effectStatements({ audit: effects.audit, events: effects.events, touches: [] }, ctx, now),
-    ]);
+    this.#adds = new ChangeBatches((adds) => this.#addTogether(adds));
   }
 
   addLicense(license: NewLicense, ctx: ChangeContext): Promise<LicenseRecord> {
@@ -168,47 +128,6 @@ export class PostgresLicenses {
     );
   }
 
-  /** One add in its own transaction. */
-  async #addAlone(license: NewLicense, ctx: ChangeContext): Promise<LicenseRecord> {
-    const result = await this.#c.tx(async (client) => {
-      const since0 = activeSince(ctx.clock.now(), this.#seats.windowDays);
-      const results = await batch(client, [
-        'BEGIN',
-        q.LOCK_LICENSES_SQL,
-        ...this.#seats.readStatements(since0),
-        sql`SELECT ${q.LICENSE_COLUMNS_SQL} FROM licenses WHERE uuid = ${license.claims.uuid} ORDER BY id`,
-        `SELECT nextval(pg_get_serial_sequence('licenses', 'id')) AS id`,
-        q.advanceGeneration('licenses'),
-      ]);
-      const reads = this.#seats.reads(results, 2);
-      const now = ctx.clock.now();
-      const { supersede } = planAddLicense(license, q.licensesFromRows(results[8] ?? []));
-      const id = Number(results[9]?.[0]?.id);
-      const gen = String(results[10]?.[0]?.gen);
-      const liveBefore = await this.#seats.licensesAt(client, reads.licensesGen);
-      const added = storedLicense(license, id, now);
-      const liveAfter = licensesAfterAdd(liveBefore, added, supersede, now);
-      const written = await this.#commitChange(
-        client,
-        ctx,
-        { reads, since0, now, gen },
-        {
-          kind: 'added',
-          license: added,
-          liveBefore,
-          liveAfter,
-          writes: [
-            q.insertLicense(id, license, now),
-            ...(supersede.length > 0 ? [q.invalidateLicenses(supersede, now)] : []),
-          ],
-        },
-      );
-      return licenseFromRow(written[0]?.[0] as LicenseRow);
-    });
-    this.#c.committed(['licenses']);
-    return result;
-  }
-
   /** Resolves once the adds asked for so far are answered. */
   drain(): Promise<void> {
     return this.#adds.drain();
@@ -234,20 +153,23 @@ export class PostgresLicenses {
       const liveBefore = await this.#seats.licensesAt(client, reads.licensesGen);
       const deleted: LicenseRecord = { ...existing, deleted: true, updatedAt: now };
       const liveAfter = liveBefore.filter((l) => l.id !== id);
-      const written = await this.#commitChange(
-        client,
-        ctx,
-        { reads, since0, now, gen },
+      const effects = licenseChangeEffects(
+        'deleted',
+        deleted,
         {
-          kind: 'deleted',
-          license: deleted,
           liveBefore,
           liveAfter,
-          writes: [
-            sql`UPDATE licenses SET deleted = true, updated_at = ${now} WHERE id = ${id} RETURNING ${q.LICENSE_COLUMNS_SQL}`,
-          ],
+          activeUserCount: await this.#seats.countAt(client, reads, since0, now),
+          firedThresholds: reads.fired,
         },
+        now,
+        (licenses) => this.#seats.effectiveAt(licenses, now),
       );
+      const written = await this.#seats.commitLicenses(client, gen, liveAfter, [
+        sql`UPDATE licenses SET deleted = true, updated_at = ${now} WHERE id = ${id} RETURNING ${q.LICENSE_COLUMNS_SQL}`,
+        ...q.setFiredThresholds(reads.fired, effects.firedThresholds),
+        ...this.#c.effectStatements({ audit: effects.audit, events: effects.events, touches: [] }, ctx, now),
+      ]);
       return licenseFromRow(written[0]?.[0] as LicenseRow);
     });
     this.#c.committed(['licenses']);

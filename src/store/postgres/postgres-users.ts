@@ -5,12 +5,10 @@ import { guardedClaim } from '../../domain/seat-claim-guard.js';
 import { inactiveBefore, planDisableInactive } from '../../domain/user-bulk.js';
 import {
   activityFastPath,
-  claimSeatOrQueue,
   planActivity,
   planApproveUser,
   planCreateUser,
   planDeleteUser,
-  planPendingUser,
   planRejectUser,
   planUpdateUser,
   type SeatClaim,
@@ -44,7 +42,9 @@ export class PostgresUsers {
     this.#c = changes;
     this.#seats = seats;
     this.#reads = reads;
-    this.#batches = new PostgresCreateBatches(changes, seats, (user, ctx) => this.#createAlone(user, ctx));
+    this.#batches = new PostgresCreateBatches(changes, seats, (user, ctx) =>
+      this.#createGuardedAlone(user, ctx),
+    );
   }
 
   createUser(user: NewUser, ctx: ChangeContext): Promise<UserRecord> {
@@ -56,64 +56,11 @@ export class PostgresUsers {
     return this.#batches.drain();
   }
 
-  /** One create in its own transaction: guarded, or decided under the seat lock. */
-  async #createAlone(user: NewUser, ctx: ChangeContext): Promise<UserRecord> {
+  /** A create alone, guarded (docs/seats.md#guarded-claims); undefined when the guard says no. */
+  async #createGuardedAlone(user: NewUser, ctx: ChangeContext): Promise<UserRecord | undefined> {
     const guarded = await this.#c.tx((client) => this.#createGuarded(client, user, ctx));
-    if (guarded) {
-      this.#c.committed(['users']);
-      return guarded;
-    }
-    const created = await this.#c.tx(async (client) => {
-      const since0 = activeSince(ctx.clock.now(), this.#seats.windowDays);
-      // Every insert into users holds LOCK_SEATS, so the name check under it sees any insert of
-      // the same user that committed while this one waited; the unique constraint is the backstop.
-      const results = await batch(client, [
-        'BEGIN',
-        ...this.#seats.readStatements(since0),
-        sql`SELECT id FROM users WHERE identity_key = ${identityKey(user.iamid, user.userid)}`,
-        `SELECT nextval(pg_get_serial_sequence('users', 'id')) AS id`,
-      ]);
-      const reads = this.#seats.reads(results, 1);
-      const now = ctx.clock.now();
-      const taken: unknown = results[7]?.[0]?.id;
-      const plan = planCreateUser(user, taken === undefined ? undefined : Number(taken), now);
-      const state = await this.#seats.state(client, reads, since0, now);
-      const claim = claimSeatOrQueue(state, now, user.userType);
-      const id = Number(results[8]?.[0]?.id);
-      if (claim === 'queue') {
-        const pending = planPendingUser(plan, state);
-        const queued = await batch(client, [
-          q.insertUser(id, pending.next),
-          ...this.#c.effectStatements(
-            {
-              audit: changeAudit('user.pending', 'user', id, user.userid),
-              events: pending.events,
-              touches: [],
-            },
-            ctx,
-            now,
-          ),
-        ]);
-        return userFromRow(queued[0]?.[0] as UserRow);
-      }
-      const written = await batch(client, [
-        q.insertUser(id, plan.next as NonNullable<UserPlan['next']>),
-        ...this.#c.effectStatements(
-          {
-            audit: changeAudit('user.create', 'user', id, plan.next?.userid ?? null),
-            counters: plan.counters,
-            claim,
-            firedBefore: reads.fired,
-            touches: ['users'],
-          },
-          ctx,
-          now,
-        ),
-      ]);
-      return userFromRow(written[0]?.[0] as UserRow);
-    });
-    this.#c.committed(['users']);
-    return created;
+    if (guarded) this.#c.committed(['users']);
+    return guarded;
   }
 
   /**
