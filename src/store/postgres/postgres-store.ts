@@ -27,7 +27,6 @@ import * as q from './postgres-queries.js';
 import { PostgresReads } from './postgres-reads.js';
 import { batch, sql } from './postgres-sql.js';
 import type { EffectsAt, PostgresChanges, PostgresEffects } from './postgres-change.js';
-import type { SeatClaim } from '../../domain/user-changes.js';
 import { createPool, type PostgresStoreOptions } from './postgres-pool.js';
 import { PostgresTokens } from './postgres-tokens.js';
 import { PostgresSeats } from './postgres-seats.js';
@@ -150,13 +149,13 @@ export class PostgresStore extends ComposedStore implements Store {
    * moves summed, the usage raises merged, the audit entries in one insert).
    */
   #effectRows(changes: readonly EffectsAt[]): string[] {
-    const claimed = changes.flatMap(({ effects }) => (effects.claim ? [effects] : []));
+    const claims = changes.flatMap(({ effects: { claim, firedBefore = [] } }) =>
+      claim ? [{ claim, firedBefore }] : [],
+    );
     return [
       ...q.moveCounters(changes.flatMap(({ effects }) => effects.counters ?? [])),
-      ...q.raiseUsages(claimed.map((effects) => (effects.claim as SeatClaim).usage)),
-      ...claimed.flatMap((effects) =>
-        q.setFiredThresholds(effects.firedBefore ?? [], (effects.claim as SeatClaim).firedThresholds),
-      ),
+      ...q.raiseUsages(claims.map(({ claim }) => claim.usage)),
+      ...claims.flatMap(({ claim, firedBefore }) => q.setFiredThresholds(firedBefore, claim.firedThresholds)),
       ...changes.flatMap(({ effects, now }) =>
         [...(effects.events ?? []), ...(effects.claim?.events ?? [])].map((e) => q.insertEvent(e, now)),
       ),
