@@ -102,6 +102,37 @@ describe('PostgresStore: changes asked for together', { skip: skip ?? false }, (
       assert.equal(usage[0]?.peakActiveUsers, 4);
     }));
 
+  it('queue the creates past the limit in queue mode, each pending event counting the ones before it', () =>
+    withStore(2, async (store, sql, ctx) => {
+      await store.setSeatSettings({ userCap: null, whenFull: 'queue' }, ctx);
+      const created = await Promise.all(['w', 'x', 'y', 'z'].map((id) => store.createUser(user(id), ctx)));
+      assert.deepEqual(
+        created.map((u) => [u.userid, u.pending]),
+        [
+          ['w', false],
+          ['x', false],
+          ['y', true],
+          ['z', true],
+        ],
+      );
+      const { rows } = await sql.query<{ xacts: string }>(
+        'SELECT count(DISTINCT xmin::text) AS xacts FROM users',
+      );
+      assert.equal(rows[0]?.xacts, '1', 'one transaction');
+      const { events } = await store.listEvents({ offset: 0, size: 100, type: 'user.pending' });
+      assert.deepEqual(
+        events
+          .map((e) => e.data as { userid: string; activeUserCount: number; seatLimit: number })
+          .map((d) => [d.userid, d.activeUserCount, d.seatLimit])
+          .sort(),
+        [
+          ['y', 2, 2],
+          ['z', 2, 2],
+        ],
+      );
+      assert.equal((await store.readView(ctx.clock.now())).activeUserCount, 2);
+    }));
+
   it('fire each seat threshold once, with the count at which it was crossed', () =>
     withStore(10, async (store, _sql, ctx) => {
       const got = await outcomes(Array.from({ length: 12 }, (_, i) => store.createUser(user(`u${i}`), ctx)));
