@@ -311,7 +311,8 @@ describe('PostgresStore: changes asked for together', { skip: skip ?? false }, (
     withStore(10, async (store, sql, ctx) => {
       await sql.query('BEGIN');
       await sql.query(`SELECT pg_advisory_xact_lock(${SEAT_LOCK})`);
-      const asked = ['m', 'n', 'o'].map((id) => store.createUser(user(id), ctx));
+      // Their outcomes are awaited from the start: a rejection before anyone listens is unhandled.
+      const answered = outcomes(['m', 'n', 'o'].map((id) => store.createUser(user(id), ctx)));
       // The batch's connection, waiting for the seat lock this test holds.
       let pid: number | undefined;
       for (let i = 0; i < 250 && pid === undefined; i++) {
@@ -325,11 +326,7 @@ describe('PostgresStore: changes asked for together', { skip: skip ?? false }, (
       assert.ok(pid !== undefined, 'the batch waits for the seat lock');
       await sql.query('SELECT pg_terminate_backend($1)', [pid]);
       await sql.query('COMMIT');
-      assert.deepEqual(await outcomes(asked), [
-        'STORE_UNAVAILABLE',
-        'STORE_UNAVAILABLE',
-        'STORE_UNAVAILABLE',
-      ]);
+      assert.deepEqual(await answered, ['STORE_UNAVAILABLE', 'STORE_UNAVAILABLE', 'STORE_UNAVAILABLE']);
       const { rows } = await sql.query('SELECT 1 FROM users');
       assert.equal(rows.length, 0, 'nothing committed, and nothing was tried again');
     }));
