@@ -1,6 +1,7 @@
 import { changeAudit, type AuditDraft } from './changes.js';
 import { dataAccessEvents, seatFigures, seatThresholds, type EventDraft } from './events.js';
 import type { LicenseClaims } from './license-claims.js';
+import { LicenseList } from './license-list.js';
 import { licenseView } from './license-view.js';
 import { checkCanAdd, effectiveLicense, type EffectiveLicense, type LicenseRecord } from './license.js';
 
@@ -45,28 +46,36 @@ export function storedLicense(license: NewLicense, id: number, now: Date): Licen
 /**
  * The live licenses once `added` is stored and the uuids in `supersede` invalidated, as the
  * store's writes leave them: a store keeps these in memory instead of reading every license back.
+ * Without supersedes, `added` is appended in O(1), so the snapshot stacks it onto the effective
+ * license it kept (effectiveSpan).
  */
 export function licensesAfterAdd(
-  liveBefore: readonly LicenseRecord[],
+  liveBefore: LicenseList,
   added: LicenseRecord,
   supersede: readonly string[],
   now: Date,
-): LicenseRecord[] {
-  // The same records, so the snapshot stacks `added` onto the effective license it kept.
-  if (supersede.length === 0) return [...liveBefore, added];
-  return [
-    ...liveBefore.map((l) =>
-      supersede.includes(l.uuid) && !l.invalidated ? { ...l, invalidated: true, updatedAt: now } : l,
-    ),
+): LicenseList {
+  if (supersede.length === 0) return liveBefore.append(added);
+  return LicenseList.of([
+    ...liveBefore
+      .array()
+      .map((l) =>
+        supersede.includes(l.uuid) && !l.invalidated ? { ...l, invalidated: true, updatedAt: now } : l,
+      ),
     added,
-  ];
+  ]);
+}
+
+/** The live licenses once the license with `id` is deleted. */
+export function licensesAfterDelete(liveBefore: LicenseList, id: number): LicenseList {
+  return LicenseList.of(liveBefore.array().filter((l) => l.id !== id));
 }
 
 /** What the store read, in the change's transaction, to produce the change's events. */
 export interface LicenseChangeState {
   /** Live (not deleted) licenses before the change, and after it. */
-  liveBefore: readonly LicenseRecord[];
-  liveAfter: readonly LicenseRecord[];
+  liveBefore: LicenseList;
+  liveAfter: LicenseList;
   activeUserCount: number;
   firedThresholds: readonly number[];
 }
@@ -88,7 +97,7 @@ export function licenseChangeEffects(
   state: LicenseChangeState,
   now: Date,
   /** The effective license at `now`; a store passes its memoised one (it costs O(licenses)). */
-  effectiveOf: (licenses: readonly LicenseRecord[]) => EffectiveLicense = (l) => effectiveLicense(l, now),
+  effectiveOf: (licenses: LicenseList) => EffectiveLicense = (l) => effectiveLicense(l.array(), now),
 ): LicenseChangeEffects {
   const before = effectiveOf(state.liveBefore);
   const after = effectiveOf(state.liveAfter);

@@ -112,7 +112,7 @@ function snapshot(effective: EffectiveLicense, activeUserCount: number): License
     canAddUser: seats.canAddUser,
     overage: Math.max(0, activeUserCount - effective.hardSeats),
     dataAccessBlocked: effective.dataAccessBlocked,
-    activeLicenses: effective.activeLicenseIds.length,
+    activeLicenses: effective.activeLicenses,
     graceUntil: effective.grace?.until.toISOString() ?? null,
   };
 }

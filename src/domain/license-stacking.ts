@@ -10,6 +10,7 @@ import {
   type LicenseRecord,
   type Notice,
 } from './license.js';
+import type { LicenseList } from './license-list.js';
 
 /**
  * The effective license of a list of licenses, with the interval [from, until) around the instant
@@ -17,7 +18,7 @@ import {
  * last one and hands it back with the next question (docs/performance.md#license-adds).
  */
 export interface EffectiveSpan {
-  licenses: readonly LicenseRecord[];
+  licenses: LicenseList;
   from: number | null;
   until: number | null;
   value: EffectiveLicense;
@@ -25,24 +26,6 @@ export interface EffectiveSpan {
 
 function holds(span: EffectiveSpan, ms: number): boolean {
   return (span.from === null || span.from <= ms) && (span.until === null || ms < span.until);
-}
-
-/**
- * The license `licenses` has beyond `known`: every license of `known`, the same objects in the same
- * order, then one more whose id is above all of theirs. Undefined when `licenses` differs in any
- * other way (a license deleted, invalidated, or an id out of order).
- */
-function appendedTo(
-  known: readonly LicenseRecord[],
-  licenses: readonly LicenseRecord[],
-): LicenseRecord | undefined {
-  if (licenses.length !== known.length + 1) return undefined;
-  const added = licenses[known.length] as LicenseRecord;
-  for (let i = 0; i < known.length; i++) {
-    const license = known[i] as LicenseRecord;
-    if (licenses[i] !== license || license.id >= added.id) return undefined;
-  }
-  return added;
 }
 
 const later = (a: number | null, b: number | null): number | null =>
@@ -54,20 +37,17 @@ const earlier = (a: number | null, b: number | null): number | null =>
  * The effective license over `licenses` at `now` (effectiveLicense), reusing `known`, the span a
  * store kept from its last question:
  * - the same list while `now` is inside its interval: `known` itself;
- * - the list with one license appended (a license just added: ids only grow) while `now` is inside
- *   its interval: that license stacked onto it (stackLicense), in O(its claims) where computing
- *   afresh costs O(licenses);
+ * - the list with one license appended (LicenseList.append: a license just added) whose id is above
+ *   every id before it, while `now` is inside its interval: that license stacked onto it
+ *   (stackLicense), in O(its claims) where computing afresh costs O(licenses);
  * - anything else (a deletion, an invalidation, a later instant): computed afresh.
  */
-export function effectiveSpan(
-  licenses: readonly LicenseRecord[],
-  now: Date,
-  known?: EffectiveSpan,
-): EffectiveSpan {
+export function effectiveSpan(licenses: LicenseList, now: Date, known?: EffectiveSpan): EffectiveSpan {
   if (known !== undefined && holds(known, now.getTime())) {
     if (known.licenses === licenses) return known;
-    const added = appendedTo(known.licenses, licenses);
-    if (added !== undefined) {
+    const appended = licenses.appended;
+    if (appended?.before === known.licenses && appended.license.id > known.licenses.maxId) {
+      const added = appended.license;
       const own = licenseTimeBounds([added], now);
       return {
         licenses,
@@ -77,7 +57,8 @@ export function effectiveSpan(
       };
     }
   }
-  return { licenses, ...licenseTimeBounds(licenses, now), value: effectiveLicense(licenses, now) };
+  const all = licenses.array();
+  return { licenses, ...licenseTimeBounds(all, now), value: effectiveLicense(all, now) };
 }
 
 const shows = (text: string | null): text is string => text !== null && text.trim() !== '';
@@ -95,7 +76,7 @@ export function stackLicense(before: EffectiveLicense, added: LicenseRecord, now
   // Neither in force nor lapsed (scheduled, deleted, invalidated): it changes nothing now.
   if (!active && !lapsed) return before;
   const { claims } = added;
-  let { hardSeats, licenseSeats, features, handlers, nextExpiry, activeLicenseIds, grace } = before;
+  let { hardSeats, licenseSeats, features, handlers, nextExpiry, activeLicenses, grace } = before;
   if (active) {
     const totals: InForceTotals = {
       hardSeats,
@@ -109,7 +90,7 @@ export function stackLicense(before: EffectiveLicense, added: LicenseRecord, now
     ({ hardSeats, licenseSeats, nextExpiry, grace } = totals);
     features = Object.fromEntries(totals.features);
     handlers = Object.fromEntries(totals.handlers);
-    activeLicenseIds = [...activeLicenseIds, added.id];
+    activeLicenses += 1;
   }
 
   let notices = before.notices;
@@ -133,11 +114,11 @@ export function stackLicense(before: EffectiveLicense, added: LicenseRecord, now
     // before, `before.dataAccessBlocked` says whether one of the others has.
     dataAccessBlocked:
       !active &&
-      before.activeLicenseIds.length === 0 &&
+      before.activeLicenses === 0 &&
       (before.dataAccessBlocked || (lapsed && claims.hardExpiration)),
     notices,
     nextExpiry,
-    activeLicenseIds,
+    activeLicenses,
     grace,
   };
 }

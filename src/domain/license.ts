@@ -100,7 +100,8 @@ export interface EffectiveLicense {
    * perpetual or in grace.
    */
   nextExpiry: Date | null;
-  activeLicenseIds: number[];
+  /** How many licenses are in force. */
+  activeLicenses: number;
   /**
    * Licenses in force in their grace: the earliest end of grace among them, and their uuids in id
    * order; null when none is in grace (docs/licenses.md#grace-period).
@@ -150,7 +151,7 @@ export function effectiveLicense(licenses: readonly LicenseRecord[], now: Date):
     dataAccessBlocked: active.length === 0 && lapsed.some((l) => l.claims.hardExpiration),
     notices,
     nextExpiry: totals.nextExpiry,
-    activeLicenseIds: active.map((l) => l.id),
+    activeLicenses: active.length,
     grace: totals.grace,
   };
 }

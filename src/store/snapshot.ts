@@ -1,5 +1,6 @@
 import type { SnapshotPart } from '../domain/changes.js';
 import type { EffectiveLicense, LicenseRecord } from '../domain/license.js';
+import type { LicenseList } from '../domain/license-list.js';
 import { effectiveSpan, type EffectiveSpan } from '../domain/license-stacking.js';
 import type { SeatSettings } from '../domain/seat-policy.js';
 import { activeSince, activeUsersAt, isOnUtcDay, utcDay, type ActivityCounts } from '../domain/users.js';
@@ -8,7 +9,7 @@ import type { ReadView, TokenRecord } from './store.js';
 /** How a store fills the snapshot: each part read in one consistent read of its own. */
 export interface SnapshotSource {
   /** Licenses that are not deleted, in id order. */
-  licenses(): Promise<LicenseRecord[]>;
+  licenses(): Promise<LicenseList>;
   /** Live tokens by the hash of their secret. */
   tokens(): Promise<Map<string, TokenRecord>>;
   /** The activity counts for a window whose first day is `firstDay`. */
@@ -26,11 +27,15 @@ class View implements ReadView {
   readonly #memos = new Map<string, unknown>();
 
   constructor(
-    readonly licenses: readonly LicenseRecord[],
+    readonly list: LicenseList,
     readonly effective: EffectiveLicense,
     readonly activeByType: Readonly<Record<'dataConsumer' | 'policyOwner', number>>,
     readonly settings: SeatSettings,
   ) {}
+
+  get licenses(): readonly LicenseRecord[] {
+    return this.list.array();
+  }
 
   get activeUserCount(): number {
     return this.activeByType.dataConsumer + this.activeByType.policyOwner;
@@ -57,7 +62,7 @@ export class Snapshot {
   readonly #source: SnapshotSource;
   readonly #windowDays: number;
   readonly #epochs: Record<SnapshotPart, number> = { licenses: 0, tokens: 0, users: 0, settings: 0 };
-  #licenses: Loaded<LicenseRecord[]> | undefined;
+  #licenses: Loaded<LicenseList> | undefined;
   #settings: Loaded<SeatSettings> | undefined;
   #tokens: Loaded<Map<string, TokenRecord>> | undefined;
   #activity: Loaded<ActivityCounts> | undefined;
@@ -103,7 +108,7 @@ export class Snapshot {
     return promise;
   }
 
-  async licenses(): Promise<LicenseRecord[]> {
+  async licenses(): Promise<LicenseList> {
     const kept = this.#licenses;
     if (kept?.epoch === this.#epochs.licenses) return kept.value;
     return this.#load(
@@ -153,7 +158,7 @@ export class Snapshot {
    * or `now` passes one of their `startsAt`, `expires` or end of grace; a license appended by an
    * add is stacked onto the kept one (effectiveSpan).
    */
-  effectiveAt(licenses: readonly LicenseRecord[], now: Date): EffectiveLicense {
+  effectiveAt(licenses: LicenseList, now: Date): EffectiveLicense {
     this.#effective = effectiveSpan(licenses, now, this.#effective);
     return this.#effective.value;
   }
@@ -201,7 +206,7 @@ export class Snapshot {
   }
 
   #viewOf(
-    licenses: LicenseRecord[],
+    licenses: LicenseList,
     activity: ActivityCounts,
     settings: SeatSettings,
     now: Date,
@@ -213,7 +218,7 @@ export class Snapshot {
     if (byType === undefined) throw new Error('the activity counts were loaded for another day');
     const last = this.#view;
     if (
-      last?.licenses === licenses &&
+      last?.list === licenses &&
       last.effective === effective &&
       last.activeByType.dataConsumer === byType.dataConsumer &&
       last.activeByType.policyOwner === byType.policyOwner &&

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { licenseChangeEffects } from '../../src/domain/license-changes.js';
+import { LicenseList } from '../../src/domain/license-list.js';
 import { seatRefusedEvent, seatThresholds } from '../../src/domain/events.js';
 import { licenseRecord } from '../helpers/records.js';
 
@@ -82,7 +83,12 @@ describe('license change effects', () => {
     const added = licenseChangeEffects(
       'added',
       fresh,
-      { liveBefore: [expired], liveAfter: [expired, fresh], activeUserCount: 2, firedThresholds: [] },
+      {
+        liveBefore: LicenseList.of([expired]),
+        liveAfter: LicenseList.of([expired, fresh]),
+        activeUserCount: 2,
+        firedThresholds: [],
+      },
       NOW,
     );
     assert.deepEqual(
@@ -102,7 +108,12 @@ describe('license change effects', () => {
     const deleted = licenseChangeEffects(
       'deleted',
       { ...fresh, deleted: true },
-      { liveBefore: [expired, fresh], liveAfter: [expired], activeUserCount: 2, firedThresholds: [] },
+      {
+        liveBefore: LicenseList.of([expired, fresh]),
+        liveAfter: LicenseList.of([expired]),
+        activeUserCount: 2,
+        firedThresholds: [],
+      },
       NOW,
     );
     assert.deepEqual(
@@ -116,7 +127,12 @@ describe('license change effects', () => {
     const effects = licenseChangeEffects(
       'deleted',
       { ...fresh, deleted: true },
-      { liveBefore: [small, fresh], liveAfter: [small], activeUserCount: 4, firedThresholds: [] },
+      {
+        liveBefore: LicenseList.of([small, fresh]),
+        liveAfter: LicenseList.of([small]),
+        activeUserCount: 4,
+        firedThresholds: [],
+      },
       NOW,
     );
     assert.deepEqual(

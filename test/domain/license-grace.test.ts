@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { LicensorError } from '../../src/domain/errors.js';
 import { parseLicenseClaims } from '../../src/domain/license-claims.js';
 import { graceTransitionsBetween } from '../../src/domain/license-grace.js';
+import { LicenseList } from '../../src/domain/license-list.js';
 import {
   checkKeyTimes,
   effectiveLicense,
@@ -124,14 +125,14 @@ describe('a key with graceDays 7 that expired yesterday', () => {
   test('the snapshot turns over at the end of grace as it does at expires', () => {
     const snapshot = new Snapshot(
       {
-        licenses: () => Promise.resolve([lic]),
+        licenses: () => Promise.resolve(LicenseList.of([lic])),
         tokens: () => Promise.resolve(new Map()),
         activity: () => Promise.reject(new Error('not used')),
         settings: () => Promise.resolve(DEFAULT_SEAT_SETTINGS),
       },
       365,
     );
-    const licenses = [lic];
+    const licenses = LicenseList.of([lic]);
     assert.equal(snapshot.effectiveAt(licenses, NOW).licenseSeats, 10);
     assert.equal(snapshot.effectiveAt(licenses, new Date(until.getTime() - 1)).licenseSeats, 10);
     const after = snapshot.effectiveAt(licenses, until);

@@ -7,6 +7,7 @@ import {
   type EffectiveLicense,
   type LicenseRecord,
 } from '../../src/domain/license.js';
+import { LicenseList } from '../../src/domain/license-list.js';
 import { effectiveSpan, stackLicense, type EffectiveSpan } from '../../src/domain/license-stacking.js';
 import { licenseRecord } from '../helpers/records.js';
 
@@ -134,31 +135,38 @@ describe('effectiveSpan', () => {
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), at: fc.nat() }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('invalidate' as const), at: fc.nat() }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('time' as const), now: nowArb }) },
+    // A reader asks for the array (the list then forgets what it was appended to).
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('read' as const) }) },
   );
 
   test('agrees with effectiveLicense and licenseTimeBounds after every change', () => {
     fc.assert(
       fc.property(fc.array(step, { maxLength: 25 }), nowArb, (steps, start) => {
-        let licenses: LicenseRecord[] = [];
+        let licenses = LicenseList.of([]);
         let nextId = 100;
         let now = start;
         let span: EffectiveSpan | undefined;
         for (const s of steps) {
-          if (s.kind === 'add') licenses = [...licenses, record(nextId++, s.payload)];
+          const all = licenses.array();
+          if (s.kind === 'add') licenses = licenses.append(record(nextId++, s.payload));
           else if (s.kind === 'addLowerId') {
             // Not in id order: stacking would put it last where effectiveLicense puts it first.
-            const lowest = licenses.reduce((min, l) => Math.min(min, l.id), nextId);
-            licenses = [...licenses, record(lowest - 1, s.payload)];
-          } else if (s.kind === 'delete' && licenses.length > 0)
-            licenses = licenses.filter((_, i) => i !== s.at % licenses.length);
-          else if (s.kind === 'invalidate' && licenses.length > 0)
-            licenses = licenses.map((l, i) =>
-              i === s.at % licenses.length ? { ...l, invalidated: true } : l,
+            const lowest = all.reduce((min, l) => Math.min(min, l.id), nextId);
+            licenses = licenses.append(record(lowest - 1, s.payload));
+          } else if (s.kind === 'delete' && all.length > 0)
+            licenses = LicenseList.of(all.filter((_, i) => i !== s.at % all.length));
+          else if (s.kind === 'invalidate' && all.length > 0)
+            licenses = LicenseList.of(
+              all.map((l, i) => (i === s.at % all.length ? { ...l, invalidated: true } : l)),
             );
           else if (s.kind === 'time') now = s.now;
+          else if (s.kind === 'read') licenses.array();
           span = effectiveSpan(licenses, now, span);
-          assertSame(span.value, effectiveLicense(licenses, now));
-          assert.deepStrictEqual({ from: span.from, until: span.until }, licenseTimeBounds(licenses, now));
+          assertSame(span.value, effectiveLicense(licenses.array(), now));
+          assert.deepStrictEqual(
+            { from: span.from, until: span.until },
+            licenseTimeBounds(licenses.array(), now),
+          );
         }
       }),
       { numRuns: 1500 },
@@ -166,9 +174,9 @@ describe('effectiveSpan', () => {
   });
 
   /** A kept span whose value is marked, so an answer shows whether it was built on it. */
-  function marked(licenses: LicenseRecord[], now: Date): EffectiveSpan {
-    const value = { ...effectiveLicense(licenses, now), hardSeats: 1_000_000 };
-    return { licenses, ...licenseTimeBounds(licenses, now), value };
+  function marked(licenses: LicenseList, now: Date): EffectiveSpan {
+    const value = { ...effectiveLicense(licenses.array(), now), hardSeats: 1_000_000 };
+    return { licenses, ...licenseTimeBounds(licenses.array(), now), value };
   }
 
   const payload = (seats: number, extra: Partial<Payload> = {}): Payload => ({
@@ -189,24 +197,33 @@ describe('effectiveSpan', () => {
 
   test('an appended license is stacked onto the kept span, not computed over every license', () => {
     const now = new Date(NOW);
-    const licenses = [record(1, payload(3)), record(2, payload(4))];
+    const licenses = LicenseList.of([record(1, payload(3)), record(2, payload(4))]);
     const kept = marked(licenses, now);
     assert.equal(effectiveSpan(licenses, now, kept), kept);
-    const after = effectiveSpan([...licenses, record(3, payload(5))], now, kept);
+    const appended = licenses.append(record(3, payload(5)));
+    const after = effectiveSpan(appended, now, kept);
     assert.equal(after.value.hardSeats, 1_000_005);
+    // Two appends: each stacked onto the span before it.
+    assert.equal(
+      effectiveSpan(appended.append(record(4, payload(1))), now, after).value.hardSeats,
+      1_000_006,
+    );
   });
 
   test('anything but an append in id order while the span holds is computed afresh', () => {
     const now = new Date(NOW);
-    const licenses = [record(5, payload(3)), record(6, payload(4, { expires: DAY }))];
+    const [five, six] = [record(5, payload(3)), record(6, payload(4, { expires: DAY }))];
+    const licenses = LicenseList.of([five, six]);
     const kept = marked(licenses, now);
-    // An id below the others, a replaced record, a removed one, an instant past the span.
-    assert.equal(effectiveSpan([...licenses, record(4, payload(5))], now, kept).value.hardSeats, 12);
-    const replaced = [licenses[0]!, { ...licenses[1]! }, record(7, payload(5))];
+    // An id below the others, the same licenses in another list, an append to another list, an
+    // instant past the span.
+    assert.equal(effectiveSpan(licenses.append(record(4, payload(5))), now, kept).value.hardSeats, 12);
+    const replaced = LicenseList.of([five, six, record(7, payload(5))]);
     assert.equal(effectiveSpan(replaced, now, kept).value.hardSeats, 12);
-    assert.equal(effectiveSpan([licenses[0]!, record(7, payload(5))], now, kept).value.hardSeats, 8);
+    const other = LicenseList.of([five]).append(record(7, payload(5)));
+    assert.equal(effectiveSpan(other, now, kept).value.hardSeats, 8);
     const later = new Date(NOW + 2 * DAY);
-    assert.equal(effectiveSpan([...licenses, record(7, payload(5))], later, kept).value.hardSeats, 8);
+    assert.equal(effectiveSpan(licenses.append(record(7, payload(5))), later, kept).value.hardSeats, 8);
     assert.equal(effectiveSpan(licenses, later, kept).value.hardSeats, 3);
   });
 });

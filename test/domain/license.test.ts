@@ -147,7 +147,7 @@ describe('effectiveLicense: seats stack', () => {
     assert.equal(eff.dataAccessBlocked, false);
     assert.deepEqual(eff.notices, []);
     assert.equal(eff.nextExpiry, null);
-    assert.deepEqual(eff.activeLicenseIds, []);
+    assert.equal(eff.activeLicenses, 0);
   });
 
   test('one license: hardSeats = seats, licenseSeats = seats + softSeats', () => {
@@ -163,10 +163,7 @@ describe('effectiveLicense: seats stack', () => {
     const eff = effectiveLicense([a, b, c], NOW);
     assert.equal(eff.hardSeats, 13);
     assert.equal(eff.licenseSeats, 20);
-    assert.deepEqual(
-      [...eff.activeLicenseIds].sort((x, y) => x - y),
-      [a.id, b.id, c.id],
-    );
+    assert.equal(eff.activeLicenses, 3);
   });
 
   test('a license with zero seats is active but adds nothing', () => {
@@ -174,7 +171,7 @@ describe('effectiveLicense: seats stack', () => {
     const eff = effectiveLicense([zero, license({ seats: 7, softSeats: 1 })], NOW);
     assert.equal(eff.hardSeats, 7);
     assert.equal(eff.licenseSeats, 8);
-    assert.ok(eff.activeLicenseIds.includes(zero.id));
+    assert.equal(eff.activeLicenses, 2);
   });
 
   test('scheduled, expired, deleted and invalidated licenses are not counted', () => {
@@ -186,7 +183,7 @@ describe('effectiveLicense: seats stack', () => {
     const eff = effectiveLicense([scheduled, expired, counted, deleted, invalidated], NOW);
     assert.equal(eff.hardSeats, 10);
     assert.equal(eff.licenseSeats, 12);
-    assert.deepEqual(eff.activeLicenseIds, [counted.id]);
+    assert.equal(eff.activeLicenses, 1);
   });
 
   test('the scheduled license counts from its startsAt on', () => {

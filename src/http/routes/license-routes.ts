@@ -215,7 +215,7 @@ export const licenseRoutes: FastifyPluginAsyncTypebox<AppContext> = async (app, 
           grace: graceView(effective),
           overage: Math.max(0, activeUserCount - effective.hardSeats),
           overLimit: Math.max(0, activeUserCount - limit),
-          activeLicenses: effective.activeLicenseIds.length,
+          activeLicenses: effective.activeLicenses,
         });
       }),
   );

@@ -2,6 +2,7 @@ import { LicensorError } from '../../domain/errors.js';
 import {
   licenseChangeEffects,
   licensesAfterAdd,
+  licensesAfterDelete,
   planAddLicense,
   storedLicense,
 } from '../../domain/license-changes.js';
@@ -152,7 +153,7 @@ export class PostgresLicenses {
       if (!existing || existing.deleted) throw notFound();
       const liveBefore = await this.#seats.licensesAt(client, reads.licensesGen);
       const deleted: LicenseRecord = { ...existing, deleted: true, updatedAt: now };
-      const liveAfter = liveBefore.filter((l) => l.id !== id);
+      const liveAfter = licensesAfterDelete(liveBefore, id);
       const effects = licenseChangeEffects(
         'deleted',
         deleted,

@@ -1,5 +1,5 @@
 import type { PoolClient, QueryResultRow } from 'pg';
-import type { LicenseRecord } from '../../domain/license.js';
+import { LicenseList } from '../../domain/license-list.js';
 import type { SeatSettings } from '../../domain/seat-policy.js';
 import { claimSeat, type SeatClaim, type SeatState } from '../../domain/user-changes.js';
 import { activeSince, type UserType } from '../../domain/users.js';
@@ -27,14 +27,14 @@ export class PostgresSeats {
   readonly #snapshot: Snapshot;
   readonly #schema: string;
   /** Live licenses as of a generation; seat decisions use them while the generation holds. */
-  #live: { gen: string; licenses: LicenseRecord[] } | undefined;
+  #live: { gen: string; licenses: LicenseList } | undefined;
   /**
    * This instance's license changes by the generation they advanced to, from just before their
    * COMMIT is sent until this process has heard how it went. Another change of this instance can
    * read that generation under the lock before that (its reply may be handled first): it then waits
    * for the outcome instead of reading every license again.
    */
-  readonly #pendingLive = new Map<string, { licenses: LicenseRecord[]; committed: Promise<boolean> }>();
+  readonly #pendingLive = new Map<string, { licenses: LicenseList; committed: Promise<boolean> }>();
 
   constructor(snapshot: Snapshot, schema: string, windowDays: number) {
     this.#snapshot = snapshot;
@@ -43,12 +43,12 @@ export class PostgresSeats {
   }
 
   /** The effective license of `licenses` at `now`, memoised by the snapshot. */
-  effectiveAt(licenses: readonly LicenseRecord[], now: Date): EffectiveLicense {
+  effectiveAt(licenses: LicenseList, now: Date): EffectiveLicense {
     return this.#snapshot.effectiveAt(licenses, now);
   }
 
   /** The live licenses under a shared licenses lock, so no license change is half done meanwhile. */
-  async loadLicenses(client: PoolClient): Promise<LicenseRecord[]> {
+  async loadLicenses(client: PoolClient): Promise<LicenseList> {
     const [, , gens] = await batch(client, ['BEGIN', q.LOCK_LICENSES_SHARED_SQL, q.LICENSES_GEN_SQL]);
     const licenses = await this.licensesAt(client, String(gens?.[0]?.gen));
     await client.query('COMMIT');
@@ -56,12 +56,12 @@ export class PostgresSeats {
   }
 
   /** The live licenses at the generation a seat decision read under the lock. */
-  async licensesAt(client: PoolClient, gen: string): Promise<LicenseRecord[]> {
+  async licensesAt(client: PoolClient, gen: string): Promise<LicenseList> {
     if (this.#live?.gen === gen) return this.#live.licenses;
     const pending = this.#pendingLive.get(gen);
     if (pending && (await pending.committed)) return pending.licenses;
     const [rows] = await batch(client, [q.LIVE_LICENSES_SQL]);
-    const licenses = q.licensesFromRows(rows ?? []);
+    const licenses = LicenseList.of(q.licensesFromRows(rows ?? []));
     this.#live = { gen, licenses };
     return licenses;
   }
@@ -140,7 +140,7 @@ export class PostgresSeats {
   async commitLicenses(
     client: PoolClient,
     gen: string,
-    liveAfter: LicenseRecord[],
+    liveAfter: LicenseList,
     statements: string[],
   ): Promise<QueryResultRow[][]> {
     let settle: (committed: boolean) => void = () => undefined;

@@ -180,7 +180,7 @@ export class PostgresStore extends ComposedStore implements Store {
   }
 
   async listLicenses(options: { includeDeleted?: boolean } = {}): Promise<LicenseRecord[]> {
-    if (!options.includeDeleted) return [...(await this.#snapshot.licenses())];
+    if (!options.includeDeleted) return [...(await this.#snapshot.licenses()).array()];
     return q.licensesFromRows(
       await this.#reads.query(`SELECT ${q.LICENSE_COLUMNS} FROM licenses ORDER BY id`),
     );

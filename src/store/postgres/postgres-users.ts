@@ -91,7 +91,7 @@ export class PostgresUsers {
     const state = await this.#seats.state(client, reads, since0, now);
     const decided = guardedClaim(
       state,
-      await this.#seats.licensesAt(client, reads.licensesGen),
+      (await this.#seats.licensesAt(client, reads.licensesGen)).array(),
       now,
       user.userType,
     );

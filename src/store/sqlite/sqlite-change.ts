@@ -1,6 +1,7 @@
 import type { AuditDraft, CounterMove, SnapshotPart, UsageRaise } from '../../domain/changes.js';
 import type { EventDraft } from '../../domain/events.js';
-import type { EffectiveLicense, LicenseRecord } from '../../domain/license.js';
+import type { LicenseList } from '../../domain/license-list.js';
+import type { EffectiveLicense } from '../../domain/license.js';
 import type { ChangeContext } from '../store.js';
 import type { SqliteQueries } from './sqlite-queries.js';
 
@@ -33,9 +34,9 @@ export interface SqliteChanges {
   /** Runs reads in one deferred transaction (one snapshot of the database). */
   read<T>(fn: () => T): Promise<T>;
   /** The live licenses, parsed again only when their generation moved; inside a transaction. */
-  liveLicenses(): LicenseRecord[];
+  liveLicenses(): LicenseList;
   /** The live licenses once the change under way commits (a license change's own result). */
-  liveAfter(licenses: LicenseRecord[]): void;
+  liveAfter(licenses: LicenseList): void;
   /** The effective license of `licenses` at `now`, memoised by the snapshot. */
-  effectiveAt(licenses: readonly LicenseRecord[], now: Date): EffectiveLicense;
+  effectiveAt(licenses: LicenseList, now: Date): EffectiveLicense;
 }

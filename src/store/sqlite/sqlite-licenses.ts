@@ -2,6 +2,7 @@ import { LicensorError } from '../../domain/errors.js';
 import {
   licenseChangeEffects,
   licensesAfterAdd,
+  licensesAfterDelete,
   planAddLicense,
   storedLicense,
 } from '../../domain/license-changes.js';
@@ -53,7 +54,7 @@ export class SqliteLicenses {
       const activeUserCount = this.#seats.activeCount(now);
       this.#c.q.markLicenseDeleted(id, now);
       const deleted = this.#c.q.licenseById(id) as LicenseRecord;
-      const liveAfter = liveBefore.filter((l) => l.id !== id);
+      const liveAfter = licensesAfterDelete(liveBefore, id);
       const effects = licenseChangeEffects(
         'deleted',
         deleted,

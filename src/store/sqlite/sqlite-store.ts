@@ -5,6 +5,7 @@ import { auditEntry, netCounterMoves, type SnapshotPart, usageRaise } from '../.
 import { LicensorError } from '../../domain/errors.js';
 import type { EventDraft } from '../../domain/events.js';
 import type { LicenseRecord } from '../../domain/license.js';
+import { LicenseList } from '../../domain/license-list.js';
 import { parseSeatSettings, seatSettingsAudit, type SeatSettings } from '../../domain/seat-policy.js';
 import { activeSince, utcDay } from '../../domain/users.js';
 import { ComposedStore } from '../composed-store.js';
@@ -65,13 +66,13 @@ export class SqliteStore extends ComposedStore implements Store {
   #syncedAt = -Infinity;
   readonly #gens: Record<SnapshotPart, number> = { licenses: -1, tokens: -1, users: -1, settings: -1 };
   /** Live licenses parsed once per generation: changes and the snapshot share them. */
-  #live: { gen: number; licenses: LicenseRecord[] } | undefined;
+  #live: { gen: number; licenses: LicenseList } | undefined;
   /**
    * What the change under way advanced: generations, and the live licenses after it. Taken over
    * only when its savepoint is released (a rolled-back generation number is reused by the next
    * writer), and dropped with the whole transaction when that fails (#flush).
    */
-  #pending: { gens: Partial<Record<SnapshotPart, number>>; live?: LicenseRecord[] } = { gens: {} };
+  #pending: { gens: Partial<Record<SnapshotPart, number>>; live?: LicenseList } = { gens: {} };
   /** Changes waiting for the next group commit, in the order they were asked for. */
   readonly #queue: { fn: () => unknown; resolve: (value: unknown) => void; reject: (err: Error) => void }[] =
     [];
@@ -193,10 +194,10 @@ export class SqliteStore extends ComposedStore implements Store {
   }
 
   /** Live licenses, parsed again only when their generation moved. Call inside a transaction. */
-  #liveLicenses(): LicenseRecord[] {
+  #liveLicenses(): LicenseList {
     this.#checkOpen();
     const gen = this.#q.generation('licenses');
-    if (this.#live?.gen !== gen) this.#live = { gen, licenses: this.#q.liveLicenses() };
+    if (this.#live?.gen !== gen) this.#live = { gen, licenses: LicenseList.of(this.#q.liveLicenses()) };
     return this.#live.licenses;
   }
 
@@ -281,7 +282,7 @@ export class SqliteStore extends ComposedStore implements Store {
   }
 
   listLicenses(options: { includeDeleted?: boolean } = {}): Promise<LicenseRecord[]> {
-    if (!options.includeDeleted) return this.#snapshot.licenses().then((l) => [...l]);
+    if (!options.includeDeleted) return this.#snapshot.licenses().then((l) => [...l.array()]);
     return settle(() => this.#read(() => this.#q.allLicenses()));
   }
 
