@@ -6,8 +6,9 @@ import { ManualClock } from '../../src/domain/clock.js';
 import { LicensorError } from '../../src/domain/errors.js';
 import { verifyLicenseKey } from '../../src/keys/license-jws.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
-import { raiseUsages } from '../../src/store/postgres/postgres-queries.js';
+import { insertEvents, raiseUsages } from '../../src/store/postgres/postgres-queries.js';
 import type { NewUser } from '../../src/store/store.js';
+import type { WebhookEventFilter } from '../../src/domain/webhooks.js';
 import { createIssuer } from '../helpers/issuer.js';
 import { postgresSkipReason, TEST_DATABASE_URL, withSchema } from '../helpers/postgres.js';
 import { newUser } from './store-contract-helpers.js';
@@ -151,6 +152,37 @@ describe('PostgresStore: changes asked for together', { skip: skip ?? false }, (
       );
     }));
 
+  it('insert a run of events in one statement, a merged event between runs in its place', () =>
+    withStore(10, async (_store, sql) => {
+      await sql.query('DELETE FROM events');
+      const at = (minute: number) => new Date(T.getTime() + minute * 60_000);
+      const merged = { type: 'seats.refused' as const, data: { count: 1 }, mergeKey: 'm' };
+      const plain = (n: number) => ({ type: 'license.added' as const, data: { n } });
+      const statements = insertEvents([
+        { event: plain(1), now: at(1) },
+        { event: plain(2), now: at(2) },
+        { event: merged, now: at(3) },
+        { event: plain(3), now: at(4) },
+        { event: plain(4), now: at(5) },
+        { event: merged, now: at(6) },
+      ]);
+      assert.equal(statements.length, 4, 'two runs of two, and each merged event alone');
+      await sql.query(['BEGIN', ...statements, 'COMMIT'].join(';\n'));
+      const { rows } = await sql.query<{ type: string; data: unknown; at: Date }>(
+        'SELECT type, data, at FROM events ORDER BY seq',
+      );
+      assert.deepEqual(
+        rows.map((r) => [r.type, r.data, r.at.getTime()]),
+        [
+          ['license.added', { n: 1 }, at(1).getTime()],
+          ['license.added', { n: 2 }, at(2).getTime()],
+          ['seats.refused', { count: 2 }, at(3).getTime()],
+          ['license.added', { n: 3 }, at(4).getTime()],
+          ['license.added', { n: 4 }, at(5).getTime()],
+        ],
+      );
+    }));
+
   it('a create whose write fails fails alone; the others commit', () =>
     withStore(10, async (store, sql, ctx) => {
       await sql.query(`CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -245,6 +277,67 @@ describe('PostgresStore: changes asked for together', { skip: skip ?? false }, (
         } finally {
           await other.close();
         }
+      }));
+
+    it("store the batch's events in the order asked, each delivered to every enabled endpoint that takes it", () =>
+      withStore(10, async (store, sql, ctx) => {
+        const secret = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
+        const hook = (events: WebhookEventFilter[]) =>
+          store.webhooks.createWebhook(
+            { url: 'https://example.test/h', events, description: null, secret },
+            ctx,
+          );
+        const all = await hook(['*']);
+        const added = await hook(['license.added']);
+        await hook(['seats.threshold']);
+        const off = await hook(['*']);
+        await store.webhooks.updateWebhook(off.id, { enabled: false }, ctx);
+        await sql.query('DELETE FROM webhook_deliveries');
+        await sql.query('DELETE FROM events');
+        const issuer = createIssuer(() => T);
+        const licenses = [1, 2, 3, 4].map((seats) => issuer.newLicense({ seats }, T));
+        await Promise.all(licenses.map((l) => store.addLicense(l, ctx)));
+        const { rows } = await sql.query<{ uuid: string; xacts: string; d: string | null }>(
+          `SELECT e.data->>'uuid' AS uuid, (SELECT count(DISTINCT xmin::text) FROM events) AS xacts,
+             string_agg(d.webhook_id::text, ',' ORDER BY d.webhook_id) AS d
+           FROM events e LEFT JOIN webhook_deliveries d ON d.event_id = e.id
+           GROUP BY e.seq, e.data->>'uuid' ORDER BY e.seq`,
+        );
+        assert.deepEqual(
+          rows.map((r) => r.uuid),
+          licenses.map((l) => l.claims.uuid),
+          'one license.added each, in the order asked',
+        );
+        assert.equal(rows[0]?.xacts, '1', 'one transaction');
+        for (const r of rows) assert.equal(r.d, `${all.id},${added.id}`, 'delivered to the two that take it');
+      }));
+
+    it('a supersede of a uuid that an add after it in the batch brings leaves that license live', () =>
+      withStore(10, async (store, sql, ctx) => {
+        const issuer = createIssuer(() => T);
+        const later = issuer.newLicense({ seats: 3 }, T);
+        const first = issuer.newLicense({ seats: 2, supersedes: [later.claims.uuid] }, T);
+        const after = issuer.newLicense({ seats: 4 }, T);
+        const got = await outcomes([first, later, after].map((l) => store.addLicense(l, ctx)));
+        assert.ok(
+          got.every((g) => typeof g === 'number'),
+          String(got),
+        );
+        const { rows } = await sql.query<{ uuid: string; invalidated: boolean; xacts: string }>(
+          `SELECT uuid, invalidated, (SELECT count(DISTINCT xmin::text) FROM licenses WHERE id > 1) AS xacts
+           FROM licenses WHERE id > 1 ORDER BY id`,
+        );
+        assert.deepEqual(
+          rows.map((r) => [r.uuid, r.invalidated]),
+          [
+            [first.claims.uuid, false],
+            [later.claims.uuid, false],
+            [after.claims.uuid, false],
+          ],
+        );
+        assert.equal(rows[0]?.xacts, '1', 'one transaction');
+        const view = await store.readView(ctx.clock.now());
+        assert.equal(view.effective.hardSeats, 10 + 2 + 3 + 4);
       }));
 
     it('an add whose write fails fails alone; the others commit, in the order asked', () =>

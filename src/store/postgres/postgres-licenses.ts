@@ -19,7 +19,8 @@ import { batch, sql } from './postgres-sql.js';
 /** A license add of a batch that writes. */
 interface AddWriting {
   change: Queued<NewLicense, LicenseRecord>;
-  /** Where its INSERT's row is in the batch's results. */
+  id: number;
+  /** Which statement of the batch's results returns its row. */
   at: number;
 }
 
@@ -68,6 +69,13 @@ export class PostgresLicenses {
       let live = await this.#seats.licensesAt(client, reads.licensesGen);
       let fired = reads.fired;
       const statements: string[] = [];
+      // Adjacent adds share one INSERT; a supersede's UPDATE ends the run, so it follows the inserts
+      // before it and precedes the ones after it, as it would one add at a time.
+      let run: { id: number; license: NewLicense; now: Date }[] = [];
+      const endRun = (): void => {
+        if (run.length > 0) statements.push(q.insertLicenses(run));
+        run = [];
+      };
       const effects: EffectsAt[] = [];
       const outcomes: (AddWriting | { change: Queued<NewLicense, LicenseRecord>; refusal: unknown })[] = [];
       for (const [i, change] of adds.entries()) {
@@ -91,13 +99,16 @@ export class PostgresLicenses {
             now,
             (licenses) => this.#seats.effectiveAt(licenses, now),
           );
-          const writes = [
-            q.insertLicense(id, license, now),
+          const after = [
             ...(supersede.length > 0 ? [q.invalidateLicenses(supersede, now)] : []),
             ...q.setFiredThresholds(fired, decided.firedThresholds),
           ];
-          outcomes.push({ change, at: statements.length });
-          statements.push(...writes);
+          outcomes.push({ change, id, at: statements.length });
+          run.push({ id, license, now });
+          if (after.length > 0) {
+            endRun();
+            statements.push(...after);
+          }
           effects.push({ effects: { audit: decided.audit, events: decided.events, touches: [] }, ctx, now });
           // The adds after this one find it: as a license with its uuid, and among the live ones.
           stored.push(added);
@@ -108,6 +119,7 @@ export class PostgresLicenses {
           outcomes.push({ change, refusal });
         }
       }
+      endRun();
       if (effects.length === 0) {
         await client.query('ROLLBACK');
         return { outcomes, rows: [] };
@@ -124,7 +136,11 @@ export class PostgresLicenses {
       written.outcomes.map((o) =>
         'refusal' in o
           ? o
-          : { change: o.change, result: () => licenseFromRow(written.rows[o.at]?.[0] as LicenseRow) },
+          : {
+              change: o.change,
+              result: () =>
+                licenseFromRow(written.rows[o.at]?.find((r) => Number(r.id) === o.id) as LicenseRow),
+            },
       ),
     );
   }

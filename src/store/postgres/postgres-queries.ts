@@ -140,14 +140,17 @@ export function tokensFromRows(rows: QueryResultRow[]): Map<string, TokenRecord>
   return new Map((rows as (TokenRow & { hash: string })[]).map((row) => [row.hash, tokenFromRow(row)]));
 }
 
-export function insertLicense(id: number, license: NewLicense, now: Date): string {
-  return (
-    sql`INSERT INTO licenses (id, uuid, license_key, payload, hard_delete, added_at, updated_at)
-    OVERRIDING SYSTEM VALUE
-    VALUES (${id}, ${license.claims.uuid}, ${license.licenseKey}, ${JSON.stringify(license.payload)}::json,
-      ${license.claims.hardDelete}, ${now}, ${now})
-    RETURNING ` + LICENSE_COLUMNS
+/** New licenses in one statement, each row returned (callers match them by id). */
+export function insertLicenses(rows: readonly { id: number; license: NewLicense; now: Date }[]): string {
+  const values = rows.map(
+    ({ id, license, now }) =>
+      sql`(${id}, ${license.claims.uuid}, ${license.licenseKey}, ${JSON.stringify(license.payload)}::json,
+      ${license.claims.hardDelete}, ${now}, ${now})`,
   );
+  return `INSERT INTO licenses (id, uuid, license_key, payload, hard_delete, added_at, updated_at)
+    OVERRIDING SYSTEM VALUE
+    VALUES ${values.join(', ')}
+    RETURNING ${LICENSE_COLUMNS}`;
 }
 
 export function invalidateLicenses(uuids: readonly string[], now: Date): string {
@@ -279,6 +282,42 @@ export function insertEvent(event: EventDraft, now: Date, id: string = newEventI
     INSERT INTO webhook_deliveries (webhook_id, event_id, next_attempt_at, created_at)
     ${sql`SELECT w.id, e.id, ${now}, ${now} FROM e, webhooks w
     WHERE e.id = ${id} AND w.enabled AND (w.events ? '*' OR w.events ? ${event.type})`}`;
+}
+
+/**
+ * Events of a transaction in order, as few statements as keep that order: each run of events that
+ * merge with nothing goes in one multi-row insert with its deliveries (one statement to plan
+ * instead of one per event), a merged event or a `ping` alone (insertEvent). Rows are inserted in
+ * the order given, so `seq` follows it.
+ */
+export function insertEvents(events: readonly { event: EventDraft; now: Date }[]): string[] {
+  const statements: string[] = [];
+  let run: { event: EventDraft; now: Date; id: string }[] = [];
+  const flush = (): void => {
+    if (run.length === 1) {
+      const [only] = run as [{ event: EventDraft; now: Date; id: string }];
+      statements.push(insertEvent(only.event, only.now, only.id));
+    } else if (run.length > 1) {
+      const rows = run.map(
+        ({ event, now, id }) => sql`(${id}, ${event.type}, ${now}, ${JSON.stringify(event.data)}::json)`,
+      );
+      statements.push(`WITH e AS (INSERT INTO events (id, type, at, data) VALUES ${rows.join(', ')}
+        RETURNING seq, id, type, at)
+      INSERT INTO webhook_deliveries (webhook_id, event_id, next_attempt_at, created_at)
+      SELECT w.id, e.id, e.at, e.at FROM e JOIN webhooks w
+        ON w.enabled AND (w.events ? '*' OR w.events ? e.type)
+      ORDER BY e.seq, w.id`);
+    }
+    run = [];
+  };
+  for (const { event, now } of events) {
+    if (event.mergeKey !== undefined || event.type === 'ping') {
+      flush();
+      statements.push(insertEvent(event, now));
+    } else run.push({ event, now, id: newEventId() });
+  }
+  flush();
+  return statements;
 }
 
 export function insertAudit(entry: NewAuditEntry): string {

@@ -156,8 +156,10 @@ export class PostgresStore extends ComposedStore implements Store {
       ...q.moveCounters(changes.flatMap(({ effects }) => effects.counters ?? [])),
       ...q.raiseUsages(claims.map(({ claim }) => claim.usage)),
       ...claims.flatMap(({ claim, firedBefore }) => q.setFiredThresholds(firedBefore, claim.firedThresholds)),
-      ...changes.flatMap(({ effects, now }) =>
-        [...(effects.events ?? []), ...(effects.claim?.events ?? [])].map((e) => q.insertEvent(e, now)),
+      ...q.insertEvents(
+        changes.flatMap(({ effects, now }) =>
+          [...(effects.events ?? []), ...(effects.claim?.events ?? [])].map((event) => ({ event, now })),
+        ),
       ),
       ...q.insertAudits(
         changes.flatMap(({ effects, ctx, now }) =>
