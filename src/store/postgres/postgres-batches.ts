@@ -17,7 +17,9 @@ export interface Queued<I, R> {
  * docs/licenses.md#batched-adds): the ones asked for while the process commits others gather, and
  * go in one transaction once it is done (up to MAX_BATCH); the first one asked for waits only for
  * the end of the current turn of the event loop. `together` runs one batch's transaction and
- * settles each change once it has committed (or refuses it); a batch of one runs `alone`. When `together` fails, nothing it decided is kept: STORE_UNAVAILABLE
+ * answers what each change came to once it has committed (its result or its refusal); the changes
+ * are told only once the next batch has been started, so its first round trip does not wait behind
+ * their replies. A batch of one runs `alone`. When `together` fails, nothing it decided is kept: STORE_UNAVAILABLE
  * (a lost connection, or a database too busy: a deadlock, a serialization failure) fails every
  * change, as it would have failed each; any other failure (a write the database refuses) runs each
  * change alone, one after another in the order asked, so one change's failure is its own. `together`
@@ -26,7 +28,7 @@ export interface Queued<I, R> {
  */
 export class ChangeBatches<I, R> {
   readonly #alone: (input: I, ctx: ChangeContext) => Promise<R>;
-  readonly #together: (changes: Queued<I, R>[]) => Promise<void>;
+  readonly #together: (changes: Queued<I, R>[]) => Promise<Outcome<I, R>[]>;
   readonly #queue: Queued<I, R>[] = [];
   #running = false;
   #scheduled = false;
@@ -35,7 +37,7 @@ export class ChangeBatches<I, R> {
 
   /** `alone` runs a change by itself; by default, as a batch of one (oneOf). */
   constructor(
-    together: (changes: Queued<I, R>[]) => Promise<void>,
+    together: (changes: Queued<I, R>[]) => Promise<Outcome<I, R>[]>,
     alone: (input: I, ctx: ChangeContext) => Promise<R> = oneOf(together),
   ) {
     this.#alone = alone;
@@ -60,31 +62,36 @@ export class ChangeBatches<I, R> {
     if (this.#running || this.#queue.length === 0) return;
     const changes = this.#queue.splice(0, MAX_BATCH);
     this.#running = true;
-    void this.#run(changes).finally(() => {
+    void this.#run(changes).then((tell) => {
       this.#running = false;
       this.#start();
+      tell();
       const idle = this.#idle;
       this.#idle = [];
       for (const resolve of idle) resolve();
     });
   }
 
-  async #run(changes: Queued<I, R>[]): Promise<void> {
+  /** Runs a batch; resolves (never rejects) to what tells its changes how they went. */
+  async #run(changes: Queued<I, R>[]): Promise<() => void> {
+    const told = (): void => undefined;
     if (changes.length === 1) {
       const [only] = changes as [Queued<I, R>];
       await this.#alone(only.input, only.ctx).then(only.resolve, only.reject);
-      return;
+      return told;
     }
     try {
-      await this.#together(changes);
+      const outcomes = await this.#together(changes);
+      return () => settle(outcomes);
     } catch (err) {
       if (err instanceof LicensorError && err.code === 'STORE_UNAVAILABLE') {
         for (const change of changes) change.reject(err);
-        return;
+        return told;
       }
       // One after another, in the order asked: a change may build on the one before it (a
       // supersede of a license added just before).
       for (const c of changes) await this.#alone(c.input, c.ctx).then(c.resolve, c.reject);
+      return told;
     }
   }
 
@@ -96,15 +103,15 @@ export class ChangeBatches<I, R> {
 }
 
 /**
- * One change run as a batch of its own: `together`'s transaction for it alone, answered as
- * `together` settles it, or failed as `together` fails.
+ * One change run as a batch of its own: `together`'s transaction for it alone, answered with what
+ * `together` says it came to, or failed as `together` fails.
  */
 export function oneOf<I, R>(
-  together: (changes: Queued<I, R>[]) => Promise<void>,
+  together: (changes: Queued<I, R>[]) => Promise<Outcome<I, R>[]>,
 ): (input: I, ctx: ChangeContext) => Promise<R> {
   return (input, ctx) =>
     new Promise<R>((resolve, reject) => {
-      together([{ input, ctx, resolve, reject }]).catch(reject);
+      together([{ input, ctx, resolve, reject }]).then(settle, reject);
     });
 }
 
@@ -112,10 +119,7 @@ export function oneOf<I, R>(
 export type Outcome<I, R> =
   { change: Queued<I, R>; result: () => R } | { change: Queued<I, R>; refusal: unknown };
 
-/**
- * Settles a committed batch's changes: each one's result, or its refusal. Nothing thrown here
- * reaches ChangeBatches, which would run the changes again.
- */
+/** Settles a committed batch's changes: each one's result, or its refusal. Never throws. */
 export function settle<I, R>(outcomes: readonly Outcome<I, R>[]): void {
   for (const outcome of outcomes) {
     if ('refusal' in outcome) outcome.change.reject(outcome.refusal);

@@ -13,7 +13,7 @@ import { identityKey } from '../../domain/user-identity.js';
 import { activeSince, type UserRecord } from '../../domain/users.js';
 import { userFromRow, type UserRow } from '../rows.js';
 import type { ChangeContext, NewUser } from '../store.js';
-import { ChangeBatches, isRefusal, oneOf, settle, type Queued } from './postgres-batches.js';
+import { ChangeBatches, isRefusal, oneOf, type Outcome, type Queued } from './postgres-batches.js';
 import type { EffectsAt, PostgresChanges } from './postgres-change.js';
 import * as q from './postgres-queries.js';
 import type { PostgresSeats } from './postgres-seats.js';
@@ -59,7 +59,8 @@ export class PostgresCreateBatches {
   ) {
     this.#c = changes;
     this.#seats = seats;
-    const together = (creates: QueuedCreate[]): Promise<void> => this.#commit(creates);
+    const together = (creates: QueuedCreate[]): Promise<Outcome<NewUser, UserRecord>[]> =>
+      this.#commit(creates);
     const locked = oneOf(together);
     this.#batches = new ChangeBatches(
       together,
@@ -76,8 +77,8 @@ export class PostgresCreateBatches {
     return this.#batches.drain();
   }
 
-  /** The batch's transaction; settles each create once it has committed. */
-  async #commit(creates: QueuedCreate[]): Promise<void> {
+  /** The batch's transaction; answers what each create came to once it has committed. */
+  async #commit(creates: QueuedCreate[]): Promise<Outcome<NewUser, UserRecord>[]> {
     const keys = creates.map((c) => identityKey(c.input.iamid, c.input.userid));
     const results = await this.#c.tx(async (client) => {
       const since0 = activeSince(creates[0]?.ctx.clock.now() ?? new Date(), this.#seats.windowDays);
@@ -125,12 +126,10 @@ export class PostgresCreateBatches {
     });
     // Answered only once committed: a create told of its user survives a crash.
     this.#c.committed(results.touches);
-    settle(
-      results.decided.map((one) =>
-        one.writes
-          ? { change: one.create, result: () => userFromRow(results.rows.get(one.id) as UserRow) }
-          : { change: one.create, refusal: one.refusal },
-      ),
+    return results.decided.map((one) =>
+      one.writes
+        ? { change: one.create, result: () => userFromRow(results.rows.get(one.id) as UserRow) }
+        : { change: one.create, refusal: one.refusal },
     );
   }
 

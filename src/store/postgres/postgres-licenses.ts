@@ -10,7 +10,7 @@ import type { LicenseRecord } from '../../domain/license.js';
 import { activeSince } from '../../domain/users.js';
 import { licenseFromRow, type LicenseRow } from '../rows.js';
 import type { ChangeContext, NewLicense } from '../store.js';
-import { ChangeBatches, isRefusal, settle, type Queued } from './postgres-batches.js';
+import { ChangeBatches, isRefusal, type Outcome, type Queued } from './postgres-batches.js';
 import type { EffectsAt, PostgresChanges } from './postgres-change.js';
 import * as q from './postgres-queries.js';
 import type { PostgresSeats } from './postgres-seats.js';
@@ -50,7 +50,9 @@ export class PostgresLicenses {
    * check counts them, and its events and thresholds follow theirs, so each is decided as if the
    * ones before it had committed first. One generation and one announcement for the batch.
    */
-  async #addTogether(adds: Queued<NewLicense, LicenseRecord>[]): Promise<void> {
+  async #addTogether(
+    adds: Queued<NewLicense, LicenseRecord>[],
+  ): Promise<Outcome<NewLicense, LicenseRecord>[]> {
     const uuids = adds.map((a) => a.input.claims.uuid);
     const written = await this.#c.tx(async (client) => {
       const since0 = activeSince(adds[0]?.ctx.clock.now() ?? new Date(), this.#seats.windowDays);
@@ -132,16 +134,14 @@ export class PostgresLicenses {
       return { outcomes, rows };
     });
     if (written.rows.length > 0) this.#c.committed(['licenses']);
-    settle(
-      written.outcomes.map((o) =>
-        'refusal' in o
-          ? o
-          : {
-              change: o.change,
-              result: () =>
-                licenseFromRow(written.rows[o.at]?.find((r) => Number(r.id) === o.id) as LicenseRow),
-            },
-      ),
+    return written.outcomes.map((o) =>
+      'refusal' in o
+        ? o
+        : {
+            change: o.change,
+            result: () =>
+              licenseFromRow(written.rows[o.at]?.find((r) => Number(r.id) === o.id) as LicenseRow),
+          },
     );
   }
 

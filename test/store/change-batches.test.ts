@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import { ManualClock } from '../../src/domain/clock.js';
+import { LicensorError } from '../../src/domain/errors.js';
+import { ChangeBatches, type Queued } from '../../src/store/postgres/postgres-batches.js';
+import { TEST_ACTOR } from './store-contract.js';
+
+const ctx = { clock: new ManualClock(new Date('2026-06-01T12:00:00.000Z')), actor: TEST_ACTOR };
+
+/** The order in which batches start and changes are answered (docs/performance.md#group-commit). */
+describe('ChangeBatches (without a database)', () => {
+  it('starts the next batch before it tells the changes of the last one how they went', async () => {
+    const log: string[] = [];
+    const batches = new ChangeBatches<number, number>(async (changes: Queued<number, number>[]) => {
+      log.push(`start ${changes.map((c) => c.input).join(',')}`);
+      await sleep(20);
+      return changes.map((change) =>
+        change.input === 2
+          ? { change, refusal: new LicensorError('USER_ALREADY_EXISTS', 'two') }
+          : { change, result: () => change.input * 10 },
+      );
+    });
+    const ask = (n: number) =>
+      batches.submit(n, ctx).then(
+        (r) => log.push(`answered ${n}: ${r}`),
+        (err: LicensorError) => log.push(`answered ${n}: ${err.code}`),
+      );
+    const first = [ask(1), ask(2)];
+    await sleep(5);
+    // Asked for while the first batch commits: they gather for the next one.
+    const second = [ask(3), ask(4)];
+    await Promise.all([...first, ...second]);
+    assert.deepEqual(log, [
+      'start 1,2',
+      'start 3,4',
+      'answered 1: 10',
+      'answered 2: USER_ALREADY_EXISTS',
+      'answered 3: 30',
+      'answered 4: 40',
+    ]);
+    await batches.drain();
+  });
+});
