@@ -11,7 +11,6 @@ export class LicenseList {
   #before: LicenseList | undefined;
   #last: LicenseRecord | undefined;
   #array: readonly LicenseRecord[] | undefined;
-  readonly size: number;
   /** The highest id in the list; 0 when it is empty. */
   readonly maxId: number;
 
@@ -19,25 +18,23 @@ export class LicenseList {
     array: readonly LicenseRecord[] | undefined,
     before: LicenseList | undefined,
     last: LicenseRecord | undefined,
-    size: number,
     maxId: number,
   ) {
     this.#array = array;
     this.#before = before;
     this.#last = last;
-    this.size = size;
     this.maxId = maxId;
   }
 
   /** The list of `licenses`, which are in id order. */
   static of(licenses: readonly LicenseRecord[]): LicenseList {
     const maxId = licenses.reduce((max, l) => Math.max(max, l.id), 0);
-    return new LicenseList(licenses, undefined, undefined, licenses.length, maxId);
+    return new LicenseList(licenses, undefined, undefined, maxId);
   }
 
   /** This list with `license` after its last one, in O(1). */
   append(license: LicenseRecord): LicenseList {
-    return new LicenseList(undefined, this, license, this.size + 1, Math.max(this.maxId, license.id));
+    return new LicenseList(undefined, this, license, Math.max(this.maxId, license.id));
   }
 
   /**

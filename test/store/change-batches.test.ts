@@ -41,4 +41,22 @@ describe('ChangeBatches (without a database)', () => {
     ]);
     await batches.drain();
   });
+
+  it('fails the changes of a batch that fails unforeseen, and goes on with the next', async () => {
+    let calls = 0;
+    const batches = new ChangeBatches<number, number>(
+      (changes) => Promise.resolve(changes.map((change) => ({ change, result: () => change.input }))),
+      // Not async: it throws before any promise exists.
+      (n) => {
+        calls++;
+        if (calls === 1) throw new Error(`boom ${n}`);
+        return Promise.resolve(n * 100);
+      },
+    );
+    const within = <T>(p: Promise<T>) =>
+      Promise.race([p.then(String, (err: Error) => err.message), sleep(2000).then(() => 'no answer')]);
+    assert.equal(await within(batches.submit(1, ctx)), 'boom 1');
+    assert.equal(await within(batches.submit(2, ctx)), '200');
+    await batches.drain();
+  });
 });

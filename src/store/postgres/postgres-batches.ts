@@ -18,8 +18,9 @@ export interface Queued<I, R> {
  * go in one transaction once it is done (up to MAX_BATCH); the first one asked for waits only for
  * the end of the current turn of the event loop. `together` runs one batch's transaction and
  * answers what each change came to once it has committed (its result or its refusal); the changes
- * are told only once the next batch has been started, so its first round trip does not wait behind
- * their replies. A batch of one runs `alone`. When `together` fails, nothing it decided is kept: STORE_UNAVAILABLE
+ * of a batch of several are told only once the next batch has been started, so its first round
+ * trip does not wait behind their replies (a change run alone is answered as it ends). A batch of
+ * one runs `alone`. When `together` fails, nothing it decided is kept: STORE_UNAVAILABLE
  * (a lost connection, or a database too busy: a deadlock, a serialization failure) fails every
  * change, as it would have failed each; any other failure (a write the database refuses) runs each
  * change alone, one after another in the order asked, so one change's failure is its own. `together`
@@ -62,17 +63,24 @@ export class ChangeBatches<I, R> {
     if (this.#running || this.#queue.length === 0) return;
     const changes = this.#queue.splice(0, MAX_BATCH);
     this.#running = true;
-    void this.#run(changes).then((tell) => {
-      this.#running = false;
-      this.#start();
-      tell();
-      const idle = this.#idle;
-      this.#idle = [];
-      for (const resolve of idle) resolve();
-    });
+    // A batch that failed in a way #run did not foresee fails its changes and still lets the next
+    // one start: nothing may leave the queue stuck.
+    const failed = (err: unknown) => () => {
+      for (const change of changes) change.reject(err);
+    };
+    void this.#run(changes)
+      .catch(failed)
+      .then((tell) => {
+        this.#running = false;
+        this.#start();
+        tell();
+        const idle = this.#idle;
+        this.#idle = [];
+        for (const resolve of idle) resolve();
+      });
   }
 
-  /** Runs a batch; resolves (never rejects) to what tells its changes how they went. */
+  /** Runs a batch; resolves to what tells its changes how they went. */
   async #run(changes: Queued<I, R>[]): Promise<() => void> {
     const told = (): void => undefined;
     if (changes.length === 1) {

@@ -71,8 +71,9 @@ export class PostgresLicenses {
       let live = await this.#seats.licensesAt(client, reads.licensesGen);
       let fired = reads.fired;
       const statements: string[] = [];
-      // Adjacent adds share one INSERT; a supersede's UPDATE ends the run, so it follows the inserts
-      // before it and precedes the ones after it, as it would one add at a time.
+      // Adjacent adds share one INSERT. An add with statements of its own after its row (a
+      // supersede's UPDATE, the fired thresholds) ends the run, so they follow the rows before them
+      // and precede the ones after, as one add at a time would leave them.
       let run: { id: number; license: NewLicense; now: Date }[] = [];
       const endRun = (): void => {
         if (run.length > 0) statements.push(q.insertLicenses(run));

@@ -16,7 +16,7 @@ import { startOfNextUtcDay, utcDay, type ActivityCounts, type UserType } from '.
 import { licenseFromRow, newEventId, tokenFromRow, type LicenseRow, type TokenRow } from '../rows.js';
 import type { AuthFailureCount, TokenRecord } from '../store.js';
 import { LOCK_LICENSES, LOCK_SEATS, storeLockSql } from './postgres-connection.js';
-import { batch, Raw, sql } from './postgres-sql.js';
+import { batch, literal, Raw, sql } from './postgres-sql.js';
 
 /**
  * The SQL of the PostgreSQL store, as statements to batch (postgres-sql.ts). It decides nothing:
@@ -280,15 +280,21 @@ export function insertEvent(event: EventDraft, now: Date, id: string = newEventI
   if (event.type === 'ping') return insert;
   return `WITH e AS (${insert} RETURNING id)
     INSERT INTO webhook_deliveries (webhook_id, event_id, next_attempt_at, created_at)
-    ${sql`SELECT w.id, e.id, ${now}, ${now} FROM e, webhooks w
-    WHERE e.id = ${id} AND w.enabled AND (w.events ? '*' OR w.events ? ${event.type})`}`;
+    ${sql`SELECT w.id, e.id, ${now}, ${now} FROM e, webhooks w WHERE e.id = ${id}`}
+      AND ${takes(literal(event.type))}`;
+}
+
+/** Whether endpoint `w` is sent events of the type `typeSql` (docs/webhooks.md). */
+function takes(typeSql: string): string {
+  return `w.enabled AND (w.events ? '*' OR w.events ? ${typeSql})`;
 }
 
 /**
  * Events of a transaction in order, as few statements as keep that order: each run of events that
  * merge with nothing goes in one multi-row insert with its deliveries (one statement to plan
- * instead of one per event), a merged event or a `ping` alone (insertEvent). Rows are inserted in
- * the order given, so `seq` follows it.
+ * instead of one per event), a merged event or a `ping` alone (insertEvent). PostgreSQL inserts a
+ * VALUES list in its order, so `seq` follows the order given (test/store/postgres-batches.test.ts
+ * checks it).
  */
 export function insertEvents(events: readonly { event: EventDraft; now: Date }[]): string[] {
   const statements: string[] = [];
@@ -302,11 +308,9 @@ export function insertEvents(events: readonly { event: EventDraft; now: Date }[]
         ({ event, now, id }) => sql`(${id}, ${event.type}, ${now}, ${JSON.stringify(event.data)}::json)`,
       );
       statements.push(`WITH e AS (INSERT INTO events (id, type, at, data) VALUES ${rows.join(', ')}
-        RETURNING seq, id, type, at)
+        RETURNING id, type, at)
       INSERT INTO webhook_deliveries (webhook_id, event_id, next_attempt_at, created_at)
-      SELECT w.id, e.id, e.at, e.at FROM e JOIN webhooks w
-        ON w.enabled AND (w.events ? '*' OR w.events ? e.type)
-      ORDER BY e.seq, w.id`);
+      SELECT w.id, e.id, e.at, e.at FROM e JOIN webhooks w ON ${takes('e.type')}`);
     }
     run = [];
   };
