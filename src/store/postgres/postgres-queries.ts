@@ -291,21 +291,19 @@ function takes(typeSql: string): string {
 
 /**
  * Events of a transaction in order, as few statements as keep that order: each run of events that
- * merge with nothing goes in one multi-row insert with its deliveries (one statement to plan
- * instead of one per event), a merged event or a `ping` alone (insertEvent). PostgreSQL inserts a
+ * merge with nothing goes in one insert with its deliveries (one statement to plan instead of one
+ * per event), a merged event or a `ping` alone (insertEvent). PostgreSQL inserts a
  * VALUES list in its order, so `seq` follows the order given (test/store/postgres-batches.test.ts
  * checks it).
  */
 export function insertEvents(events: readonly { event: EventDraft; now: Date }[]): string[] {
   const statements: string[] = [];
-  let run: { event: EventDraft; now: Date; id: string }[] = [];
+  let run: { event: EventDraft; now: Date }[] = [];
   const flush = (): void => {
-    if (run.length === 1) {
-      const [only] = run as [{ event: EventDraft; now: Date; id: string }];
-      statements.push(insertEvent(only.event, only.now, only.id));
-    } else if (run.length > 1) {
+    if (run.length > 0) {
       const rows = run.map(
-        ({ event, now, id }) => sql`(${id}, ${event.type}, ${now}, ${JSON.stringify(event.data)}::json)`,
+        ({ event, now }) =>
+          sql`(${newEventId()}, ${event.type}, ${now}, ${JSON.stringify(event.data)}::json)`,
       );
       statements.push(`WITH e AS (INSERT INTO events (id, type, at, data) VALUES ${rows.join(', ')}
         RETURNING id, type, at)
@@ -318,7 +316,7 @@ export function insertEvents(events: readonly { event: EventDraft; now: Date }[]
     if (event.mergeKey !== undefined || event.type === 'ping') {
       flush();
       statements.push(insertEvent(event, now));
-    } else run.push({ event, now, id: newEventId() });
+    } else run.push({ event, now });
   }
   flush();
   return statements;
