@@ -541,8 +541,12 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
         const store = await openIn(schema, { applicationName, onPoolError: (err) => errors.push(err) });
         try {
           await store.ping();
-          assert.ok((await terminateConnections(applicationName)) >= 1);
-          for (let i = 0; i < 100 && errors.length === 0; i++) await sleep(20);
+          const terminated = await terminateConnections(applicationName);
+          assert.ok(terminated >= 1);
+          // Each dropped connection (the pool's idle ones and the LISTEN one) is reported on its
+          // own, in no set order: wait for all of them, or the ping below may still be handed an
+          // idle connection whose end the pool has not read yet (seen once under load on Node 24).
+          for (let i = 0; i < 100 && errors.length < terminated; i++) await sleep(20);
           assert.ok(errors.length >= 1, 'the pool reported the dropped connection');
           await store.ping();
           assert.deepEqual(await store.listLicenses(), []);
