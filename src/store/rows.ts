@@ -3,7 +3,7 @@ import type { LicenseRecord } from '../domain/license.js';
 import { isPermission } from '../domain/permissions.js';
 import { searchFold } from '../domain/user-identity.js';
 import type { UserRecord, UserType } from '../domain/users.js';
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { isEventType, type EventRecord } from '../domain/events.js';
 import type {
   AuditEntry,
@@ -192,9 +192,23 @@ export function eventFromRow(row: EventRow): EventRecord {
   return { id: row.id, type: row.type, timestamp: new Date(row.at), data: asObject(row.data) };
 }
 
+/**
+ * Random bytes for event ids, drawn from the CSPRNG 4 KiB at a time and each used once: one call
+ * per 256 ids where one per id cost ~5 µs, 2 % of a license add's CPU (crypto.randomUUID buffers
+ * its randomness the same way; it is not used because the ids keep their documented form).
+ */
+const idBytes = Buffer.alloc(4096);
+let idBytesAt = idBytes.length;
+
 /** A new event id: `evt_` and 128 random bits (docs/events.md). */
 export function newEventId(): string {
-  return `evt_${randomBytes(16).toString('base64url')}`;
+  if (idBytesAt + 16 > idBytes.length) {
+    randomFillSync(idBytes);
+    idBytesAt = 0;
+  }
+  const id = idBytes.toString('base64url', idBytesAt, idBytesAt + 16);
+  idBytesAt += 16;
+  return `evt_${id}`;
 }
 
 export interface AuthFailureRow {
