@@ -1,5 +1,4 @@
 import { seatThresholdLevels } from './events.js';
-import { licenseTimeBounds, type LicenseRecord } from './license.js';
 import { seatLimit } from './seat-policy.js';
 import { claimSeat, SEAT_LOCK_MARGIN_MS, type SeatClaim, type SeatState } from './user-changes.js';
 import type { UserType } from './users.js';
@@ -32,19 +31,20 @@ export interface GuardedClaim {
  * under the lock (undefined): when no seat is free at that count, when it fires a `seats.threshold`
  * event (whose figures name the exact count), or when the effective license can change by itself
  * (a start, an expiry, the end of a grace period) within SEAT_LOCK_MARGIN_MS of `now`: the claim
- * commits after `now`, and must commit under the same seat limit. `licenses` are the live licenses
- * `state.effective` was computed from; `claimant` is the new user's type.
+ * commits after `now`, and must commit under the same seat limit. `until` is the first instant after
+ * `now` at which `state.effective` can change by itself (licenseTimeBounds' `until` over the live
+ * licenses, which a store keeps with the effective license: O(1) per claim), null when none can;
+ * `claimant` is the new user's type.
  */
 export function guardedClaim(
   state: SeatState,
-  licenses: readonly LicenseRecord[],
+  until: number | null,
   now: Date,
   claimant: UserType,
 ): GuardedClaim | undefined {
   const count = state.activeUserCount;
   const limit = seatLimit(state.effective, state.settings);
   if (count >= limit) return undefined;
-  const { until } = licenseTimeBounds(licenses, now);
   if (until !== null && until - now.getTime() < SEAT_LOCK_MARGIN_MS) return undefined;
   const claim = claimSeat(state, now, claimant);
   if (claim.events.length > 0) return undefined;

@@ -159,8 +159,13 @@ export class Snapshot {
    * add is stacked onto the kept one (effectiveSpan).
    */
   effectiveAt(licenses: LicenseList, now: Date): EffectiveLicense {
+    return this.spanAt(licenses, now).value;
+  }
+
+  /** The same, with the interval around `now` over which it holds (EffectiveSpan). */
+  spanAt(licenses: LicenseList, now: Date): EffectiveSpan {
     this.#effective = effectiveSpan(licenses, now, this.#effective);
-    return this.#effective.value;
+    return this.#effective;
   }
 
   /**

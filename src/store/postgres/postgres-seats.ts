@@ -47,6 +47,15 @@ export class PostgresSeats {
     return this.#snapshot.effectiveAt(licenses, now);
   }
 
+  /**
+   * The first instant after `now` at which the effective license of `licenses` can change by itself
+   * (a start, an expiry, an end of grace), null when none can: kept with the effective license, so
+   * O(1) while the licenses and the interval hold.
+   */
+  effectiveUntil(licenses: LicenseList, now: Date): number | null {
+    return this.#snapshot.spanAt(licenses, now).until;
+  }
+
   /** The live licenses under a shared licenses lock, so no license change is half done meanwhile. */
   async loadLicenses(client: PoolClient): Promise<LicenseList> {
     const [, , gens] = await batch(client, ['BEGIN', q.LOCK_LICENSES_SHARED_SQL, q.LICENSES_GEN_SQL]);

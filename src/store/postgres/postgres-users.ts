@@ -89,12 +89,8 @@ export class PostgresUsers {
     const taken: unknown = results[7]?.[0]?.id;
     const plan = planCreateUser(user, taken === undefined ? undefined : Number(taken), now);
     const state = await this.#seats.state(client, reads, since0, now);
-    const decided = guardedClaim(
-      state,
-      (await this.#seats.licensesAt(client, reads.licensesGen)).array(),
-      now,
-      user.userType,
-    );
+    const licenses = await this.#seats.licensesAt(client, reads.licensesGen);
+    const decided = guardedClaim(state, this.#seats.effectiveUntil(licenses, now), now, user.userType);
     if (!decided) {
       await client.query('ROLLBACK');
       return undefined;
