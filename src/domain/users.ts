@@ -62,9 +62,10 @@ export function startOfNextUtcDay(at: Date): Date {
 
 /**
  * What the active user count is computed from at any instant of one window position
- * (docs/seats.md#counting): the per-day counters of the days after the window's first day, and the
- * last-activity instants of the users whose last activity falls on that first day, sorted. Only
- * part of the first day lies inside the window, and that part shrinks as time passes.
+ * (docs/seats.md#why-the-check-stays-cheap-at-a-million-users): the per-day counters of the days
+ * after the window's first day, and the last-activity instants of the users whose last activity
+ * falls on that first day, sorted. Only part of the first day lies inside the window, and that part
+ * shrinks as time passes.
  */
 export interface ActivityCounts {
   /** The UTC day of `activeSince`: the window's first, partial day. */
