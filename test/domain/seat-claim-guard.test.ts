@@ -19,7 +19,7 @@ function licenses(seats: number, expires?: Date): LicenseRecord[] {
 }
 
 /** The first instant the effective license of `live` can change by itself after NOW. */
-const until = (live: LicenseRecord[]): number | null => licenseTimeBounds(live, NOW).until;
+const nextChangeAt = (live: LicenseRecord[]): number | null => licenseTimeBounds(live, NOW).until;
 
 function state(live: LicenseRecord[], activeUserCount: number, extra: Partial<SeatState> = {}): SeatState {
   return {
@@ -53,7 +53,7 @@ describe('guardedClaim: a claim decided before the seat lock', () => {
               settings: { userCap: cap, whenFull: 'refuse' },
               firedThresholds: fired,
             });
-            const guarded = guardedClaim(s, until(live), NOW, 'dataConsumer');
+            const guarded = guardedClaim(s, nextChangeAt(live), NOW, 'dataConsumer');
             const here = outcome(s);
             if (!guarded) {
               // Only a refusal or a threshold event is left to the lock.
@@ -83,14 +83,14 @@ describe('guardedClaim: a claim decided before the seat lock', () => {
 
   it('is left to the lock when the license can change by itself within the margin', () => {
     const far = licenses(100, new Date(NOW.getTime() + SEAT_LOCK_MARGIN_MS));
-    assert.ok(guardedClaim(state(far, 10), until(far), NOW, 'dataConsumer'));
+    assert.ok(guardedClaim(state(far, 10), nextChangeAt(far), NOW, 'dataConsumer'));
     const near = licenses(100, new Date(NOW.getTime() + SEAT_LOCK_MARGIN_MS - 1));
-    assert.equal(guardedClaim(state(near, 10), until(near), NOW, 'dataConsumer'), undefined);
+    assert.equal(guardedClaim(state(near, 10), nextChangeAt(near), NOW, 'dataConsumer'), undefined);
   });
 
   it("carries the claimant, whose type's peak rises with the total", () => {
     const live = licenses(100);
-    const guarded = guardedClaim(state(live, 3), until(live), NOW, 'policyOwner');
+    const guarded = guardedClaim(state(live, 3), nextChangeAt(live), NOW, 'policyOwner');
     assert.equal(guarded?.claimant, 'policyOwner');
     assert.deepEqual(guarded?.claim.usage.peakByType, { dataConsumer: 3, policyOwner: 1 });
     assert.equal(guarded?.claim.usage.peakActiveUsers, 4);
@@ -98,11 +98,11 @@ describe('guardedClaim: a claim decided before the seat lock', () => {
 
   it('is left to the lock at the limit and when a threshold fires', () => {
     const live = licenses(10);
-    assert.equal(guardedClaim(state(live, 10), until(live), NOW, 'dataConsumer'), undefined);
-    assert.equal(guardedClaim(state(live, 7), until(live), NOW, 'dataConsumer'), undefined); // 8 of 10 is 80 %
+    assert.equal(guardedClaim(state(live, 10), nextChangeAt(live), NOW, 'dataConsumer'), undefined);
+    assert.equal(guardedClaim(state(live, 7), nextChangeAt(live), NOW, 'dataConsumer'), undefined); // 8 of 10 is 80 %
     assert.deepEqual(
       (({ minCount, maxCount }) => ({ minCount, maxCount }))(
-        guardedClaim(state(live, 3), until(live), NOW, 'dataConsumer')!,
+        guardedClaim(state(live, 3), nextChangeAt(live), NOW, 'dataConsumer')!,
       ),
       { minCount: 0, maxCount: 6 },
     );
