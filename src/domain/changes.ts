@@ -120,7 +120,10 @@ export function usageRaise(
   };
 }
 
-/** The parts of the in-memory read snapshot a change alters (docs/performance.md#the-read-snapshot). */
+/**
+ * The parts of the in-memory read snapshot a change alters
+ * (docs/performance.md#the-read-snapshot).
+ */
 export type SnapshotPart = 'licenses' | 'tokens' | 'users' | 'settings';
 
 /**

@@ -31,10 +31,10 @@ export interface GuardedClaim {
  * under the lock (undefined): when no seat is free at that count, when it fires a `seats.threshold`
  * event (whose figures name the exact count), or when the effective license can change by itself
  * (a start, an expiry, the end of a grace period) within SEAT_LOCK_MARGIN_MS of `now`: the claim
- * commits after `now`, and must commit under the same seat limit. `nextChangeAt` is the first instant after
- * `now` at which `state.effective` can change by itself (licenseTimeBounds' `until` over the live
- * licenses, which a store keeps with the effective license: O(1) per claim), null when none can;
- * `claimant` is the new user's type.
+ * commits after `now`, and must commit under the same seat limit. `nextChangeAt` is the first
+ * instant after `now` at which `state.effective` can change by itself (licenseTimeBounds' `until`
+ * over the live licenses, which a store keeps with the effective license: O(1) per claim), null when
+ * none can; `claimant` is the new user's type.
  */
 export function guardedClaim(
   state: SeatState,

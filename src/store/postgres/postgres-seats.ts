@@ -52,7 +52,7 @@ export class PostgresSeats {
    * (a start, an expiry, an end of grace), null when none can: kept with the effective license, so
    * O(1) while the licenses and the interval hold.
    */
-  effectiveUntil(licenses: LicenseList, now: Date): number | null {
+  nextChangeAt(licenses: LicenseList, now: Date): number | null {
     return this.#snapshot.spanAt(licenses, now).until;
   }
 

@@ -90,7 +90,7 @@ export class PostgresUsers {
     const plan = planCreateUser(user, taken === undefined ? undefined : Number(taken), now);
     const state = await this.#seats.state(client, reads, since0, now);
     const licenses = await this.#seats.licensesAt(client, reads.licensesGen);
-    const decided = guardedClaim(state, this.#seats.effectiveUntil(licenses, now), now, user.userType);
+    const decided = guardedClaim(state, this.#seats.nextChangeAt(licenses, now), now, user.userType);
     if (!decided) {
       await client.query('ROLLBACK');
       return undefined;
