@@ -12,13 +12,29 @@ const ctx = { clock: new ManualClock(new Date('2026-06-01T12:00:00.000Z')), acto
 describe('ChangeBatches (without a database)', () => {
   it('starts the next batch before it tells the changes of the last one how they went', async () => {
     const log: string[] = [];
+    // The first batch commits until the test has asked for the next changes: no timing involved.
+    let firstStarted = (): void => undefined;
+    const started = new Promise<void>((resolve) => (firstStarted = resolve));
+    let commitFirst = (): void => undefined;
+    const committed = new Promise<void>((resolve) => (commitFirst = resolve));
     const batches = new ChangeBatches<number, number>(async (changes: Queued<number, number>[]) => {
       log.push(`start ${changes.map((c) => c.input).join(',')}`);
-      await sleep(20);
+      if (changes[0]?.input === 1) {
+        firstStarted();
+        await committed;
+      }
       return changes.map((change) =>
         change.input === 2
           ? { change, refusal: new LicensorError('USER_ALREADY_EXISTS', 'two') }
-          : { change, result: () => change.input * 10 },
+          : {
+              change,
+              // Called as the change is told (synchronously), where `answered` below comes a
+              // microtask later: the order of `told` and `start` is the rule under test.
+              result: () => {
+                log.push(`told ${change.input}`);
+                return change.input * 10;
+              },
+            },
       );
     });
     const ask = (n: number) =>
@@ -27,15 +43,20 @@ describe('ChangeBatches (without a database)', () => {
         (err: LicensorError) => log.push(`answered ${n}: ${err.code}`),
       );
     const first = [ask(1), ask(2)];
-    await sleep(5);
+    await started;
     // Asked for while the first batch commits: they gather for the next one.
     const second = [ask(3), ask(4)];
+    await new Promise((resolve) => setImmediate(resolve));
+    commitFirst();
     await Promise.all([...first, ...second]);
     assert.deepEqual(log, [
       'start 1,2',
       'start 3,4',
+      'told 1',
       'answered 1: 10',
       'answered 2: USER_ALREADY_EXISTS',
+      'told 3',
+      'told 4',
       'answered 3: 30',
       'answered 4: 40',
     ]);
