@@ -17,6 +17,15 @@ export interface SeatReads {
   settings: SeatSettings;
 }
 
+/** A seat decision's state, with what a claim decided before the seat lock also needs. */
+export interface PostgresSeatState extends SeatState {
+  /**
+   * The first instant after `now` at which `effective` can change by itself (a start, an expiry, an
+   * end of grace), null when none can: kept with the effective license, so O(1) per claim.
+   */
+  nextChangeAt: number | null;
+}
+
 /**
  * What the PostgreSQL store's seat decisions and license changes read under their locks: the
  * active count (docs/seats.md), the settings, the fired thresholds, and the live licenses at the
@@ -45,15 +54,6 @@ export class PostgresSeats {
   /** The effective license of `licenses` at `now`, memoised by the snapshot. */
   effectiveAt(licenses: LicenseList, now: Date): EffectiveLicense {
     return this.#snapshot.effectiveAt(licenses, now);
-  }
-
-  /**
-   * The first instant after `now` at which the effective license of `licenses` can change by itself
-   * (a start, an expiry, an end of grace), null when none can: kept with the effective license, so
-   * O(1) while the licenses and the interval hold.
-   */
-  nextChangeAt(licenses: LicenseList, now: Date): number | null {
-    return this.#snapshot.spanAt(licenses, now).until;
   }
 
   /** The live licenses under a shared licenses lock, so no license change is half done meanwhile. */
@@ -119,13 +119,15 @@ export class PostgresSeats {
   }
 
   /** What a seat decision reads at `now` (read after the lock was taken), from the reads. */
-  async state(client: PoolClient, reads: SeatReads, since: Date, now: Date): Promise<SeatState> {
+  async state(client: PoolClient, reads: SeatReads, since: Date, now: Date): Promise<PostgresSeatState> {
     const licenses = await this.licensesAt(client, reads.licensesGen);
     const activeByType = await this.countByTypeAt(client, reads, since, now);
+    const span = this.#snapshot.spanAt(licenses, now);
     return {
       activeUserCount: activeByType.dataConsumer + activeByType.policyOwner,
       activeByType,
-      effective: this.#snapshot.effectiveAt(licenses, now),
+      effective: span.value,
+      nextChangeAt: span.until,
       settings: reads.settings,
       firedThresholds: reads.fired,
     };

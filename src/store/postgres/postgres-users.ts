@@ -89,8 +89,7 @@ export class PostgresUsers {
     const taken: unknown = results[7]?.[0]?.id;
     const plan = planCreateUser(user, taken === undefined ? undefined : Number(taken), now);
     const state = await this.#seats.state(client, reads, since0, now);
-    const licenses = await this.#seats.licensesAt(client, reads.licensesGen);
-    const decided = guardedClaim(state, this.#seats.nextChangeAt(licenses, now), now, user.userType);
+    const decided = guardedClaim(state, state.nextChangeAt, now, user.userType);
     if (!decided) {
       await client.query('ROLLBACK');
       return undefined;
