@@ -4,9 +4,10 @@ import Type, { type StaticDecode, type TObject } from 'typebox';
 import { AssertError, Value } from 'typebox/value';
 
 /**
- * The only module that reads the environment. Each reader decodes its variables once with a TypeBox
- * schema (checks, defaults and conversions in one place) and returns a frozen object; a bad value
- * is a ConfigError whose message names the variable.
+ * The server's environment: read once and decoded with a TypeBox schema (checks, defaults and
+ * conversions in one place) into a frozen object; a bad value is a ConfigError whose message names
+ * the variable. The only other module that reads the environment is `client-config.ts`, the CLI's
+ * (docs/architecture.md#layers).
  */
 
 export type StoreConfig = { kind: 'sqlite'; filename: string } | { kind: 'postgres'; url: string };
@@ -34,17 +35,6 @@ export interface ServerConfig {
   webhookRetrySchedule: readonly number[];
   /** How often the event scheduler and the webhook delivery worker look for work. */
   eventsPollMs: number;
-}
-
-export interface ClientConfig {
-  url: string | null;
-  /** LICENSOR_HOST and LICENSOR_PORT as given (the CLI checks them when it uses them). */
-  host: string | null;
-  port: string | null;
-  token: string | null;
-  dataDir: string;
-  /** NO_COLOR is set to something (https://no-color.org): never colour the output. */
-  noColor: boolean;
 }
 
 /**
@@ -215,15 +205,6 @@ const ServerEnv = Type.Object({
   LICENSOR_EVENTS_POLL_MS: wholeNumber('LICENSOR_EVENTS_POLL_MS', 1000, 10, 10_000),
 });
 
-/** What the administrator CLI reads; LICENSOR_HOST and LICENSOR_PORT are checked where they are used. */
-const ClientEnv = Type.Object({
-  LICENSOR_URL: Type.Optional(Text),
-  LICENSOR_HOST: Type.Optional(Text),
-  LICENSOR_PORT: Type.Optional(Text),
-  LICENSOR_TOKEN: Type.Optional(Text),
-  LICENSOR_DATA_DIR: DataDir,
-});
-
 /**
  * The schema's variables from `env`, trimmed, the blank ones left out, decoded (defaults filled
  * in). The first refused variable is a ConfigError with its message.
@@ -269,18 +250,4 @@ export function loadServerConfig(env: Env = process.env): Readonly<ServerConfig>
     eventsPollMs: vars.LICENSOR_EVENTS_POLL_MS,
   };
   return Object.freeze(config);
-}
-
-/** What the administrator CLI reads: where the server is and how to authenticate. */
-export function loadClientConfig(env: Env = process.env): Readonly<ClientConfig> {
-  const vars = read(ClientEnv, env);
-  return Object.freeze({
-    url: vars.LICENSOR_URL ?? null,
-    host: vars.LICENSOR_HOST ?? null,
-    port: vars.LICENSOR_PORT ?? null,
-    token: vars.LICENSOR_TOKEN ?? null,
-    dataDir: vars.LICENSOR_DATA_DIR,
-    // Set to anything, even blank-looking: https://no-color.org
-    noColor: (env.NO_COLOR ?? '') !== '',
-  });
 }

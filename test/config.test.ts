@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { resolve } from 'node:path';
 import Fastify from 'fastify';
+import { loadClientConfig } from '../src/client-config.js';
 import { ConfigError, loadServerConfig, MAX_TRUSTED_PROXY_HOPS } from '../src/config.js';
 import { trustProxyOption } from '../src/server.js';
 
@@ -106,4 +108,34 @@ test('LICENSOR_WEBHOOK_RETRY_SCHEDULE and LICENSOR_EVENTS_POLL_MS', () => {
     );
   for (const bad of ['0', '10001', '1.5'])
     assert.throws(() => config({ LICENSOR_EVENTS_POLL_MS: bad }), /LICENSOR_EVENTS_POLL_MS/, bad);
+});
+
+test("the CLI's variables: trimmed, blank as unset, the data directory made absolute", () => {
+  assert.deepEqual(loadClientConfig({}), {
+    url: null,
+    host: null,
+    port: null,
+    token: null,
+    dataDir: resolve('./data'),
+    noColor: false,
+  });
+  const config = loadClientConfig({
+    LICENSOR_URL: ' http://licensor:8080 ',
+    LICENSOR_HOST: '\tlicensor',
+    LICENSOR_PORT: '9090 ',
+    LICENSOR_TOKEN: '  ',
+    LICENSOR_DATA_DIR: 'state/licensor',
+    NO_COLOR: ' ',
+  });
+  assert.deepEqual(config, {
+    url: 'http://licensor:8080',
+    host: 'licensor',
+    port: '9090',
+    token: null,
+    dataDir: resolve('state/licensor'),
+    noColor: true,
+  });
+  assert.ok(Object.isFrozen(config));
+  assert.equal(loadClientConfig({ LICENSOR_DATA_DIR: '/srv/licensor' }).dataDir, '/srv/licensor');
+  assert.equal(loadClientConfig({ LICENSOR_DATA_DIR: ' ' }).dataDir, resolve('./data'));
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { isLicensorApiError, isLicensorConnectionError } from '../client/client-error.js';
 import { LicensorClient } from '../client/licensor-client.js';
-import { loadClientConfig } from '../config.js';
+import { loadClientConfig } from '../client-config.js';
 import { RefusedError, UnreachableError, UsageError } from './cli-errors.js';
 import { Output, printable } from './output.js';
 

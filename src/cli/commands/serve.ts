@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { ConfigError, loadServerConfig } from '../../config.js';
 import { IdentityCollisionError } from '../../domain/user-identity.js';
 import { LicensorError } from '../../domain/errors.js';
 import { KeyFileError } from '../../keys/key-ring.js';
@@ -9,8 +8,12 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 /** Runs the server until SIGTERM or SIGINT, then closes gracefully (in-flight requests finish). */
 async function serve(): Promise<void> {
-  // Loaded here, not at the top: the other commands start faster without the server's modules.
-  const { startServer } = await import('../../server.js');
+  // Loaded here, not at the top: the other commands start faster without the server's modules
+  // (and without TypeBox, which the configuration's checks load).
+  const [{ startServer }, { ConfigError, loadServerConfig }] = await Promise.all([
+    import('../../server.js'),
+    import('../../config.js'),
+  ]);
   // Listening for signals from before the "ready" line: a SIGTERM right after it must close the
   // server gracefully, not end the process by default.
   let pending: string | undefined;
