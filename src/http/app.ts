@@ -1,3 +1,4 @@
+import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
@@ -48,23 +49,57 @@ export interface AppOptions extends Omit<AppContext, 'instance' | 'entitlementsT
 export const REQUEST_TIMEOUT_MS = 30_000;
 export const KEEP_ALIVE_TIMEOUT_MS = 72_000;
 
+type CompilersFactory = NonNullable<
+  NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']
+>;
+type ValidatorFactory = NonNullable<CompilersFactory['buildValidator']>;
+type SerializerFactory = NonNullable<CompilersFactory['buildSerializer']>;
+type Validator = ReturnType<ReturnType<ValidatorFactory>>;
+type Serializer = ReturnType<ReturnType<SerializerFactory>>;
+
 /**
  * Two validators: request bodies are checked strictly (a string "5" is not the number 5), while
  * path and query parameters, which arrive as text, are coerced to their declared types.
+ *
+ * Compiled once per process for each distinct schema, not once per route and app: most routes share
+ * their parameter and problem schemas, and compiling took most of an app's start (0.5 to 1.2 s,
+ * and 60 % of an HTTP test file's time, which builds an app per test). A schema is keyed by its
+ * JSON: what Ajv and fast-json-stringify compile is that JSON, and a compiled function keeps no
+ * state of the app it was made for (docs/performance.md#starting-up).
  */
-function validatorCompiler(): NonNullable<FastifyServerOptions['schemaController']> {
-  const common = { allErrors: false, removeAdditional: false, useDefaults: true, strict: false } as const;
-  const strictAjv = addFormats.default(new Ajv({ ...common, coerceTypes: false }));
-  const coercingAjv = addFormats.default(new Ajv({ ...common, coerceTypes: 'array' }));
-  return {
-    compilersFactory: {
-      buildValidator:
-        () =>
-        ({ schema, httpPart }) =>
-          (httpPart === 'body' ? strictAjv : coercingAjv).compile(schema as object),
-    },
+const common = { allErrors: false, removeAdditional: false, useDefaults: true, strict: false } as const;
+const strictAjv = addFormats.default(new Ajv({ ...common, coerceTypes: false }));
+const coercingAjv = addFormats.default(new Ajv({ ...common, coerceTypes: 'array' }));
+const validators = new Map<string, Validator>();
+const serializers = new Map<string, Serializer>();
+
+const buildValidator: ValidatorFactory =
+  () =>
+  ({ schema, httpPart }) => {
+    const strict = httpPart === 'body';
+    const key = `${strict ? 'body' : 'text'}\n${JSON.stringify(schema)}`;
+    let validate = validators.get(key);
+    if (validate === undefined) {
+      validate = (strict ? strictAjv : coercingAjv).compile(schema as object) as Validator;
+      validators.set(key, validate);
+    }
+    return validate;
   };
-}
+
+const buildSerializer: SerializerFactory = (externalSchemas, options) => {
+  const compile = SerializerSelector()(externalSchemas, options);
+  // The shared schemas a response may refer to (app.addSchema) are part of what is compiled.
+  const prefix = JSON.stringify([externalSchemas, options ?? null]);
+  return (route) => {
+    const key = `${prefix}\n${JSON.stringify(route.schema)}`;
+    let serialize = serializers.get(key);
+    if (serialize === undefined) {
+      serialize = compile(route);
+      serializers.set(key, serialize);
+    }
+    return serialize;
+  };
+};
 
 /**
  * Builds the application without listening (server.ts owns the process). Tests drive it with
@@ -91,7 +126,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     frameworkErrors: (error, _request, reply) => {
       void sendProblem(reply, toLicensorError(error));
     },
-    schemaController: validatorCompiler(),
+    schemaController: { compilersFactory: { buildValidator, buildSerializer } },
     // Route URLs are case-sensitive and exact; a trailing slash is the same route.
     routerOptions: { ignoreTrailingSlash: true },
     requestIdHeader: 'x-request-id',
