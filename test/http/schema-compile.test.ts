@@ -6,14 +6,16 @@ import { buildTestApp } from '../helpers/app.js';
 // Each distinct route schema is compiled once per process, not once per route and app
 // (docs/performance.md#starting-up). Counted at Ajv's compile, which the app's validators use.
 test('a second app compiles no validator, and validates as the first does', async (t) => {
-  const compile = Ajv.prototype.compile;
+  type Compile = (this: Ajv, ...args: Parameters<Ajv['compile']>) => ReturnType<Ajv['compile']>;
+  // Ajv's own method, unbound: it is called on whichever instance compiles.
+  const compile = Reflect.get(Ajv.prototype, 'compile') as Compile;
   let compiled = 0;
   Ajv.prototype.compile = function (this: Ajv, ...args: Parameters<Ajv['compile']>) {
     compiled++;
     return compile.apply(this, args);
   } as Ajv['compile'];
   t.after(() => {
-    Ajv.prototype.compile = compile;
+    Ajv.prototype.compile = compile as Ajv['compile'];
   });
 
   const first = await buildTestApp(t);
