@@ -63,43 +63,51 @@ type Serializer = ReturnType<ReturnType<SerializerFactory>>;
  *
  * Compiled once per process for each distinct schema, not once per route and app: most routes share
  * their parameter and problem schemas, and compiling took most of an app's start (0.5 to 1.2 s,
- * and 60 % of an HTTP test file's time, which builds an app per test). A schema is keyed by its
- * JSON: what Ajv and fast-json-stringify compile is that JSON, and a compiled function keeps no
- * state of the app it was made for (docs/performance.md#starting-up).
+ * and 60 % of an HTTP test file's time, which builds an app per test). A validator is keyed by its
+ * schema's JSON and whether it coerces; a serializer by its schema's JSON and the shared schemas it
+ * may refer to. What Ajv and fast-json-stringify compile is that JSON, and a compiled function
+ * keeps no state of the app it was made for (docs/performance.md#starting-up).
  */
-const common = { allErrors: false, removeAdditional: false, useDefaults: true, strict: false } as const;
+// addUsedSchema: false keeps a compiled schema's $id out of the shared instance, so what a
+// validator does depends on its schema's JSON alone, whichever apps compiled before it.
+const common = {
+  allErrors: false,
+  removeAdditional: false,
+  useDefaults: true,
+  strict: false,
+  addUsedSchema: false,
+} as const;
 const strictAjv = addFormats.default(new Ajv({ ...common, coerceTypes: false }));
 const coercingAjv = addFormats.default(new Ajv({ ...common, coerceTypes: 'array' }));
 const validators = new Map<string, Validator>();
 const serializers = new Map<string, Serializer>();
 
+function memo<T>(compiled: Map<string, T>, key: string, compile: () => T): T {
+  let fn = compiled.get(key);
+  if (fn === undefined) compiled.set(key, (fn = compile()));
+  return fn;
+}
+
 const buildValidator: ValidatorFactory =
   () =>
   ({ schema, httpPart }) => {
     const strict = httpPart === 'body';
-    const key = `${strict ? 'body' : 'text'}\n${JSON.stringify(schema)}`;
-    let validate = validators.get(key);
-    if (validate === undefined) {
-      validate = (strict ? strictAjv : coercingAjv).compile(schema as object) as Validator;
-      validators.set(key, validate);
-    }
-    return validate;
+    return memo(
+      validators,
+      `${strict ? 'body' : 'text'}\n${JSON.stringify(schema)}`,
+      () => (strict ? strictAjv : coercingAjv).compile(schema as object) as Validator,
+    );
   };
 
 const buildSerializer: SerializerFactory = (externalSchemas, options) => {
   const compile = SerializerSelector()(externalSchemas, options);
   // The shared schemas a response may refer to (app.addSchema) are part of what is compiled.
   const prefix = JSON.stringify([externalSchemas, options ?? null]);
-  return (route) => {
-    const key = `${prefix}\n${JSON.stringify(route.schema)}`;
-    let serialize = serializers.get(key);
-    if (serialize === undefined) {
-      serialize = compile(route);
-      serializers.set(key, serialize);
-    }
-    return serialize;
-  };
+  return (route) => memo(serializers, `${prefix}\n${JSON.stringify(route.schema)}`, () => compile(route));
 };
+
+/** The app's schema compilers (exported for their tests). */
+export const schemaCompilers = { buildValidator, buildSerializer } as const;
 
 /**
  * Builds the application without listening (server.ts owns the process). Tests drive it with
@@ -126,7 +134,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     frameworkErrors: (error, _request, reply) => {
       void sendProblem(reply, toLicensorError(error));
     },
-    schemaController: { compilersFactory: { buildValidator, buildSerializer } },
+    schemaController: { compilersFactory: schemaCompilers },
     // Route URLs are case-sensitive and exact; a trailing slash is the same route.
     routerOptions: { ignoreTrailingSlash: true },
     requestIdHeader: 'x-request-id',
