@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import Type, { type StaticDecode, type TObject } from 'typebox';
 import { AssertError, Value } from 'typebox/value';
+import { absoluteDir, envText, type Env } from './client-config.js';
 
 /**
  * The server's environment: read once and decoded with a TypeBox schema (checks, defaults and
@@ -53,8 +54,6 @@ export class ConfigError extends Error {
   }
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
-
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 /** Below this a guessed or leaked-by-shoulder token is too easy; generated ones are 43 characters. */
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -89,9 +88,7 @@ function wholeNumber(name: string, fallback: number, min: number, max: number) {
   );
 }
 
-const DataDir = Type.Decode(Type.String({ default: './data' }), (dir) =>
-  isAbsolute(dir) ? dir : resolve(dir),
-);
+const DataDir = Type.Decode(Type.String({ default: './data' }), absoluteDir);
 
 const AUTH_FAILURE_LIMIT = /^(\d{1,6})\/(\d{1,6})$/;
 
@@ -212,8 +209,8 @@ const ServerEnv = Type.Object({
 function read<S extends TObject>(schema: S, env: Env): StaticDecode<S> {
   const texts: Record<string, string> = {};
   for (const name of Object.keys(schema.properties)) {
-    const value = env[name]?.trim();
-    if (value !== undefined && value !== '') texts[name] = value;
+    const value = envText(env, name);
+    if (value !== null) texts[name] = value;
   }
   try {
     return Value.Decode(schema, texts);
