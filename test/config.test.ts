@@ -110,6 +110,27 @@ test('LICENSOR_WEBHOOK_RETRY_SCHEDULE and LICENSOR_EVENTS_POLL_MS', () => {
     assert.throws(() => config({ LICENSOR_EVENTS_POLL_MS: bad }), /LICENSOR_EVENTS_POLL_MS/, bad);
 });
 
+test('LICENSOR_DATA_DIR: ./data by default, made absolute, the SQLite file inside it', () => {
+  for (const env of [{}, { LICENSOR_DATA_DIR: '  ' }]) {
+    const config = loadServerConfig(env);
+    assert.equal(config.dataDir, resolve('./data'));
+    assert.deepEqual(config.store, { kind: 'sqlite', filename: resolve('./data', 'licensor.sqlite') });
+  }
+  assert.equal(
+    loadServerConfig({ LICENSOR_DATA_DIR: ' state/licensor ' }).dataDir,
+    resolve('state/licensor'),
+  );
+  assert.deepEqual(loadServerConfig({ LICENSOR_DATA_DIR: '/srv/licensor' }).store, {
+    kind: 'sqlite',
+    filename: '/srv/licensor/licensor.sqlite',
+  });
+  // A database URL chooses PostgreSQL; the data directory stays for local state.
+  assert.deepEqual(loadServerConfig({ DATABASE_URL: 'postgres://db/licensor' }).store, {
+    kind: 'postgres',
+    url: 'postgres://db/licensor',
+  });
+});
+
 test("the CLI's variables: trimmed, blank as unset, the data directory made absolute", () => {
   assert.deepEqual(loadClientConfig({}), {
     url: null,
