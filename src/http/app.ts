@@ -107,7 +107,7 @@ const buildSerializer: SerializerFactory = (externalSchemas, options) => {
 };
 
 /** The app's schema compilers (exported for their tests). */
-export const schemaCompilers = { buildValidator, buildSerializer } as const;
+export const schemaCompilers: Required<CompilersFactory> = { buildValidator, buildSerializer };
 
 /**
  * Builds the application without listening (server.ts owns the process). Tests drive it with
