@@ -99,6 +99,30 @@ export function dueMilestones(licenses: readonly LicenseRecord[], since: Date, n
   return due.sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime() || a.licenseId - b.licenseId);
 }
 
+/**
+ * The first instant after `now` at which `dueMilestones(licenses, since, ·)` can answer differently:
+ * the earliest `startsAt`, expiring milestone, `expires` or end of grace still ahead among the live
+ * licenses; null when none is. Every test in `dueMilestones` compares one of those instants with the
+ * clock, so with the same licenses and `since` nothing new falls due before it.
+ */
+export function nextMilestoneAt(licenses: readonly LicenseRecord[], now: Date): Date | null {
+  const t = now.getTime();
+  let next = Infinity;
+  const consider = (at: number): void => {
+    if (at > t && at < next) next = at;
+  };
+  for (const license of live(licenses)) {
+    const { startsAt, expires } = license.claims;
+    if (startsAt !== null) consider(startsAt.getTime());
+    if (expires === null) continue;
+    consider(expires.getTime());
+    for (const days of EXPIRING_DAYS) consider(expires.getTime() - days * DAY_MS);
+    const grace = graceUntil(license.claims);
+    if (grace !== null) consider(grace.getTime());
+  }
+  return next === Infinity ? null : new Date(next);
+}
+
 /** Whether data access turns over at `at`, over the licenses added by then. */
 function dataAccessTurn(licenses: readonly LicenseRecord[], at: Date): EventType | null {
   const known = licenses.filter((l) => l.updatedAt.getTime() <= at.getTime());

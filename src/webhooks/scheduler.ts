@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../domain/clock.js';
 import { seatFigures } from '../domain/events.js';
-import { dueMilestones, milestoneEvent } from '../domain/schedule.js';
+import type { LicenseRecord } from '../domain/license.js';
+import { dueMilestones, milestoneEvent, nextMilestoneAt } from '../domain/schedule.js';
 import type { Store } from '../store/store.js';
 
 /**
@@ -10,6 +11,11 @@ import type { Store } from '../store/store.js';
  * process has not seen produced to the store, which takes each (license, milestone) key once across
  * every instance. An instance that comes back after every one was down produces what fell due
  * meanwhile on its first poll.
+ *
+ * A poll looks only when something could have fallen due since the last pass that finished: the
+ * live licenses changed (the snapshot hands out a new list), or the clock reached the next
+ * milestone instant the domain named. Otherwise it costs one comparison, whatever the number of
+ * licenses (docs/events.md#time-based-events).
  */
 export class Scheduler {
   readonly #store: Store;
@@ -17,6 +23,8 @@ export class Scheduler {
   readonly #log: FastifyBaseLogger;
   readonly #pollMs: number;
   #state: { since: Date; produced: Set<string> } | undefined;
+  /** The last pass that finished: the licenses it looked at and the next instant anything falls due. */
+  #quiet: { licenses: readonly LicenseRecord[]; until: Date | null } | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
@@ -53,19 +61,24 @@ export class Scheduler {
     this.#state ??= await this.#store.webhooks.scheduleState();
     const { since, produced } = this.#state;
     const now = this.#clock.now();
-    const licenses = await this.#store.listLicenses();
-    const due = dueMilestones(licenses, since, now).filter((m) => !produced.has(`${m.licenseId}:${m.key}`));
-    if (due.length === 0) return;
     const view = await this.#store.readView(now);
-    const figures = seatFigures(view.effective, view.activeUserCount);
-    const byId = new Map(licenses.map((l) => [l.id, l]));
-    const events = due.map((milestone) => ({
-      milestone,
-      event: milestoneEvent(milestone, byId.get(milestone.licenseId)!, figures, now),
-    }));
-    const made = await this.#store.webhooks.produceScheduled(events, now);
-    // Produced here or, for the rest, by another instance first: either way, taken.
-    for (const m of due) produced.add(`${m.licenseId}:${m.key}`);
-    if (made.length > 0) this.#log.info({ produced: made }, 'time-based events produced');
+    const { licenses } = view;
+    const quiet = this.#quiet;
+    if (quiet?.licenses === licenses && (quiet.until === null || now < quiet.until)) return;
+    const due = dueMilestones(licenses, since, now).filter((m) => !produced.has(`${m.licenseId}:${m.key}`));
+    if (due.length > 0) {
+      const figures = seatFigures(view.effective, view.activeUserCount);
+      const byId = new Map(licenses.map((l) => [l.id, l]));
+      const events = due.map((milestone) => ({
+        milestone,
+        event: milestoneEvent(milestone, byId.get(milestone.licenseId)!, figures, now),
+      }));
+      const made = await this.#store.webhooks.produceScheduled(events, now);
+      // Produced here or, for the rest, by another instance first: either way, taken.
+      for (const m of due) produced.add(`${m.licenseId}:${m.key}`);
+      if (made.length > 0) this.#log.info({ produced: made }, 'time-based events produced');
+    }
+    // Only now: a pass that failed above is tried again at the next poll.
+    this.#quiet = { licenses, until: nextMilestoneAt(licenses, now) };
   }
 }

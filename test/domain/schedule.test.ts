@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { dueMilestones, milestoneEvent } from '../../src/domain/schedule.js';
+import fc from 'fast-check';
+import { dueMilestones, milestoneEvent, nextMilestoneAt } from '../../src/domain/schedule.js';
 import { licenseRecord } from '../helpers/records.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -131,4 +132,76 @@ test('grace: started at expires, ended at its end, and a hardExpiration block wa
   assert.equal(block?.type, 'data_access.blocked');
   assert.equal(block?.dueAt.toISOString(), at(17 * DAY).toISOString());
   assert.equal(after.find((m) => m.key === 'grace:end')?.type, 'license.grace_ended');
+});
+
+test('nextMilestoneAt: the earliest startsAt, expiring milestone, expires or end of grace still ahead', () => {
+  const l = license(1, {
+    startsAt: at(2 * DAY).toISOString(),
+    expires: at(50 * DAY).toISOString(),
+    graceDays: 5,
+  });
+  const next = (now: Date) => nextMilestoneAt([l], now)?.toISOString() ?? null;
+  assert.equal(next(at(DAY)), at(2 * DAY).toISOString(), 'startsAt');
+  assert.equal(next(at(2 * DAY)), at(20 * DAY).toISOString(), 'after it (not at it): 30 days before expiry');
+  assert.equal(next(at(25 * DAY)), at(43 * DAY).toISOString(), '7 days before');
+  assert.equal(next(at(49.5 * DAY)), at(50 * DAY).toISOString(), 'expires');
+  assert.equal(next(at(51 * DAY)), at(55 * DAY).toISOString(), 'the end of grace');
+  assert.equal(next(at(56 * DAY)), null, 'nothing ahead');
+  assert.equal(
+    nextMilestoneAt([license(2, { expires: at(50 * DAY).toISOString() }, { deleted: true })], at(0)),
+    null,
+  );
+  assert.equal(nextMilestoneAt([license(3, {})], at(0)), null, 'no startsAt, never expires');
+});
+
+test('nextMilestoneAt: before it, dueMilestones answers as it does now (random licenses and instants)', () => {
+  // From 30 days before the licenses were added: their createdAt is 31 days before.
+  const instant = fc.integer({ min: -30, max: 80 }).map((d) => d * DAY + (d % 3) * 3_600_000);
+  const claims = fc.record({
+    startsAt: fc.option(instant, { nil: undefined }),
+    expires: fc.option(instant, { nil: undefined }),
+    graceDays: fc.constantFrom(0, 0, 3, 10),
+    hardExpiration: fc.boolean(),
+  });
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(claims, fc.constantFrom('live', 'deleted', 'invalidated')), {
+        minLength: 1,
+        maxLength: 5,
+      }),
+      instant,
+      fc.array(fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), { minLength: 1, maxLength: 6 }),
+      (specs, nowMs, fractions) => {
+        const licenses = specs.map(([c, state], i) => {
+          const startsAt = c.startsAt;
+          // A license never starts after it expires (refused when added).
+          const expires =
+            c.expires === undefined ? undefined : Math.max(c.expires, (startsAt ?? -Infinity) + DAY);
+          return license(
+            i + 1,
+            {
+              ...(startsAt !== undefined && { startsAt: at(startsAt).toISOString() }),
+              ...(expires !== undefined && { expires: at(expires).toISOString() }),
+              graceDays: c.graceDays,
+              hardExpiration: c.hardExpiration,
+            },
+            { deleted: state === 'deleted', invalidated: state === 'invalidated' },
+          );
+        });
+        const now = at(nowMs);
+        const next = nextMilestoneAt(licenses, now);
+        const until = next?.getTime() ?? now.getTime() + 200 * DAY;
+        assert.ok(until > now.getTime());
+        const expected = keys(dueMilestones(licenses, SINCE, now));
+        for (const f of fractions) {
+          const t = new Date(now.getTime() + Math.floor(f * (until - now.getTime())));
+          assert.deepEqual(keys(dueMilestones(licenses, SINCE, t)), expected, `at ${t.toISOString()}`);
+        }
+        // Just before the next instant too.
+        const last = new Date(until - 1);
+        assert.deepEqual(keys(dueMilestones(licenses, SINCE, last)), expected, `at ${last.toISOString()}`);
+      },
+    ),
+    { numRuns: 500 },
+  );
 });
