@@ -110,6 +110,19 @@ export interface EffectiveLicense {
 }
 
 /**
+ * Data access is blocked while no license is in force and a lapsed one has `hardExpiration`
+ * (docs/licenses.md#data-access-blocked); a lapsed license with hardExpiration that is still in
+ * force is in its grace and blocks nothing yet. The effective license's `dataAccessBlocked`, and the
+ * scheduler's data access turns, which need only this.
+ */
+export function dataAccessBlockedAt(licenses: readonly LicenseRecord[], now: Date): boolean {
+  return (
+    !licenses.some((l) => isActive(l, now)) &&
+    licenses.some((l) => l.claims.hardExpiration && isLapsed(l, now))
+  );
+}
+
+/**
  * Computes the effective license over every stored license at `now`. Licenses are taken in id
  * order, so where two licenses describe the same handler the later one's description wins; a
  * feature is enabled when any active license enables it.
@@ -147,8 +160,7 @@ export function effectiveLicense(licenses: readonly LicenseRecord[], now: Date):
     licenseSeats: totals.licenseSeats,
     features: Object.fromEntries(totals.features),
     handlers: Object.fromEntries(totals.handlers),
-    // A lapsed license with hardExpiration that is active is in its grace and blocks nothing yet.
-    dataAccessBlocked: active.length === 0 && lapsed.some((l) => l.claims.hardExpiration),
+    dataAccessBlocked: dataAccessBlockedAt(ordered, now),
     notices,
     nextExpiry: totals.nextExpiry,
     activeLicenses: active.length,

@@ -1,5 +1,5 @@
 import { graceTransitionsBetween } from './license-grace.js';
-import { effectiveLicense, graceUntil, type LicenseRecord } from './license.js';
+import { dataAccessBlockedAt, graceUntil, type LicenseRecord } from './license.js';
 import { licenseView } from './license-view.js';
 import type { EventDraft, EventType, SeatFigures } from './events.js';
 
@@ -126,8 +126,8 @@ export function nextMilestoneAt(licenses: readonly LicenseRecord[], now: Date): 
 /** Whether data access turns over at `at`, over the licenses added by then. */
 function dataAccessTurn(licenses: readonly LicenseRecord[], at: Date): EventType | null {
   const known = licenses.filter((l) => l.updatedAt.getTime() <= at.getTime());
-  const before = effectiveLicense(known, new Date(at.getTime() - 1)).dataAccessBlocked;
-  const after = effectiveLicense(known, at).dataAccessBlocked;
+  const before = dataAccessBlockedAt(known, new Date(at.getTime() - 1));
+  const after = dataAccessBlockedAt(known, at);
   if (before === after) return null;
   return after ? 'data_access.blocked' : 'data_access.restored';
 }
