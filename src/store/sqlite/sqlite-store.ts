@@ -281,8 +281,9 @@ export class SqliteStore extends ComposedStore implements Store {
     });
   }
 
-  listLicenses(options: { includeDeleted?: boolean } = {}): Promise<LicenseRecord[]> {
-    if (!options.includeDeleted) return this.#snapshot.licenses().then((l) => [...l.array()]);
+  listLicenses(options: { includeDeleted?: boolean } = {}): Promise<readonly LicenseRecord[]> {
+    if (!options.includeDeleted)
+      return this.#fromSnapshot(() => this.#snapshot.licenses()).then((l) => l.array());
     return settle(() => this.#read(() => this.#q.allLicenses()));
   }
 
@@ -298,6 +299,20 @@ export class SqliteStore extends ComposedStore implements Store {
     return this.#current(() => this.#snapshot.currentToken(hash));
   }
 
+  /**
+   * A snapshot answer after the read sync, so another process's commit is seen within
+   * READ_SYNC_INTERVAL_MS whichever read asks first; a closed or failing database rejects.
+   */
+  #fromSnapshot<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      this.#checkOpen();
+      this.#syncForRead();
+    } catch (err) {
+      return Promise.reject(asError(err));
+    }
+    return read();
+  }
+
   /** A snapshot answer without waiting, after the read sync; any failure is left to the async path. */
   #current<T>(answer: () => T | undefined): T | undefined {
     try {
@@ -310,23 +325,11 @@ export class SqliteStore extends ComposedStore implements Store {
   }
 
   readView(now: Date): Promise<ReadView> {
-    try {
-      this.#checkOpen();
-      this.#syncForRead();
-    } catch (err) {
-      return Promise.reject(asError(err));
-    }
-    return this.#snapshot.view(now);
+    return this.#fromSnapshot(() => this.#snapshot.view(now));
   }
 
   getSeatSettings(): Promise<SeatSettings> {
-    try {
-      this.#checkOpen();
-      this.#syncForRead();
-    } catch (err) {
-      return Promise.reject(asError(err));
-    }
-    return this.#snapshot.settings();
+    return this.#fromSnapshot(() => this.#snapshot.settings());
   }
 
   setSeatSettings(settings: SeatSettings, ctx: ChangeContext): Promise<SeatSettings> {
@@ -387,13 +390,7 @@ export class SqliteStore extends ComposedStore implements Store {
   }
 
   findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
-    try {
-      this.#checkOpen();
-      this.#syncForRead();
-    } catch (err) {
-      return Promise.reject(asError(err));
-    }
-    return this.#snapshot.token(hash);
+    return this.#fromSnapshot(() => this.#snapshot.token(hash));
   }
 
   instanceIdentity(): Promise<InstanceIdentity> {
