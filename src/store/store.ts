@@ -167,8 +167,12 @@ export interface Store {
    * in `supersedes` invalidated, with its audit entry and events, in one transaction.
    */
   addLicense(license: NewLicense, ctx: ChangeContext): Promise<LicenseRecord>;
-  /** Licenses in id order; deleted ones only when asked. Live ones come from the snapshot. */
-  listLicenses(options?: { includeDeleted?: boolean }): Promise<LicenseRecord[]>;
+  /**
+   * Licenses in id order; deleted ones only when asked. Live ones come from the snapshot, as its
+   * own array: the same array until the live licenses change (the event scheduler relies on that,
+   * docs/events.md#time-based-events), never changed in place.
+   */
+  listLicenses(options?: { includeDeleted?: boolean }): Promise<readonly LicenseRecord[]>;
   /** A license by id, deleted or not; undefined when there is none. */
   getLicense(id: number): Promise<LicenseRecord | undefined>;
   /** Soft delete. LICENSE_NOT_FOUND for an unknown or already deleted id. */

@@ -13,7 +13,7 @@ import type { Store } from '../store/store.js';
  * meanwhile on its first poll.
  *
  * A poll looks only when something could have fallen due since the last pass that finished: the
- * live licenses changed (the snapshot hands out a new list), or the clock reached the next
+ * live licenses changed (the snapshot hands out a new array), or the clock reached the next
  * milestone instant the domain named. Otherwise it costs one comparison, whatever the number of
  * licenses (docs/events.md#time-based-events).
  */
@@ -61,12 +61,12 @@ export class Scheduler {
     this.#state ??= await this.#store.webhooks.scheduleState();
     const { since, produced } = this.#state;
     const now = this.#clock.now();
-    const view = await this.#store.readView(now);
-    const { licenses } = view;
+    const licenses = await this.#store.listLicenses();
     const quiet = this.#quiet;
     if (quiet?.licenses === licenses && (quiet.until === null || now < quiet.until)) return;
     const due = dueMilestones(licenses, since, now).filter((m) => !produced.has(`${m.licenseId}:${m.key}`));
     if (due.length > 0) {
+      const view = await this.#store.readView(now);
       const figures = seatFigures(view.effective, view.activeUserCount);
       const byId = new Map(licenses.map((l) => [l.id, l]));
       const events = due.map((milestone) => ({

@@ -4,7 +4,15 @@ import { beforeEach, describe, it } from 'node:test';
 import type { LicenseRecord } from '../../src/domain/license.js';
 import type { Store } from '../../src/store/store.js';
 import { DAY } from '../helpers/issuer.js';
-import { T0, at, rejectsWithCode, codeOf, fixed, type ContractContext } from './store-contract-helpers.js';
+import {
+  T0,
+  at,
+  rejectsWithCode,
+  codeOf,
+  fixed,
+  newUser,
+  type ContractContext,
+} from './store-contract-helpers.js';
 
 /** Adding, listing and deleting licenses, and their races. */
 export function licenseContract(ctx: ContractContext): void {
@@ -40,6 +48,42 @@ export function licenseContract(ctx: ContractContext): void {
         [a.id, b.id, c.id],
       );
       assert.deepEqual(await store.listLicenses(), [a, b, c]);
+    });
+
+    it('hands out one array of live licenses until they change, here or in another process', async () => {
+      // The event scheduler skips its polls while it gets the same array (docs/events.md).
+      const [mine, other] = (await processes(2)) as [Store, Store | undefined];
+      const a = await mine.addLicense(newLicense(), fixed(at(0)));
+      const first = await mine.listLicenses();
+      assert.equal(await mine.listLicenses(), first, 'asked again: the same array');
+      await mine.createUser(newUser(), fixed(at(1)));
+      assert.equal(await mine.listLicenses(), first, 'a user is not a license change');
+      const b = await mine.addLicense(newLicense(), fixed(at(2)));
+      const second = await mine.listLicenses();
+      assert.notEqual(second, first, 'an add: a new array');
+      assert.deepEqual(
+        second.map((l) => l.id),
+        [a.id, b.id],
+      );
+      assert.deepEqual(
+        first.map((l) => l.id),
+        [a.id],
+        'the earlier array is not changed in place',
+      );
+      // An in-memory database has no other process.
+      if (other === undefined) return;
+      await other.deleteLicense(a.id, fixed(at(3)));
+      const start = performance.now();
+      let seen = await mine.listLicenses();
+      while (seen === second) {
+        assert.ok(performance.now() - start < 1000, 'another process’s delete not seen within 1 s');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        seen = await mine.listLicenses();
+      }
+      assert.deepEqual(
+        seen.map((l) => l.id),
+        [b.id],
+      );
     });
 
     it('lists nothing on an empty store', async () => {

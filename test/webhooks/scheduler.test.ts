@@ -38,6 +38,7 @@ function watched(
 function fakeStore(initial: LicenseRecord[]) {
   const state = { licenses: initial, produced: [] as string[], failNext: false };
   const store = {
+    listLicenses: (): Promise<readonly LicenseRecord[]> => Promise.resolve(state.licenses),
     readView: (now: Date): Promise<ReadView> => {
       const { licenses } = state;
       return Promise.resolve({

@@ -181,8 +181,8 @@ export class PostgresStore extends ComposedStore implements Store {
     for (const part of touches) this.#snapshot.invalidate(part);
   }
 
-  async listLicenses(options: { includeDeleted?: boolean } = {}): Promise<LicenseRecord[]> {
-    if (!options.includeDeleted) return [...(await this.#snapshot.licenses()).array()];
+  async listLicenses(options: { includeDeleted?: boolean } = {}): Promise<readonly LicenseRecord[]> {
+    if (!options.includeDeleted) return (await this.#snapshot.licenses()).array();
     return q.licensesFromRows(
       await this.#reads.query(`SELECT ${q.LICENSE_COLUMNS} FROM licenses ORDER BY id`),
     );
