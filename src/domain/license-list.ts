@@ -26,10 +26,10 @@ export class LicenseList {
     this.maxId = maxId;
   }
 
-  /** The list of `licenses`, which are in id order. */
+  /** The list of `licenses`, which are in id order; the array is frozen and kept as it is. */
   static of(licenses: readonly LicenseRecord[]): LicenseList {
     const maxId = licenses.reduce((max, l) => Math.max(max, l.id), 0);
-    return new LicenseList(licenses, undefined, undefined, maxId);
+    return new LicenseList(Object.freeze(licenses), undefined, undefined, maxId);
   }
 
   /** This list with `license` after its last one, in O(1). */
@@ -58,7 +58,8 @@ export class LicenseList {
       tail.push(list.#last as LicenseRecord);
       list = list.#before as LicenseList;
     }
-    const array = list.#array.concat(tail.reverse());
+    // Frozen: the stores hand this very array to every reader (Store.listLicenses).
+    const array = Object.freeze(list.#array.concat(tail.reverse()));
     this.#array = array;
     this.#before = undefined;
     this.#last = undefined;

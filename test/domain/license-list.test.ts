@@ -11,6 +11,18 @@ const license = (id: number) =>
 const ids = (list: LicenseList): number[] => list.array().map((l) => l.id);
 
 describe('LicenseList', () => {
+  test('its arrays are frozen: the stores hand them to every reader', () => {
+    const base = LicenseList.of([license(1)]);
+    const two = base.append(license(2));
+    for (const list of [base, two]) {
+      const array = list.array() as ReturnType<typeof license>[];
+      assert.throws(() => array.push(license(9)), TypeError);
+    }
+    const array = two.array() as ReturnType<typeof license>[];
+    assert.throws(() => array.sort((a, b) => b.id - a.id), TypeError);
+    assert.deepEqual(ids(two), [1, 2]);
+  });
+
   test('an append leaves the list it was appended to as it was', () => {
     const base = LicenseList.of([license(1), license(2)]);
     const three = base.append(license(3));
