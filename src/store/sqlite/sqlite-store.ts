@@ -305,19 +305,23 @@ export class SqliteStore extends ComposedStore implements Store {
    */
   #fromSnapshot<T>(read: () => Promise<T>): Promise<T> {
     try {
-      this.#checkOpen();
-      this.#syncForRead();
+      this.#readySnapshot();
     } catch (err) {
       return Promise.reject(asError(err));
     }
     return read();
   }
 
+  /** Open, and the snapshot synced for a read (at most every READ_SYNC_INTERVAL_MS). */
+  #readySnapshot(): void {
+    this.#checkOpen();
+    this.#syncForRead();
+  }
+
   /** A snapshot answer without waiting, after the read sync; any failure is left to the async path. */
   #current<T>(answer: () => T | undefined): T | undefined {
     try {
-      this.#checkOpen();
-      this.#syncForRead();
+      this.#readySnapshot();
       return answer();
     } catch {
       return undefined;
