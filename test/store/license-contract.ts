@@ -70,19 +70,30 @@ export function licenseContract(ctx: ContractContext): void {
         [a.id],
         'the earlier array is not changed in place',
       );
+      const c = await mine.addLicense(newLicense({ supersedes: [b.uuid] }), fixed(at(3)));
+      const third = await mine.listLicenses();
+      assert.notEqual(third, second, 'an add that invalidates another: a new array');
+      assert.deepEqual(
+        third.map((l) => [l.id, l.invalidated]),
+        [
+          [a.id, false],
+          [b.id, true],
+          [c.id, false],
+        ],
+      );
       // An in-memory database has no other process.
       if (other === undefined) return;
-      await other.deleteLicense(a.id, fixed(at(3)));
+      await other.deleteLicense(a.id, fixed(at(4)));
       const start = performance.now();
       let seen = await mine.listLicenses();
-      while (seen === second) {
+      while (seen === third) {
         assert.ok(performance.now() - start < 1000, 'another process’s delete not seen within 1 s');
         await new Promise((resolve) => setTimeout(resolve, 10));
         seen = await mine.listLicenses();
       }
       assert.deepEqual(
         seen.map((l) => l.id),
-        [b.id],
+        [b.id, c.id],
       );
     });
 
