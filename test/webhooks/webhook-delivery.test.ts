@@ -219,6 +219,27 @@ for (const store of STORES) {
       assert.equal(new Set(receiver.received.map((r) => r.headers['webhook-id'])).size, 6);
     });
 
+    test('a license that starts after it is added produces license.started when the clock gets there, nothing else changing', async (t) => {
+      if (store === 'postgres' && pgSkip) return t.skip(pgSkip);
+      // The scheduler skips its polls until the next milestone instant (docs/events.md): this one
+      // falls due by the clock alone, seconds after the last change.
+      const { env, issuer } = await webhookInstallation(t, store, { LICENSOR_EVENTS_POLL_MS: '1000' });
+      const server = await startInProcess(t, env);
+      const receiver = await Receiver.start(t);
+      await addWebhook(server.url, receiver.url, ['license.started']);
+      const startsAt = Date.now() + 3000;
+      const added = await ok(server.url, 'POST', '/admin/license', {
+        licenseKey: issuer.issue({ startsAt: new Date(startsAt).toISOString() }),
+      });
+      await eventually('license.started', () => receiver.received.length === 1, 15_000);
+      const [got] = receiver.received;
+      assert.equal(got?.event.type, 'license.started');
+      assert.equal(got?.event.data.id, added.body.id);
+      assert.ok(Date.parse(got?.event.timestamp as string) >= startsAt, 'not before startsAt');
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.equal(receiver.received.length, 1, 'once');
+    });
+
     test('a license added 20 days before it expires produces license.expiring, daysLeft 30, within 10 s', async (t) => {
       if (store === 'postgres' && pgSkip) return t.skip(pgSkip);
       // The default poll interval: the 10 s promise holds without tuning.
