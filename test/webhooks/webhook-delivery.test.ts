@@ -235,7 +235,7 @@ for (const store of STORES) {
       const [got] = receiver.received;
       assert.equal(got?.event.type, 'license.started');
       assert.equal(got?.event.data.id, added.body.id);
-      assert.ok(Date.parse(got?.event.timestamp as string) >= startsAt, 'not before startsAt');
+      assert.ok(Date.parse(got?.event.timestamp ?? '') >= startsAt, 'not before startsAt');
       await new Promise((r) => setTimeout(r, 2500));
       assert.equal(receiver.received.length, 1, 'once');
     });
