@@ -8,7 +8,7 @@
  * licenses) compare Licensor with itself on a smaller dataset the same way. See docs/performance.md.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getScenario } from './get-scenario.js';
@@ -302,6 +302,17 @@ async function benchStore(store: StoreKind, only: Set<Scenario>, ctx: Context): 
   };
 }
 
+/**
+ * `dir/base.json`, or `dir/base-2.json`, `-3`… when a run earlier the same day wrote it: results
+ * already kept (and cited in docs/performance.md) are never overwritten.
+ */
+function unusedName(dir: string, base: string): string {
+  for (let n = 1; ; n++) {
+    const file = join(dir, `${base}${n === 1 ? '' : `-${n}`}.json`);
+    if (!existsSync(file)) return file;
+  }
+}
+
 function parseCli(): { mode: Mode; stores: StoreKind[] | 'auto'; only: Set<Scenario>; profile: boolean } {
   const { values } = parseArgs({
     options: {
@@ -408,9 +419,9 @@ async function main(): Promise<number> {
     const storeStarted = performance.now();
     const report = await benchStore(store, cli.only, ctx);
     reports.push(report);
-    const file = join(
+    const file = unusedName(
       resultsDir,
-      `${date}-${store}${mode.quick ? '-quick' : ''}${cli.only.size < SCENARIOS.length ? '-partial' : ''}${profileDir ? '-profiled' : ''}.json`,
+      `${date}-${store}${mode.quick ? '-quick' : ''}${cli.only.size < SCENARIOS.length ? '-partial' : ''}${profileDir ? '-profiled' : ''}`,
     );
     writeFileSync(
       file,
