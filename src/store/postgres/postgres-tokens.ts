@@ -23,9 +23,10 @@ export class PostgresTokens {
   async createToken(token: NewToken, ctx: ChangeContext): Promise<TokenRecord> {
     const created = await this.#c.tx(async (client) => {
       // The bootstrap lock: createBootstrapTokenIfNone must not find "no live token" while this
-      // insert is on its way.
-      const now = ctx.clock.now();
+      // insert is on its way. The time is read once it is held (docs/seats.md#time-under-the-lock),
+      // so the audit entry is not dated before a bootstrap token this create waited for.
       const results = await batch(client, ['BEGIN', LOCK_BOOTSTRAP_SQL, NEXT_TOKEN_ID_SQL]);
+      const now = ctx.clock.now();
       const id = Number(results[2]?.[0]?.id);
       const written = await batch(client, [
         insertToken(id, token, now, false),

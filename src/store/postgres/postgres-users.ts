@@ -178,7 +178,7 @@ export class PostgresUsers {
     const now = ctx.clock.now();
     const fast = activityFastPath(now, this.#seats.windowDays);
     const rows = await this.#reads.query(
-      sql`UPDATE users SET last_activity_at = ${now}
+      sql`UPDATE users SET last_activity_at = GREATEST(last_activity_at, ${now})
         WHERE id = ${id} AND NOT disabled AND last_activity_at >= ${fast.from} AND last_activity_at < ${fast.until}
         RETURNING ${q.USER_COLUMNS_SQL}`,
     );
@@ -225,13 +225,16 @@ export class PostgresUsers {
     const result = await this.#c.tx(async (client) => {
       // The candidates' rows locked: a concurrent login or enable of one of them waits for this
       // change, then finds the user disabled (or, having committed first, keeps it out of it).
-      const now = ctx.clock.now();
+      // The candidates are chosen with the time before the locks; the plan, its audit entries and
+      // its counters use a time read after them (docs/seats.md#time-under-the-lock). That later
+      // cut-off is no earlier, so every locked candidate is still inactive by it.
       const [, rows] = await batch(client, [
         'BEGIN',
         sql`SELECT ${q.USER_COLUMNS_SQL} FROM users
-          WHERE NOT disabled AND last_activity_at < ${inactiveBefore(now, inactiveDays)}
+          WHERE NOT disabled AND last_activity_at < ${inactiveBefore(ctx.clock.now(), inactiveDays)}
           ORDER BY id FOR UPDATE`,
       ]);
+      const now = ctx.clock.now();
       const plan = planDisableInactive(
         (rows ?? []).map((row) => userFromRow(row as UserRow)),
         now,
