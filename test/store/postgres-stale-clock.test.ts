@@ -191,12 +191,11 @@ async function twoStores<T>(
     ctx: ChangeContext;
     schema: string;
   }) => Promise<T>,
-  activityWindowDays?: number,
 ): Promise<T> {
   return withSchema(async (schema) => {
     const clock = new ManualClock(T);
     const ctx = { clock, actor: TEST_ACTOR };
-    const options = { url: TEST_DATABASE_URL, schema, poolMax: 3, activityWindowDays };
+    const options = { url: TEST_DATABASE_URL, schema, poolMax: 3 };
     const [a, b] = [await PostgresStore.open(options), await PostgresStore.open(options)];
     const holder = new pg.Client({
       connectionString: TEST_DATABASE_URL,
