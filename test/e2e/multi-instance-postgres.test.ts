@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, test, type TestContext } from 'node:test';
 import { createIssuer } from '../helpers/issuer.js';
@@ -12,6 +11,7 @@ import {
   uniqueSchemaName,
 } from '../helpers/postgres.js';
 import { startServerProcess, tempDir, type ServerProcess } from '../helpers/process.js';
+import { CuttableProxy } from '../helpers/proxy.js';
 
 const ADMIN = 'pg-admin-token-0123456789abcdef';
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` };
@@ -130,37 +130,6 @@ describe('several server processes on one PostgreSQL database', () => {
     assert.equal((await call(`${servers[0]!.url}/admin/license/licenseStatus`, 'GET')).body.hardSeats, 0);
   });
 });
-
-/** A TCP proxy to PostgreSQL that the test can cut (refusing and resetting) and restore. */
-class CuttableProxy {
-  #server: Server | null = null;
-  readonly #sockets = new Set<Socket>();
-  port = 0;
-
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  async open(): Promise<void> {
-    this.#server = createServer((client) => {
-      const upstream = connect(this.target);
-      for (const s of [client, upstream]) {
-        this.#sockets.add(s);
-        s.on('close', () => this.#sockets.delete(s));
-        s.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => this.#server!.listen(this.port, '127.0.0.1', resolve));
-    this.port = (this.#server.address() as { port: number }).port;
-  }
-
-  /** New connections are refused and every open one is reset. */
-  async cut(): Promise<void> {
-    const server = this.#server;
-    this.#server = null;
-    for (const s of this.#sockets) s.resetAndDestroy();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  }
-}
 
 describe('PostgreSQL faults', () => {
   test('database cut: 503 STORE_UNAVAILABLE, the process stays up, recovers by itself, loses nothing acknowledged', async (t) => {
