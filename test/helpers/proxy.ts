@@ -2,19 +2,28 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 
 /**
  * A TCP proxy to PostgreSQL that a test can cut (refusing new connections and resetting every open
- * one) and restore with `open`. It listens on 127.0.0.1 only.
+ * one), freeze (a partition: every connection stays open and nothing passes either way), heal (new
+ * connections pass again, the frozen ones stay frozen) and restore with `open`. It listens on
+ * 127.0.0.1 only.
  */
 export class CuttableProxy {
   #server: Server | null = null;
   readonly #sockets = new Set<Socket>();
+  #frozen = false;
   port = 0;
 
   constructor(private readonly target: { host: string; port: number }) {}
 
   /** Listens (again, on the same port after a cut) and forwards every connection. */
   async open(): Promise<void> {
+    this.#frozen = false;
     this.#server = createServer((client) => {
       this.#track(client);
+      if (this.#frozen) {
+        // Accepted, and never answered: what a connection into a partition sees.
+        client.pause();
+        return;
+      }
       const upstream = connect(this.target);
       this.#track(upstream);
       client.pipe(upstream).pipe(client);
@@ -29,6 +38,26 @@ export class CuttableProxy {
     this.#server = null;
     for (const s of this.#sockets) s.resetAndDestroy();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  }
+
+  /**
+   * A partition: nothing passes on any open connection, none is closed or reset, and a new
+   * connection is accepted and never answered. Ended by `cut` (then `open`).
+   */
+  freeze(): void {
+    this.#frozen = true;
+    for (const s of this.#sockets) {
+      s.unpipe();
+      s.pause();
+    }
+  }
+
+  /**
+   * The partition ends without a reset: new connections go through again, and the ones open during
+   * it stay frozen, as sockets left half-open do.
+   */
+  heal(): void {
+    this.#frozen = false;
   }
 
   #track(socket: Socket): void {

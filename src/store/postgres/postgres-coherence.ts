@@ -6,6 +6,16 @@ import { CHANGES_CHANNEL, GENERATIONS_SQL } from './postgres-queries.js';
 const PARTS: readonly SnapshotPart[] = ['licenses', 'tokens', 'users', 'settings'];
 /** How often the generations are read, whatever the notifications say. */
 const POLL_MS = 500;
+/**
+ * How long the snapshot is trusted after the last generation read that succeeded: past it, every
+ * poll tick empties the snapshot, so an instance cut off from the database (a partition, a socket
+ * left half-open) stops answering from memory within TRUST_MS + POLL_MS.
+ */
+export const TRUST_MS = 2000;
+/** The generations, read with a timeout (pg reads query_timeout per query; its types omit it). */
+function generationsQuery(): pg.QueryConfig {
+  return { text: GENERATIONS_SQL, query_timeout: TRUST_MS } as pg.QueryConfig;
+}
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5000;
 
@@ -22,7 +32,9 @@ export interface CoherenceOptions {
  * Keeps one instance's snapshot coherent with every other instance's commits
  * (docs/performance.md#the-read-snapshot): a dedicated connection LISTENs for the part each
  * committing change announces, and the parts' generation numbers are read every POLL_MS and on
- * every reconnect, so a notification lost while the connection was down is made up for. The
+ * every reconnect, so a notification lost while the connection was down is made up for. When no
+ * generation read has succeeded for TRUST_MS, the snapshot is emptied on every poll tick: an
+ * instance that cannot reach the database never answers from memory for long. The
  * connection has an 'error' listener for its whole life and reconnects with backoff; a database
  * that goes away never takes the process with it.
  */
@@ -35,6 +47,8 @@ export class Coherence {
   #pollTimer: NodeJS.Timeout | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #polling = false;
+  /** performance.now() when the last generation read that succeeded was sent. */
+  #confirmedAt = performance.now();
 
   constructor(options: CoherenceOptions) {
     this.#options = options;
@@ -43,8 +57,16 @@ export class Coherence {
   /** Connects the listener; resolves once it listens, or rejects when the first attempt fails. */
   async start(): Promise<void> {
     await this.#connect();
-    this.#pollTimer = setInterval(() => void this.poll(), POLL_MS);
+    this.#confirmedAt = performance.now();
+    this.#pollTimer = setInterval(() => this.#tick(), POLL_MS);
     this.#pollTimer.unref();
+  }
+
+  #tick(): void {
+    // Without a recent generation read, nothing says what other instances committed: whatever is
+    // loaded is dropped, and reads go to the database until a poll succeeds again.
+    if (performance.now() - this.#confirmedAt > TRUST_MS) this.#options.snapshot.invalidateAll();
+    void this.poll();
   }
 
   async #connect(): Promise<void> {
@@ -96,8 +118,11 @@ export class Coherence {
   async poll(): Promise<void> {
     if (this.#polling || this.#closed) return;
     this.#polling = true;
+    const sentAt = performance.now();
     try {
-      const { rows } = await this.#options.pool.query<Record<SnapshotPart, string>>(GENERATIONS_SQL);
+      // A read that hangs (a socket half-open) fails after TRUST_MS, and the pool drops its
+      // connection, so one lost reply cannot stop every later poll.
+      const { rows } = await this.#options.pool.query<Record<SnapshotPart, string>>(generationsQuery());
       const row = rows[0];
       if (row === undefined) return;
       for (const part of PARTS) {
@@ -105,6 +130,7 @@ export class Coherence {
           this.#options.snapshot.invalidate(part);
         this.#seen[part] = String(row[part]);
       }
+      this.#confirmedAt = sentAt;
     } catch (err) {
       // The pool's own failures are answered as STORE_UNAVAILABLE on the next request.
       if (!this.#closed) this.#options.onError(err instanceof Error ? err : new Error(String(err)));
