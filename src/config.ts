@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import Type, { type StaticDecode, type TObject } from 'typebox';
 import { AssertError, Value } from 'typebox/value';
 import { absoluteDir, envText, type Env } from './client-config.js';
+import { DEFAULT_QUERY_TIMEOUT_MS } from './store/store.js';
 
 /**
  * The server's environment: read once and decoded with a TypeBox schema (checks, defaults and
@@ -11,7 +12,14 @@ import { absoluteDir, envText, type Env } from './client-config.js';
  * (docs/architecture.md#layers).
  */
 
-export type StoreConfig = { kind: 'sqlite'; filename: string } | { kind: 'postgres'; url: string };
+export type StoreConfig =
+  | { kind: 'sqlite'; filename: string }
+  | {
+      kind: 'postgres';
+      url: string;
+      /** How long a query waits for its reply (docs/deployment.md#database-timeouts). */
+      queryTimeoutMs: number;
+    };
 
 export interface ServerConfig {
   host: string;
@@ -200,6 +208,12 @@ const ServerEnv = Type.Object({
   ),
   // At most 10 s: a time-based event is produced within 10 s of falling due.
   LICENSOR_EVENTS_POLL_MS: wholeNumber('LICENSOR_EVENTS_POLL_MS', 1000, 10, 10_000),
+  LICENSOR_PG_QUERY_TIMEOUT_MS: wholeNumber(
+    'LICENSOR_PG_QUERY_TIMEOUT_MS',
+    DEFAULT_QUERY_TIMEOUT_MS,
+    100,
+    3_600_000,
+  ),
 });
 
 /**
@@ -234,7 +248,7 @@ export function loadServerConfig(env: Env = process.env): Readonly<ServerConfig>
     store:
       url === undefined
         ? { kind: 'sqlite', filename: resolve(vars.LICENSOR_DATA_DIR, 'licensor.sqlite') }
-        : { kind: 'postgres', url },
+        : { kind: 'postgres', url, queryTimeoutMs: vars.LICENSOR_PG_QUERY_TIMEOUT_MS },
     trustedKeyPaths: vars.LICENSOR_TRUSTED_KEYS ?? Object.freeze([]),
     adminToken: vars.LICENSOR_ADMIN_TOKEN ?? null,
     activityWindowDays: vars.LICENSOR_ACTIVITY_WINDOW_DAYS,

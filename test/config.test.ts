@@ -128,7 +128,22 @@ test('LICENSOR_DATA_DIR: ./data by default, made absolute, the SQLite file insid
   assert.deepEqual(loadServerConfig({ DATABASE_URL: 'postgres://db/licensor' }).store, {
     kind: 'postgres',
     url: 'postgres://db/licensor',
+    queryTimeoutMs: 30_000,
   });
+});
+
+test('LICENSOR_PG_QUERY_TIMEOUT_MS: 30 s by default, 100 ms to an hour', () => {
+  const store = (timeout: string) =>
+    loadServerConfig({ DATABASE_URL: 'postgres://db/licensor', LICENSOR_PG_QUERY_TIMEOUT_MS: timeout }).store;
+  assert.deepEqual(store('5000'), { kind: 'postgres', url: 'postgres://db/licensor', queryTimeoutMs: 5000 });
+  assert.deepEqual(store(' '), { kind: 'postgres', url: 'postgres://db/licensor', queryTimeoutMs: 30_000 });
+  for (const bad of ['0', '99', '3600001', '1.5', 'soon'])
+    assert.throws(
+      () => store(bad),
+      (err: unknown) =>
+        err instanceof ConfigError && err.message.startsWith('LICENSOR_PG_QUERY_TIMEOUT_MS must be'),
+      bad,
+    );
 });
 
 test("the CLI's variables: trimmed, blank as unset, the data directory made absolute", () => {

@@ -10,7 +10,7 @@ export async function openStore(config: StoreConfig, settings: StoreSettings): P
     case 'postgres': {
       // Loaded only when asked for, so a SQLite installation never loads pg.
       const { PostgresStore } = await import('./postgres/postgres-store.js');
-      return PostgresStore.open({ url: config.url, ...settings });
+      return PostgresStore.open({ url: config.url, queryTimeoutMs: config.queryTimeoutMs, ...settings });
     }
   }
 }

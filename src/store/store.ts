@@ -9,6 +9,15 @@ import type { UserRecord, UserType } from '../domain/users.js';
 import type { InstanceIdentity } from './instance-identity.js';
 import type { WebhookStore } from './webhook-store.js';
 
+/**
+ * How long a PostgreSQL query waits for its reply before it fails with STORE_UNAVAILABLE and its
+ * connection is dropped (docs/deployment.md#database-timeouts). Far above what any of the store's
+ * queries takes (the slowest, a 400-day usage report over a million users, takes tens of
+ * milliseconds) and above a lock wait behind other changes, yet far below the quarter of an hour
+ * Linux takes to give up on a half-open socket.
+ */
+export const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
+
 export type { InstanceIdentity, WebhookStore };
 export type {
   Actor,

@@ -206,7 +206,10 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
         await createSchema(schema);
         const url = new URL(TEST_DATABASE_URL);
         url.searchParams.set('options', `-c search_path=${schema}`);
-        const store = await openStore({ kind: 'postgres', url: url.toString() }, { activityWindowDays: 30 });
+        const store = await openStore(
+          { kind: 'postgres', url: url.toString(), queryTimeoutMs: 30_000 },
+          { activityWindowDays: 30 },
+        );
         try {
           assert.equal(store.kind, 'postgres');
           await store.ping();

@@ -62,6 +62,10 @@ export async function inTransaction<T>(
     await client.query('COMMIT');
     return result;
   } catch (err) {
+    // A query that timed out holds the connection for good (pg never sends another on it): it is
+    // dropped, and a ROLLBACK could only wait out the timeout again. PostgreSQL rolls back what the
+    // connection left open when it sees it gone.
+    if (isQueryTimeout(err)) broken = err as Error;
     if (broken === undefined)
       await client.query('ROLLBACK').catch((rollbackErr: unknown) => {
         broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
@@ -84,6 +88,13 @@ export async function withTransaction<T>(
   work: (client: PoolClient) => Promise<T>,
 ): Promise<T> {
   return inTransaction(pool, work, null);
+}
+
+/** pg's error for a query that got no reply within the pool's query_timeout. */
+const QUERY_TIMEOUT_MESSAGE = 'Query read timeout';
+
+function isQueryTimeout(err: unknown): boolean {
+  return err instanceof Error && err.message === QUERY_TIMEOUT_MESSAGE;
 }
 
 /** Node socket errors that mean the server could not be reached or went away. */
@@ -111,6 +122,7 @@ const CONNECTION_FAILURE_MESSAGES = [
   'Connection terminated', // ...unexpectedly, ...due to connection timeout
   'timeout exceeded when trying to connect',
   'Client has encountered a connection error and is not queryable',
+  QUERY_TIMEOUT_MESSAGE,
 ];
 
 /**

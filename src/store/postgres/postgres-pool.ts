@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { reportPoolError } from './postgres-connection.js';
 import { StoreStartupError } from '../startup-error.js';
-import type { StoreSettings } from '../store.js';
+import { DEFAULT_QUERY_TIMEOUT_MS, type StoreSettings } from '../store.js';
 
 export interface PostgresStoreOptions extends Partial<StoreSettings> {
   /** A postgres:// connection URL. */
@@ -15,6 +15,12 @@ export interface PostgresStoreOptions extends Partial<StoreSettings> {
   poolMax?: number;
   /** How long to wait for a connection (new, or free in the pool) before STORE_UNAVAILABLE. */
   connectTimeoutMs?: number;
+  /**
+   * How long a query waits for its reply before it fails with STORE_UNAVAILABLE and its connection
+   * is dropped (docs/deployment.md#database-timeouts); defaults to DEFAULT_QUERY_TIMEOUT_MS.
+   * Migrations, run once at open on a connection of their own, have none.
+   */
+  queryTimeoutMs?: number;
   /** Shown in pg_stat_activity; lets an operator tell Licensor's connections apart. */
   applicationName?: string;
   /**
@@ -29,7 +35,8 @@ export interface PostgresStoreOptions extends Partial<StoreSettings> {
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /**
- * The pool a PostgresStore runs on, and the configuration its LISTEN connection copies. Checks the
+ * The pool a PostgresStore runs on, and the configuration its LISTEN connection and its migrations
+ * copy (without the query timeout: a LISTEN waits for good, a migration may take long). Checks the
  * schema name before anything connects.
  */
 export function createPool(options: PostgresStoreOptions): { pool: pg.Pool; clientConfig: pg.ClientConfig } {
@@ -47,7 +54,11 @@ export function createPool(options: PostgresStoreOptions): { pool: pg.Pool; clie
     // makes has it before its first query, with nothing to forget after a reconnect.
     ...(schema !== undefined && { options: `-c search_path=${pg.escapeIdentifier(schema)}` }),
   };
-  const pool = new pg.Pool({ ...clientConfig, max: options.poolMax ?? 10 });
+  const pool = new pg.Pool({
+    ...clientConfig,
+    max: options.poolMax ?? 10,
+    query_timeout: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+  });
   const onPoolError = options.onPoolError ?? reportPoolError;
   // Without a listener an idle connection's failure would be an uncaught 'error' event.
   pool.on('error', (err) => onPoolError(err));
@@ -55,4 +66,14 @@ export function createPool(options: PostgresStoreOptions): { pool: pg.Pool; clie
   // checkout and a query's own error handling must not be an uncaught 'error' either.
   pool.on('connect', (client) => client.on('error', () => undefined));
   return { pool, clientConfig };
+}
+
+/**
+ * One connection for the migrations at open, with no query timeout (a backfill over many rows may
+ * take long, and nothing waits behind it); ended once they have run.
+ */
+export function setupPool(clientConfig: pg.ClientConfig): pg.Pool {
+  const pool = new pg.Pool({ ...clientConfig, max: 1 });
+  pool.on('error', () => undefined);
+  return pool;
 }

@@ -27,7 +27,7 @@ import * as q from './postgres-queries.js';
 import { PostgresReads } from './postgres-reads.js';
 import { batch, sql } from './postgres-sql.js';
 import type { EffectsAt, PostgresChanges, PostgresEffects } from './postgres-change.js';
-import { createPool, type PostgresStoreOptions } from './postgres-pool.js';
+import { createPool, setupPool, type PostgresStoreOptions } from './postgres-pool.js';
 import { PostgresTokens } from './postgres-tokens.js';
 import { PostgresSeats } from './postgres-seats.js';
 import { PostgresLicenses } from './postgres-licenses.js';
@@ -113,12 +113,15 @@ export class PostgresStore extends ComposedStore implements Store {
     const { schema } = options;
     const { pool, clientConfig } = createPool(options);
     let store: PostgresStore | undefined;
+    // Migrations on a connection of their own, without the pool's query timeout: a backfill over
+    // many rows may take longer, and nothing else waits for it.
+    const setup = setupPool(clientConfig);
     try {
-      const current = await inTransaction(pool, async (client) => {
+      const current = await inTransaction(setup, async (client) => {
         await migrate(client, schema, POSTGRES_MIGRATIONS);
         const { rows } = await client.query<{ schema: string }>('SELECT current_schema() AS schema');
         return rows[0]?.schema ?? 'public';
-      });
+      }).finally(() => setup.end());
       await inTransaction(pool, (client) => ensurePostgresInstanceIdentity(client, new Date()));
       store = new PostgresStore(pool, clientConfig, current, options);
       await store.#coherence.start();

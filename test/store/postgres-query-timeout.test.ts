@@ -1,0 +1,94 @@
+/**
+ * A query sent on a connection that went half-open (a partition, a failover that moved the
+ * database's address: the socket stays open and no reply ever comes) gives up after the store's
+ * query timeout with STORE_UNAVAILABLE, and its connection is dropped rather than handed back to
+ * the pool (docs/deployment.md#database-timeouts). Without the timeout the request waits for the
+ * operating system to give up on the socket: about 15 minutes on Linux.
+ */
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import { ManualClock } from '../../src/domain/clock.js';
+import { isLicensorError } from '../../src/domain/errors.js';
+import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
+import { postgresSkipReason, TEST_DATABASE_URL, withSchema } from '../helpers/postgres.js';
+import { CuttableProxy } from '../helpers/proxy.js';
+import { TEST_ACTOR } from './store-contract.js';
+
+const skip = await postgresSkipReason();
+const TIMEOUT_MS = 1000;
+/** Generous: a call must settle within the timeout (twice, for a ROLLBACK); a loaded machine lags. */
+const LIMIT_MS = 4 * TIMEOUT_MS + 8000;
+
+/** How `call` settled within LIMIT_MS: 'ok', the error's code, or 'waiting' when it has not. */
+async function outcome(call: Promise<unknown>): Promise<string> {
+  return Promise.race([
+    call.then(
+      () => 'ok',
+      (err: unknown) => (isLicensorError(err) ? err.code : `not a LicensorError: ${String(err)}`),
+    ),
+    sleep(LIMIT_MS, 'waiting', { ref: false }),
+  ]);
+}
+
+describe('PostgresStore: the query timeout', { skip: skip ?? false }, () => {
+  it('answers STORE_UNAVAILABLE on a half-open connection, and works again once the database is back', () =>
+    withSchema(async (schema) => {
+      const target = new URL(TEST_DATABASE_URL);
+      const proxy = new CuttableProxy({ host: target.hostname, port: Number(target.port || 5432) });
+      await proxy.open();
+      const viaProxy = new URL(TEST_DATABASE_URL);
+      viaProxy.host = `127.0.0.1:${proxy.port}`;
+      const ctx = { clock: new ManualClock(new Date('2026-06-01T12:00:00.000Z')), actor: TEST_ACTOR };
+      const b = await PostgresStore.open({ url: TEST_DATABASE_URL, schema, poolMax: 2 });
+      const a = await PostgresStore.open({
+        url: viaProxy.toString(),
+        schema,
+        poolMax: 2,
+        connectTimeoutMs: 1000,
+        queryTimeoutMs: TIMEOUT_MS,
+        onPoolError: () => undefined,
+      });
+      try {
+        // Both pooled connections open, through the proxy.
+        await Promise.all([
+          a.createToken({ name: 'before', hash: 'h-before', permissions: ['USER_ADMIN'] }, ctx),
+          a.listUsers({ offset: 0, size: 10, activeSince: new Date(0) }),
+        ]);
+
+        proxy.freeze();
+        const started = performance.now();
+        const [write, read] = await Promise.all([
+          outcome(a.createToken({ name: 'during', hash: 'h-during', permissions: ['USER_ADMIN'] }, ctx)),
+          outcome(a.ping()),
+        ]);
+        assert.equal(write, 'STORE_UNAVAILABLE', 'a change on a half-open connection');
+        assert.equal(read, 'STORE_UNAVAILABLE', 'a read on a half-open connection');
+        console.log(
+          `# both failed within ${Math.round(performance.now() - started)} ms (timeout ${TIMEOUT_MS} ms)`,
+        );
+
+        // The partition ends without a reset: the old sockets stay frozen, so A recovers only if
+        // it dropped them.
+        proxy.heal();
+        const healedAt = performance.now();
+        let after = 'not tried';
+        while (performance.now() - healedAt < LIMIT_MS) {
+          after = await outcome(
+            a.createToken({ name: 'after', hash: 'h-after', permissions: ['USER_ADMIN'] }, ctx),
+          );
+          if (after === 'ok') break;
+          await sleep(100);
+        }
+        assert.equal(after, 'ok', 'A takes changes again once the database is back');
+        assert.equal(await outcome(a.ping()), 'ok');
+        // The change that timed out never reached the database; the others are there once each.
+        const names = (await b.listTokens()).map((t) => t.name).sort();
+        assert.deepEqual(names, ['after', 'before']);
+      } finally {
+        await proxy.cut();
+        await a.close();
+        await b.close();
+      }
+    }));
+});
