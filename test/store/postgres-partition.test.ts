@@ -14,13 +14,28 @@ import { ManualClock } from '../../src/domain/clock.js';
 import { TRUST_MS } from '../../src/store/postgres/postgres-coherence.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { TokenRecord } from '../../src/store/store.js';
-import { postgresSkipReason, TEST_DATABASE_URL, withSchema } from '../helpers/postgres.js';
+import { postgresSkipReason, TEST_DATABASE_URL, withSchema, withTestClient } from '../helpers/postgres.js';
 import { CuttableProxy } from '../helpers/proxy.js';
 import { TEST_ACTOR } from './store-contract.js';
 
 const skip = await postgresSkipReason();
 /** Generous: the rule is TRUST_MS plus one poll tick (500 ms); a loaded machine lags its timers. */
 const LIMIT_MS = TRUST_MS + 8000;
+/** Instance A's connections, told apart from B's and other tests' in pg_stat_activity. */
+const APP_A = 'licensor-partition-a';
+
+/** Whether A has opened a LISTEN connection since `since` (the database's clock). */
+async function listensAgainSince(since: Date): Promise<boolean> {
+  return withTestClient(async (c) => {
+    // The listener's last query is its LISTEN or the check it answers every few seconds.
+    const { rows } = await c.query(
+      `SELECT 1 FROM pg_stat_activity
+        WHERE application_name = $1 AND backend_start > $2 AND (query LIKE 'LISTEN %' OR query = 'SELECT 1')`,
+      [APP_A, since],
+    );
+    return rows.length > 0;
+  });
+}
 
 describe('PostgresStore: an instance cut off from the database', { skip: skip ?? false }, () => {
   it('stops answering from its snapshot, and answers what changed once the database is back', () =>
@@ -38,6 +53,7 @@ describe('PostgresStore: an instance cut off from the database', { skip: skip ??
         // One connection: a read that hung on it for good would stop every later one.
         poolMax: 1,
         connectTimeoutMs: 1000,
+        applicationName: APP_A,
         onPoolError: () => undefined,
       });
       try {
@@ -77,6 +93,9 @@ describe('PostgresStore: an instance cut off from the database', { skip: skip ??
         // frozen. A's one pooled connection is held by a generation read that never gets a reply;
         // that read gives up after TRUST_MS and its connection is dropped, so A recovers by itself.
         proxy.heal();
+        const healedDbAt = await withTestClient(
+          async (c) => (await c.query<{ t: Date }>('SELECT now() AS t')).rows[0]!.t,
+        );
         let after: TokenRecord | undefined | string = 'failed';
         const healedAt = performance.now();
         while (performance.now() - healedAt < LIMIT_MS) {
@@ -96,6 +115,18 @@ describe('PostgresStore: an instance cut off from the database', { skip: skip ??
         }
         assert.equal(a.currentToken('h-gone'), null, 'the revoked token, from the snapshot');
         console.log(`# recovered ${Math.round(performance.now() - healedAt)} ms after the partition healed`);
+
+        // Its LISTEN connection, frozen too, never fails by itself: A replaces it once it does not
+        // answer its check, and hears notifications again rather than only polling.
+        let listening = false;
+        while (!listening && performance.now() - healedAt < 3 * LIMIT_MS) {
+          listening = await listensAgainSince(healedDbAt);
+          if (!listening) await sleep(250);
+        }
+        assert.ok(listening, 'A listens again on a new connection');
+        console.log(
+          `# listening again ${Math.round(performance.now() - healedAt)} ms after the partition healed`,
+        );
       } finally {
         await proxy.cut();
         await a.close();

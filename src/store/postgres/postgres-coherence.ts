@@ -16,6 +16,12 @@ export const TRUST_MS = 2000;
 function generationsQuery(): pg.QueryConfig {
   return { text: GENERATIONS_SQL, query_timeout: TRUST_MS } as pg.QueryConfig;
 }
+/**
+ * Every this many poll ticks (5 s) the LISTEN connection answers a query, or is replaced: a
+ * connection left half-open by a partition never fails by itself, and would hear nothing again
+ * while the poll alone kept the snapshot coherent.
+ */
+const LISTEN_CHECK_TICKS = 10;
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5000;
 
@@ -34,8 +40,9 @@ export interface CoherenceOptions {
  * committing change announces, and the parts' generation numbers are read every POLL_MS and on
  * every reconnect, so a notification lost while the connection was down is made up for. When no
  * generation read has succeeded for TRUST_MS, the snapshot is emptied on every poll tick: an
- * instance that cannot reach the database never answers from memory for long. The
- * connection has an 'error' listener for its whole life and reconnects with backoff; a database
+ * instance that cannot reach the database never answers from memory for long. The LISTEN
+ * connection answers a query every few seconds or is replaced, as one left half-open never fails.
+ * The connection has an 'error' listener for its whole life and reconnects with backoff; a database
  * that goes away never takes the process with it.
  */
 export class Coherence {
@@ -47,6 +54,8 @@ export class Coherence {
   #pollTimer: NodeJS.Timeout | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #polling = false;
+  #ticks = 0;
+  #checkingListener = false;
   /** performance.now() when the last generation read that succeeded was sent. */
   #confirmedAt = performance.now();
 
@@ -67,6 +76,21 @@ export class Coherence {
     // loaded is dropped, and reads go to the database until a poll succeeds again.
     if (performance.now() - this.#confirmedAt > TRUST_MS) this.#options.snapshot.invalidateAll();
     void this.poll();
+    if (++this.#ticks % LISTEN_CHECK_TICKS === 0) void this.#checkListener();
+  }
+
+  /** A query on the LISTEN connection, with the poll's timeout: one that fails replaces it. */
+  async #checkListener(): Promise<void> {
+    const client = this.#client;
+    if (client === undefined || this.#checkingListener) return;
+    this.#checkingListener = true;
+    try {
+      await client.query({ text: 'SELECT 1', query_timeout: TRUST_MS } as pg.QueryConfig);
+    } catch (err) {
+      this.#lost(client, err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      this.#checkingListener = false;
+    }
   }
 
   async #connect(): Promise<void> {
