@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { ManualClock } from '../../src/domain/clock.js';
 import { isLicensorError } from '../../src/domain/errors.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
-import { postgresSkipReason, TEST_DATABASE_URL, withSchema } from '../helpers/postgres.js';
+import { postgresSkipReason, TEST_DATABASE_URL, withSchema, withTestClient } from '../helpers/postgres.js';
 import { CuttableProxy } from '../helpers/proxy.js';
 import { TEST_ACTOR } from './store-contract.js';
 
@@ -19,6 +19,9 @@ const skip = await postgresSkipReason();
 const TIMEOUT_MS = 1000;
 /** Generous: a call must settle within the timeout (twice, for a ROLLBACK); a loaded machine lags. */
 const LIMIT_MS = 4 * TIMEOUT_MS + 8000;
+/** Users swept at once, and a query timeout their writes take longer than (about 0.7 s here). */
+const SWEEP_USERS = 5000;
+const SWEEP_TIMEOUT_MS = 300;
 
 /** How `call` settled within LIMIT_MS: 'ok', the error's code, or 'waiting' when it has not. */
 async function outcome(call: Promise<unknown>): Promise<string> {
@@ -89,6 +92,41 @@ describe('PostgresStore: the query timeout', { skip: skip ?? false }, () => {
         await proxy.cut();
         await a.close();
         await b.close();
+      }
+    }));
+
+  it('gives a change of unbounded size, the inactive-user sweep, time by its statements', () =>
+    withSchema(async (schema) => {
+      // A tight limit: the sweep's writes (a row and an audit entry per user) take longer than it,
+      // its read of the candidates far less.
+      const store = await PostgresStore.open({
+        url: TEST_DATABASE_URL,
+        schema,
+        queryTimeoutMs: SWEEP_TIMEOUT_MS,
+      });
+      try {
+        await withTestClient(async (c) => {
+          await c.query(`SET search_path = ${schema}`);
+          await c.query(
+            `INSERT INTO users (iamid, userid, created_at, last_activity_at, identity_key, search_text)
+               SELECT 'bim', 'u' || g, '2020-01-01', '2020-01-01', 'bim:u' || g, ''
+               FROM generate_series(1, ${SWEEP_USERS}) AS g`,
+          );
+        });
+        const now = new Date('2026-06-01T00:00:00.000Z');
+        const started = performance.now();
+        const swept = await store.disableInactiveUsers(
+          90,
+          { clock: new ManualClock(now), actor: TEST_ACTOR },
+          { dryRun: false },
+        );
+        const ms = Math.round(performance.now() - started);
+        assert.equal(swept.users.length, SWEEP_USERS);
+        const { total } = await store.listAudit({ offset: 0, size: 1 });
+        assert.equal(total, SWEEP_USERS, 'one audit entry per user, in the same commit');
+        console.log(`# swept ${SWEEP_USERS} users in ${ms} ms (query timeout ${SWEEP_TIMEOUT_MS} ms)`);
+      } finally {
+        await store.close();
       }
     }));
 });

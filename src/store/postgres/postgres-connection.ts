@@ -122,7 +122,6 @@ const CONNECTION_FAILURE_MESSAGES = [
   'Connection terminated', // ...unexpectedly, ...due to connection timeout
   'timeout exceeded when trying to connect',
   'Client has encountered a connection error and is not queryable',
-  QUERY_TIMEOUT_MESSAGE,
 ];
 
 /**
@@ -155,6 +154,12 @@ function isUnreachable(err: unknown, depth = 0): boolean {
 /** Maps PostgreSQL and network failures to the store's codes; refusals pass through unchanged. */
 export function translate(err: unknown): unknown {
   if (err instanceof LicensorError) return err;
+  if (isQueryTimeout(err))
+    return new LicensorError(
+      'STORE_UNAVAILABLE',
+      'the database did not answer in time (LICENSOR_PG_QUERY_TIMEOUT_MS); try again',
+      { cause: err },
+    );
   if (isUnreachable(err))
     return new LicensorError('STORE_UNAVAILABLE', 'the database cannot be reached; try again', {
       cause: err,

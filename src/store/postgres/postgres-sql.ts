@@ -1,4 +1,4 @@
-import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
+import type { PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 
 /**
  * Several statements sent as one simple query: one round trip instead of one each. A change that
@@ -53,10 +53,18 @@ export function sql(strings: TemplateStringsArray, ...values: SqlValue[]): strin
 
 /**
  * Runs the statements in one round trip and answers each one's rows, in order. An empty statement
- * list sends nothing.
+ * list sends nothing. `timeoutMs` replaces the pool's query timeout for this round trip (a batch
+ * whose size has no bound: docs/deployment.md#database-timeouts).
  */
-export async function batch(client: PoolClient, statements: readonly string[]): Promise<QueryResultRow[][]> {
+export async function batch(
+  client: PoolClient,
+  statements: readonly string[],
+  timeoutMs?: number,
+): Promise<QueryResultRow[][]> {
   if (statements.length === 0) return [];
-  const result = (await client.query(statements.join(';\n'))) as unknown as QueryResult | QueryResult[];
+  const text = statements.join(';\n');
+  // pg reads query_timeout per query; its types omit it.
+  const query = timeoutMs === undefined ? text : ({ text, query_timeout: timeoutMs } as QueryConfig);
+  const result = (await client.query(query)) as unknown as QueryResult | QueryResult[];
   return (Array.isArray(result) ? result : [result]).map((r): QueryResultRow[] => r.rows as QueryResultRow[]);
 }

@@ -7,15 +7,16 @@ import { parseSeatSettings, seatSettingsAudit, type SeatSettings } from '../../d
 import { licenseFromRow, type LicenseRow } from '../rows.js';
 import { ComposedStore } from '../composed-store.js';
 import { Snapshot } from '../snapshot.js';
-import type {
-  AuthFailureCount,
-  ChangeContext,
-  NewAuditEntry,
-  Store,
-  TokenRecord,
-  UsageDay,
-  UsageSummary,
-  ReadView,
+import {
+  DEFAULT_QUERY_TIMEOUT_MS,
+  type AuthFailureCount,
+  type ChangeContext,
+  type NewAuditEntry,
+  type Store,
+  type TokenRecord,
+  type UsageDay,
+  type UsageSummary,
+  type ReadView,
 } from '../store.js';
 import { Coherence } from './postgres-coherence.js';
 import { inTransaction, reportPoolError, translate, withTransaction } from './postgres-connection.js';
@@ -26,7 +27,12 @@ import { PostgresWebhooks } from './postgres-webhooks.js';
 import * as q from './postgres-queries.js';
 import { PostgresReads } from './postgres-reads.js';
 import { batch, sql } from './postgres-sql.js';
-import type { EffectsAt, PostgresChanges, PostgresEffects } from './postgres-change.js';
+import {
+  PER_STATEMENT_MS,
+  type EffectsAt,
+  type PostgresChanges,
+  type PostgresEffects,
+} from './postgres-change.js';
 import { createPool, setupPool, type PostgresStoreOptions } from './postgres-pool.js';
 import { PostgresTokens } from './postgres-tokens.js';
 import { PostgresSeats } from './postgres-seats.js';
@@ -95,6 +101,8 @@ export class PostgresStore extends ComposedStore implements Store {
       effectStatements: (effects, ctx, now) => this.#effectStatements(effects, ctx, now),
       effectRows: (changes) => this.#effectRows(changes),
       commitStatements: (touches) => this.#commitStatements(touches),
+      timeoutFor: (statements) =>
+        (options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS) + statements * PER_STATEMENT_MS,
       committed: (touches) => this.#committed(touches),
     };
     this.#seats = new PostgresSeats(this.#snapshot, schema, this.#windowDays);

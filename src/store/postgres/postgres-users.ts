@@ -242,7 +242,7 @@ export class PostgresUsers {
         this.#seats.windowDays,
       );
       const touches: SnapshotPart[] = plan.counters.length > 0 ? ['users'] : [];
-      const written = await batch(client, [
+      const statements = [
         ...plan.users.map(({ user, plan: one }) =>
           q.updateUser(user.id, one.next as NonNullable<UserPlan['next']>),
         ),
@@ -251,7 +251,9 @@ export class PostgresUsers {
           ctx,
           now,
         ),
-      ]);
+      ];
+      // One statement per user: 100k users took 15 s, beyond the pool's time limit for one query.
+      const written = await batch(client, statements, this.#c.timeoutFor(statements.length));
       const users = plan.users.map((_, i) => userFromRow(written[i]?.[0] as UserRow));
       return { inactiveBefore: plan.inactiveBefore, seatsFreed: plan.seatsFreed, users, touches };
     });
