@@ -38,6 +38,12 @@ const USER_COLUMNS =
  */
 export class SqliteQueries {
   readonly #db: Database.Database;
+  /** Set while a write transaction's body runs (underWriteLock). */
+  #writing = false;
+  /** Whether this write transaction has moved a counter. */
+  #movedInWrite = false;
+  /** countersAfter's last sum under the write lock, as of data_version `version`. */
+  #kept: { version: number; day: string; counts: Record<UserType, number> } | undefined;
   readonly #statements = new Map<string, Database.Statement>();
 
   constructor(db: Database.Database) {
@@ -288,6 +294,8 @@ export class SqliteQueries {
   }
 
   moveCounter(move: CounterMove): void {
+    this.#kept = undefined;
+    this.#movedInWrite = true;
     this.#prepare(
       `INSERT INTO activity_counts (day, user_type, n) VALUES (?, ?, ?)
          ON CONFLICT (day, user_type) DO UPDATE SET n = n + excluded.n`,
@@ -300,11 +308,41 @@ export class SqliteQueries {
    * One CASE per UserType (src/domain/users.ts).
    */
   countersAfter(day: string): Record<UserType, number> {
+    if (!this.#writing) return this.#sumCountersAfter(day);
+    // Under the write lock: the sum kept from an earlier change holds while no other connection has
+    // committed (data_version) and this one has moved no counter since (moveCounter forgets it).
+    const version = this.dataVersion();
+    const kept = this.#kept;
+    if (kept?.version === version && kept.day === day) return { ...kept.counts };
+    const counts = this.#sumCountersAfter(day);
+    // A sum that includes this transaction's own moves could be rolled back with them: not kept.
+    if (!this.#movedInWrite) this.#kept = { version, day, counts: { ...counts } };
+    return counts;
+  }
+
+  #sumCountersAfter(day: string): Record<UserType, number> {
     return this.#prepare<[string], Record<UserType, number>>(
       `SELECT coalesce(sum(CASE WHEN user_type = 'dataConsumer' THEN n END), 0) AS dataConsumer,
               coalesce(sum(CASE WHEN user_type = 'policyOwner' THEN n END), 0) AS policyOwner
          FROM activity_counts WHERE day > ?`,
     ).get(day) as Record<UserType, number>;
+  }
+
+  /**
+   * Runs `fn` as a write transaction's body (SqliteStore's #write, which holds the write lock): the
+   * only place the counters' sum is kept between changes. A license add, a delete or a settings
+   * change reads the active count and moves no counter, and summed the window's counters anew each
+   * time (about 100 µs at a 365-day window; docs/performance.md#license-adds).
+   */
+  underWriteLock<T>(fn: () => T): T {
+    if (this.#writing) return fn();
+    this.#writing = true;
+    this.#movedInWrite = false;
+    try {
+      return fn();
+    } finally {
+      this.#writing = false;
+    }
   }
 
   /** Last activity of the non-disabled users active in [from, to), ascending. */

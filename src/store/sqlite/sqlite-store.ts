@@ -181,7 +181,7 @@ export class SqliteStore extends ComposedStore implements Store {
   /** Runs `fn` in a write transaction that holds the lock from its first statement. */
   #write<T>(fn: () => T): T {
     this.#checkOpen();
-    return translate(() => this.#db.transaction(fn).immediate());
+    return translate(() => this.#db.transaction(() => this.#q.underWriteLock(fn)).immediate());
   }
 
   /**
