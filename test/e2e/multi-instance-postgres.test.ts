@@ -11,7 +11,7 @@ import {
   uniqueSchemaName,
 } from '../helpers/postgres.js';
 import { startServerProcess, tempDir, type ServerProcess } from '../helpers/process.js';
-import { CuttableProxy } from '../helpers/proxy.js';
+import { proxyToTestDatabase } from '../helpers/proxy.js';
 
 const ADMIN = 'pg-admin-token-0123456789abcdef';
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` };
@@ -134,14 +134,10 @@ describe('several server processes on one PostgreSQL database', () => {
 describe('PostgreSQL faults', () => {
   test('database cut: 503 STORE_UNAVAILABLE, the process stays up, recovers by itself, loses nothing acknowledged', async (t) => {
     if (skip) return t.skip(skip);
-    const target = new URL(TEST_DATABASE_URL);
-    const proxy = new CuttableProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    await proxy.open();
+    const proxy = await proxyToTestDatabase();
     t.after(() => proxy.cut());
     const direct = await freshDatabase(t);
-    const viaProxy = new URL(direct);
-    viaProxy.host = `127.0.0.1:${proxy.port}`;
-    const { servers, issuer } = await startInstances(t, 1, viaProxy.toString());
+    const { servers, issuer } = await startInstances(t, 1, proxy.via(direct));
     const server: ServerProcess = servers[0]!;
     assert.equal(
       (await call(`${server.url}/admin/license`, 'POST', { licenseKey: issuer.issue({ seats: 1000 }) }))

@@ -1,4 +1,5 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { TEST_DATABASE_URL } from './postgres.js';
 
 /**
  * A TCP proxy to PostgreSQL that a test can cut (refusing new connections and resetting every open
@@ -13,6 +14,13 @@ export class CuttableProxy {
   port = 0;
 
   constructor(private readonly target: { host: string; port: number }) {}
+
+  /** `url`, a postgres:// URL of the server this proxies, going through this proxy instead. */
+  via(url: string): string {
+    const through = new URL(url);
+    through.host = `127.0.0.1:${this.port}`;
+    return through.toString();
+  }
 
   /** Listens (again, on the same port after a cut) and forwards every connection. */
   async open(): Promise<void> {
@@ -65,4 +73,12 @@ export class CuttableProxy {
     socket.on('close', () => this.#sockets.delete(socket));
     socket.on('error', () => undefined);
   }
+}
+
+/** A proxy to the test database's server, listening. */
+export async function proxyToTestDatabase(): Promise<CuttableProxy> {
+  const target = new URL(TEST_DATABASE_URL);
+  const proxy = new CuttableProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  await proxy.open();
+  return proxy;
 }

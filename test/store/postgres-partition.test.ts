@@ -15,7 +15,7 @@ import { TRUST_MS } from '../../src/store/postgres/postgres-coherence.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { TokenRecord } from '../../src/store/store.js';
 import { postgresSkipReason, TEST_DATABASE_URL, withSchema, withTestClient } from '../helpers/postgres.js';
-import { CuttableProxy } from '../helpers/proxy.js';
+import { proxyToTestDatabase } from '../helpers/proxy.js';
 import { TEST_ACTOR } from './store-contract.js';
 
 const skip = await postgresSkipReason();
@@ -40,15 +40,11 @@ async function listensAgainSince(since: Date): Promise<boolean> {
 describe('PostgresStore: an instance cut off from the database', { skip: skip ?? false }, () => {
   it('stops answering from its snapshot, and answers what changed once the database is back', () =>
     withSchema(async (schema) => {
-      const target = new URL(TEST_DATABASE_URL);
-      const proxy = new CuttableProxy({ host: target.hostname, port: Number(target.port || 5432) });
-      await proxy.open();
-      const viaProxy = new URL(TEST_DATABASE_URL);
-      viaProxy.host = `127.0.0.1:${proxy.port}`;
+      const proxy = await proxyToTestDatabase();
       const ctx = { clock: new ManualClock(new Date('2026-06-01T12:00:00.000Z')), actor: TEST_ACTOR };
       const b = await PostgresStore.open({ url: TEST_DATABASE_URL, schema, poolMax: 3 });
       const a = await PostgresStore.open({
-        url: viaProxy.toString(),
+        url: proxy.via(TEST_DATABASE_URL),
         schema,
         // One connection: a read that hung on it for good would stop every later one.
         poolMax: 1,

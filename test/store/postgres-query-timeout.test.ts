@@ -12,7 +12,7 @@ import { ManualClock } from '../../src/domain/clock.js';
 import { isLicensorError } from '../../src/domain/errors.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { postgresSkipReason, TEST_DATABASE_URL, withSchema, withTestClient } from '../helpers/postgres.js';
-import { CuttableProxy } from '../helpers/proxy.js';
+import { proxyToTestDatabase } from '../helpers/proxy.js';
 import { TEST_ACTOR } from './store-contract.js';
 
 const skip = await postgresSkipReason();
@@ -37,15 +37,11 @@ async function outcome(call: Promise<unknown>): Promise<string> {
 describe('PostgresStore: the query timeout', { skip: skip ?? false }, () => {
   it('answers STORE_UNAVAILABLE on a half-open connection, and works again once the database is back', () =>
     withSchema(async (schema) => {
-      const target = new URL(TEST_DATABASE_URL);
-      const proxy = new CuttableProxy({ host: target.hostname, port: Number(target.port || 5432) });
-      await proxy.open();
-      const viaProxy = new URL(TEST_DATABASE_URL);
-      viaProxy.host = `127.0.0.1:${proxy.port}`;
+      const proxy = await proxyToTestDatabase();
       const ctx = { clock: new ManualClock(new Date('2026-06-01T12:00:00.000Z')), actor: TEST_ACTOR };
       const b = await PostgresStore.open({ url: TEST_DATABASE_URL, schema, poolMax: 2 });
       const a = await PostgresStore.open({
-        url: viaProxy.toString(),
+        url: proxy.via(TEST_DATABASE_URL),
         schema,
         poolMax: 2,
         connectTimeoutMs: 1000,

@@ -26,21 +26,9 @@ const HOUR = 3_600_000;
  */
 describe('PostgresStore: the clock is read under the lock', { skip: skip ?? false }, () => {
   it('activity that waited while its user aged out and the seat was taken stays within the limit', () =>
-    withSchema(async (schema) => {
-      const clock = new ManualClock(T);
-      const ctx = { clock, actor: TEST_ACTOR };
-      const options = { url: TEST_DATABASE_URL, schema, poolMax: 3, activityWindowDays: 1 };
-      const [a, b] = [await PostgresStore.open(options), await PostgresStore.open(options)];
-      const holder = new pg.Client({
-        connectionString: TEST_DATABASE_URL,
-        options: `-c search_path=${schema}`,
-      });
-      holder.on('error', () => undefined);
-      try {
-        const issuer = createIssuer(() => T);
-        const key = issuer.issue({ seats: 2 });
-        const { payload, claims } = verifyLicenseKey(key, issuer.ring);
-        await a.addLicense({ licenseKey: key, payload, claims }, ctx);
+    twoStores(
+      2,
+      async ({ a, b, holder, clock, ctx, schema }) => {
         const userA = await a.createUser(
           { userid: 'a', iamid: 'idp', name: null, email: null, userType: 'dataConsumer' },
           ctx,
@@ -53,7 +41,6 @@ describe('PostgresStore: the clock is read under the lock', { skip: skip ?? fals
 
         // A is active for one more millisecond; its activity now waits for A's row.
         clock.set(T.getTime() + DAY - 1);
-        await holder.connect();
         await holder.query('BEGIN');
         await holder.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [userA.id]);
         const activity = a.recordActivity(userA.id, ctx).then(
@@ -81,12 +68,9 @@ describe('PostgresStore: the clock is read under the lock', { skip: skip ?? fals
         });
         assert.equal(active, 2, 'never one user more than licenseSeats');
         assert.equal((await a.readView(clock.now())).activeUserCount, 2);
-      } finally {
-        await holder.end().catch(() => undefined);
-        await a.close();
-        await b.close();
-      }
-    }));
+      },
+      1,
+    ));
   // A login of a user well inside the window is one UPDATE without the seat lock; it reads its
   // time before it waits for the user's row. A login that stamped a later time while it waited
   // must keep that time: lastActivityAt never moves back.
@@ -178,8 +162,8 @@ async function waitUntilBlocked(
 }
 
 /**
- * Two stores on one fresh schema, a license of `seats` seats added at T, and a connection of its
- * own (the holder) to take locks with.
+ * Two stores on one fresh schema (with an activity window of `windowDays`, or the default), a
+ * license of `seats` seats added at T, and a connection of its own (the holder) to take locks with.
  */
 async function twoStores<T>(
   seats: number,
@@ -191,11 +175,17 @@ async function twoStores<T>(
     ctx: ChangeContext;
     schema: string;
   }) => Promise<T>,
+  windowDays?: number,
 ): Promise<T> {
   return withSchema(async (schema) => {
     const clock = new ManualClock(T);
     const ctx = { clock, actor: TEST_ACTOR };
-    const options = { url: TEST_DATABASE_URL, schema, poolMax: 3 };
+    const options = {
+      url: TEST_DATABASE_URL,
+      schema,
+      poolMax: 3,
+      ...(windowDays !== undefined && { activityWindowDays: windowDays }),
+    };
     const [a, b] = [await PostgresStore.open(options), await PostgresStore.open(options)];
     const holder = new pg.Client({
       connectionString: TEST_DATABASE_URL,
