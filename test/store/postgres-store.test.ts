@@ -11,7 +11,7 @@ import { storeLockSql } from '../../src/store/postgres/postgres-connection.js';
 import { PostgresStore, type PostgresStoreOptions } from '../../src/store/postgres/postgres-store.js';
 import { identityKey } from '../../src/domain/user-identity.js';
 import type { UserRecord } from '../../src/domain/users.js';
-import type { ChangeContext, Store } from '../../src/store/store.js';
+import { DEFAULT_QUERY_TIMEOUT_MS, type ChangeContext, type Store } from '../../src/store/store.js';
 import { createIssuer } from '../helpers/issuer.js';
 import {
   createSchema,
@@ -207,7 +207,7 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
         const url = new URL(TEST_DATABASE_URL);
         url.searchParams.set('options', `-c search_path=${schema}`);
         const store = await openStore(
-          { kind: 'postgres', url: url.toString(), queryTimeoutMs: 30_000 },
+          { kind: 'postgres', url: url.toString(), queryTimeoutMs: DEFAULT_QUERY_TIMEOUT_MS },
           { activityWindowDays: 30 },
         );
         try {

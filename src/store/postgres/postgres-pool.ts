@@ -39,7 +39,12 @@ const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
  * copy (without the query timeout: a LISTEN waits for good, a migration may take long). Checks the
  * schema name before anything connects.
  */
-export function createPool(options: PostgresStoreOptions): { pool: pg.Pool; clientConfig: pg.ClientConfig } {
+export function createPool(options: PostgresStoreOptions): {
+  pool: pg.Pool;
+  clientConfig: pg.ClientConfig;
+  /** The pool's query timeout, the option or its default. */
+  queryTimeoutMs: number;
+} {
   const { schema } = options;
   if (schema !== undefined && !SCHEMA_NAME.test(schema))
     throw new StoreStartupError(
@@ -54,18 +59,15 @@ export function createPool(options: PostgresStoreOptions): { pool: pg.Pool; clie
     // makes has it before its first query, with nothing to forget after a reconnect.
     ...(schema !== undefined && { options: `-c search_path=${pg.escapeIdentifier(schema)}` }),
   };
-  const pool = new pg.Pool({
-    ...clientConfig,
-    max: options.poolMax ?? 10,
-    query_timeout: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
-  });
+  const queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  const pool = new pg.Pool({ ...clientConfig, max: options.poolMax ?? 10, query_timeout: queryTimeoutMs });
   const onPoolError = options.onPoolError ?? reportPoolError;
   // Without a listener an idle connection's failure would be an uncaught 'error' event.
   pool.on('error', (err) => onPoolError(err));
   // And for every connection's whole life, checked out or not: a backend terminated between
   // checkout and a query's own error handling must not be an uncaught 'error' either.
   pool.on('connect', (client) => client.on('error', () => undefined));
-  return { pool, clientConfig };
+  return { pool, clientConfig, queryTimeoutMs };
 }
 
 /**

@@ -7,16 +7,15 @@ import { parseSeatSettings, seatSettingsAudit, type SeatSettings } from '../../d
 import { licenseFromRow, type LicenseRow } from '../rows.js';
 import { ComposedStore } from '../composed-store.js';
 import { Snapshot } from '../snapshot.js';
-import {
-  DEFAULT_QUERY_TIMEOUT_MS,
-  type AuthFailureCount,
-  type ChangeContext,
-  type NewAuditEntry,
-  type Store,
-  type TokenRecord,
-  type UsageDay,
-  type UsageSummary,
-  type ReadView,
+import type {
+  AuthFailureCount,
+  ChangeContext,
+  NewAuditEntry,
+  Store,
+  TokenRecord,
+  UsageDay,
+  UsageSummary,
+  ReadView,
 } from '../store.js';
 import { Coherence } from './postgres-coherence.js';
 import { inTransaction, reportPoolError, translate, withTransaction } from './postgres-connection.js';
@@ -68,8 +67,7 @@ export class PostgresStore extends ComposedStore implements Store {
   #closing: Promise<void> | undefined;
 
   private constructor(
-    pool: pg.Pool,
-    clientConfig: pg.ClientConfig,
+    { pool, clientConfig, queryTimeoutMs }: ReturnType<typeof createPool>,
     schema: string,
     options: PostgresStoreOptions,
   ) {
@@ -101,8 +99,7 @@ export class PostgresStore extends ComposedStore implements Store {
       effectStatements: (effects, ctx, now) => this.#effectStatements(effects, ctx, now),
       effectRows: (changes) => this.#effectRows(changes),
       commitStatements: (touches) => this.#commitStatements(touches),
-      timeoutFor: (statements) =>
-        (options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS) + statements * PER_STATEMENT_MS,
+      timeoutFor: (statements) => queryTimeoutMs + statements * PER_STATEMENT_MS,
       committed: (touches) => this.#committed(touches),
     };
     this.#seats = new PostgresSeats(this.#snapshot, schema, this.#windowDays);
@@ -119,7 +116,8 @@ export class PostgresStore extends ComposedStore implements Store {
    */
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
     const { schema } = options;
-    const { pool, clientConfig } = createPool(options);
+    const connection = createPool(options);
+    const { pool, clientConfig } = connection;
     let store: PostgresStore | undefined;
     // Migrations on a connection of their own, without the pool's query timeout: a backfill over
     // many rows may take longer, and nothing else waits for it.
@@ -131,7 +129,7 @@ export class PostgresStore extends ComposedStore implements Store {
         return rows[0]?.schema ?? 'public';
       }).finally(() => setup.end());
       await inTransaction(pool, (client) => ensurePostgresInstanceIdentity(client, new Date()));
-      store = new PostgresStore(pool, clientConfig, current, options);
+      store = new PostgresStore(connection, current, options);
       await store.#coherence.start();
     } catch (err) {
       if (store) await store.#coherence.close();
