@@ -35,8 +35,8 @@ describe('SqliteQueries.countersAfter under the write lock', () => {
 
   it('answers what the database holds after moves, rollbacks and other connections', () => {
     const a = open('shared.sqlite');
-    const b = { db: new Database(join(dir, 'shared.sqlite')), q: undefined as unknown as SqliteQueries };
-    b.q = new SqliteQueries(b.db);
+    // A second connection to the same file (its migrations are already applied).
+    const b = open('shared.sqlite');
     try {
       assert.equal(sumUnderLock(a.db, a.q), 0);
 
