@@ -16,12 +16,10 @@ import * as q from './postgres-queries.js';
 import type { PostgresSeats } from './postgres-seats.js';
 import { batch, sql } from './postgres-sql.js';
 
-/** A license add of a batch that writes. */
+/** A license add of a batch that writes, and the record it stores. */
 interface AddWriting {
   change: Queued<NewLicense, LicenseRecord>;
-  id: number;
-  /** Which statement of the batch's results returns its row. */
-  at: number;
+  added: LicenseRecord;
 }
 
 /**
@@ -106,7 +104,7 @@ export class PostgresLicenses {
             ...(supersede.length > 0 ? [q.invalidateLicenses(supersede, now)] : []),
             ...q.setFiredThresholds(fired, decided.firedThresholds),
           ];
-          outcomes.push({ change, id, at: statements.length });
+          outcomes.push({ change, added });
           run.push({ id, license, now });
           if (after.length > 0) {
             endRun();
@@ -125,25 +123,19 @@ export class PostgresLicenses {
       endRun();
       if (effects.length === 0) {
         await client.query('ROLLBACK');
-        return { outcomes, rows: [] };
+        return { outcomes, wrote: false };
       }
-      const rows = await this.#seats.commitLicenses(client, gen, live, [
+      await this.#seats.commitLicenses(client, gen, live, [
         ...statements,
         ...this.#c.effectRows(effects),
         'COMMIT',
       ]);
-      return { outcomes, rows };
+      return { outcomes, wrote: true };
     });
-    if (written.rows.length > 0) this.#c.committed(['licenses']);
-    return written.outcomes.map((o) =>
-      'refusal' in o
-        ? o
-        : {
-            change: o.change,
-            result: () =>
-              licenseFromRow(written.rows[o.at]?.find((r) => Number(r.id) === o.id) as LicenseRow),
-          },
-    );
+    if (written.wrote) this.#c.committed(['licenses']);
+    // Each add answers with the record it decided and wrote, as the SQLite store does: reading
+    // the row back would return the same values and parse the key's claims a second time.
+    return written.outcomes.map((o) => ('refusal' in o ? o : { change: o.change, result: () => o.added }));
   }
 
   /** Resolves once the adds asked for so far are answered. */

@@ -140,7 +140,7 @@ export function tokensFromRows(rows: QueryResultRow[]): Map<string, TokenRecord>
   return new Map((rows as (TokenRow & { hash: string })[]).map((row) => [row.hash, tokenFromRow(row)]));
 }
 
-/** New licenses in one statement, each row returned (callers match them by id). */
+/** New licenses in one statement, with the ids the caller drew from the sequence. */
 export function insertLicenses(rows: readonly { id: number; license: NewLicense; now: Date }[]): string {
   const values = rows.map(
     ({ id, license, now }) =>
@@ -149,8 +149,7 @@ export function insertLicenses(rows: readonly { id: number; license: NewLicense;
   );
   return `INSERT INTO licenses (id, uuid, license_key, payload, hard_delete, added_at, updated_at)
     OVERRIDING SYSTEM VALUE
-    VALUES ${values.join(', ')}
-    RETURNING ${LICENSE_COLUMNS}`;
+    VALUES ${values.join(', ')}`;
 }
 
 export function invalidateLicenses(uuids: readonly string[], now: Date): string {
