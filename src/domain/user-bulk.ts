@@ -8,6 +8,15 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** The longest inactivity the bulk disable takes: ten years. */
 export const MAX_INACTIVE_DAYS = 3650;
 
+/** How many users the answer names, the first in id order; `count` gives how many there were. */
+export const DISABLE_INACTIVE_LISTED = 100;
+
+/**
+ * How many users a store loads, decides and writes at a time, all in the one transaction: its
+ * memory stays bounded however many users are taken (docs/users.md#disabling-inactive-users).
+ */
+export const DISABLE_INACTIVE_CHUNK = 1_000;
+
 /** The audit action of each user disabled in bulk (docs/users.md#disabling-inactive-users). */
 export const DISABLE_INACTIVE_ACTION = 'user.disable-inactive';
 
@@ -68,5 +77,47 @@ export function planDisableInactive(
     seatsFreed: taken.filter((u) => isUserActive(u, seatSince)).length,
     counters: users.flatMap(({ plan }) => plan.counters),
     audits: users.map(({ user }) => changeAudit(DISABLE_INACTIVE_ACTION, 'user', user.id, user.userid)),
+  };
+}
+
+/** What disabling the inactive users answers, summed over the chunks a store decided. */
+export interface InactiveUsersDisabled {
+  /** Users last active before this instant were taken. */
+  inactiveBefore: Date;
+  /** How many users were taken. */
+  count: number;
+  /** How many of them held a seat. */
+  seatsFreed: number;
+  /**
+   * The first DISABLE_INACTIVE_LISTED users taken, in id order: as they are after the change, or
+   * now for a dry run.
+   */
+  users: UserRecord[];
+}
+
+/** The answer before any chunk: nothing taken yet. */
+export function noneDisabled(now: Date, inactiveDays: number): InactiveUsersDisabled {
+  return { inactiveBefore: inactiveBefore(now, inactiveDays), count: 0, seatsFreed: 0, users: [] };
+}
+
+/** How many of a chunk's users the answer still names (its first ones). */
+export function stillListed(sofar: InactiveUsersDisabled): number {
+  return Math.max(0, DISABLE_INACTIVE_LISTED - sofar.users.length);
+}
+
+/**
+ * The answer once one more chunk is decided: its counts added, and `listed` (the first
+ * `stillListed` of its users, as the store left them) named after the ones before.
+ */
+export function withChunk(
+  sofar: InactiveUsersDisabled,
+  plan: DisableInactivePlan,
+  listed: readonly UserRecord[],
+): InactiveUsersDisabled {
+  return {
+    inactiveBefore: sofar.inactiveBefore,
+    count: sofar.count + plan.users.length,
+    seatsFreed: sofar.seatsFreed + plan.seatsFreed,
+    users: [...sofar.users, ...listed.slice(0, stillListed(sofar))],
   };
 }

@@ -13,14 +13,18 @@ import type { ProblemCode, PROBLEM_EXAMPLE } from '../api/common-schemas.js';
 import type { EventTypeName } from '../api/event-schemas.js';
 import type { License, RefusalCode } from '../api/license-schemas.js';
 import type { SeatSettings } from '../api/settings-schemas.js';
-import type { MAX_INACTIVE_DAYS as API_MAX_INACTIVE_DAYS, User } from '../api/user-schemas.js';
+import type {
+  MAX_INACTIVE_DAYS as API_MAX_INACTIVE_DAYS,
+  DISABLE_INACTIVE_LISTED as API_DISABLE_INACTIVE_LISTED,
+  User,
+} from '../api/user-schemas.js';
 import type { MAX_WEBHOOK_URL_LENGTH as API_MAX_WEBHOOK_URL_LENGTH } from '../api/webhook-schemas.js';
 import type { ERROR_STATUS, ErrorCode } from '../domain/errors.js';
 import type { EventType } from '../domain/events.js';
 import type { KeyRefusalCode } from '../domain/license-impact.js';
 import type { LicenseState } from '../domain/license.js';
 import type { WhenFull } from '../domain/seat-policy.js';
-import type { MAX_INACTIVE_DAYS } from '../domain/user-bulk.js';
+import type { DISABLE_INACTIVE_LISTED, MAX_INACTIVE_DAYS } from '../domain/user-bulk.js';
 import type { UserType } from '../domain/users.js';
 import type { MAX_WEBHOOK_URL_LENGTH } from '../domain/webhooks.js';
 
@@ -40,6 +44,7 @@ export type ContractChecks = [
   Check<Same<WhenFull, Static<typeof SeatSettings>['whenFull']>>,
   Check<Same<UserType, Static<typeof User>['userType']>>,
   Check<Same<typeof MAX_INACTIVE_DAYS, typeof API_MAX_INACTIVE_DAYS>>,
+  Check<Same<typeof DISABLE_INACTIVE_LISTED, typeof API_DISABLE_INACTIVE_LISTED>>,
   Check<Same<typeof MAX_WEBHOOK_URL_LENGTH, typeof API_MAX_WEBHOOK_URL_LENGTH>>,
   // The Problem schema's example answers with its code's status from the error table.
   Check<Same<(typeof ERROR_STATUS)[(typeof PROBLEM_EXAMPLE)['code']], (typeof PROBLEM_EXAMPLE)['status']>>,

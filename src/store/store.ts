@@ -4,6 +4,7 @@ import type { NewLicense } from '../domain/license-changes.js';
 import type { EffectiveLicense, LicenseRecord } from '../domain/license.js';
 import type { Permission } from '../domain/permissions.js';
 import type { SeatSettings } from '../domain/seat-policy.js';
+import type { InactiveUsersDisabled } from '../domain/user-bulk.js';
 import type { NewUser, UserPatch } from '../domain/user-changes.js';
 import type { UserRecord, UserType } from '../domain/users.js';
 import type { InstanceIdentity } from './instance-identity.js';
@@ -103,14 +104,7 @@ export interface AuditQuery {
 }
 
 /** What disabling the users inactive for N days did, or would do (docs/users.md#disabling-inactive-users). */
-export interface InactiveUsersDisabled {
-  /** Users last active before this instant were taken. */
-  inactiveBefore: Date;
-  /** The users taken, in id order: as they are after the change, or now for a dry run. */
-  users: UserRecord[];
-  /** How many of them held a seat. */
-  seatsFreed: number;
-}
+export type { InactiveUsersDisabled } from '../domain/user-bulk.js';
 
 /** A batch of failed authentications from one address within one minute (docs/audit.md). */
 export interface AuthFailureCount {
@@ -237,7 +231,8 @@ export interface Store {
   /**
    * Disables every user not disabled and last active more than `inactiveDays` days before the
    * instant read under the write lock (domain/user-bulk.ts), in one transaction with one audit
-   * entry per user. With `dryRun`, writes nothing and answers what it would do.
+   * entry per user, DISABLE_INACTIVE_CHUNK users at a time. With `dryRun`, writes nothing and
+   * answers what it would do. The answer counts every user and names the first 100.
    */
   disableInactiveUsers(
     inactiveDays: number,

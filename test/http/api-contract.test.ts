@@ -114,6 +114,11 @@ describe('the wire contract and the domain hold the same values (src/http/api-co
       'onlyInDomain',
     );
     assertRefused(
+      { 'src/api/user-schemas.ts': ['DISABLE_INACTIVE_LISTED = 100;', 'DISABLE_INACTIVE_LISTED = 50;'] },
+      '50',
+      'onlyInApi',
+    );
+    assertRefused(
       { 'src/api/webhook-schemas.ts': ['MAX_WEBHOOK_URL_LENGTH = 2048;', 'MAX_WEBHOOK_URL_LENGTH = 4096;'] },
       '4096',
       'onlyInApi',

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { LicensorError } from '../../src/domain/errors.js';
+import { DISABLE_INACTIVE_CHUNK, DISABLE_INACTIVE_LISTED } from '../../src/domain/user-bulk.js';
 import type { UserRecord } from '../../src/domain/users.js';
 import type { NewLicense, Store } from '../../src/store/store.js';
 import { createIssuer, DAY } from '../helpers/issuer.js';
@@ -58,6 +59,7 @@ export function userBulkContract(
       assert.ok(preview.users.every((u) => !u.disabled));
       // "old" left the 30-day window already: it holds no seat, so disabling it frees none.
       assert.equal(preview.seatsFreed, 2);
+      assert.equal(preview.count, 3);
       assert.equal(preview.inactiveBefore.toISOString(), at(-7 * DAY).toISOString());
       assert.equal((await store.listAudit({ offset: 0, size: 1 })).total, auditBefore);
       assert.equal((await store.getUser(ten.id))?.disabled, false);
@@ -77,6 +79,7 @@ export function userBulkContract(
         ],
       );
       assert.equal(done.seatsFreed, 2);
+      assert.equal(done.count, 3);
       assert.equal((await store.readView(T0)).activeUserCount, 1);
       assert.equal((await store.getUser(recent.id))?.disabled, false);
       const { entries } = await store.listAudit({ offset: 0, size: 3, action: 'user.disable-inactive' });
@@ -94,7 +97,50 @@ export function userBulkContract(
       const again = await store.disableInactiveUsers(2, fixed(at(0)), { dryRun: true });
       assert.deepEqual(again.users, []);
       const exact = await store.disableInactiveUsers(2, fixed(at(0)), { dryRun: false });
-      assert.deepEqual(exact, { inactiveBefore: at(-2 * DAY), users: [], seatsFreed: 0 });
+      assert.deepEqual(exact, { inactiveBefore: at(-2 * DAY), count: 0, users: [], seatsFreed: 0 });
+    });
+
+    it('takes users in chunks: every one counted, audited and disabled, the first 100 named', async () => {
+      // More than two chunks of candidates, with users the change must leave interleaved, and
+      // seat holders and users outside the window in every chunk.
+      const n = DISABLE_INACTIVE_CHUNK * 2 + DISABLE_INACTIVE_CHUNK / 2;
+      await store.addLicense(issuer.newLicense({ seats: n }, at(-200 * DAY)), fixed(at(-200 * DAY)));
+      // User i was last active daysAgo(i) days and an hour before T0 (never on a day boundary).
+      const daysAgo = (i: number): number => (i % 5 === 0 ? 2 : 8 + (i % 45));
+      const created = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          store.createUser(user(`c${i}`), fixed(at(-daysAgo(i) * DAY - 3_600_000))),
+        ),
+      );
+      const ids = created.map((u) => u.id);
+      const taken = ids.filter((_, i) => daysAgo(i) > 7).sort((a, b) => a - b);
+      const seatHolders = ids.filter((_, i) => daysAgo(i) > 7 && daysAgo(i) < CONTRACT_WINDOW_DAYS).length;
+      // Two of PostgreSQL's generation polls pass first: the view read next is then turned over by
+      // nothing but the change's own announcement (the creates' have all been seen).
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const activeBefore = (await store.readView(T0)).activeUserCount;
+
+      const preview = await store.disableInactiveUsers(7, fixed(T0), { dryRun: true });
+      assert.equal(preview.count, taken.length);
+      assert.equal(preview.seatsFreed, seatHolders);
+      assert.deepEqual(
+        preview.users.map((u) => [u.id, u.disabled]),
+        taken.slice(0, DISABLE_INACTIVE_LISTED).map((id) => [id, false]),
+      );
+
+      const done = await store.disableInactiveUsers(7, fixed(T0), { dryRun: false });
+      assert.equal(done.count, taken.length);
+      assert.equal(done.seatsFreed, seatHolders);
+      assert.deepEqual(
+        done.users.map((u) => [u.id, u.disabled]),
+        taken.slice(0, DISABLE_INACTIVE_LISTED).map((id) => [id, true]),
+      );
+      assert.equal((await store.readView(T0)).activeUserCount, activeBefore - seatHolders);
+      const audited = await store.listAudit({ offset: 0, size: 1, action: 'user.disable-inactive' });
+      assert.equal(audited.total, taken.length);
+      const left = await store.listUsers({ offset: 0, size: 1, disabled: false, activeSince: at(-7 * DAY) });
+      assert.equal(left.total, n - taken.length);
+      assert.equal((await store.disableInactiveUsers(7, fixed(T0), { dryRun: true })).count, 0);
     });
 
     it('a login racing the bulk disable either keeps its user out of it or is refused', async () => {

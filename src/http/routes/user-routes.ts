@@ -7,7 +7,6 @@ import { changeContext } from '../audit.js';
 import { BODY_ERRORS, PERMISSION_ERRORS, problemResponses } from '../problem-responses.js';
 import {
   CreateUserBody,
-  DISABLE_INACTIVE_LISTED,
   DisableInactiveBody,
   DisableInactiveResult,
   UpdateUserBody,
@@ -128,19 +127,16 @@ export const userRoutes: FastifyPluginAsyncTypebox<AppContext> = async (
       const result = await store.disableInactiveUsers(inactiveDays, changeContext(request, clock), {
         dryRun,
       });
-      if (!dryRun && result.users.length > 0)
-        request.log.info(
-          { count: result.users.length, seatsFreed: result.seatsFreed },
-          'inactive users disabled',
-        );
+      if (!dryRun && result.count > 0)
+        request.log.info({ count: result.count, seatsFreed: result.seatsFreed }, 'inactive users disabled');
       const activeSinceNow = since();
       return {
         dryRun,
         inactiveDays,
         inactiveBefore: result.inactiveBefore.toISOString(),
-        count: result.users.length,
+        count: result.count,
         seatsFreed: result.seatsFreed,
-        users: result.users.slice(0, DISABLE_INACTIVE_LISTED).map((u) => userView(u, activeSinceNow)),
+        users: result.users.map((u) => userView(u, activeSinceNow)),
       };
     },
   );

@@ -4,7 +4,7 @@ import type { EventDraft } from '../../domain/events.js';
 import type { SeatClaim } from '../../domain/user-changes.js';
 import type { ChangeContext } from '../store.js';
 
-/** What each statement of a batch of unbounded size adds to its time limit (PostgresChanges.timeoutFor). */
+/** What each statement of a batch of many adds to its time limit (PostgresChanges.timeoutFor). */
 export const PER_STATEMENT_MS = 1;
 
 /** What a change commits besides its own rows; see src/domain/changes.ts. */
@@ -46,8 +46,8 @@ export interface PostgresChanges {
   commitStatements(touches: readonly SnapshotPart[]): string[];
   /**
    * The time limit of one round trip of `statements` statements: the pool's query timeout, plus
-   * PER_STATEMENT_MS for each, for a batch whose size has no bound (the inactive-user sweep writes
-   * a row and an audit entry per user); docs/deployment.md#database-timeouts.
+   * PER_STATEMENT_MS for each, for a batch of many (a chunk of the inactive-user sweep writes a row
+   * per user); docs/deployment.md#database-timeouts.
    */
   timeoutFor(statements: number): number;
   /** After a commit: the snapshot parts this instance altered turn over without waiting. */

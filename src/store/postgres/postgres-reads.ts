@@ -97,15 +97,6 @@ export class PostgresReads {
     return row && userFromRow(row);
   }
 
-  /** Users not disabled and last active before `before`, in id order (domain/user-bulk.ts). */
-  async usersInactiveBefore(before: Date): Promise<UserRecord[]> {
-    const rows = await this.query<UserRow & QueryResultRow>(
-      `SELECT ${USER_COLUMNS} FROM users WHERE NOT disabled AND last_activity_at < $1::timestamptz ORDER BY id`,
-      [before.toISOString()],
-    );
-    return rows.map(userFromRow);
-  }
-
   async listUsers(query: UserQuery): Promise<{ users: UserRecord[]; total: number }> {
     const where: string[] = [];
     const params: unknown[] = [];

@@ -2,7 +2,15 @@ import type { PoolClient } from 'pg';
 import { changeAudit, type SnapshotPart } from '../../domain/changes.js';
 import { LicensorError } from '../../domain/errors.js';
 import { guardedClaim } from '../../domain/seat-claim-guard.js';
-import { inactiveBefore, planDisableInactive } from '../../domain/user-bulk.js';
+import {
+  DISABLE_INACTIVE_CHUNK,
+  inactiveBefore,
+  type InactiveUsersDisabled,
+  noneDisabled,
+  planDisableInactive,
+  stillListed,
+  withChunk,
+} from '../../domain/user-bulk.js';
 import {
   activityFastPath,
   planActivity,
@@ -17,7 +25,7 @@ import {
 import { identityKey } from '../../domain/user-identity.js';
 import { activeSince, type UserRecord } from '../../domain/users.js';
 import { userFromRow, type UserRow } from '../rows.js';
-import type { ChangeContext, InactiveUsersDisabled, NewUser, UserPatch } from '../store.js';
+import type { ChangeContext, NewUser, UserPatch } from '../store.js';
 import type { PostgresChanges } from './postgres-change.js';
 import { PostgresCreateBatches } from './postgres-create-batch.js';
 import { guardedUsageRaise, isClaimGuardFailure } from './postgres-claim.js';
@@ -216,49 +224,68 @@ export class PostgresUsers {
     ctx: ChangeContext,
     options: { dryRun: boolean },
   ): Promise<InactiveUsersDisabled> {
-    if (options.dryRun) {
-      const now = ctx.clock.now();
-      const candidates = await this.#reads.usersInactiveBefore(inactiveBefore(now, inactiveDays));
-      const plan = planDisableInactive(candidates, now, inactiveDays, this.#seats.windowDays);
-      return { ...plan, users: plan.users.map((u) => u.user) };
-    }
-    const result = await this.#c.tx(async (client) => {
-      // The candidates' rows locked: a concurrent login or enable of one of them waits for this
-      // change, then finds the user disabled (or, having committed first, keeps it out of it).
+    const write = !options.dryRun;
+    const done = await this.#c.tx(async (client) => {
+      // A dry run reads every chunk from one snapshot of the database.
+      await client.query(write ? 'BEGIN' : 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
       // The candidates are chosen with the time before the locks; the plan, its audit entries and
-      // its counters use a time read after them (docs/seats.md#time-under-the-lock). That later
-      // cut-off is no earlier, so every locked candidate is still inactive by it.
-      const [, rows] = await batch(client, [
-        'BEGIN',
-        sql`SELECT ${q.USER_COLUMNS_SQL} FROM users
-          WHERE NOT disabled AND last_activity_at < ${inactiveBefore(ctx.clock.now(), inactiveDays)}
-          ORDER BY id FOR UPDATE`,
-      ]);
-      const now = ctx.clock.now();
-      const plan = planDisableInactive(
-        (rows ?? []).map((row) => userFromRow(row as UserRow)),
-        now,
-        inactiveDays,
-        this.#seats.windowDays,
-      );
-      const touches: SnapshotPart[] = plan.counters.length > 0 ? ['users'] : [];
-      const statements = [
-        ...plan.users.map(({ user, plan: one }) =>
-          q.updateUser(user.id, one.next as NonNullable<UserPlan['next']>),
-        ),
-        ...this.#c.effectStatements(
-          { audit: null, audits: plan.audits, counters: plan.counters, touches },
-          ctx,
-          now,
-        ),
-      ];
-      // One statement per user (100k users took 15 s): the time limit grows with the statements.
-      const written = await batch(client, statements, this.#c.timeoutFor(statements.length));
-      const users = plan.users.map((_, i) => userFromRow(written[i]?.[0] as UserRow));
-      return { inactiveBefore: plan.inactiveBefore, seatsFreed: plan.seatsFreed, users, touches };
+      // its counters use a time read after the first chunk's rows are locked
+      // (docs/seats.md#time-under-the-lock). That later cut-off is no earlier, so every locked
+      // candidate is still inactive by it. A locked row stays locked to the commit: a login or
+      // enable of one of them waits for this change, then finds the user disabled (or, having
+      // committed first, keeps it out of it).
+      const chosenBy = inactiveBefore(ctx.clock.now(), inactiveDays);
+      let now: Date | undefined;
+      let result: InactiveUsersDisabled | undefined;
+      let moved = false;
+      // DISABLE_INACTIVE_CHUNK users at a time, in id order, in the one transaction: loaded, decided,
+      // written, and only the answer's first users kept (docs/users.md#disabling-inactive-users).
+      for (let afterId = 0; ;) {
+        const [rows = []] = await batch(client, [
+          sql`SELECT ${q.USER_COLUMNS_SQL} FROM users
+            WHERE NOT disabled AND last_activity_at < ${chosenBy} AND id > ${afterId}
+            ORDER BY id LIMIT ${DISABLE_INACTIVE_CHUNK}` + (write ? ' FOR UPDATE' : ''),
+        ]);
+        now ??= ctx.clock.now();
+        result ??= noneDisabled(now, inactiveDays);
+        const chunk = rows.map((row) => userFromRow(row as UserRow));
+        const last = chunk.at(-1);
+        if (!last) break;
+        afterId = last.id;
+        const plan = planDisableInactive(chunk, now, inactiveDays, this.#seats.windowDays);
+        const named = plan.users.slice(0, stillListed(result));
+        if (!write) {
+          result = withChunk(
+            result,
+            plan,
+            named.map(({ user }) => user),
+          );
+          continue;
+        }
+        const statements = [
+          ...plan.users.map(({ user, plan: one }) =>
+            q.updateUser(user.id, one.next as NonNullable<UserPlan['next']>),
+          ),
+          ...this.#c.effectRows([
+            { effects: { audit: null, audits: plan.audits, counters: plan.counters, touches: [] }, ctx, now },
+          ]),
+        ];
+        // One statement per user of the chunk: the time limit grows with the statements.
+        const written = await batch(client, statements, this.#c.timeoutFor(statements.length));
+        moved ||= plan.counters.length > 0;
+        result = withChunk(
+          result,
+          plan,
+          named.map((_, i) => userFromRow(written[i]?.[0] as UserRow)),
+        );
+      }
+      // The snapshot's users part holds the counts: it turns over only when a counter moved.
+      const touches: SnapshotPart[] = moved ? ['users'] : [];
+      await batch(client, write ? this.#c.commitStatements(touches) : ['COMMIT']);
+      return { result, touches };
     });
-    this.#c.committed(result.touches);
-    return { inactiveBefore: result.inactiveBefore, seatsFreed: result.seatsFreed, users: result.users };
+    this.#c.committed(done.touches);
+    return done.result;
   }
 }
 

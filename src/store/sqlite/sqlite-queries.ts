@@ -212,11 +212,13 @@ export class SqliteQueries {
   }
 
   /** Users not disabled and last active before `before`, in id order (domain/user-bulk.ts). */
-  usersInactiveBefore(before: Date): UserRecord[] {
-    return this.#prepare<[string], UserRow>(
-      `SELECT ${USER_COLUMNS} FROM users WHERE disabled = 0 AND last_activity_at < ? ORDER BY id`,
+  /** Up to `limit` users not disabled and last active before `before`, after id `afterId`, by id. */
+  usersInactiveBefore(before: Date, afterId: number, limit: number): UserRecord[] {
+    return this.#prepare<[string, number, number], UserRow>(
+      `SELECT ${USER_COLUMNS} FROM users WHERE disabled = 0 AND last_activity_at < ? AND id > ?
+        ORDER BY id LIMIT ?`,
     )
-      .all(before.toISOString())
+      .all(before.toISOString(), afterId, limit)
       .map(userFromRow);
   }
 

@@ -1,6 +1,13 @@
 import { changeAudit } from '../../domain/changes.js';
 import { LicensorError } from '../../domain/errors.js';
-import { inactiveBefore, planDisableInactive } from '../../domain/user-bulk.js';
+import {
+  DISABLE_INACTIVE_CHUNK,
+  type InactiveUsersDisabled,
+  noneDisabled,
+  planDisableInactive,
+  stillListed,
+  withChunk,
+} from '../../domain/user-bulk.js';
 import {
   claimSeatOrQueue,
   planActivity,
@@ -14,7 +21,7 @@ import {
 } from '../../domain/user-changes.js';
 import { identityKey } from '../../domain/user-identity.js';
 import type { UserRecord } from '../../domain/users.js';
-import type { ChangeContext, InactiveUsersDisabled, NewUser, UserPatch } from '../store.js';
+import type { ChangeContext, NewUser, UserPatch } from '../store.js';
 import type { SqliteChanges } from './sqlite-change.js';
 import type { SqliteSeats } from './sqlite-seats.js';
 
@@ -139,37 +146,47 @@ export class SqliteUsers {
     ctx: ChangeContext,
     options: { dryRun: boolean },
   ): Promise<InactiveUsersDisabled> {
-    const decide = (now: Date) => {
-      const before = inactiveBefore(now, inactiveDays);
-      const candidates = this.#c.q.usersInactiveBefore(before);
-      return planDisableInactive(candidates, now, inactiveDays, this.#c.windowDays);
+    // DISABLE_INACTIVE_CHUNK users at a time, in id order, in the one transaction: loaded, decided,
+    // written, and only the answer's first users kept (docs/users.md#disabling-inactive-users).
+    let moved = false;
+    const sweep = (now: Date, write: boolean): InactiveUsersDisabled => {
+      let result = noneDisabled(now, inactiveDays);
+      for (let afterId = 0; ;) {
+        const chunk = this.#c.q.usersInactiveBefore(result.inactiveBefore, afterId, DISABLE_INACTIVE_CHUNK);
+        const last = chunk.at(-1);
+        if (!last) return result;
+        afterId = last.id;
+        const plan = planDisableInactive(chunk, now, inactiveDays, this.#c.windowDays);
+        const named = plan.users.slice(0, stillListed(result));
+        if (!write) {
+          result = withChunk(
+            result,
+            plan,
+            named.map(({ user }) => user),
+          );
+          continue;
+        }
+        for (const { user, plan: one } of plan.users)
+          this.#c.q.updateUser(user.id, one.next as NonNullable<UserPlan['next']>);
+        this.#c.commitEffects(
+          { audit: null, audits: plan.audits, events: [], counters: plan.counters, touches: [] },
+          ctx,
+          now,
+        );
+        moved ||= plan.counters.length > 0;
+        result = withChunk(
+          result,
+          plan,
+          named.map(({ user }) => this.#user(user.id)),
+        );
+      }
     };
-    if (options.dryRun)
-      return this.#c.read(() => {
-        const plan = decide(ctx.clock.now());
-        return { ...plan, users: plan.users.map((u) => u.user) };
-      });
+    if (options.dryRun) return this.#c.read(() => sweep(ctx.clock.now(), false));
     return this.#c.change(() => {
-      const now = ctx.clock.now();
-      const plan = decide(now);
-      for (const { user, plan: one } of plan.users)
-        this.#c.q.updateUser(user.id, one.next as NonNullable<UserPlan['next']>);
-      this.#c.commitEffects(
-        {
-          audit: null,
-          audits: plan.audits,
-          events: [],
-          counters: plan.counters,
-          touches: plan.counters.length > 0 ? ['users'] : [],
-        },
-        ctx,
-        now,
-      );
-      return {
-        inactiveBefore: plan.inactiveBefore,
-        seatsFreed: plan.seatsFreed,
-        users: plan.users.map(({ user }) => this.#user(user.id)),
-      };
+      const result = sweep(ctx.clock.now(), true);
+      // The snapshot's users part holds the counts: it turns over only when a counter moved.
+      if (moved) this.#c.bump('users');
+      return result;
     });
   }
 }
