@@ -95,9 +95,9 @@ export interface InactiveUsersDisabled {
   users: UserRecord[];
 }
 
-/** The answer before any chunk: nothing taken yet. */
-export function noneDisabled(now: Date, inactiveDays: number): InactiveUsersDisabled {
-  return { inactiveBefore: inactiveBefore(now, inactiveDays), count: 0, seatsFreed: 0, users: [] };
+/** The answer before any chunk: nothing taken yet, of the users last active before `cutOff`. */
+export function noneDisabled(cutOff: Date): InactiveUsersDisabled {
+  return { inactiveBefore: cutOff, count: 0, seatsFreed: 0, users: [] };
 }
 
 /** How many of a chunk's users the answer still names (its first ones). */

@@ -26,7 +26,10 @@ const NOW = '2026-06-01T00:00:00.000Z';
 const LONG_AGO = '2020-01-01T00:00:00.000Z';
 const INSERT_USERS = `INSERT INTO users (iamid, userid, created_at, last_activity_at, identity_key, search_text)`;
 
-/** Sweeps in a child with a small heap (the built store); resolves with what it printed. */
+/**
+ * Sweeps in a child with a small heap; resolves with what it printed. The child runs the built
+ * store in dist/ (`npm test` builds it first; run `npm run build` before running this file alone).
+ */
 function sweepInSmallHeap(open: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const store = (path: string): string => pathToFileURL(join(ROOT, 'dist/store', path)).href;
   const script = `
@@ -43,7 +46,8 @@ function sweepInSmallHeap(open: string): Promise<{ code: number | null; stdout: 
     const child = spawn(
       process.execPath,
       [`--max-old-space-size=${HEAP_MB}`, '--input-type=module', '-e', script],
-      { cwd: ROOT, env: childEnv({}) },
+      // A sweep that hangs is killed and fails the test rather than holding up the suite.
+      { cwd: ROOT, env: childEnv({}), timeout: 180_000 },
     );
     let stdout = '';
     let stderr = '';

@@ -19,12 +19,12 @@ const skip = await postgresSkipReason();
 const TIMEOUT_MS = 1000;
 /** Generous: a call must settle within the timeout (twice, for a ROLLBACK); a loaded machine lags. */
 const LIMIT_MS = 4 * TIMEOUT_MS + 8000;
-/**
- * Users swept at once, and a query timeout shorter than the write of one chunk of them
- * (DISABLE_INACTIVE_CHUNK users: 150–360 ms here), let alone the whole sweep.
- */
-const SWEEP_USERS = 5000;
-const SWEEP_TIMEOUT_MS = 100;
+/** Users swept at once: three chunks (DISABLE_INACTIVE_CHUNK). */
+const SWEEP_USERS = 2500;
+/** Each user's row write takes at least this long (a trigger waits): 0.5 s and more per chunk. */
+const SWEEP_ROW_MS = 0.5;
+/** Shorter than one chunk's writes, far longer than anything else the sweep sends. */
+const SWEEP_TIMEOUT_MS = 300;
 
 /** How `call` settled within LIMIT_MS: 'ok', the error's code, or 'waiting' when it has not. */
 async function outcome(call: Promise<unknown>): Promise<string> {
@@ -94,10 +94,10 @@ describe('PostgresStore: the query timeout', { skip: skip ?? false }, () => {
       }
     }));
 
-  it('gives each round trip of the inactive-user sweep time by its statements', () =>
+  it('gives each round trip of the inactive-user sweep time by the rows it writes', () =>
     withSchema(async (schema) => {
-      // A tight limit: each chunk's writes (a row per user and their audit entries) take longer
-      // than it, its read of the chunk far less.
+      // A tight limit: each chunk's writes (a row per user, each made slow by a trigger, and their
+      // audit entries) take longer than it, and far less than it plus 1 ms per row written.
       const store = await PostgresStore.open({
         url: TEST_DATABASE_URL,
         schema,
@@ -110,6 +110,13 @@ describe('PostgresStore: the query timeout', { skip: skip ?? false }, () => {
             `INSERT INTO users (iamid, userid, created_at, last_activity_at, identity_key, search_text)
                SELECT 'bim', 'u' || g, '2020-01-01', '2020-01-01', 'bim:u' || g, ''
                FROM generate_series(1, ${SWEEP_USERS}) AS g`,
+          );
+          // A wait on the clock, not pg_sleep, whose shortest sleep is about 1 ms on some machines.
+          await c.query(`CREATE FUNCTION slow_row() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE until timestamptz := clock_timestamp() + interval '${SWEEP_ROW_MS} milliseconds';
+            BEGIN WHILE clock_timestamp() < until LOOP END LOOP; RETURN NEW; END $$`);
+          await c.query(
+            'CREATE TRIGGER slow_row BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION slow_row()',
           );
         });
         const now = new Date('2026-06-01T00:00:00.000Z');

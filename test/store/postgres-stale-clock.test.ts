@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import pg from 'pg';
 import { ManualClock } from '../../src/domain/clock.js';
 import { LicensorError } from '../../src/domain/errors.js';
-import { DISABLE_INACTIVE_ACTION } from '../../src/domain/user-bulk.js';
+import { DISABLE_INACTIVE_ACTION, DISABLE_INACTIVE_CHUNK } from '../../src/domain/user-bulk.js';
 import { verifyLicenseKey } from '../../src/keys/license-jws.js';
 import { LOCK_BOOTSTRAP_TOKEN, storeLockSql } from '../../src/store/postgres/postgres-connection.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
@@ -102,7 +102,7 @@ describe('PostgresStore: the clock is read under the lock', { skip: skip ?? fals
       await holder.query('BEGIN');
       await holder.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [user.id]);
       const sweep = a.disableInactiveUsers(30, ctx, { dryRun: false });
-      await waitUntilBlocked(schema, '%WHERE NOT disabled AND last_activity_at <%');
+      await waitUntilBlocked(schema, SWEEP_FETCH);
       const locked = new Date(T.getTime() + 40 * DAY + 5_000);
       clock.set(locked.getTime());
       await holder.query('ROLLBACK');
@@ -117,6 +117,58 @@ describe('PostgresStore: the clock is read under the lock', { skip: skip ?? fals
         entries.map((e) => e.at.toISOString()),
         [locked.toISOString()],
       );
+    }));
+
+  it('disabling inactive users dates a later chunk at a time read after its own rows are locked', () =>
+    twoStores(2, async ({ a, holder, clock, ctx, schema }) => {
+      // One chunk and one user more, inactive since T (more users than seats: written directly).
+      const lastId = await insertInactiveUsers(holder, DISABLE_INACTIVE_CHUNK + 1);
+      const first = new Date(T.getTime() + 40 * DAY);
+      clock.set(first.getTime());
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [lastId]);
+      const sweep = a.disableInactiveUsers(30, ctx, { dryRun: false });
+      await waitUntilBlocked(schema, SWEEP_FETCH);
+      const locked = new Date(first.getTime() + 5_000);
+      clock.set(locked.getTime());
+      await holder.query('ROLLBACK');
+
+      assert.equal((await sweep).count, DISABLE_INACTIVE_CHUNK + 1);
+      const { entries } = await a.listAudit({ offset: 0, size: 2, action: DISABLE_INACTIVE_ACTION });
+      assert.deepEqual(
+        entries.map((e) => [e.target, e.at.toISOString()]),
+        [
+          [`user:${lastId}`, locked.toISOString()],
+          [`user:${lastId - 1}`, first.toISOString()],
+        ],
+      );
+    }));
+
+  it('disabling inactive users and a login of a user in a later chunk do not deadlock', () =>
+    twoStores(2, async ({ a, b, holder, clock, ctx }) => {
+      const lastId = await insertInactiveUsers(holder, DISABLE_INACTIVE_CHUNK + 1);
+      clock.set(T.getTime() + 40 * DAY);
+      // The holder keeps the users' activity counter: the sweep waits for it with its writes
+      // done. Moving that counter after the first chunk (before locking the second) would let
+      // the login below lock the last user, wait for the counter, and so wait for the sweep,
+      // which would wait for the last user: a deadlock, which PostgreSQL breaks by failing one.
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM activity_counts WHERE day = $1 FOR UPDATE`, [
+        T.toISOString().slice(0, 10),
+      ]);
+      const sweep = a.disableInactiveUsers(30, ctx, { dryRun: false });
+      await waitUntilWaitingOn(holder, 1);
+      const login = b.recordActivity(lastId, ctx).then(
+        () => 'recorded',
+        (err: unknown) => (err instanceof LicensorError ? err.code : String(err)),
+      );
+      // Both wait: the sweep for the counter, the login for the last user's row, which the sweep
+      // holds (or, were the counter moved between chunks, for the counter too).
+      await waitUntilWaitingOn(holder, 2);
+      await holder.query('COMMIT');
+
+      assert.equal((await sweep).count, DISABLE_INACTIVE_CHUNK + 1);
+      assert.equal(await login, 'USER_DISABLED');
     }));
 
   it('a token create dates its token and audit entry at a time read after the bootstrap lock', () =>
@@ -145,20 +197,24 @@ describe('PostgresStore: the clock is read under the lock', { skip: skip ?? fals
  */
 async function waitUntilBlocked(
   schema: string,
-  pattern = '%FROM users WHERE id = % FOR UPDATE%',
+  pattern: string | string[] = '%FROM users WHERE id = % FOR UPDATE%',
+  connections = 1,
 ): Promise<void> {
+  const patterns = typeof pattern === 'string' ? [pattern] : pattern;
   for (let i = 0; i < 250; i++) {
     const blocked = await withTestClient(async (c) => {
       const { rows } = await c.query(
-        `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`,
-        [pattern],
+        `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE ANY($1)`,
+        [patterns],
       );
-      return rows.length > 0;
+      return rows.length >= connections;
     });
     if (blocked) return;
     await sleep(20);
   }
-  throw new Error(`no connection of ${schema} waited for a lock in ${pattern}`);
+  throw new Error(
+    `no ${connections} connection(s) of ${schema} waited for a lock in ${patterns.join(' or ')}`,
+  );
 }
 
 /**
@@ -205,6 +261,51 @@ async function twoStores<T>(
       await b.close();
     }
   });
+}
+
+/**
+ * Waits until `connections` backends wait, directly or through one other, for a lock `holder`
+ * holds (by pid: a batch's text in pg_stat_activity is cut at 1 kB, so its statement may not show).
+ */
+async function waitUntilWaitingOn(holder: pg.Client, connections: number): Promise<void> {
+  const pid = (holder as pg.Client & { processID: number }).processID;
+  for (let i = 0; i < 250; i++) {
+    const waiting = await withTestClient(async (c) => {
+      const { rows } = await c.query<{ n: string }>(
+        `WITH direct AS (SELECT pid FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid)))
+         SELECT count(*) AS n FROM pg_stat_activity a
+         WHERE a.pid IN (SELECT pid FROM direct)
+            OR EXISTS (SELECT 1 FROM direct d WHERE d.pid = ANY(pg_blocking_pids(a.pid)))`,
+        [pid],
+      );
+      return Number(rows[0]?.n) >= connections;
+    });
+    if (waiting) return;
+    await sleep(20);
+  }
+  throw new Error(`no ${connections} connection(s) waited for the holder's locks`);
+}
+
+/** What a waiting chunk of the inactive-user sweep shows in pg_stat_activity. */
+const SWEEP_FETCH = '%FETCH % FROM disable_inactive%';
+
+/**
+ * `n` users last active at T, with their activity counter, written directly (beyond any seat
+ * limit); answers the last one's id.
+ */
+async function insertInactiveUsers(holder: pg.Client, n: number): Promise<number> {
+  const { rows } = await holder.query<{ id: string }>(
+    `INSERT INTO users (iamid, userid, user_type, created_at, last_activity_at, identity_key, search_text)
+       SELECT 'bim', 'u' || g, 'dataConsumer', $1, $1, 'bim:u' || g, '' FROM generate_series(1, $2) AS g
+       RETURNING id`,
+    [T, n],
+  );
+  await holder.query(
+    `INSERT INTO activity_counts (day, user_type, n) VALUES ($1, 'dataConsumer', $2)
+       ON CONFLICT (day, user_type) DO UPDATE SET n = activity_counts.n + EXCLUDED.n`,
+    [T.toISOString().slice(0, 10), n],
+  );
+  return Math.max(...rows.map((r) => Number(r.id)));
 }
 
 function newUser(userid: string): NewUser {

@@ -4,8 +4,8 @@ import type { EventDraft } from '../../domain/events.js';
 import type { SeatClaim } from '../../domain/user-changes.js';
 import type { ChangeContext } from '../store.js';
 
-/** What each statement of a batch of many adds to its time limit (PostgresChanges.timeoutFor). */
-export const PER_STATEMENT_MS = 1;
+/** What each row a round trip writes adds to its time limit (PostgresChanges.timeoutFor). */
+export const PER_ROW_MS = 1;
 
 /** What a change commits besides its own rows; see src/domain/changes.ts. */
 export interface PostgresEffects {
@@ -45,11 +45,11 @@ export interface PostgresChanges {
   /** The announcements of the parts a transaction altered, then COMMIT. */
   commitStatements(touches: readonly SnapshotPart[]): string[];
   /**
-   * The time limit of one round trip of `statements` statements: the pool's query timeout, plus
-   * PER_STATEMENT_MS for each, for a batch of many (a chunk of the inactive-user sweep writes a row
-   * per user); docs/deployment.md#database-timeouts.
+   * The time limit of one round trip that writes `rows` rows: the pool's query timeout, plus
+   * PER_ROW_MS for each, for a round trip that writes many (a chunk of the inactive-user sweep
+   * writes a row and an audit entry per user); docs/deployment.md#database-timeouts.
    */
-  timeoutFor(statements: number): number;
+  timeoutFor(rows: number): number;
   /** After a commit: the snapshot parts this instance altered turn over without waiting. */
   committed(touches: readonly SnapshotPart[]): void;
 }

@@ -186,6 +186,20 @@ export function updateUser(id: number, user: UserValues): string {
   );
 }
 
+/** Several users changed in one statement, each to its values (no rows returned). */
+export function updateUsers(rows: readonly { id: number; user: UserValues }[]): string {
+  const values = rows.map(
+    ({ id, user }) =>
+      sql`(${id}::bigint, ${user.name}::text, ${user.email}::text, ${user.userType}::text, ${user.disabled}::boolean,
+      ${user.pending}::boolean, ${user.lastActivityAt}::timestamptz, ${searchText(user)}::text)`,
+  );
+  return `UPDATE users AS u SET name = v.name, email = v.email, user_type = v.user_type, disabled = v.disabled,
+      pending = v.pending, last_activity_at = v.last_activity_at, search_text = v.search_text
+    FROM (VALUES ${values.join(', ')})
+      AS v (id, name, email, user_type, disabled, pending, last_activity_at, search_text)
+    WHERE u.id = v.id`;
+}
+
 /**
  * Moves users between per-day counters: summed per counter, in (day, type) order in one
  * statement, so two transactions touching the same counters lock them in the same order.

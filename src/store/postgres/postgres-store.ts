@@ -26,12 +26,7 @@ import { PostgresWebhooks } from './postgres-webhooks.js';
 import * as q from './postgres-queries.js';
 import { PostgresReads } from './postgres-reads.js';
 import { batch, sql } from './postgres-sql.js';
-import {
-  PER_STATEMENT_MS,
-  type EffectsAt,
-  type PostgresChanges,
-  type PostgresEffects,
-} from './postgres-change.js';
+import { PER_ROW_MS, type EffectsAt, type PostgresChanges, type PostgresEffects } from './postgres-change.js';
 import { createPool, setupPool, type PostgresStoreOptions } from './postgres-pool.js';
 import { PostgresTokens } from './postgres-tokens.js';
 import { PostgresSeats } from './postgres-seats.js';
@@ -99,7 +94,7 @@ export class PostgresStore extends ComposedStore implements Store {
       effectStatements: (effects, ctx, now) => this.#effectStatements(effects, ctx, now),
       effectRows: (changes) => this.#effectRows(changes),
       commitStatements: (touches) => this.#commitStatements(touches),
-      timeoutFor: (statements) => queryTimeoutMs + statements * PER_STATEMENT_MS,
+      timeoutFor: (rows) => queryTimeoutMs + rows * PER_ROW_MS,
       committed: (touches) => this.#committed(touches),
     };
     this.#seats = new PostgresSeats(this.#snapshot, schema, this.#windowDays);

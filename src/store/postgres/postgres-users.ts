@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { changeAudit, type SnapshotPart } from '../../domain/changes.js';
+import { changeAudit, type CounterMove, netCounterMoves, type SnapshotPart } from '../../domain/changes.js';
 import { LicensorError } from '../../domain/errors.js';
 import { guardedClaim } from '../../domain/seat-claim-guard.js';
 import {
@@ -226,34 +226,39 @@ export class PostgresUsers {
   ): Promise<InactiveUsersDisabled> {
     const write = !options.dryRun;
     const done = await this.#c.tx(async (client) => {
-      // A dry run reads every chunk from one snapshot of the database.
-      await client.query(write ? 'BEGIN' : 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-      // The candidates are chosen with the time before the locks; the plan, its audit entries and
-      // its counters use a time read after the first chunk's rows are locked
-      // (docs/seats.md#time-under-the-lock). That later cut-off is no earlier, so every locked
-      // candidate is still inactive by it. A locked row stays locked to the commit: a login or
-      // enable of one of them waits for this change, then finds the user disabled (or, having
-      // committed first, keeps it out of it).
+      // The candidates are chosen with the time before the locks, walked in id order by one cursor
+      // (one scan, however many chunks), DISABLE_INACTIVE_CHUNK at a time; only the answer's first
+      // users and the counters' net moves are kept (docs/users.md#disabling-inactive-users). A dry
+      // run reads them all from one snapshot of the database.
       const chosenBy = inactiveBefore(ctx.clock.now(), inactiveDays);
+      await batch(client, [
+        write ? 'BEGIN' : 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY',
+        sql`DECLARE disable_inactive NO SCROLL CURSOR FOR SELECT ${q.USER_COLUMNS_SQL} FROM users
+          WHERE NOT disabled AND last_activity_at < ${chosenBy} ORDER BY id` + (write ? ' FOR UPDATE' : ''),
+      ]);
+      let result = noneDisabled(chosenBy);
+      let counters: CounterMove[] = [];
       let now: Date | undefined;
-      let result: InactiveUsersDisabled | undefined;
-      let moved = false;
-      // DISABLE_INACTIVE_CHUNK users at a time, in id order, in the one transaction: loaded, decided,
-      // written, and only the answer's first users kept (docs/users.md#disabling-inactive-users).
-      for (let afterId = 0; ;) {
-        const [rows = []] = await batch(client, [
-          sql`SELECT ${q.USER_COLUMNS_SQL} FROM users
-            WHERE NOT disabled AND last_activity_at < ${chosenBy} AND id > ${afterId}
-            ORDER BY id LIMIT ${DISABLE_INACTIVE_CHUNK}` + (write ? ' FOR UPDATE' : ''),
-        ]);
-        now ??= ctx.clock.now();
-        result ??= noneDisabled(now, inactiveDays);
-        const chunk = rows.map((row) => userFromRow(row as UserRow));
-        const last = chunk.at(-1);
-        if (!last) break;
-        afterId = last.id;
-        const plan = planDisableInactive(chunk, now, inactiveDays, this.#seats.windowDays);
+      for (;;) {
+        // FETCH locks the chunk's rows. A login or enable of one of them then waits for this
+        // change and finds the user disabled; one that committed first made its user active, and
+        // the row is passed over.
+        const [rows = []] = await batch(client, [`FETCH ${DISABLE_INACTIVE_CHUNK} FROM disable_inactive`]);
+        if (rows.length === 0) break;
+        // Read after the chunk's rows are locked (docs/seats.md#time-under-the-lock), never
+        // earlier than the chunk before's: later than chosenBy, so every row is still inactive.
+        const read = ctx.clock.now();
+        now = now === undefined || read > now ? read : now;
+        const plan = planDisableInactive(
+          rows.map((row) => userFromRow(row as UserRow)),
+          now,
+          inactiveDays,
+          this.#seats.windowDays,
+        );
         const named = plan.users.slice(0, stillListed(result));
+        // Counters are moved once, before COMMIT, in the (day, type) order every change uses: a
+        // counter row locked between chunks would wait on a login that waits on a later chunk.
+        counters = netCounterMoves([...counters, ...plan.counters]);
         if (!write) {
           result = withChunk(
             result,
@@ -262,26 +267,36 @@ export class PostgresUsers {
           );
           continue;
         }
+        const ids = named.map(({ user }) => String(user.id));
         const statements = [
-          ...plan.users.map(({ user, plan: one }) =>
-            q.updateUser(user.id, one.next as NonNullable<UserPlan['next']>),
+          q.updateUsers(
+            plan.users.map(({ user, plan: one }) => ({
+              id: user.id,
+              user: one.next as NonNullable<UserPlan['next']>,
+            })),
           ),
-          ...this.#c.effectRows([
-            { effects: { audit: null, audits: plan.audits, counters: plan.counters, touches: [] }, ctx, now },
-          ]),
+          sql`SELECT ${q.USER_COLUMNS_SQL} FROM users WHERE id = ANY(${ids}::bigint[]) ORDER BY id`,
+          ...this.#c.effectRows([{ effects: { audit: null, audits: plan.audits, touches: [] }, ctx, now }]),
         ];
-        // One statement per user of the chunk: the time limit grows with the statements.
-        const written = await batch(client, statements, this.#c.timeoutFor(statements.length));
-        moved ||= plan.counters.length > 0;
+        // A row and an audit entry per user of the chunk: the time limit grows with them.
+        const written = await batch(
+          client,
+          statements,
+          this.#c.timeoutFor(plan.users.length + plan.audits.length),
+        );
         result = withChunk(
           result,
           plan,
-          named.map((_, i) => userFromRow(written[i]?.[0] as UserRow)),
+          (written[1] ?? []).map((row) => userFromRow(row as UserRow)),
         );
       }
+      if (!write) {
+        await client.query('COMMIT');
+        return { result, touches: [] };
+      }
       // The snapshot's users part holds the counts: it turns over only when a counter moved.
-      const touches: SnapshotPart[] = moved ? ['users'] : [];
-      await batch(client, write ? this.#c.commitStatements(touches) : ['COMMIT']);
+      const touches: SnapshotPart[] = counters.length > 0 ? ['users'] : [];
+      await batch(client, [...q.moveCounters(counters), ...this.#c.commitStatements(touches)]);
       return { result, touches };
     });
     this.#c.committed(done.touches);

@@ -211,11 +211,14 @@ export class SqliteQueries {
       .get(identityKey);
   }
 
-  /** Users not disabled and last active before `before`, in id order (domain/user-bulk.ts). */
-  /** Up to `limit` users not disabled and last active before `before`, after id `afterId`, by id. */
+  /**
+   * Up to `limit` users not disabled and last active before `before`, after id `afterId`, in id
+   * order (domain/user-bulk.ts). NOT INDEXED: walked by id, each chunk reads on from the last one;
+   * through the activity index every chunk would read and sort all the candidates left.
+   */
   usersInactiveBefore(before: Date, afterId: number, limit: number): UserRecord[] {
     return this.#prepare<[string, number, number], UserRow>(
-      `SELECT ${USER_COLUMNS} FROM users WHERE disabled = 0 AND last_activity_at < ? AND id > ?
+      `SELECT ${USER_COLUMNS} FROM users NOT INDEXED WHERE disabled = 0 AND last_activity_at < ? AND id > ?
         ORDER BY id LIMIT ?`,
     )
       .all(before.toISOString(), afterId, limit)

@@ -2,6 +2,7 @@ import { changeAudit } from '../../domain/changes.js';
 import { LicensorError } from '../../domain/errors.js';
 import {
   DISABLE_INACTIVE_CHUNK,
+  inactiveBefore,
   type InactiveUsersDisabled,
   noneDisabled,
   planDisableInactive,
@@ -150,7 +151,7 @@ export class SqliteUsers {
     // written, and only the answer's first users kept (docs/users.md#disabling-inactive-users).
     let moved = false;
     const sweep = (now: Date, write: boolean): InactiveUsersDisabled => {
-      let result = noneDisabled(now, inactiveDays);
+      let result = noneDisabled(inactiveBefore(now, inactiveDays));
       for (let afterId = 0; ;) {
         const chunk = this.#c.q.usersInactiveBefore(result.inactiveBefore, afterId, DISABLE_INACTIVE_CHUNK);
         const last = chunk.at(-1);
