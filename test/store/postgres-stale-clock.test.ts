@@ -96,13 +96,13 @@ describe('PostgresStore: the clock is read under the lock', { skip: skip ?? fals
     }));
 
   it('disabling inactive users dates its change at a time read after the rows are locked', () =>
-    twoStores(2, async ({ a, holder, clock, ctx, schema }) => {
+    twoStores(2, async ({ a, holder, clock, ctx }) => {
       const user = await a.createUser(newUser('a'), ctx);
       clock.set(T.getTime() + 40 * DAY);
       await holder.query('BEGIN');
       await holder.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [user.id]);
       const sweep = a.disableInactiveUsers(30, ctx, { dryRun: false });
-      await waitUntilBlocked(schema, SWEEP_FETCH);
+      await waitUntilWaitingOn(holder, 1);
       const locked = new Date(T.getTime() + 40 * DAY + 5_000);
       clock.set(locked.getTime());
       await holder.query('ROLLBACK');
@@ -120,7 +120,7 @@ describe('PostgresStore: the clock is read under the lock', { skip: skip ?? fals
     }));
 
   it('disabling inactive users dates a later chunk at a time read after its own rows are locked', () =>
-    twoStores(2, async ({ a, holder, clock, ctx, schema }) => {
+    twoStores(2, async ({ a, holder, clock, ctx }) => {
       // One chunk and one user more, inactive since T (more users than seats: written directly).
       const lastId = await insertInactiveUsers(holder, DISABLE_INACTIVE_CHUNK + 1);
       const first = new Date(T.getTime() + 40 * DAY);
@@ -128,7 +128,7 @@ describe('PostgresStore: the clock is read under the lock', { skip: skip ?? fals
       await holder.query('BEGIN');
       await holder.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [lastId]);
       const sweep = a.disableInactiveUsers(30, ctx, { dryRun: false });
-      await waitUntilBlocked(schema, SWEEP_FETCH);
+      await waitUntilWaitingOn(holder, 1);
       const locked = new Date(first.getTime() + 5_000);
       clock.set(locked.getTime());
       await holder.query('ROLLBACK');
@@ -285,9 +285,6 @@ async function waitUntilWaitingOn(holder: pg.Client, connections: number): Promi
   }
   throw new Error(`no ${connections} connection(s) waited for the holder's locks`);
 }
-
-/** What a waiting chunk of the inactive-user sweep shows in pg_stat_activity. */
-const SWEEP_FETCH = '%FETCH % FROM disable_inactive%';
 
 /**
  * `n` users last active at T, with their activity counter, written directly (beyond any seat

@@ -230,7 +230,8 @@ export class PostgresUsers {
       // (one scan, however many chunks), DISABLE_INACTIVE_CHUNK at a time; only the answer's first
       // users and the counters' net moves are kept (docs/users.md#disabling-inactive-users). A dry
       // run reads them all from one snapshot of the database.
-      const chosenBy = inactiveBefore(ctx.clock.now(), inactiveDays);
+      const started = ctx.clock.now();
+      const chosenBy = inactiveBefore(started, inactiveDays);
       await batch(client, [
         write ? 'BEGIN' : 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY',
         sql`DECLARE disable_inactive NO SCROLL CURSOR FOR SELECT ${q.USER_COLUMNS_SQL} FROM users
@@ -238,7 +239,7 @@ export class PostgresUsers {
       ]);
       let result = noneDisabled(chosenBy);
       let counters: CounterMove[] = [];
-      let now: Date | undefined;
+      let now = started;
       for (;;) {
         // FETCH locks the chunk's rows. A login or enable of one of them then waits for this
         // change and finds the user disabled; one that committed first made its user active, and
@@ -246,9 +247,9 @@ export class PostgresUsers {
         const [rows = []] = await batch(client, [`FETCH ${DISABLE_INACTIVE_CHUNK} FROM disable_inactive`]);
         if (rows.length === 0) break;
         // Read after the chunk's rows are locked (docs/seats.md#time-under-the-lock), never
-        // earlier than the chunk before's: later than chosenBy, so every row is still inactive.
+        // earlier than the start or the chunk before's, so every row chosen is still inactive.
         const read = ctx.clock.now();
-        now = now === undefined || read > now ? read : now;
+        if (read > now) now = read;
         const plan = planDisableInactive(
           rows.map((row) => userFromRow(row as UserRow)),
           now,
@@ -259,7 +260,7 @@ export class PostgresUsers {
         // Counters are moved once, before COMMIT, in the (day, type) order every change uses: a
         // counter row locked between chunks would wait on a login that waits on a later chunk.
         counters = netCounterMoves([...counters, ...plan.counters]);
-        if (!write) {
+        if (!write || plan.users.length === 0) {
           result = withChunk(
             result,
             plan,

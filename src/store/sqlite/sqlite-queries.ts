@@ -213,12 +213,14 @@ export class SqliteQueries {
 
   /**
    * Up to `limit` users not disabled and last active before `before`, after id `afterId`, in id
-   * order (domain/user-bulk.ts). NOT INDEXED: walked by id, each chunk reads on from the last one;
-   * through the activity index every chunk would read and sort all the candidates left.
+   * order (domain/user-bulk.ts). The first chunk goes through the activity index: cheap when few
+   * users are inactive, the usual case. The chunks after it walk the table by id (NOT INDEXED), each
+   * reading on from the last; through the index each would read and sort every candidate left.
    */
   usersInactiveBefore(before: Date, afterId: number, limit: number): UserRecord[] {
+    const from = afterId === 0 ? 'users' : 'users NOT INDEXED';
     return this.#prepare<[string, number, number], UserRow>(
-      `SELECT ${USER_COLUMNS} FROM users NOT INDEXED WHERE disabled = 0 AND last_activity_at < ? AND id > ?
+      `SELECT ${USER_COLUMNS} FROM ${from} WHERE disabled = 0 AND last_activity_at < ? AND id > ?
         ORDER BY id LIMIT ?`,
     )
       .all(before.toISOString(), afterId, limit)
