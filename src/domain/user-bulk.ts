@@ -100,24 +100,28 @@ export function noneDisabled(cutOff: Date): InactiveUsersDisabled {
   return { inactiveBefore: cutOff, count: 0, seatsFreed: 0, users: [] };
 }
 
-/** How many of a chunk's users the answer still names (its first ones). */
-export function stillListed(sofar: InactiveUsersDisabled): number {
-  return Math.max(0, DISABLE_INACTIVE_LISTED - sofar.users.length);
+/**
+ * The users of a chunk the answer names, as they were before it: its first ones, up to
+ * DISABLE_INACTIVE_LISTED over all the chunks. A store answers them as it leaves them (withChunk).
+ */
+export function namedIn(sofar: InactiveUsersDisabled, plan: DisableInactivePlan): UserRecord[] {
+  const room = Math.max(0, DISABLE_INACTIVE_LISTED - sofar.users.length);
+  return plan.users.slice(0, room).map(({ user }) => user);
 }
 
 /**
- * The answer once one more chunk is decided: its counts added, and `listed` (the first
- * `stillListed` of its users, as the store left them) named after the ones before.
+ * The answer once one more chunk is decided: its counts added, and `named` (the users namedIn
+ * gave, as the store left them) named after the ones before.
  */
 export function withChunk(
   sofar: InactiveUsersDisabled,
   plan: DisableInactivePlan,
-  listed: readonly UserRecord[],
+  named: readonly UserRecord[],
 ): InactiveUsersDisabled {
   return {
     inactiveBefore: sofar.inactiveBefore,
     count: sofar.count + plan.users.length,
     seatsFreed: sofar.seatsFreed + plan.seatsFreed,
-    users: [...sofar.users, ...listed.slice(0, stillListed(sofar))],
+    users: [...sofar.users, ...named],
   };
 }

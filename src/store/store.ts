@@ -232,8 +232,9 @@ export interface Store {
    * Disables every user not disabled and last active more than `inactiveDays` days before the
    * cut-off (domain/user-bulk.ts): the instant read under the write lock on SQLite, when the
    * change starts on PostgreSQL. One transaction with one audit entry per user, each chunk of
-   * DISABLE_INACTIVE_CHUNK users dated at an instant read after its rows are locked. With `dryRun`, writes nothing and
-   * answers what it would do. The answer counts every user and names the first 100.
+   * DISABLE_INACTIVE_CHUNK users dated at an instant read after its rows are locked. With
+   * `dryRun`, writes nothing and answers what it would do. The answer counts every user and names
+   * the first DISABLE_INACTIVE_LISTED.
    */
   disableInactiveUsers(
     inactiveDays: number,

@@ -6,9 +6,9 @@ import {
   DISABLE_INACTIVE_CHUNK,
   inactiveBefore,
   type InactiveUsersDisabled,
+  namedIn,
   noneDisabled,
   planDisableInactive,
-  stillListed,
   withChunk,
 } from '../../domain/user-bulk.js';
 import {
@@ -256,19 +256,15 @@ export class PostgresUsers {
           inactiveDays,
           this.#seats.windowDays,
         );
-        const named = plan.users.slice(0, stillListed(result));
+        const named = namedIn(result, plan);
+        if (!write || plan.users.length === 0) {
+          result = withChunk(result, plan, named);
+          continue;
+        }
         // Counters are moved once, before COMMIT, in the (day, type) order every change uses: a
         // counter row locked between chunks would wait on a login that waits on a later chunk.
         counters = netCounterMoves([...counters, ...plan.counters]);
-        if (!write || plan.users.length === 0) {
-          result = withChunk(
-            result,
-            plan,
-            named.map(({ user }) => user),
-          );
-          continue;
-        }
-        const ids = named.map(({ user }) => String(user.id));
+        const ids = named.map((user) => String(user.id));
         const statements = [
           q.updateUsers(
             plan.users.map(({ user, plan: one }) => ({

@@ -4,9 +4,9 @@ import {
   DISABLE_INACTIVE_CHUNK,
   inactiveBefore,
   type InactiveUsersDisabled,
+  namedIn,
   noneDisabled,
   planDisableInactive,
-  stillListed,
   withChunk,
 } from '../../domain/user-bulk.js';
 import {
@@ -158,28 +158,18 @@ export class SqliteUsers {
         if (!last) return result;
         afterId = last.id;
         const plan = planDisableInactive(chunk, now, inactiveDays, this.#c.windowDays);
-        const named = plan.users.slice(0, stillListed(result));
-        if (!write) {
-          result = withChunk(
-            result,
-            plan,
-            named.map(({ user }) => user),
+        const named = namedIn(result, plan);
+        if (write) {
+          for (const { user, plan: one } of plan.users)
+            this.#c.q.updateUser(user.id, one.next as NonNullable<UserPlan['next']>);
+          this.#c.commitEffects(
+            { audit: null, audits: plan.audits, events: [], counters: plan.counters, touches: [] },
+            ctx,
+            now,
           );
-          continue;
+          moved ||= plan.counters.length > 0;
         }
-        for (const { user, plan: one } of plan.users)
-          this.#c.q.updateUser(user.id, one.next as NonNullable<UserPlan['next']>);
-        this.#c.commitEffects(
-          { audit: null, audits: plan.audits, events: [], counters: plan.counters, touches: [] },
-          ctx,
-          now,
-        );
-        moved ||= plan.counters.length > 0;
-        result = withChunk(
-          result,
-          plan,
-          named.map(({ user }) => this.#user(user.id)),
-        );
+        result = withChunk(result, plan, write ? named.map((user) => this.#user(user.id)) : named);
       }
     };
     if (options.dryRun) return this.#c.read(() => sweep(ctx.clock.now(), false));
