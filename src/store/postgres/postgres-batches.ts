@@ -73,10 +73,16 @@ export class ChangeBatches<I, R> {
       .then((tell) => {
         this.#running = false;
         this.#start();
-        tell();
-        const idle = this.#idle;
-        this.#idle = [];
-        for (const resolve of idle) resolve();
+        // Told in the next turn of the event loop: the batch just started takes its connection
+        // from pg's pool on process.nextTick, which runs only once the microtasks drain, and
+        // telling its changes here would run every one's reply (a promise continuation each)
+        // before that first round trip is sent.
+        setImmediate(() => {
+          tell();
+          const idle = this.#idle;
+          this.#idle = [];
+          for (const resolve of idle) resolve();
+        });
       });
   }
 
