@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../../src/domain/clock.js';
 import { isLicensorError } from '../../src/domain/errors.js';
+import { LOCK_BOOTSTRAP_TOKEN, storeLockSql } from '../../src/store/postgres/postgres-connection.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { postgresSkipReason, TEST_DATABASE_URL, withSchema, withTestClient } from '../helpers/postgres.js';
 import { proxyToTestDatabase } from '../helpers/proxy.js';
@@ -91,6 +92,53 @@ describe('PostgresStore: the query timeout', { skip: skip ?? false }, () => {
         await proxy.cut();
         await a.close();
         await b.close();
+      }
+    }));
+
+  it('leaves no database session waiting for a lock past the timeout', () =>
+    withSchema(async (schema) => {
+      const app = `licensor-lock-wait-${process.pid}`;
+      const ctx = { clock: new ManualClock(new Date('2026-06-01T12:00:00.000Z')), actor: TEST_ACTOR };
+      const store = await PostgresStore.open({
+        url: TEST_DATABASE_URL,
+        schema,
+        queryTimeoutMs: TIMEOUT_MS,
+        applicationName: app,
+      });
+      const token = (name: string) =>
+        store.createToken({ name, hash: `h-${name}`, permissions: ['USER_ADMIN'] }, ctx);
+      try {
+        await withTestClient(async (holder) => {
+          // Every token insert takes this lock: held here, as a long change would hold it.
+          await holder.query(`SET search_path = ${schema}`);
+          await holder.query('BEGIN');
+          await holder.query(storeLockSql(LOCK_BOOTSTRAP_TOKEN));
+          try {
+            assert.equal(await outcome(token('behind')), 'STORE_UNAVAILABLE');
+            // The request has its answer; its database session must not go on waiting behind the
+            // lock, which is still held, or each retry would leave one more behind it.
+            const waiting = () =>
+              withTestClient(async (c) => {
+                const { rows } = await c.query<{ n: string }>(
+                  `SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
+                  [app],
+                );
+                return Number(rows[0]?.n);
+              });
+            const since = performance.now();
+            let n = await waiting();
+            while (n > 0 && performance.now() - since < LIMIT_MS) {
+              await sleep(100);
+              n = await waiting();
+            }
+            assert.equal(n, 0, `${n} session(s) of the store still wait for the lock after ${LIMIT_MS} ms`);
+          } finally {
+            await holder.query('ROLLBACK');
+          }
+        });
+        assert.equal(await outcome(token('after')), 'ok', 'the store takes changes once the lock is free');
+      } finally {
+        await store.close();
       }
     }));
 

@@ -60,7 +60,17 @@ export function createPool(options: PostgresStoreOptions): {
     ...(schema !== undefined && { options: `-c search_path=${pg.escapeIdentifier(schema)}` }),
   };
   const queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
-  const pool = new pg.Pool({ ...clientConfig, max: options.poolMax ?? 10, query_timeout: queryTimeoutMs });
+  const pool = new pg.Pool({
+    ...clientConfig,
+    max: options.poolMax ?? 10,
+    query_timeout: queryTimeoutMs,
+    // The same limit on every lock wait, in the server: a request that gave up waiting has its
+    // connection dropped, but PostgreSQL notices a client gone only when it next writes to it, so
+    // without this its session would go on waiting (and each retry add one) until the lock is free
+    // (docs/deployment.md#database-timeouts). A wait past it fails with lock_not_available, which
+    // is STORE_UNAVAILABLE, as the query timeout is.
+    lock_timeout: queryTimeoutMs,
+  });
   const onPoolError = options.onPoolError ?? reportPoolError;
   // Without a listener an idle connection's failure would be an uncaught 'error' event.
   pool.on('error', (err) => onPoolError(err));
