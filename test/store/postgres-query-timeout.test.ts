@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import { ManualClock } from '../../src/domain/clock.js';
 import { isLicensorError } from '../../src/domain/errors.js';
 import { LOCK_BOOTSTRAP_TOKEN, storeLockSql } from '../../src/store/postgres/postgres-connection.js';
+import { createPool } from '../../src/store/postgres/postgres-pool.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { postgresSkipReason, TEST_DATABASE_URL, withSchema, withTestClient } from '../helpers/postgres.js';
 import { proxyToTestDatabase } from '../helpers/proxy.js';
@@ -139,6 +140,44 @@ describe('PostgresStore: the query timeout', { skip: skip ?? false }, () => {
         assert.equal(await outcome(token('after')), 'ok', 'the store takes changes once the lock is free');
       } finally {
         await store.close();
+      }
+    }));
+
+  it('ends the session of an instance that stops talking inside a transaction, freeing its locks', () =>
+    withSchema(async (schema) => {
+      const ctx = { clock: new ManualClock(new Date('2026-06-01T12:00:00.000Z')), actor: TEST_ACTOR };
+      // Another instance's pool, as the store makes it, whose process freezes (a SIGSTOP, a stuck
+      // event loop, a paused VM) holding the token lock: its socket stays open, so only a limit in
+      // the database can end the transaction.
+      const { pool: frozen } = createPool({
+        url: TEST_DATABASE_URL,
+        schema,
+        queryTimeoutMs: TIMEOUT_MS,
+        onPoolError: () => undefined,
+      });
+      const store = await PostgresStore.open({
+        url: TEST_DATABASE_URL,
+        schema,
+        queryTimeoutMs: 4 * TIMEOUT_MS,
+      });
+      const holder = await frozen.connect();
+      let lost: Error | undefined;
+      holder.on('error', (err) => (lost = err));
+      try {
+        await holder.query('BEGIN');
+        await holder.query(storeLockSql(LOCK_BOOTSTRAP_TOKEN));
+        const started = performance.now();
+        const created = await outcome(
+          store.createToken({ name: 'behind', hash: 'h-behind', permissions: ['USER_ADMIN'] }, ctx),
+        );
+        assert.equal(created, 'ok', 'the change waits out the silent transaction, then commits');
+        console.log(`# committed after ${Math.round(performance.now() - started)} ms behind a frozen holder`);
+        await sleep(100);
+        assert.match(String(lost), /terminat/i, 'the frozen holder was disconnected by the database');
+      } finally {
+        holder.release(true);
+        await store.close();
+        await frozen.end();
       }
     }));
 

@@ -70,6 +70,10 @@ export function createPool(options: PostgresStoreOptions): {
     // (docs/deployment.md#database-timeouts). A wait past it fails with lock_not_available, which
     // is STORE_UNAVAILABLE, as the query timeout is.
     lock_timeout: queryTimeoutMs,
+    // And on a transaction whose client stops talking (a process stopped or frozen with its socket
+    // open): its locks would otherwise stay held, every instance's changes failing behind them.
+    // Licensor never leaves a transaction idle for long: between its round trips it only decides.
+    idle_in_transaction_session_timeout: queryTimeoutMs,
   });
   const onPoolError = options.onPoolError ?? reportPoolError;
   // Without a listener an idle connection's failure would be an uncaught 'error' event.
