@@ -69,6 +69,28 @@ describe('ChangeBatches (without a database)', () => {
     await batches.drain();
   });
 
+  it('drains only once the changes of the last batch are told', async () => {
+    const told: number[] = [];
+    let drained: Promise<number[]> | undefined;
+    const batches = new ChangeBatches<number, number>(async (changes) => {
+      // Asked for from a tick queued while the microtasks run: it runs once the batch has ended
+      // and before its changes are told (in the next turn), the moment drain() must still wait.
+      await Promise.resolve();
+      process.nextTick(() => {
+        drained = batches.drain().then(() => [...told]);
+      });
+      return changes.map((change) => ({
+        change,
+        result: () => {
+          told.push(change.input);
+          return change.input;
+        },
+      }));
+    });
+    await Promise.all([batches.submit(1, ctx), batches.submit(2, ctx)]);
+    assert.deepEqual(await drained, [1, 2]);
+  });
+
   it('fails the changes of a batch that fails unforeseen, and goes on with the next', async () => {
     let calls = 0;
     const batches = new ChangeBatches<number, number>(

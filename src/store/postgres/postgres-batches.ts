@@ -33,6 +33,8 @@ export class ChangeBatches<I, R> {
   readonly #queue: Queued<I, R>[] = [];
   #running = false;
   #scheduled = false;
+  /** Batches committed whose changes are still to be told. */
+  #untold = 0;
   /** Told each time a batch ends. */
   #idle: (() => void)[] = [];
 
@@ -72,17 +74,19 @@ export class ChangeBatches<I, R> {
       .catch(failed)
       .then((tell) => {
         this.#running = false;
-        this.#start();
-        // Told in the next turn of the event loop: the batch just started takes its connection
+        // Told in the next turn of the event loop: the batch started below takes its connection
         // from pg's pool on process.nextTick, which runs only once the microtasks drain, and
-        // telling its changes here would run every one's reply (a promise continuation each)
-        // before that first round trip is sent.
+        // telling these changes here would run every one's reply (a promise continuation each)
+        // before that first round trip is sent. Counted until then, so drain() waits for it.
+        this.#untold++;
         setImmediate(() => {
+          this.#untold--;
           tell();
           const idle = this.#idle;
           this.#idle = [];
           for (const resolve of idle) resolve();
         });
+        this.#start();
       });
   }
 
@@ -111,7 +115,7 @@ export class ChangeBatches<I, R> {
 
   /** Resolves once nothing is queued or committing: what was asked for before has been answered. */
   async drain(): Promise<void> {
-    while (this.#running || this.#queue.length > 0 || this.#scheduled)
+    while (this.#running || this.#queue.length > 0 || this.#scheduled || this.#untold > 0)
       await new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 }
