@@ -10,8 +10,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { ManualClock } from '../../src/domain/clock.js';
 import { isLicensorError } from '../../src/domain/errors.js';
-import { LOCK_BOOTSTRAP_TOKEN, storeLockSql } from '../../src/store/postgres/postgres-connection.js';
-import { createPool } from '../../src/store/postgres/postgres-pool.js';
+import pg from 'pg';
+import {
+  inTransaction,
+  LOCK_BOOTSTRAP_TOKEN,
+  storeLockSql,
+  translate,
+} from '../../src/store/postgres/postgres-connection.js';
+import { createPool, idleInTransactionLimitMs } from '../../src/store/postgres/postgres-pool.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { postgresSkipReason, TEST_DATABASE_URL, withSchema, withTestClient } from '../helpers/postgres.js';
 import { proxyToTestDatabase } from '../helpers/proxy.js';
@@ -158,7 +164,8 @@ describe('PostgresStore: the query timeout', { skip: skip ?? false }, () => {
       const store = await PostgresStore.open({
         url: TEST_DATABASE_URL,
         schema,
-        queryTimeoutMs: 4 * TIMEOUT_MS,
+        // Longer than the silent session's idle limit (idleInTransactionLimitMs: 5 s here).
+        queryTimeoutMs: 10 * TIMEOUT_MS,
       });
       const holder = await frozen.connect();
       let lost: Error | undefined;
@@ -171,6 +178,10 @@ describe('PostgresStore: the query timeout', { skip: skip ?? false }, () => {
           store.createToken({ name: 'behind', hash: 'h-behind', permissions: ['USER_ADMIN'] }, ctx),
         );
         assert.equal(created, 'ok', 'the change waits out the silent transaction, then commits');
+        assert.ok(
+          performance.now() - started >= idleInTransactionLimitMs(TIMEOUT_MS) - 500,
+          'not before the idle limit',
+        );
         console.log(`# committed after ${Math.round(performance.now() - started)} ms behind a frozen holder`);
         await sleep(100);
         assert.match(String(lost), /terminat/i, 'the frozen holder was disconnected by the database');
@@ -180,6 +191,34 @@ describe('PostgresStore: the query timeout', { skip: skip ?? false }, () => {
         await frozen.end();
       }
     }));
+
+  it('answers STORE_UNAVAILABLE when the database ended the transaction for sitting idle', async () => {
+    const pool = new pg.Pool({
+      connectionString: TEST_DATABASE_URL,
+      idle_in_transaction_session_timeout: 200,
+    });
+    pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
+    try {
+      const failed = await inTransaction(pool, async (client) => {
+        await client.query('SELECT 1');
+        // A stall of the event loop, not an await: the next query goes out before the client has
+        // read that the server ended the session, and comes back with its SQLSTATE (25P03).
+        const until = performance.now() + 600;
+        while (performance.now() < until);
+        await client.query('SELECT 2');
+      }).then(
+        () => 'ok',
+        (err: unknown) => {
+          const translated = translate(err);
+          return isLicensorError(translated) ? translated.code : `untranslated: ${String(err)}`;
+        },
+      );
+      assert.equal(failed, 'STORE_UNAVAILABLE');
+    } finally {
+      await pool.end();
+    }
+  });
 
   it('gives each round trip of the inactive-user sweep time by the rows it writes', () =>
     withSchema(async (schema) => {

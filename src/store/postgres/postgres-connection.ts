@@ -113,9 +113,11 @@ const NETWORK_ERROR_CODES = new Set([
 
 /**
  * SQLSTATEs of a server that is going away or cannot take us now: admin_shutdown, crash_shutdown,
- * cannot_connect_now, too_many_connections. Class 08 (connection exceptions) is matched whole.
+ * cannot_connect_now, too_many_connections, and a session the server ended for sitting idle
+ * (idle_in_transaction_session_timeout, idle_session_timeout). Class 08 (connection exceptions) is
+ * matched whole.
  */
-const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '25P03', '57P05']);
 
 /** Errors pg raises itself, without a code, when a connection fails or cannot be had in time. */
 const CONNECTION_FAILURE_MESSAGES = [

@@ -60,28 +60,47 @@ export function createPool(options: PostgresStoreOptions): {
     ...(schema !== undefined && { options: `-c search_path=${pg.escapeIdentifier(schema)}` }),
   };
   const queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
-  const pool = new pg.Pool({
-    ...clientConfig,
-    max: options.poolMax ?? 10,
-    query_timeout: queryTimeoutMs,
-    // The same limit on every lock wait, in the server: a request that gave up waiting has its
-    // connection dropped, but PostgreSQL notices a client gone only when it next writes to it, so
-    // without this its session would go on waiting (and each retry add one) until the lock is free
-    // (docs/deployment.md#database-timeouts). A wait past it fails with lock_not_available, which
-    // is STORE_UNAVAILABLE, as the query timeout is.
-    lock_timeout: queryTimeoutMs,
-    // And on a transaction whose client stops talking (a process stopped or frozen with its socket
-    // open): its locks would otherwise stay held, every instance's changes failing behind them.
-    // Licensor never leaves a transaction idle for long: between its round trips it only decides.
-    idle_in_transaction_session_timeout: queryTimeoutMs,
-  });
+  const pool = new pg.Pool({ ...clientConfig, max: options.poolMax ?? 10, query_timeout: queryTimeoutMs });
   const onPoolError = options.onPoolError ?? reportPoolError;
   // Without a listener an idle connection's failure would be an uncaught 'error' event.
   pool.on('error', (err) => onPoolError(err));
   // And for every connection's whole life, checked out or not: a backend terminated between
   // checkout and a query's own error handling must not be an uncaught 'error' either.
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  const limits = sessionLimitsSql(queryTimeoutMs);
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+    // Queued before the first query of whoever takes the connection. A SET rather than startup
+    // parameters, which PgBouncer refuses unless told to ignore them. Should it fail, the
+    // connection works without these limits (the client's own timeout still holds).
+    client
+      .query(limits)
+      .catch((err: unknown) => onPoolError(err instanceof Error ? err : new Error(String(err))));
+  });
   return { pool, clientConfig, queryTimeoutMs };
+}
+
+/**
+ * The longest a transaction may sit idle, its client sending nothing, before PostgreSQL ends the
+ * session: twice the query timeout (a change can wait for the reply to another change's round trip
+ * between two of its own), and never under 5 s (parsing every license, a sweep's chunk, a pause of
+ * the garbage collector).
+ */
+export function idleInTransactionLimitMs(queryTimeoutMs: number): number {
+  return Math.max(2 * queryTimeoutMs, 5000);
+}
+
+/**
+ * The limits every pooled connection sets in its session (docs/deployment.md#database-timeouts):
+ * - each lock wait ends at the query timeout. A request that gave up waiting has its connection
+ *   dropped, but PostgreSQL notices a client gone only when it next writes to it: without this its
+ *   session would go on waiting, and each retry add one, until the lock is free. A wait past it
+ *   fails with lock_not_available, STORE_UNAVAILABLE as the query timeout is.
+ * - a transaction whose client stops talking (a process stopped or frozen with its socket open)
+ *   ends at idleInTransactionLimitMs, or its locks would stay held, every instance's changes
+ *   failing behind them.
+ */
+export function sessionLimitsSql(queryTimeoutMs: number): string {
+  return `SET lock_timeout = ${queryTimeoutMs}; SET idle_in_transaction_session_timeout = ${idleInTransactionLimitMs(queryTimeoutMs)}`;
 }
 
 /**
