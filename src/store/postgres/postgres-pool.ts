@@ -60,22 +60,26 @@ export function createPool(options: PostgresStoreOptions): {
     ...(schema !== undefined && { options: `-c search_path=${pg.escapeIdentifier(schema)}` }),
   };
   const queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
-  const pool = new pg.Pool({ ...clientConfig, max: options.poolMax ?? 10, query_timeout: queryTimeoutMs });
+  const limits = sessionLimitsSql(queryTimeoutMs);
+  const pool = new pg.Pool({
+    ...clientConfig,
+    max: options.poolMax ?? 10,
+    query_timeout: queryTimeoutMs,
+    // Run on each new connection before anyone takes it: a SET rather than startup parameters,
+    // which PgBouncer refuses unless told to ignore them. Should it fail, the pool ends the
+    // connection and the checkout fails, so no connection is used without the limits.
+    // pg-pool awaits the promise (and fails the checkout on its rejection); @types/pg types it void.
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises
+    onConnect: async (client) => {
+      // The connection's whole life has a listener, from here on: a backend terminated between
+      // checkout and a query's own error handling must not be an uncaught 'error'.
+      client.on('error', () => undefined);
+      await client.query(limits);
+    },
+  });
   const onPoolError = options.onPoolError ?? reportPoolError;
   // Without a listener an idle connection's failure would be an uncaught 'error' event.
   pool.on('error', (err) => onPoolError(err));
-  // And for every connection's whole life, checked out or not: a backend terminated between
-  // checkout and a query's own error handling must not be an uncaught 'error' either.
-  const limits = sessionLimitsSql(queryTimeoutMs);
-  pool.on('connect', (client) => {
-    client.on('error', () => undefined);
-    // Queued before the first query of whoever takes the connection. A SET rather than startup
-    // parameters, which PgBouncer refuses unless told to ignore them. Should it fail, the
-    // connection works without these limits (the client's own timeout still holds).
-    client
-      .query(limits)
-      .catch((err: unknown) => onPoolError(err instanceof Error ? err : new Error(String(err))));
-  });
   return { pool, clientConfig, queryTimeoutMs };
 }
 
