@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
+import pg from 'pg';
 import { ManualClock } from '../../src/domain/clock.js';
 import { isLicensorError } from '../../src/domain/errors.js';
-import pg from 'pg';
 import {
   inTransaction,
   LOCK_BOOTSTRAP_TOKEN,
@@ -33,6 +33,8 @@ const SWEEP_USERS = 2500;
 const SWEEP_ROW_MS = 0.5;
 /** Shorter than one chunk's writes, far longer than anything else the sweep sends. */
 const SWEEP_TIMEOUT_MS = 300;
+/** The changes' context: the clock never moves here. */
+const ctx = { clock: new ManualClock(new Date('2026-06-01T12:00:00.000Z')), actor: TEST_ACTOR };
 
 /** How `call` settled within LIMIT_MS: 'ok', the error's code, or 'waiting' when it has not. */
 async function outcome(call: Promise<unknown>): Promise<string> {
@@ -49,7 +51,6 @@ describe('PostgresStore: the query timeout', { skip: skip ?? false }, () => {
   it('answers STORE_UNAVAILABLE on a half-open connection, and works again once the database is back', () =>
     withSchema(async (schema) => {
       const proxy = await proxyToTestDatabase();
-      const ctx = { clock: new ManualClock(new Date('2026-06-01T12:00:00.000Z')), actor: TEST_ACTOR };
       const b = await PostgresStore.open({ url: TEST_DATABASE_URL, schema, poolMax: 2 });
       const a = await PostgresStore.open({
         url: proxy.via(TEST_DATABASE_URL),
@@ -105,7 +106,6 @@ describe('PostgresStore: the query timeout', { skip: skip ?? false }, () => {
   it('leaves no database session waiting for a lock past the timeout', () =>
     withSchema(async (schema) => {
       const app = `licensor-lock-wait-${process.pid}`;
-      const ctx = { clock: new ManualClock(new Date('2026-06-01T12:00:00.000Z')), actor: TEST_ACTOR };
       const store = await PostgresStore.open({
         url: TEST_DATABASE_URL,
         schema,
@@ -151,7 +151,6 @@ describe('PostgresStore: the query timeout', { skip: skip ?? false }, () => {
 
   it('ends the session of an instance that stops talking inside a transaction, freeing its locks', () =>
     withSchema(async (schema) => {
-      const ctx = { clock: new ManualClock(new Date('2026-06-01T12:00:00.000Z')), actor: TEST_ACTOR };
       // Another instance's pool, as the store makes it, whose process freezes (a SIGSTOP, a stuck
       // event loop, a paused VM) holding the token lock: its socket stays open, so only a limit in
       // the database can end the transaction.
@@ -192,33 +191,40 @@ describe('PostgresStore: the query timeout', { skip: skip ?? false }, () => {
       }
     }));
 
-  it('answers STORE_UNAVAILABLE when the database ended the transaction for sitting idle', async () => {
-    const pool = new pg.Pool({
-      connectionString: TEST_DATABASE_URL,
-      idle_in_transaction_session_timeout: 200,
+  // Ended inside a transaction (idle_in_transaction_session_timeout, which the pool sets) or outside
+  // one (idle_session_timeout, which an operator may set on the role).
+  for (const [setting, begin, sqlstate] of [
+    ['idle_in_transaction_session_timeout', 'BEGIN', '25P03'],
+    ['idle_session_timeout', null, '57P05'],
+  ] as const)
+    it(`answers STORE_UNAVAILABLE when the database ended the session for sitting idle (${sqlstate})`, async () => {
+      const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, options: `-c ${setting}=200` });
+      pool.on('error', () => undefined);
+      pool.on('connect', (client) => client.on('error', () => undefined));
+      try {
+        const failed = await inTransaction(
+          pool,
+          async (client) => {
+            await client.query('SELECT 1');
+            // A stall of the event loop, not an await: the next query goes out before the client
+            // has read that the server ended the session, and comes back with its SQLSTATE.
+            const until = performance.now() + 600;
+            while (performance.now() < until);
+            await client.query('SELECT 2');
+          },
+          begin,
+        ).then(
+          () => 'ok',
+          (err: unknown) => {
+            const translated = translate(err);
+            return isLicensorError(translated) ? translated.code : `untranslated: ${String(err)}`;
+          },
+        );
+        assert.equal(failed, 'STORE_UNAVAILABLE');
+      } finally {
+        await pool.end();
+      }
     });
-    pool.on('error', () => undefined);
-    pool.on('connect', (client) => client.on('error', () => undefined));
-    try {
-      const failed = await inTransaction(pool, async (client) => {
-        await client.query('SELECT 1');
-        // A stall of the event loop, not an await: the next query goes out before the client has
-        // read that the server ended the session, and comes back with its SQLSTATE (25P03).
-        const until = performance.now() + 600;
-        while (performance.now() < until);
-        await client.query('SELECT 2');
-      }).then(
-        () => 'ok',
-        (err: unknown) => {
-          const translated = translate(err);
-          return isLicensorError(translated) ? translated.code : `untranslated: ${String(err)}`;
-        },
-      );
-      assert.equal(failed, 'STORE_UNAVAILABLE');
-    } finally {
-      await pool.end();
-    }
-  });
 
   it('gives each round trip of the inactive-user sweep time by the rows it writes', () =>
     withSchema(async (schema) => {
