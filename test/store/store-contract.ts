@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { LicensorError } from '../../src/domain/errors.js';
 import type { LicenseRecord } from '../../src/domain/license.js';
 import type { NewLicense, Store } from '../../src/store/store.js';
 import { createIssuer } from '../helpers/issuer.js';
@@ -88,6 +89,45 @@ export function storeContract(
       it('close can be called twice', async () => {
         await store.close();
         await store.close();
+      });
+
+      it('a closed store refuses every call with STORE_UNAVAILABLE, snapshot reads included', async () => {
+        // Loaded first, so the snapshot holds every part and could otherwise answer from memory.
+        await store.addLicense(newLicense(), fixed(T0));
+        await store.setBootstrapToken('hash-1', T0);
+        await store.readView(T0);
+        await store.findTokenByHash('hash-1');
+        assert.ok(store.currentView(T0));
+        assert.ok(store.currentToken('hash-1'));
+        await store.close();
+        const calls: [string, () => Promise<unknown>][] = [
+          ['a change', () => store.addLicense(newLicense(), fixed(at(1)))],
+          [
+            'a user change',
+            () =>
+              store.createUser(
+                { iamid: 'bim', userid: 'u1', name: null, email: null, userType: 'dataConsumer' },
+                fixed(at(1)),
+              ),
+          ],
+          ['the view', () => store.readView(T0)],
+          ['the licenses', () => store.listLicenses()],
+          ['the settings', () => store.getSeatSettings()],
+          ['a token', () => store.findTokenByHash('hash-1')],
+          ['a page', () => store.listUsers({ offset: 0, size: 10, activeSince: T0 })],
+          ['ping', () => store.ping()],
+        ];
+        for (const [what, call] of calls)
+          await assert.rejects(
+            call(),
+            (err: unknown) =>
+              err instanceof LicensorError &&
+              err.code === 'STORE_UNAVAILABLE' &&
+              err.message.includes('the database is closed'),
+            what,
+          );
+        assert.equal(store.currentView(T0), undefined, 'no view from memory');
+        assert.equal(store.currentToken('hash-1'), undefined, 'no token from memory');
       });
 
       it(

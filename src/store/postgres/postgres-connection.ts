@@ -97,6 +97,14 @@ function isQueryTimeout(err: unknown): boolean {
   return err instanceof Error && err.message === QUERY_TIMEOUT_MESSAGE;
 }
 
+/** pg-pool's error for a query or connect asked of a pool that has been ended (a closed store). */
+const POOL_ENDED_MESSAGE = 'Cannot use a pool after calling end on the pool';
+
+/** What a closed store answers, the same on both stores. */
+export function storeClosed(cause?: unknown): LicensorError {
+  return new LicensorError('STORE_UNAVAILABLE', 'the database is closed', { cause });
+}
+
 /** Node socket errors that mean the server could not be reached or went away. */
 const NETWORK_ERROR_CODES = new Set([
   'ECONNREFUSED',
@@ -156,6 +164,7 @@ function isUnreachable(err: unknown, depth = 0): boolean {
 /** Maps PostgreSQL and network failures to the store's codes; refusals pass through unchanged. */
 export function translate(err: unknown): unknown {
   if (err instanceof LicensorError) return err;
+  if (err instanceof Error && err.message === POOL_ENDED_MESSAGE) return storeClosed(err);
   if (isQueryTimeout(err))
     return new LicensorError(
       'STORE_UNAVAILABLE',

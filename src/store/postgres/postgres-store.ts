@@ -18,7 +18,13 @@ import type {
   ReadView,
 } from '../store.js';
 import { Coherence } from './postgres-coherence.js';
-import { inTransaction, reportPoolError, translate, withTransaction } from './postgres-connection.js';
+import {
+  inTransaction,
+  reportPoolError,
+  storeClosed,
+  translate,
+  withTransaction,
+} from './postgres-connection.js';
 import { migrate, POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { ensurePostgresInstanceIdentity, readPostgresInstanceIdentity } from './postgres-instance.js';
 import type { InstanceIdentity } from '../instance-identity.js';
@@ -185,7 +191,16 @@ export class PostgresStore extends ComposedStore implements Store {
     for (const part of touches) this.#snapshot.invalidate(part);
   }
 
+  /**
+   * Once close() is asked, the snapshot answers no more: its listener is closing, so what it holds
+   * could go stale unseen. A closed store refuses like the SQLite one (STORE_UNAVAILABLE).
+   */
+  #checkOpen(): void {
+    if (this.#closing !== undefined) throw storeClosed();
+  }
+
   async listLicenses(options: { includeDeleted?: boolean } = {}): Promise<readonly LicenseRecord[]> {
+    this.#checkOpen();
     if (!options.includeDeleted) return (await this.#snapshot.licenses()).array();
     return q.licensesFromRows(
       await this.#reads.query(`SELECT ${q.LICENSE_COLUMNS} FROM licenses ORDER BY id`),
@@ -200,15 +215,16 @@ export class PostgresStore extends ComposedStore implements Store {
   }
 
   currentView(now: Date): ReadView | undefined {
-    return this.#snapshot.currentView(now);
+    return this.#closing === undefined ? this.#snapshot.currentView(now) : undefined;
   }
 
   currentToken(hash: string): TokenRecord | null | undefined {
-    return this.#snapshot.currentToken(hash);
+    return this.#closing === undefined ? this.#snapshot.currentToken(hash) : undefined;
   }
 
   async readView(now: Date): Promise<ReadView> {
     try {
+      this.#checkOpen();
       return await this.#snapshot.view(now);
     } catch (err) {
       throw translate(err);
@@ -217,6 +233,7 @@ export class PostgresStore extends ComposedStore implements Store {
 
   async getSeatSettings(): Promise<SeatSettings> {
     try {
+      this.#checkOpen();
       return await this.#snapshot.settings();
     } catch (err) {
       throw translate(err);
@@ -272,6 +289,7 @@ export class PostgresStore extends ComposedStore implements Store {
 
   async findTokenByHash(hash: string): Promise<TokenRecord | undefined> {
     try {
+      this.#checkOpen();
       return await this.#snapshot.token(hash);
     } catch (err) {
       throw translate(err);
