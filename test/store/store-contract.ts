@@ -91,6 +91,45 @@ export function storeContract(
         await store.close();
       });
 
+      it('close() answers the changes asked before it and refuses the ones asked after', async () => {
+        await store.addLicense(newLicense({ seats: 5 }), fixed(T0));
+        const before = [
+          store.addLicense(newLicense(), fixed(T0)),
+          store.createUser(
+            { iamid: 'bim', userid: 'before', name: null, email: null, userType: 'dataConsumer' },
+            fixed(T0),
+          ),
+        ];
+        const closing = store.close();
+        const after = [
+          store.addLicense(newLicense(), fixed(at(1))),
+          store.createUser(
+            { iamid: 'bim', userid: 'after', name: null, email: null, userType: 'dataConsumer' },
+            fixed(at(1)),
+          ),
+          store.setSeatSettings({ userCap: 5, whenFull: 'refuse' }, fixed(at(1))),
+        ];
+        const outcomes = await Promise.allSettled([...before, ...after]);
+        await closing;
+        assert.deepEqual(
+          outcomes.map((o) => (o.status === 'fulfilled' ? 'done' : (o.reason as LicensorError).message)),
+          ['done', 'done', ...after.map(() => 'STORE_UNAVAILABLE: the database is closed')],
+        );
+        if (!options.reopen) return;
+        const again = await options.reopen(store);
+        others.push(again);
+        assert.equal(
+          (await again.listLicenses()).length,
+          2,
+          'the licenses asked before close(), not the one after',
+        );
+        const { users } = await again.listUsers({ offset: 0, size: 10, activeSince: T0 });
+        assert.deepEqual(
+          users.map((u) => u.userid),
+          ['before'],
+        );
+      });
+
       it('a closed store refuses every call with STORE_UNAVAILABLE, snapshot reads included', async () => {
         // Loaded first, so the snapshot holds every part and could otherwise answer from memory.
         await store.addLicense(newLicense(), fixed(T0));

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { PoolClient } from 'pg';
 import { LicensorError } from '../../domain/errors.js';
+import { storeClosed } from '../composed-store.js';
 
 /**
  * Advisory lock keys, in the two-int form so they cannot meet another application's single-bigint
@@ -99,11 +100,6 @@ function isQueryTimeout(err: unknown): boolean {
 
 /** pg-pool's error for a query or connect asked of a pool that has been ended (a closed store). */
 const POOL_ENDED_MESSAGE = 'Cannot use a pool after calling end on the pool';
-
-/** What a closed store answers, the same on both stores. */
-export function storeClosed(cause?: unknown): LicensorError {
-  return new LicensorError('STORE_UNAVAILABLE', 'the database is closed', { cause });
-}
 
 /** Node socket errors that mean the server could not be reached or went away. */
 const NETWORK_ERROR_CODES = new Set([

@@ -5,7 +5,7 @@ import type { EventDraft } from '../../domain/events.js';
 import type { LicenseRecord } from '../../domain/license.js';
 import { parseSeatSettings, seatSettingsAudit, type SeatSettings } from '../../domain/seat-policy.js';
 import { licenseFromRow, type LicenseRow } from '../rows.js';
-import { ComposedStore } from '../composed-store.js';
+import { ComposedStore, storeClosed } from '../composed-store.js';
 import { Snapshot } from '../snapshot.js';
 import type {
   AuthFailureCount,
@@ -18,13 +18,7 @@ import type {
   ReadView,
 } from '../store.js';
 import { Coherence } from './postgres-coherence.js';
-import {
-  inTransaction,
-  reportPoolError,
-  storeClosed,
-  translate,
-  withTransaction,
-} from './postgres-connection.js';
+import { inTransaction, reportPoolError, translate, withTransaction } from './postgres-connection.js';
 import { migrate, POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { ensurePostgresInstanceIdentity, readPostgresInstanceIdentity } from './postgres-instance.js';
 import type { InstanceIdentity } from '../instance-identity.js';
@@ -192,11 +186,17 @@ export class PostgresStore extends ComposedStore implements Store {
   }
 
   /**
-   * Once close() is asked, the snapshot answers no more: its listener is closing, so what it holds
-   * could go stale unseen. A closed store refuses like the SQLite one (STORE_UNAVAILABLE).
+   * Once close() is asked, the store takes nothing new: the changes asked before are answered
+   * (close() drains them), every later call is refused as on SQLite, and the snapshot answers no
+   * more, its listener closing so that what it holds could go stale unseen.
    */
+  protected get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** For this class's own entry points (the modules' are checked by ComposedStore). */
   #checkOpen(): void {
-    if (this.#closing !== undefined) throw storeClosed();
+    if (this.closed) throw storeClosed();
   }
 
   async listLicenses(options: { includeDeleted?: boolean } = {}): Promise<readonly LicenseRecord[]> {
@@ -209,17 +209,18 @@ export class PostgresStore extends ComposedStore implements Store {
 
   async getLicense(id: number): Promise<LicenseRecord | undefined> {
     // A bigint column refuses 1.5 with an error where SQLite finds nothing; answer as SQLite does.
+    this.#checkOpen();
     if (!Number.isSafeInteger(id)) return undefined;
     const rows = await this.#reads.query(sql`SELECT ${q.LICENSE_COLUMNS_SQL} FROM licenses WHERE id = ${id}`);
     return rows[0] && licenseFromRow(rows[0] as LicenseRow);
   }
 
   currentView(now: Date): ReadView | undefined {
-    return this.#closing === undefined ? this.#snapshot.currentView(now) : undefined;
+    return this.closed ? undefined : this.#snapshot.currentView(now);
   }
 
   currentToken(hash: string): TokenRecord | null | undefined {
-    return this.#closing === undefined ? this.#snapshot.currentToken(hash) : undefined;
+    return this.closed ? undefined : this.#snapshot.currentToken(hash);
   }
 
   async readView(now: Date): Promise<ReadView> {
@@ -241,6 +242,7 @@ export class PostgresStore extends ComposedStore implements Store {
   }
 
   async setSeatSettings(settings: SeatSettings, ctx: ChangeContext): Promise<SeatSettings> {
+    this.#checkOpen();
     const next = parseSeatSettings(settings);
     await this.#tx(async (client) => {
       // Under the seat lock: a seat decision reads the settings under it, whole, before or after.
@@ -255,7 +257,8 @@ export class PostgresStore extends ComposedStore implements Store {
     return next;
   }
 
-  usageSummary(since: Date): Promise<UsageSummary> {
+  async usageSummary(since: Date): Promise<UsageSummary> {
+    this.#checkOpen();
     return this.#reads.usageSummary(since);
   }
 
@@ -265,11 +268,13 @@ export class PostgresStore extends ComposedStore implements Store {
     return this.#reads.raiseUsage(usageRaise(now, activeByType, effective));
   }
 
-  usageHistory(fromDay: string, toDay: string): Promise<UsageDay[]> {
+  async usageHistory(fromDay: string, toDay: string): Promise<UsageDay[]> {
+    this.#checkOpen();
     return this.#reads.usageHistory(fromDay, toDay);
   }
 
-  recordRefusal(entry: NewAuditEntry, events: readonly EventDraft[]): Promise<void> {
+  async recordRefusal(entry: NewAuditEntry, events: readonly EventDraft[]): Promise<void> {
+    this.#checkOpen();
     return this.#tx(async (client) => {
       await batch(client, [
         'BEGIN',
@@ -280,8 +285,9 @@ export class PostgresStore extends ComposedStore implements Store {
     });
   }
 
-  recordAuthFailures(counts: readonly AuthFailureCount[]): Promise<void> {
-    if (counts.length === 0) return Promise.resolve();
+  async recordAuthFailures(counts: readonly AuthFailureCount[]): Promise<void> {
+    this.#checkOpen();
+    if (counts.length === 0) return;
     return this.#tx(async (client) => {
       await batch(client, ['BEGIN', ...counts.map(q.addAuthFailures), 'COMMIT']);
     });
@@ -296,11 +302,13 @@ export class PostgresStore extends ComposedStore implements Store {
     }
   }
 
-  instanceIdentity(): Promise<InstanceIdentity> {
+  async instanceIdentity(): Promise<InstanceIdentity> {
+    this.#checkOpen();
     return this.#tx(readPostgresInstanceIdentity);
   }
 
   async ping(): Promise<void> {
+    this.#checkOpen();
     await this.#reads.query('SELECT 1');
   }
 

@@ -8,7 +8,7 @@ import type { LicenseRecord } from '../../domain/license.js';
 import { LicenseList } from '../../domain/license-list.js';
 import { parseSeatSettings, seatSettingsAudit, type SeatSettings } from '../../domain/seat-policy.js';
 import { activeSince, utcDay } from '../../domain/users.js';
-import { ComposedStore } from '../composed-store.js';
+import { ComposedStore, storeClosed } from '../composed-store.js';
 import { Snapshot } from '../snapshot.js';
 import type {
   AuthFailureCount,
@@ -144,8 +144,13 @@ export class SqliteStore extends ComposedStore implements Store {
     return new SqliteStore(db, { activityWindowDays: options.activityWindowDays ?? 365 });
   }
 
+  /** Closed once close() has run (it commits what was asked before it, synchronously). */
+  protected get closed(): boolean {
+    return !this.#db.open;
+  }
+
   #checkOpen(): void {
-    if (!this.#db.open) throw new LicensorError('STORE_UNAVAILABLE', 'the database is closed');
+    if (this.closed) throw storeClosed();
   }
 
   /**
@@ -410,8 +415,7 @@ export class SqliteStore extends ComposedStore implements Store {
   close(): Promise<void> {
     // Changes already asked for are committed (or refused) first, not dropped.
     while (this.#queue.length > 0 && this.#db.open) this.#flush();
-    for (const change of this.#queue.splice(0))
-      change.reject(new LicensorError('STORE_UNAVAILABLE', 'the database is closed'));
+    for (const change of this.#queue.splice(0)) change.reject(storeClosed());
     if (this.#db.open) this.#db.close();
     return Promise.resolve();
   }
