@@ -5,7 +5,8 @@
  * TRUST_MS, it empties its snapshot on every poll tick. Here instance A reaches the database through
  * a proxy the test freezes; instance B revokes a token A had served; A stops serving it from memory,
  * and once the partition heals (its old sockets left frozen, as half-open ones are) A answers the
- * revoke, from its snapshot again.
+ * revoke, from its snapshot again. And a store closed while the network is frozen still closes,
+ * within TRUST_MS (docs/deployment.md#shutdown).
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -127,6 +128,30 @@ describe('PostgresStore: an instance cut off from the database', { skip: skip ??
         await proxy.cut();
         await a.close();
         await b.close();
+      }
+    }));
+
+  it('closes within its limit while the database does not answer', () =>
+    withSchema(async (schema) => {
+      const proxy = await proxyToTestDatabase();
+      const a = await PostgresStore.open({
+        url: proxy.via(TEST_DATABASE_URL),
+        schema,
+        poolMax: 1,
+        connectTimeoutMs: 1000,
+        onPoolError: () => undefined,
+      });
+      try {
+        // The LISTEN connection is idle: pg would end it politely and wait for an answer forever.
+        proxy.freeze();
+        const started = performance.now();
+        const closed = await Promise.race([a.close().then(() => 'closed'), sleep(LIMIT_MS, 'still closing')]);
+        const ms = Math.round(performance.now() - started);
+        assert.equal(closed, 'closed', `close() still waiting after ${ms} ms of a frozen network`);
+        console.log(`# closed in ${ms} ms with the network frozen (TRUST_MS ${TRUST_MS})`);
+      } finally {
+        await proxy.cut();
+        await a.close();
       }
     }));
 });

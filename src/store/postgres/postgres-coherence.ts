@@ -163,12 +163,24 @@ export class Coherence {
     }
   }
 
+  /**
+   * Stops polling and ends the LISTEN connection. pg ends an idle connection politely and waits
+   * for the server to close it, which on a half-open connection (a partition) never comes: after
+   * TRUST_MS its socket is destroyed, so close() cannot hang on a network that stopped answering.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#pollTimer) clearInterval(this.#pollTimer);
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     const client = this.#client;
     this.#client = undefined;
-    await client?.end().catch(() => undefined);
+    if (client === undefined) return;
+    let limit: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      limit = setTimeout(() => resolve('late'), TRUST_MS);
+    });
+    const outcome = await Promise.race([client.end().catch(() => undefined), late]);
+    clearTimeout(limit);
+    if (outcome === 'late') client.connection.stream.destroy();
   }
 }
