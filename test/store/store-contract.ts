@@ -7,7 +7,14 @@ import { createIssuer } from '../helpers/issuer.js';
 import { auditContract } from './audit-contract.js';
 import { bootstrapTokenContract } from './bootstrap-token-contract.js';
 import { licenseContract } from './license-contract.js';
-import { at, fixed, T0, type ContractContext, type StoreContractOptions } from './store-contract-helpers.js';
+import {
+  at,
+  fixed,
+  newUser,
+  T0,
+  type ContractContext,
+  type StoreContractOptions,
+} from './store-contract-helpers.js';
 import { apiTokenContract } from './token-contract.js';
 import { usageContract } from './usage-contract.js';
 import { userContract } from './user-contract.js';
@@ -95,18 +102,12 @@ export function storeContract(
         await store.addLicense(newLicense({ seats: 5 }), fixed(T0));
         const before = [
           store.addLicense(newLicense(), fixed(T0)),
-          store.createUser(
-            { iamid: 'bim', userid: 'before', name: null, email: null, userType: 'dataConsumer' },
-            fixed(T0),
-          ),
+          store.createUser(newUser({ userid: 'before' }), fixed(T0)),
         ];
         const closing = store.close();
         const after = [
           store.addLicense(newLicense(), fixed(at(1))),
-          store.createUser(
-            { iamid: 'bim', userid: 'after', name: null, email: null, userType: 'dataConsumer' },
-            fixed(at(1)),
-          ),
+          store.createUser(newUser({ userid: 'after' }), fixed(at(1))),
           store.setSeatSettings({ userCap: 5, whenFull: 'refuse' }, fixed(at(1))),
         ];
         const outcomes = await Promise.allSettled([...before, ...after]);
@@ -141,20 +142,16 @@ export function storeContract(
         await store.close();
         const calls: [string, () => Promise<unknown>][] = [
           ['a change', () => store.addLicense(newLicense(), fixed(at(1)))],
-          [
-            'a user change',
-            () =>
-              store.createUser(
-                { iamid: 'bim', userid: 'u1', name: null, email: null, userType: 'dataConsumer' },
-                fixed(at(1)),
-              ),
-          ],
+          ['a user change', () => store.createUser(newUser(), fixed(at(1)))],
           ['the view', () => store.readView(T0)],
           ['the licenses', () => store.listLicenses()],
           ['the settings', () => store.getSeatSettings()],
           ['a token', () => store.findTokenByHash('hash-1')],
           ['a page', () => store.listUsers({ offset: 0, size: 10, activeSince: T0 })],
           ['ping', () => store.ping()],
+          // The webhook store has no check of its own: it meets the closed database itself.
+          ['the webhooks', () => store.webhooks.listWebhooks()],
+          ['the delivery stats', () => store.webhooks.deliveryStats()],
         ];
         for (const [what, call] of calls)
           await assert.rejects(
