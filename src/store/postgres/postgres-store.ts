@@ -208,8 +208,8 @@ export class PostgresStore extends ComposedStore implements Store {
   }
 
   async getLicense(id: number): Promise<LicenseRecord | undefined> {
-    // A bigint column refuses 1.5 with an error where SQLite finds nothing; answer as SQLite does.
     this.#checkOpen();
+    // A bigint column refuses 1.5 with an error where SQLite finds nothing; answer as SQLite does.
     if (!Number.isSafeInteger(id)) return undefined;
     const rows = await this.#reads.query(sql`SELECT ${q.LICENSE_COLUMNS_SQL} FROM licenses WHERE id = ${id}`);
     return rows[0] && licenseFromRow(rows[0] as LicenseRow);
