@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ROOT } from '../helpers/process.js';
+import { cleanup } from '../helpers/cleanup.js';
 
 /** Debian's Chromium (`apt-get install chromium`); playwright-core never downloads a browser here. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -61,7 +62,7 @@ export async function launchBrowser(
     throw err;
   }
   // The browser first, then its profile: removed under a running browser, it can hang on close.
-  t.after(async () => {
+  cleanup(t, async () => {
     await context.close();
     removeProfile();
   });

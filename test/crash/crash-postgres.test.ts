@@ -7,6 +7,7 @@ import {
   TEST_DATABASE_URL,
   uniqueSchemaName,
 } from '../helpers/postgres.js';
+import { cleanup } from '../helpers/cleanup.js';
 
 /** `npm run test:crash` runs 20 cycles; `npm test` a few. */
 const CYCLES = Number(process.env.LICENSOR_CRASH_CYCLES ?? 3);
@@ -23,7 +24,7 @@ test(
     if (skip) return t.skip(skip);
     const schema = uniqueSchemaName('licensor_crash');
     await createSchema(schema);
-    t.after(() => dropSchema(schema));
+    cleanup(t, () => dropSchema(schema));
     const url = new URL(TEST_DATABASE_URL);
     url.searchParams.set('options', `-c search_path=${schema}`);
     const result = await crashCycles(t, { cycles: CYCLES, env: { DATABASE_URL: url.toString() } });

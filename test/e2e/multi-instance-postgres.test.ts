@@ -12,6 +12,7 @@ import {
 } from '../helpers/postgres.js';
 import { startServerProcess, tempDir, type ServerProcess } from '../helpers/process.js';
 import { proxyToTestDatabase } from '../helpers/proxy.js';
+import { cleanup } from '../helpers/cleanup.js';
 
 const ADMIN = 'pg-admin-token-0123456789abcdef';
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` };
@@ -37,7 +38,7 @@ async function call(url: string, method: string, body?: unknown): Promise<Reply>
 async function freshDatabase(t: TestContext, base = TEST_DATABASE_URL): Promise<string> {
   const schema = uniqueSchemaName('licensor_e2e');
   await createSchema(schema);
-  t.after(() => dropSchema(schema));
+  cleanup(t, () => dropSchema(schema));
   const url = new URL(base);
   url.searchParams.set('options', `-c search_path=${schema}`);
   return url.toString();
@@ -135,7 +136,7 @@ describe('PostgreSQL faults', () => {
   test('database cut: 503 STORE_UNAVAILABLE, the process stays up, recovers by itself, loses nothing acknowledged', async (t) => {
     if (skip) return t.skip(skip);
     const proxy = await proxyToTestDatabase();
-    t.after(() => proxy.cut());
+    cleanup(t, () => proxy.cut());
     const direct = await freshDatabase(t);
     const { servers, issuer } = await startInstances(t, 1, proxy.via(direct));
     const server: ServerProcess = servers[0]!;

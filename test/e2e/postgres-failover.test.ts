@@ -27,6 +27,7 @@ import {
   uniqueSchemaName,
 } from '../helpers/postgres.js';
 import { startServerProcess, tempDir, type ServerProcess } from '../helpers/process.js';
+import { cleanup } from '../helpers/cleanup.js';
 
 const ADMIN = 'failover-admin-token-0123456789abcdef';
 const CLIENTS = 32;
@@ -138,7 +139,7 @@ test('terminating every PostgreSQL backend of a loaded server, 20 times over, is
   if (skip) return t.skip(skip);
   const schema = uniqueSchemaName('licensor_failover');
   await createSchema(schema);
-  t.after(() => dropSchema(schema));
+  cleanup(t, () => dropSchema(schema));
   const dir = tempDir(t);
   const issuer = createIssuer();
   const pub = join(dir, 'issuer.pub');

@@ -5,6 +5,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { loadServerConfig } from '../../src/config.js';
 import { SHUTDOWN_MAX_DRAIN_MS, startServer, type RunningServer } from '../../src/server.js';
 import { startServerProcess, tempDir } from '../helpers/process.js';
+import { cleanup } from '../helpers/cleanup.js';
 
 const ADMIN = 'drain-admin-token-0123456789abcdef';
 /** The drain waits this long for quiet (src/server.ts SHUTDOWN_QUIET_MS), then closes. */
@@ -21,7 +22,7 @@ async function start(t: TestContext): Promise<RunningServer> {
   });
   const server = await startServer(config, { notify: () => {} });
   let closed = false;
-  t.after(async () => {
+  cleanup(t, async () => {
     if (!closed) await server.close(0);
   });
   const close = server.close.bind(server);
@@ -44,7 +45,7 @@ function watchLowest(t: TestContext, server: RunningServer): () => number {
     if (running) setImmediate(sample);
   };
   sample();
-  t.after(() => {
+  cleanup(t, () => {
     running = false;
   });
   return () => Math.min(lowest, server.inFlight());

@@ -10,6 +10,7 @@ import type { TestContext } from 'node:test';
 import { createIssuer, type TestIssuer } from '../helpers/issuer.js';
 import { createSchema, dropSchema, TEST_DATABASE_URL, uniqueSchemaName } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/process.js';
+import { cleanup } from '../helpers/cleanup.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
 export const STORES: readonly StoreKind[] = ['sqlite', 'postgres'];
@@ -41,8 +42,8 @@ export async function installation(
   if (store === 'postgres') {
     const schema = uniqueSchemaName('licensor_audit');
     await createSchema(schema);
-    // Registered after tempDir and the servers' own t.after: runs once they are killed.
-    t.after(() => dropSchema(schema));
+    // Registered before the servers start, so it runs after they are killed (cleanup is last in, first out).
+    cleanup(t, () => dropSchema(schema));
     const url = new URL(TEST_DATABASE_URL);
     url.searchParams.set('options', `-c search_path=${schema}`);
     env.DATABASE_URL = url.toString();

@@ -18,6 +18,7 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { AuthFailureLimit } from '../../src/http/auth-failure-limiter.js';
 import type { Store } from '../../src/store/store.js';
 import { createIssuer, type TestIssuer } from './issuer.js';
+import { cleanup } from './cleanup.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -208,7 +209,7 @@ export async function buildTestApp(
   });
   const mismatches = checkResponsesAgainstDocument(app);
   let reported = 0;
-  t.after(async () => {
+  cleanup(t, async () => {
     await app.close();
     await store.close();
     if (mismatches.length > reported) throw driftError(mismatches.slice(reported));

@@ -65,8 +65,25 @@ export async function createSchema(schema: string): Promise<void> {
   await withTestClient((c) => c.query(`CREATE SCHEMA ${pg.escapeIdentifier(schema)}`));
 }
 
+/**
+ * Drops the schema and everything in it. The backend of a server killed a moment ago can still be
+ * finishing a query there: a deadlock with it (40P01) or a lock it holds past 10 s (55P03) is tried
+ * again, a few times, rather than leaving the schema behind.
+ */
 export async function dropSchema(schema: string): Promise<void> {
-  await withTestClient((c) => c.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await withTestClient(async (c) => {
+        await c.query(`SET lock_timeout = '10s'`);
+        await c.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
+      });
+      return;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (attempt === 5 || (code !== '40P01' && code !== '55P03')) throw err;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
 }
 
 /** A fresh schema for one test, dropped when it ends, whatever the test did. */

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
+import { cleanup } from './cleanup.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 /** The built CLI: `npm test` builds it first (pretest), exactly what `npm start` and `npx licensor` run. */
@@ -10,7 +11,7 @@ export const CLI = join(ROOT, 'dist/cli/main.js');
 
 export function tempDir(t: TestContext, prefix = 'licensor-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  cleanup(t, () => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
@@ -48,6 +49,21 @@ export function runCli(
   });
 }
 
+/**
+ * Server process groups still running. Should the test process end before a test's cleanup ran
+ * (`--test-force-exit` ends it once the tests are done), they are killed on the way out rather than
+ * left running against the test database.
+ */
+const running = new Set<number>();
+process.on('exit', () => {
+  for (const pid of running)
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+});
+
 export interface ServerProcess {
   url: string;
   child: ChildProcess;
@@ -77,7 +93,13 @@ export function startServerProcess(
     let out = '';
     let err = '';
     let exited: number | null | undefined;
-    const exit = new Promise<number | null>((r) => child.on('exit', (code) => r((exited = code))));
+    if (child.pid !== undefined) running.add(child.pid);
+    const exit = new Promise<number | null>((r) =>
+      child.on('exit', (code) => {
+        if (child.pid !== undefined) running.delete(child.pid);
+        r((exited = code));
+      }),
+    );
     const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> => {
       if (exited === undefined && child.pid !== undefined) {
         try {
@@ -88,7 +110,7 @@ export function startServerProcess(
       }
       return exit;
     };
-    t.after(() => stop('SIGKILL'));
+    cleanup(t, () => stop('SIGKILL'));
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}\n${err}`)), 20_000);
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => {

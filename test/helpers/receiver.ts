@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TestContext } from 'node:test';
+import { cleanup } from './cleanup.js';
 
 /** One request a receiver got: its headers and its body exactly as sent. */
 export interface Received {
@@ -33,7 +34,7 @@ export class Receiver {
     const receiver = new Receiver();
     if (respond) receiver.respond = respond;
     await receiver.listen();
-    t.after(() => receiver.stop());
+    cleanup(t, () => receiver.stop());
     return receiver;
   }
 

@@ -12,6 +12,7 @@ import { createIssuer } from '../helpers/issuer.js';
 import { dropSchema, postgresSkipReason, TEST_DATABASE_URL, uniqueSchemaName } from '../helpers/postgres.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { Store } from '../../src/store/store.js';
+import { cleanup } from '../helpers/cleanup.js';
 
 const pgSkip = await postgresSkipReason();
 
@@ -55,7 +56,7 @@ describe('repeated authentication failures', () => {
           poolMax: 4,
           activityWindowDays: 365,
         });
-        t.after(() => dropSchema(schema));
+        cleanup(t, () => dropSchema(schema));
       }
       const h = await buildTestApp(t, {
         authFailureLimit: { maxFailures, windowSeconds: 60 },
@@ -128,7 +129,7 @@ describe('behind a reverse proxy (LICENSOR_TRUST_PROXY)', () => {
       authFailureLimit: { maxFailures: 2, windowSeconds: 60 },
       trustProxy: trustProxyOption(trust),
     });
-    t.after(async () => {
+    cleanup(t, async () => {
       await app.close();
       await store.close();
     });

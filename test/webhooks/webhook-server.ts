@@ -8,6 +8,7 @@ import { ADMIN, type StoreKind } from '../e2e/store-servers.js';
 import { createIssuer, type TestIssuer } from '../helpers/issuer.js';
 import { createSchema, dropSchema, TEST_DATABASE_URL, uniqueSchemaName } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/process.js';
+import { cleanup } from '../helpers/cleanup.js';
 
 /** What each test stops when it ends, before its schema is dropped. */
 const stops = new WeakMap<TestContext, (() => Promise<unknown>)[]>();
@@ -52,7 +53,7 @@ export async function webhookInstallation(
     url.searchParams.set('options', `-c search_path=${schema}`);
     env.DATABASE_URL = url.toString();
   }
-  t.after(async () => {
+  cleanup(t, async () => {
     await Promise.allSettled(list.map((stop) => stop()));
     if (schema !== undefined) await dropSchema(schema);
   });
