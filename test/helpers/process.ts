@@ -49,21 +49,6 @@ export function runCli(
   });
 }
 
-/**
- * Server process groups still running. Should the test process end before a test's cleanup ran
- * (`--test-force-exit` ends it once the tests are done), they are killed on the way out rather than
- * left running against the test database.
- */
-const running = new Set<number>();
-process.on('exit', () => {
-  for (const pid of running)
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-});
-
 export interface ServerProcess {
   url: string;
   child: ChildProcess;
@@ -93,13 +78,7 @@ export function startServerProcess(
     let out = '';
     let err = '';
     let exited: number | null | undefined;
-    if (child.pid !== undefined) running.add(child.pid);
-    const exit = new Promise<number | null>((r) =>
-      child.on('exit', (code) => {
-        if (child.pid !== undefined) running.delete(child.pid);
-        r((exited = code));
-      }),
-    );
+    const exit = new Promise<number | null>((r) => child.on('exit', (code) => r((exited = code))));
     const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> => {
       if (exited === undefined && child.pid !== undefined) {
         try {
