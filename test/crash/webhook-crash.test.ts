@@ -10,7 +10,7 @@ import { postgresSkipReason } from '../helpers/postgres.js';
 import { startServerProcess } from '../helpers/process.js';
 import { eventually, Receiver } from '../helpers/receiver.js';
 import { ok, STORES } from '../e2e/store-servers.js';
-import { stopAtEnd, webhookInstallation } from '../webhooks/webhook-server.js';
+import { webhookInstallation } from '../webhooks/webhook-server.js';
 
 let pgSkip: string | undefined;
 before(async () => {
@@ -24,13 +24,11 @@ for (const store of STORES) {
       const { env, issuer } = await webhookInstallation(t, store, { LICENSOR_LOG_LEVEL: 'warn' });
       const receiver = await Receiver.start(t);
       const slow = await startServerProcess(t, { ...env, LICENSOR_EVENTS_POLL_MS: '10000' });
-      stopAtEnd(t, () => slow.stop('SIGKILL'));
       await ok(slow.url, 'POST', '/admin/webhooks', { url: receiver.url, events: ['license.added'] });
       const added = await ok(slow.url, 'POST', '/admin/license', { licenseKey: issuer.issue() });
       await slow.stop('SIGKILL');
       assert.equal(receiver.received.length, 0, 'nothing was sent before the kill');
       const again = await startServerProcess(t, env);
-      stopAtEnd(t, () => again.stop('SIGKILL'));
       await eventually('the delivery after the restart', () => receiver.received.length === 1);
       assert.equal(receiver.received[0]?.event.data.id, added.body.id);
       await new Promise((resolve) => setTimeout(resolve, 500));

@@ -14,7 +14,7 @@ import { postgresSkipReason, TEST_DATABASE_URL, withSchema } from '../helpers/po
 import { startServerProcess } from '../helpers/process.js';
 import { eventually, Receiver } from '../helpers/receiver.js';
 import { ok, STORES } from './store-servers.js';
-import { stopAtEnd, webhookInstallation } from '../webhooks/webhook-server.js';
+import { webhookInstallation } from '../webhooks/webhook-server.js';
 
 let pgSkip: string | undefined;
 before(async () => {
@@ -27,9 +27,7 @@ for (const store of STORES) {
       if (store === 'postgres' && pgSkip) return t.skip(pgSkip);
       const { env, issuer } = await webhookInstallation(t, store, { LICENSOR_LOG_LEVEL: 'warn' });
       const a = await startServerProcess(t, env);
-      stopAtEnd(t, () => a.stop('SIGKILL'));
       const b = await startServerProcess(t, env);
-      stopAtEnd(t, () => b.stop('SIGKILL'));
       const receiver = await Receiver.start(t);
       await ok(a.url, 'POST', '/admin/webhooks', {
         url: receiver.url,

@@ -12,8 +12,7 @@ const stacks = new WeakMap<TestContext, Array<() => unknown>>();
 export function cleanup(t: TestContext, fn: () => unknown): void {
   let stack = stacks.get(t);
   if (stack === undefined) {
-    const fns: Array<() => unknown> = [];
-    stack = fns;
+    const fns: Array<() => unknown> = (stack = []);
     stacks.set(t, fns);
     t.after(() => runCleanups(fns));
   }

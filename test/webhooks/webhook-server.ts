@@ -10,18 +10,10 @@ import { createSchema, dropSchema, TEST_DATABASE_URL, uniqueSchemaName } from '.
 import { tempDir } from '../helpers/process.js';
 import { cleanup } from '../helpers/cleanup.js';
 
-/** What each test stops when it ends, before its schema is dropped. */
-const stops = new WeakMap<TestContext, (() => Promise<unknown>)[]>();
-
-/** Stops `stop` when the test ends, before the installation's data is removed. */
-export function stopAtEnd(t: TestContext, stop: () => Promise<unknown>): void {
-  stops.get(t)?.push(stop);
-}
-
 /**
- * One installation (issuer key, admin token, a SQLite file or a PostgreSQL schema of its own). When
- * the test ends, every server started with stopAtEnd is stopped first, then the schema is dropped:
- * a schema dropped under a running server's transactions would deadlock with them.
+ * One installation (issuer key, admin token, a SQLite file or a PostgreSQL schema of its own). Its
+ * cleanups are registered before any server starts, so they run after the servers are stopped: a
+ * schema dropped under a running server's transactions would deadlock with them.
  */
 export async function webhookInstallation(
   t: TestContext,
@@ -43,20 +35,14 @@ export async function webhookInstallation(
     LICENSOR_AUTH_FAILURE_LIMIT: 'off',
     ...extra,
   };
-  const list: (() => Promise<unknown>)[] = [];
-  stops.set(t, list);
-  let schema: string | undefined;
   if (store === 'postgres') {
-    schema = uniqueSchemaName('licensor_webhooks');
+    const schema = uniqueSchemaName('licensor_webhooks');
     await createSchema(schema);
+    cleanup(t, () => dropSchema(schema));
     const url = new URL(TEST_DATABASE_URL);
     url.searchParams.set('options', `-c search_path=${schema}`);
     env.DATABASE_URL = url.toString();
   }
-  cleanup(t, async () => {
-    await Promise.allSettled(list.map((stop) => stop()));
-    if (schema !== undefined) await dropSchema(schema);
-  });
   return { env, issuer };
 }
 
@@ -65,6 +51,6 @@ export async function startInProcess(t: TestContext, env: Record<string, string>
   let closing: Promise<void> | undefined;
   const close = server.close.bind(server);
   server.close = (ms) => (closing ??= close(ms));
-  stopAtEnd(t, () => server.close(0));
+  cleanup(t, () => server.close(0));
   return server;
 }

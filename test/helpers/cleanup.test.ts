@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { cleanup, runCleanups } from '../helpers/cleanup.js';
+import { cleanup, runCleanups } from './cleanup.js';
 
 // The tests' own cleanup helper: a schema must be dropped only after the servers using it are
 // killed, and a failing drop must not leave them running (the test file would never exit).
