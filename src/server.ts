@@ -4,6 +4,7 @@ import { Server as NetServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
 import { ConfigError, type ServerConfig } from './config.js';
 import { isLicensorError } from './domain/errors.js';
 import { systemClock, type Clock } from './domain/clock.js';
@@ -18,6 +19,8 @@ import { Scheduler } from './webhooks/scheduler.js';
 
 export interface RunningServer {
   app: FastifyInstance;
+  /** The server's logger (stdout, LICENSOR_LOG_LEVEL); requests log through its children. */
+  log: Logger;
   store: Store;
   /** The address it listens on, e.g. http://127.0.0.1:8080. */
   url: string;
@@ -103,7 +106,7 @@ const USAGE_SAMPLE_MS = 60 * 60 * 1000;
  * nothing changes (users ageing out lower the count without any request). Every process may
  * sample: rows keep the day's maximum, so samples from several processes do not conflict.
  */
-function startUsageSampler(store: Store, clock: Clock, log: FastifyInstance['log']): NodeJS.Timeout {
+function startUsageSampler(store: Store, clock: Clock, log: Logger): NodeJS.Timeout {
   const sample = (): void => {
     const now = clock.now();
     store.recordUsage(now).catch((err: unknown) => {
@@ -127,6 +130,8 @@ export async function startServer(
   const clock = options.clock ?? systemClock;
   const notify = options.notify ?? ((line: string) => process.stderr.write(`${line}\n`));
   const keyRing = KeyRing.fromFiles(config.trustedKeyPaths);
+  // JSON lines on stdout; secrets redacted (docs/operations.md#logs).
+  const log = pino({ level: config.logLevel, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } });
   const store = await openStore(config.store, { activityWindowDays: config.activityWindowDays });
   try {
     await bootstrapAdminToken(config, store, clock, notify);
@@ -142,13 +147,13 @@ export async function startServer(
       authFailureLimit: config.authFailureLimit,
       trustProxy: trustProxyOption(config.trustProxy),
       version: VERSION,
-      logger: { level: config.logLevel, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } },
+      logger: log,
     });
     if (keyRing.keys.length === 0)
-      app.log.warn(
+      log.warn(
         'LICENSOR_TRUSTED_KEYS is unset: no issuer key is trusted, so every license key will be refused',
       );
-    else app.log.info({ kids: keyRing.keys.map((k) => k.kid) }, 'trusting issuer keys');
+    else log.info({ kids: keyRing.keys.map((k) => k.kid) }, 'trusting issuer keys');
     let inFlight = 0;
     let lastStart = 0;
     // Counted at the HTTP server, not in Fastify hooks: an onRequest hook registered here runs
@@ -167,10 +172,10 @@ export async function startServer(
       response.on('close', finished);
     });
     const url = await app.listen({ host: config.host, port: config.port });
-    const sampler = startUsageSampler(store, clock, app.log);
+    const sampler = startUsageSampler(store, clock, log);
     // Both run on every instance; the store makes each event and each attempt once across them.
-    const scheduler = new Scheduler(store, clock, app.log, config.eventsPollMs);
-    const delivery = new DeliveryWorker(store.webhooks, clock, app.log, {
+    const scheduler = new Scheduler(store, clock, log, config.eventsPollMs);
+    const delivery = new DeliveryWorker(store.webhooks, clock, log, {
       retrySchedule: config.webhookRetrySchedule,
       pollMs: config.eventsPollMs,
       userAgent: `Licensor/${VERSION}`,
@@ -181,6 +186,7 @@ export async function startServer(
     notify(`Licensor ${VERSION} ready at ${url} (${store.kind} store)`);
     return {
       app,
+      log,
       store,
       url,
       inFlight: () => inFlight,
@@ -199,8 +205,8 @@ export async function startServer(
         )
           await sleep(25);
         const drain = { inFlight, drainMs: Math.round(performance.now() - started) };
-        if (inFlight > 0) app.log.warn(drain, 'still answering requests at the drain deadline; closing');
-        else app.log.info(drain, 'drained: nothing in flight');
+        if (inFlight > 0) log.warn(drain, 'still answering requests at the drain deadline; closing');
+        else log.info(drain, 'drained: nothing in flight');
         NetServer.prototype.close.call(app.server);
         await app.close();
         // Attempts cut short here are due again once their claim runs out (docs/webhooks.md).

@@ -4,14 +4,16 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { pino, type Logger } from 'pino';
 import { LicensorError } from '../domain/errors.js';
 import { InstanceSigner } from '../keys/instance-signer.js';
 import type { AppContext } from './app-context.js';
 import { registerAudit } from './audit.js';
-import { registerMetrics } from './metrics.js';
+import { registerMetrics, RequestSeries } from './metrics.js';
 import { AuthFailureLimiter, type AuthFailureLimit } from './auth-failure-limiter.js';
 import { registerAuth } from './auth.js';
-import { requestLoggerFactory } from './request-logger.js';
+import { RequestLogController, requestLoggerFactory } from './request-logger.js';
+import { observeAnswers, observeRequests } from './request-observer.js';
 import { openapiOptions } from './openapi.js';
 import { handleError, sendProblem, toLicensorError } from './problem.js';
 import { adminRoutes } from './routes/admin-routes.js';
@@ -33,7 +35,8 @@ export const ENTITLEMENTS_TTL_SECONDS = 86_400;
 export interface AppOptions extends Omit<AppContext, 'instance' | 'entitlementsTtlSeconds'> {
   entitlementsTtlSeconds?: number;
   bodyLimitBytes?: number;
-  logger?: FastifyServerOptions['logger'];
+  /** Where the app logs (the server's pino logger); nothing is logged when left out. */
+  logger?: Logger;
   version?: string;
   /** Failed authentications per client before 429; none when left out. */
   authFailureLimit?: AuthFailureLimit | null;
@@ -115,10 +118,15 @@ export const schemaCompilers: Required<CompilersFactory> = { buildValidator, bui
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const log = options.logger ?? pino({ level: 'silent' });
   const app = Fastify({
-    logger: options.logger ?? false,
-    // A request's child logger is made when it first writes, not for every request.
-    ...(options.logger && { childLoggerFactory: requestLoggerFactory }),
+    // Fastify gets no logger of its own: with one, it sets up response listeners and log checks on
+    // every request (docs/performance.md#the-request-lifecycle). Requests still log through
+    // `request.log`, a child of Licensor's logger made when it first writes, with the request id;
+    // the access log and the request metrics are request-observer.ts's.
+    logger: false,
+    childLoggerFactory: requestLoggerFactory(log),
+    logController: new RequestLogController(),
     bodyLimit: options.bodyLimitBytes ?? 256 * 1024,
     // A slow client must not hold a connection open forever (Fastify sets no limit by default).
     requestTimeout,
@@ -162,14 +170,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   );
   app.addSchema(Problem);
   await app.register(swagger, openapiOptions(options.version ?? '0.0.0'));
-  // Audit first: its onRequest hook notes the client's address before auth can refuse the request.
-  registerAudit(app, options.store, options.clock);
+  observeRequests(app);
+  registerAudit(app, options.store, options.clock, log);
+  const requests = new RequestSeries();
+  observeAnswers(app, requests, log);
   registerAuth(
     app,
     options.store,
     options.authFailureLimit ? new AuthFailureLimiter(options.authFailureLimit, options.clock) : undefined,
   );
-  const metrics = registerMetrics(app, options.store, options.clock);
+  const metrics = registerMetrics(options.store, options.clock, requests);
   const context: AppContext = {
     store: options.store,
     keyRing: options.keyRing,

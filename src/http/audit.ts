@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import { auditEntry, type Actor } from '../domain/changes.js';
 import type { Clock } from '../domain/clock.js';
 import { isLicensorError, type LicensorError } from '../domain/errors.js';
@@ -66,8 +66,13 @@ function refusalEvents(refusal: LicensorError | null, at: Date): EventDraft[] {
  * per-address aggregate, so a flood of bad tokens can neither fill the database nor take its
  * connections.
  */
-export function registerAudit(app: FastifyInstance, store: Store, clock: Clock): void {
-  const failures = new AuthFailureLog(store, clock, app.log);
+export function registerAudit(
+  app: FastifyInstance,
+  store: Store,
+  clock: Clock,
+  log: FastifyBaseLogger,
+): void {
+  const failures = new AuthFailureLog(store, clock, log);
   app.decorateRequest('problemCode', null);
   app.decorateRequest('auditSkip', false);
   app.decorateRequest('refusal', null);

@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Gauge, Registry, type Metric } from 'prom-client';
 import type { Clock } from '../domain/clock.js';
 import type { Store } from '../store/store.js';
@@ -122,14 +121,13 @@ export class RequestSeries {
 }
 
 /**
- * Prometheus metrics for one app: request counts and latency by route and status, and license
- * gauges read from the store when scraped. Each app has its own registry, so several apps in one
+ * Prometheus metrics for one app: request counts and latency by route and status (`requests`, fed by
+ * request-observer.ts), and license gauges read from the store when scraped. Each app has its own registry, so several apps in one
  * process (tests) do not share counters.
  */
-export function registerMetrics(app: FastifyInstance, store: Store, clock: Clock): Registry {
+export function registerMetrics(store: Store, clock: Clock, requests: RequestSeries): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const requests = new RequestSeries();
   for (const metric of requests.metrics()) registry.registerMetric(metric as unknown as Metric);
 
   // One read of the store per scrape, shared by every license gauge.
@@ -189,16 +187,5 @@ export function registerMetrics(app: FastifyInstance, store: Store, clock: Clock
     });
   }
 
-  // A callback hook: counting is synchronous, so no promise per request.
-  app.addHook('onResponse', (request, reply, done) => {
-    // The route pattern, never the raw URL: ids and junk paths must not explode the label set.
-    requests.observe(
-      request.method,
-      request.routeOptions.url ?? 'unmatched',
-      reply.statusCode,
-      reply.elapsedTime / 1000,
-    );
-    done();
-  });
   return registry;
 }

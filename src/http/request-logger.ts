@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify';
+import { LogController, type FastifyBaseLogger, type FastifyServerOptions } from 'fastify';
 import type { Bindings, ChildLoggerOptions, LevelWithSilentOrString, LogFn } from 'pino';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -72,11 +72,25 @@ class RequestLogger implements FastifyBaseLogger {
 }
 
 /**
- * Fastify's `childLoggerFactory`: a RequestLogger, unless the route asks for its own level or
- * serializers (none does today), which pino's child must apply at once.
+ * Fastify's `childLoggerFactory` for requests logged by `root`: a RequestLogger, unless the route
+ * asks for its own level or serializers (none does today), which pino's child must apply at once.
+ * Fastify itself runs without a logger (see buildApp), so the logger it would hand over is its
+ * silent stand-in and `root` is used instead.
  */
-export const requestLoggerFactory: ChildLoggerFactory = (logger, bindings, options) => {
-  if (options.level !== undefined || options.serializers !== undefined || !levelAware(logger))
-    return logger.child(bindings, options);
-  return new RequestLogger(logger, bindings);
-};
+export function requestLoggerFactory(root: FastifyBaseLogger): ChildLoggerFactory {
+  return (_fastifyLogger, bindings, options) => {
+    if (options.level !== undefined || options.serializers !== undefined || !levelAware(root))
+      return root.child(bindings, options);
+    return new RequestLogger(root, bindings);
+  };
+}
+
+/**
+ * Fastify's own request lines (`incoming request`, `request completed`) are left out: the access
+ * log is one line per request, written when the response is over (request-observer.ts). Fastify's
+ * other lines (errors, a reply sent twice, a stream cut short) are kept.
+ */
+export class RequestLogController extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(): void {}
+}

@@ -136,9 +136,22 @@ describe('the in-flight count that shutdown waits on', () => {
       .stdout()
       .split('\n')
       .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as { msg: string; time: number; inFlight?: number; drainMs?: number });
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            msg: string;
+            time: number;
+            inFlight?: number;
+            drainMs?: number;
+            responseTime?: number;
+          },
+      );
     const drained = lines.filter((line) => line.msg.startsWith('drain'));
-    const lastRequest = Math.max(...lines.filter((l) => l.msg === 'incoming request').map((l) => l.time));
+    // The access line is written when a request is answered; it arrived responseTime earlier.
+    const lastRequest = Math.max(
+      ...lines.filter((l) => l.msg === 'request completed').map((l) => l.time - (l.responseTime ?? 0)),
+    );
+    assert.ok(Number.isFinite(lastRequest), 'the access lines are in the log');
     t.diagnostic(
       `exit ${Math.round(took)} ms after SIGTERM; ${JSON.stringify(drained.map(({ msg, inFlight, drainMs }) => ({ msg, inFlight, drainMs })))}; closed ${drained[0]!.time - lastRequest} ms after the last request arrived`,
     );

@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
@@ -67,7 +68,7 @@ describe('logs', () => {
       keyRing: issuer.ring,
       clock,
       activityWindowDays: 365,
-      logger: { level: 'trace', stream, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } },
+      logger: pino({ level: 'trace', redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } }, stream),
     });
     t.after(async () => {
       await app.close();

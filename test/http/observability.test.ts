@@ -43,7 +43,7 @@ async function loggingApp(t: TestContext, level: string, stream: Writable): Prom
     keyRing: createIssuer(() => clock.now()).ring,
     clock,
     activityWindowDays: 365,
-    logger: { level, stream, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } },
+    logger: pino({ level, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } }, stream),
   });
   t.after(async () => {
     await app.close();
@@ -69,13 +69,25 @@ describe('request logs', () => {
     });
     assert.equal(refused.statusCode, 401);
     assert.equal(refused.json().requestId, 'r-401');
-    for (const id of ['trace-me-1', 'r-401']) {
+    // One access line per request, when it is answered (docs/deployment.md#logs).
+    for (const [id, status] of [
+      ['trace-me-1', 200],
+      ['r-401', 401],
+    ] as const) {
       const mine = lines.filter((line) => line.reqId === id);
       assert.deepEqual(
-        mine.map((line) => line.msg),
-        ['incoming request', 'request completed'],
+        mine.map((line) => [line.msg, line.req, line.res]),
+        [
+          [
+            'request completed',
+            { method: 'GET', url: '/admin/license/licenseStatus', remoteAddress: '127.0.0.1' },
+            { statusCode: status },
+          ],
+        ],
         `lines of ${id}: ${JSON.stringify(lines)}`,
       );
+      const took = mine[0]?.responseTime;
+      assert.ok(typeof took === 'number' && took > 0 && took < 60_000, `responseTime ${String(took)}`);
     }
     assert.ok(
       lines.every((line) => line.reqId !== undefined || !('req' in line || 'res' in line)),
@@ -103,8 +115,8 @@ describe('request logs', () => {
     const { stream, lines } = logSink();
     let children = 0;
     const parent = pino({ level: 'warn', onChild: () => children++ }, stream);
-    const make = (id: string) =>
-      requestLoggerFactory.call({} as FastifyInstance, parent, { reqId: id }, {}, {} as never);
+    const factory = requestLoggerFactory(parent);
+    const make = (id: string) => factory.call({} as FastifyInstance, parent, { reqId: id }, {}, {} as never);
 
     const quiet = make('r1');
     quiet.info({ x: 1 }, 'dropped');
@@ -131,13 +143,7 @@ describe('request logs', () => {
     assert.deepEqual([lines[2]?.reqId, lines[2]?.part], ['r3', 'x']);
 
     // A route with its own level gets pino's child at once, with that level.
-    const own = requestLoggerFactory.call(
-      {} as FastifyInstance,
-      parent,
-      { reqId: 'r4' },
-      { level: 'debug' },
-      {} as never,
-    );
+    const own = factory.call({} as FastifyInstance, parent, { reqId: 'r4' }, { level: 'debug' }, {} as never);
     own.debug('kept');
     assert.deepEqual([lines[3]?.reqId, lines[3]?.msg], ['r4', 'kept']);
   });
@@ -151,6 +157,7 @@ describe('request metrics', () => {
   }
 
   test('every request is counted once, by route pattern and status, in the counter and the histogram', async (t) => {
+    const begun = performance.now();
     const h = await buildTestApp(t);
     const n = 60;
     const results = await Promise.all([
@@ -205,6 +212,13 @@ describe('request metrics', () => {
     assert.equal(series(text, `${latency}_count`, labels), n);
     const sum = series(text, `${latency}_sum`, labels);
     assert.ok(sum > 0 && sum < n * 2.5, `sum ${sum}`);
+    // Timed from the first hook, also when auth refuses the request in a later one.
+    const refusedSum = series(text, `${latency}_sum`, `method="GET",${status},status="401"`);
+    const testSeconds = (performance.now() - begun) / 1000;
+    assert.ok(
+      refusedSum > 0 && refusedSum < 7 * testSeconds,
+      `refused sum ${refusedSum} in ${testSeconds} s`,
+    );
     // The scrape itself is counted once it is answered: the next scrape shows it.
     const again = (await h.request({ method: 'GET', url: '/metrics' })).body;
     assert.equal(

@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
@@ -70,15 +71,15 @@ describe('error mapping', () => {
       keyRing: createIssuer(() => clock.now()).ring,
       clock,
       activityWindowDays: 365,
-      logger: {
-        level: 'error',
-        stream: new Writable({
+      logger: pino(
+        { level: 'error' },
+        new Writable({
           write(chunk: Buffer, _encoding, done) {
             lines.push(chunk.toString());
             done();
           },
         }),
-      },
+      ),
     });
     t.after(async () => {
       await app.close();

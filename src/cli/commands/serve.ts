@@ -46,16 +46,16 @@ async function serve(): Promise<void> {
   const shutdown = (signal: string): void => {
     if (closing) return;
     closing = true;
-    running.app.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    running.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
     const force = setTimeout(() => {
-      running.app.log.error('shutdown took too long; exiting');
+      running.log.error('shutdown took too long; exiting');
       process.exit(1);
     }, SHUTDOWN_GRACE_MS);
     force.unref();
     running.close().then(
       () => process.exit(0),
       (err: unknown) => {
-        running.app.log.error({ err }, 'shutdown failed');
+        running.log.error({ err }, 'shutdown failed');
         process.exit(1);
       },
     );
