@@ -121,9 +121,9 @@ export class RequestSeries {
 }
 
 /**
- * Prometheus metrics for one app: request counts and latency by route and status (`requests`, fed by
- * request-observer.ts), and license gauges read from the store when scraped. Each app has its own registry, so several apps in one
- * process (tests) do not share counters.
+ * Prometheus metrics for one app: request counts and latency by route and status (`requests`, fed
+ * by request-observer.ts), and license gauges read from the store when scraped. Each app has its
+ * own registry, so several apps in one process (tests) do not share counters.
  */
 export function registerMetrics(store: Store, clock: Clock, requests: RequestSeries): Registry {
   const registry = new Registry();

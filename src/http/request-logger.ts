@@ -87,8 +87,9 @@ export function requestLoggerFactory(root: FastifyBaseLogger): ChildLoggerFactor
 
 /**
  * Fastify's own request lines (`incoming request`, `request completed`) are left out: the access
- * log is one line per request, written when the response is over (request-observer.ts). Fastify's
- * other lines (errors, a reply sent twice, a stream cut short) are kept.
+ * log is one line per request, written when its answer is handed to the connection
+ * (request-observer.ts). Fastify's other lines (errors, a reply sent twice, a stream cut short)
+ * are kept.
  */
 export class RequestLogController extends LogController {
   override incomingRequest(): void {}

@@ -15,7 +15,7 @@ declare module 'fastify' {
  * whose client has already gone is counted too: the server did the work.
  *
  * No `onResponse` hook, no response listener and no Fastify logger: with any of them, Fastify or
- * Node adds work to every request that costs a snapshot read about a tenth of its time
+ * Node adds work to every request, up to a tenth of a snapshot read's cost
  * (docs/performance.md#the-request-lifecycle). Every body is a string or a buffer, written at
  * once, so the latency measured to `onSend` leaves out only the socket write.
  */
