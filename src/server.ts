@@ -4,7 +4,7 @@ import { Server as NetServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import { ConfigError, type ServerConfig } from './config.js';
 import { isLicensorError } from './domain/errors.js';
 import { systemClock, type Clock } from './domain/clock.js';
@@ -52,6 +52,14 @@ export const REDACTED_LOG_PATHS = [
   '*.token',
   '*.secret',
 ];
+
+/**
+ * The server's logger: JSON lines at `level`, on stdout unless `destination` is given (tests), with
+ * every secret path redacted (docs/deployment.md#logs).
+ */
+export function serverLogger(level: string, destination?: DestinationStream): Logger {
+  return pino({ level, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } }, destination);
+}
 
 /**
  * Makes sure an administrator can get in. LICENSOR_ADMIN_TOKEN, when set, is the bootstrap token
@@ -130,8 +138,7 @@ export async function startServer(
   const clock = options.clock ?? systemClock;
   const notify = options.notify ?? ((line: string) => process.stderr.write(`${line}\n`));
   const keyRing = KeyRing.fromFiles(config.trustedKeyPaths);
-  // JSON lines on stdout; secrets redacted (docs/operations.md#logs).
-  const log = pino({ level: config.logLevel, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } });
+  const log = serverLogger(config.logLevel);
   const store = await openStore(config.store, { activityWindowDays: config.activityWindowDays });
   try {
     await bootstrapAdminToken(config, store, clock, notify);

@@ -29,7 +29,10 @@ export function observeRequests(app: FastifyInstance): void {
   });
 }
 
-/** Counts and logs each answer. Registered after the audit's hook, whose refusals it times. */
+/**
+ * Counts and logs each answer. Registered after the audit's hook, whose refusals it times and
+ * whose `clientAddress` it logs (kept also when the client has reset its connection).
+ */
 export function observeAnswers(app: FastifyInstance, requests: RequestSeries, log: Logger): void {
   app.addHook('onSend', (request, reply, payload, done) => {
     const seconds = (performance.now() - request.startedAt) / 1000;
@@ -39,7 +42,7 @@ export function observeAnswers(app: FastifyInstance, requests: RequestSeries, lo
     if (log.isLevelEnabled('info'))
       request.log.info(
         {
-          req: { method: request.method, url: request.url, remoteAddress: request.ip },
+          req: { method: request.method, url: request.url, remoteAddress: request.clientAddress },
           res: { statusCode: status },
           responseTime: seconds * 1000,
         },

@@ -1,11 +1,10 @@
-import { pino } from 'pino';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { ManualClock } from '../../src/domain/clock.js';
 import { buildApp } from '../../src/http/app.js';
 import { hashTokenSecret } from '../../src/http/auth.js';
-import { REDACTED_LOG_PATHS } from '../../src/server.js';
+import { serverLogger } from '../../src/server.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { ADMIN_TOKEN, buildTestApp } from '../helpers/app.js';
 import { createIssuer } from '../helpers/issuer.js';
@@ -68,7 +67,7 @@ describe('logs', () => {
       keyRing: issuer.ring,
       clock,
       activityWindowDays: 365,
-      logger: pino({ level: 'trace', redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } }, stream),
+      logger: serverLogger('trace', stream),
     });
     t.after(async () => {
       await app.close();

@@ -9,7 +9,7 @@ import { buildApp } from '../../src/http/app.js';
 import { hashTokenSecret } from '../../src/http/auth.js';
 import { RequestSeries } from '../../src/http/metrics.js';
 import { requestLoggerFactory } from '../../src/http/request-logger.js';
-import { REDACTED_LOG_PATHS } from '../../src/server.js';
+import { serverLogger } from '../../src/server.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { ADMIN_TOKEN, buildTestApp } from '../helpers/app.js';
 import { createIssuer } from '../helpers/issuer.js';
@@ -43,7 +43,7 @@ async function loggingApp(t: TestContext, level: string, stream: Writable): Prom
     keyRing: createIssuer(() => clock.now()).ring,
     clock,
     activityWindowDays: 365,
-    logger: pino({ level, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } }, stream),
+    logger: serverLogger(level, stream),
   });
   t.after(async () => {
     await app.close();
@@ -94,6 +94,33 @@ describe('request logs', () => {
       `a request's line without its id: ${JSON.stringify(lines)}`,
     );
     assert.ok(!JSON.stringify(lines).includes(ADMIN_TOKEN), 'the token is redacted');
+  });
+
+  test("the server's logger redacts every secret path, whoever logs it", () => {
+    const { stream, lines } = logSink();
+    const log = serverLogger('info', stream);
+    log.info({
+      req: { headers: { authorization: `Bearer ${ADMIN_TOKEN}`, cookie: 'session=s3cret-cookie' } },
+      licenseKey: 'eyJ.key-one.sig',
+      licensekey: 'eyJ.key-two.sig',
+      token: 'tok-secret-1',
+      secret: 'whsec-secret-1',
+      change: { licenseKey: 'eyJ.key-three.sig', token: 'tok-secret-2', secret: 'whsec-secret-2' },
+    });
+    const text = JSON.stringify(lines);
+    for (const secret of [
+      ADMIN_TOKEN,
+      's3cret-cookie',
+      'key-one',
+      'key-two',
+      'key-three',
+      'tok-secret-1',
+      'tok-secret-2',
+      'whsec-secret-1',
+      'whsec-secret-2',
+    ])
+      assert.ok(!text.includes(secret), `${secret} in ${text}`);
+    assert.equal(lines[0]?.token, '[redacted]');
   });
 
   test('at level warn a served request writes nothing, a failed one its error with the request id', async (t) => {
