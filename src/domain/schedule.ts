@@ -54,11 +54,24 @@ function live(licenses: readonly LicenseRecord[]): LicenseRecord[] {
  */
 export function dueMilestones(licenses: readonly LicenseRecord[], since: Date, now: Date): DueMilestone[] {
   const standing = live(licenses);
+  return milestonesOf(standing, () => standing, since, now);
+}
+
+/**
+ * dueMilestones' rules for the live licenses `candidates`, each data-access turn judged over
+ * `standing()` (every live license; asked for only when a turn is to be judged).
+ */
+function milestonesOf(
+  candidates: readonly LicenseRecord[],
+  standing: () => readonly LicenseRecord[],
+  since: Date,
+  now: Date,
+): DueMilestone[] {
   const due: DueMilestone[] = [];
   const t = now.getTime();
   // One turn of data access per instant, however many licenses start or end at it.
   const turns = new Set<number>();
-  for (const license of standing) {
+  for (const license of candidates) {
     const { startsAt, expires } = license.claims;
     const floor = Math.max(license.updatedAt.getTime(), since.getTime());
     const passed = (at: Date | null): at is Date => at !== null && at.getTime() > floor && at.getTime() <= t;
@@ -92,7 +105,7 @@ export function dueMilestones(licenses: readonly LicenseRecord[], since: Date, n
     ] as const) {
       if (!passed(bound) || turns.has(bound.getTime())) continue;
       turns.add(bound.getTime());
-      const turn = dataAccessTurn(standing, bound);
+      const turn = dataAccessTurn(standing(), bound);
       if (turn !== null) due.push({ licenseId: license.id, key, type: turn, dueAt: bound });
     }
   }
@@ -121,6 +134,69 @@ export function nextMilestoneAt(licenses: readonly LicenseRecord[], now: Date): 
     if (grace !== null) consider(grace.getTime());
   }
   return next === Infinity ? null : new Date(next);
+}
+
+/**
+ * What the scheduler last looked at (docs/events.md#time-based-events): the licenses, the instant it
+ * looked, and the first instant after it at which anything among them can fall due.
+ */
+export interface MilestoneLook {
+  licenses: readonly LicenseRecord[];
+  at: Date;
+  until: Date | null;
+}
+
+/**
+ * What is due at `now` among `licenses`, and the look to keep; undefined when nothing can have
+ * fallen due since `last` (the same licenses, and the clock short of `last.until`). The answer is
+ * dueMilestones' less what `last` already answered:
+ * - when `licenses` are `last.licenses` (the very same records, in order) with licenses appended
+ *   that were added after `last.at`, and the clock is between `last.at` and `last.until`, only the
+ *   appended licenses are looked at: nothing of the others falls due before `last.until`, and a
+ *   data-access turn they had at or before `last.at` is judged over licenses added by then, which
+ *   the appended ones were not. A turn at an appended license's instant is judged over all of them.
+ *   So a run of adds costs each poll O(licenses) pointer comparisons, not the milestones of every
+ *   license;
+ * - anything else (a license deleted or invalidated, a list read afresh, the clock past
+ *   `last.until` or gone back) looks at every license.
+ */
+export function lookForMilestones(
+  last: MilestoneLook | undefined,
+  licenses: readonly LicenseRecord[],
+  since: Date,
+  now: Date,
+): { due: DueMilestone[]; look: MilestoneLook } | undefined {
+  const t = now.getTime();
+  const before = (at: Date | null): boolean => at === null || t < at.getTime();
+  if (last !== undefined && last.licenses === licenses && before(last.until)) return undefined;
+  const appended =
+    last !== undefined && t >= last.at.getTime() && before(last.until)
+      ? appendedAfter(last, licenses)
+      : undefined;
+  if (last === undefined || appended === undefined)
+    return {
+      due: dueMilestones(licenses, since, now),
+      look: { licenses, at: now, until: nextMilestoneAt(licenses, now) },
+    };
+  const standing = live(appended);
+  let everyone: LicenseRecord[] | undefined;
+  const due = milestonesOf(standing, () => (everyone ??= live(licenses)), since, now);
+  const next = nextMilestoneAt(standing, now);
+  const until =
+    last.until === null ? next : next === null || last.until.getTime() <= next.getTime() ? last.until : next;
+  return { due, look: { licenses, at: now, until } };
+}
+
+/**
+ * The licenses `licenses` has after `last.licenses`, when it is that list (the same records, in
+ * order) with only licenses added after `last.at` appended; undefined otherwise.
+ */
+function appendedAfter(last: MilestoneLook, licenses: readonly LicenseRecord[]): LicenseRecord[] | undefined {
+  const before = last.licenses;
+  if (licenses.length <= before.length) return undefined;
+  for (let i = 0; i < before.length; i++) if (licenses[i] !== before[i]) return undefined;
+  const appended = licenses.slice(before.length);
+  return appended.every((l) => l.updatedAt.getTime() > last.at.getTime()) ? appended : undefined;
 }
 
 /** Whether data access turns over at `at`, over the licenses added by then. */

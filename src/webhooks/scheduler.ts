@@ -1,8 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../domain/clock.js';
 import { seatFigures } from '../domain/events.js';
-import type { LicenseRecord } from '../domain/license.js';
-import { dueMilestones, milestoneEvent, nextMilestoneAt } from '../domain/schedule.js';
+import { lookForMilestones, milestoneEvent, type MilestoneLook } from '../domain/schedule.js';
 import type { Store } from '../store/store.js';
 
 /**
@@ -15,7 +14,8 @@ import type { Store } from '../store/store.js';
  * A poll looks only when something could have fallen due since the last pass that finished: the
  * live licenses changed (the snapshot hands out a new array), or the clock reached the next
  * milestone instant the domain named. Otherwise it costs one comparison, whatever the number of
- * licenses (docs/events.md#time-based-events).
+ * licenses; when licenses were only added, it looks at those (lookForMilestones,
+ * docs/events.md#time-based-events).
  */
 export class Scheduler {
   readonly #store: Store;
@@ -23,8 +23,8 @@ export class Scheduler {
   readonly #log: FastifyBaseLogger;
   readonly #pollMs: number;
   #state: { since: Date; produced: Set<string> } | undefined;
-  /** The last pass that finished: the licenses it looked at and the next instant anything falls due. */
-  #quiet: { licenses: readonly LicenseRecord[]; until: Date | null } | undefined;
+  /** The last pass that finished: what it looked at, when, and the next instant anything falls due. */
+  #quiet: MilestoneLook | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
@@ -62,9 +62,9 @@ export class Scheduler {
     const { since, produced } = this.#state;
     const now = this.#clock.now();
     const licenses = await this.#store.listLicenses();
-    const quiet = this.#quiet;
-    if (quiet?.licenses === licenses && (quiet.until === null || now < quiet.until)) return;
-    const due = dueMilestones(licenses, since, now).filter((m) => !produced.has(`${m.licenseId}:${m.key}`));
+    const looked = lookForMilestones(this.#quiet, licenses, since, now);
+    if (looked === undefined) return;
+    const due = looked.due.filter((m) => !produced.has(`${m.licenseId}:${m.key}`));
     if (due.length > 0) {
       const view = await this.#store.readView(now);
       const figures = seatFigures(view.effective, view.activeUserCount);
@@ -79,6 +79,6 @@ export class Scheduler {
       if (made.length > 0) this.#log.info({ produced: made }, 'time-based events produced');
     }
     // Only now: a pass that failed above is tried again at the next poll.
-    this.#quiet = { licenses, until: nextMilestoneAt(licenses, now) };
+    this.#quiet = looked.look;
   }
 }

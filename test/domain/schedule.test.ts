@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { dueMilestones, milestoneEvent, nextMilestoneAt } from '../../src/domain/schedule.js';
+import type { LicenseRecord } from '../../src/domain/license.js';
+import {
+  dueMilestones,
+  lookForMilestones,
+  milestoneEvent,
+  nextMilestoneAt,
+  type MilestoneLook,
+} from '../../src/domain/schedule.js';
 import { licenseRecord } from '../helpers/records.js';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -203,6 +210,174 @@ test('nextMilestoneAt: before it, dueMilestones answers as it does now (random l
         // Just before the next instant too.
         const last = new Date(until - 1);
         assert.deepEqual(keys(dueMilestones(licenses, since, last)), expected, `at ${last.toISOString()}`);
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+/** `license` as added at `addedMs` (its `updatedAt`), counting how often a look reads its claims. */
+function addedAt(id: number, addedMs: number, claims: Record<string, unknown>) {
+  const record = { ...license(id, claims), updatedAt: at(addedMs) };
+  let reads = 0;
+  const watched: LicenseRecord = {
+    ...record,
+    get claims() {
+      reads++;
+      return record.claims;
+    },
+  };
+  return { license: watched, reads: () => reads };
+}
+
+test('lookForMilestones: licenses only added since the last look, and only those are looked at', () => {
+  const old = [1, 2, 3].map((id) =>
+    addedAt(id, 0, { startsAt: at(-DAY).toISOString(), expires: at(100 * DAY).toISOString() }),
+  );
+  const first = lookForMilestones(
+    undefined,
+    old.map((o) => o.license),
+    SINCE,
+    at(DAY),
+  );
+  assert.ok(first);
+  assert.deepEqual(first.due, []);
+  assert.equal(first.look.until?.getTime(), at(70 * DAY).getTime(), '30 days before expiry');
+  const readsBefore = old.map((o) => o.reads());
+  assert.equal(lookForMilestones(first.look, first.look.licenses, SINCE, at(2 * DAY)), undefined, 'quiet');
+  // Added after the last look, 22 days before it expires at the next one.
+  const added = addedAt(4, 2 * DAY, { expires: at(25 * DAY).toISOString() });
+  const second = lookForMilestones(first.look, [...first.look.licenses, added.license], SINCE, at(3 * DAY));
+  assert.ok(second);
+  assert.deepEqual(keys(second.due), ['4:expiring:30']);
+  assert.deepEqual(
+    old.map((o) => o.reads()),
+    readsBefore,
+    'the licenses of the last look are not looked at again',
+  );
+  assert.equal(second.look.until?.getTime(), at(18 * DAY).getTime(), "the new license's 7 days");
+  // A perpetual license added: the next instant is still the other license's 7 days.
+  const perpetual = addedAt(5, 3 * DAY + 1000, {});
+  const third = lookForMilestones(
+    second.look,
+    [...second.look.licenses, perpetual.license],
+    SINCE,
+    at(4 * DAY),
+  );
+  assert.ok(third);
+  assert.deepEqual(third.due, []);
+  assert.equal(third.look.until?.getTime(), at(18 * DAY).getTime(), 'kept from the last look');
+  // A list read afresh (another record of license 2): every license is looked at.
+  const fresh = [old[0]!.license, { ...old[1]!.license }, old[2]!.license, added.license, perpetual.license];
+  assert.ok(lookForMilestones(third.look, fresh, SINCE, at(4 * DAY)));
+  assert.ok(old[0]!.reads() > readsBefore[0]!, 'looked at all of them');
+});
+
+test('lookForMilestones: a license added before the last look (another clock) is judged with all of them', () => {
+  // A hardExpiration license that ended before the second license started: data access was
+  // blocked from day 10 to day 20 for whoever knew of it. The scheduler learns of it late.
+  const starts = addedAt(1, 0, {
+    startsAt: at(20 * DAY).toISOString(),
+    expires: at(400 * DAY).toISOString(),
+  });
+  const first = lookForMilestones(undefined, [starts.license], SINCE, at(21 * DAY));
+  assert.ok(first);
+  assert.deepEqual(keys(first.due), ['1:started'], 'nothing blocked, nothing restored');
+  const hard = addedAt(2, 5 * DAY, { expires: at(10 * DAY).toISOString(), hardExpiration: true });
+  const licenses = [starts.license, hard.license];
+  const second = lookForMilestones(first.look, licenses, SINCE, at(22 * DAY));
+  assert.ok(second);
+  // The full answer less what the first look produced: the scheduler drops keys it has produced.
+  const expected = keys(dueMilestones(licenses, SINCE, at(22 * DAY))).filter(
+    (k) => !keys(first.due).includes(k),
+  );
+  assert.deepEqual(
+    keys(second.due).filter((k) => !keys(first.due).includes(k)),
+    expected,
+  );
+  assert.ok(keys(second.due).includes('1:access:start'), 'restored at day 20, a milestone of license 1');
+});
+
+test('lookForMilestones answers as dueMilestones at every poll (random adds, deletes and clock steps)', () => {
+  // The clock only moves forward here: a full look each poll is the model.
+  const offset = fc.integer({ min: -40, max: 60 }).map((d) => d * DAY + (d % 4) * 3_600_000);
+  const claims = fc.record({
+    startsAt: fc.option(offset, { nil: undefined }),
+    expires: fc.option(offset, { nil: undefined }),
+    graceDays: fc.constantFrom(0, 0, 3, 10),
+    hardExpiration: fc.boolean(),
+  });
+  const op = fc.oneof(
+    // Added at the clock or a little before it (another instance's clock).
+    {
+      arbitrary: fc.record({
+        kind: fc.constant('add' as const),
+        claims,
+        lag: fc.constantFrom(0, 0, 0, 1000, DAY, 3 * DAY),
+      }),
+      weight: 4,
+    },
+    { arbitrary: fc.record({ kind: fc.constant('delete' as const), pick: fc.nat() }), weight: 1 },
+    { arbitrary: fc.record({ kind: fc.constant('reread' as const) }), weight: 1 },
+    {
+      arbitrary: fc.record({
+        kind: fc.constant('advance' as const),
+        ms: fc.oneof(fc.integer({ min: 0, max: 3_600_000 }), fc.integer({ min: 0, max: 40 * DAY })),
+      }),
+      weight: 4,
+    },
+  );
+  fc.assert(
+    fc.property(
+      fc.array(fc.array(op, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 25 }),
+      (polls) => {
+        let t = 0;
+        let nextId = 1;
+        let licenses: readonly LicenseRecord[] = [];
+        let look: MilestoneLook | undefined;
+        const producedLook = new Set<string>();
+        const producedFull = new Set<string>();
+        for (const [i, ops] of polls.entries()) {
+          for (const o of ops) {
+            if (o.kind === 'add') {
+              const c = o.claims;
+              const startsAt = c.startsAt === undefined ? undefined : t + c.startsAt;
+              const expires =
+                c.expires === undefined ? undefined : Math.max(t + c.expires, (startsAt ?? -Infinity) + DAY);
+              const id = nextId++;
+              licenses = [
+                ...licenses,
+                {
+                  ...license(id, {
+                    uuid: `00000000-0000-4000-8000-${String(id).padStart(12, '0')}`,
+                    // Before any instant the offsets reach: a key expires after it was created.
+                    createdAt: at(t - 45 * DAY).toISOString(),
+                    ...(startsAt !== undefined && { startsAt: at(startsAt).toISOString() }),
+                    ...(expires !== undefined && { expires: at(expires).toISOString() }),
+                    graceDays: c.graceDays,
+                    hardExpiration: c.hardExpiration,
+                  }),
+                  updatedAt: at(t - o.lag),
+                },
+              ];
+            } else if (o.kind === 'delete' && licenses.length > 0) {
+              const gone = o.pick % licenses.length;
+              licenses = licenses.filter((_, j) => j !== gone);
+            } else if (o.kind === 'reread') licenses = licenses.map((l) => ({ ...l }));
+            else if (o.kind === 'advance') t += o.ms;
+          }
+          const now = at(t);
+          const looked = lookForMilestones(look, licenses, SINCE, now);
+          const byLook: string[] = [];
+          if (looked) {
+            for (const k of keys(looked.due)) if (!producedLook.has(k)) byLook.push(k);
+            look = looked.look;
+          }
+          const byFull = keys(dueMilestones(licenses, SINCE, now)).filter((k) => !producedFull.has(k));
+          assert.deepEqual(byLook, byFull, `poll ${i} at ${now.toISOString()}`);
+          for (const k of byLook) producedLook.add(k);
+          for (const k of byFull) producedFull.add(k);
+        }
       },
     ),
     { numRuns: 500 },
