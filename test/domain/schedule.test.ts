@@ -161,15 +161,20 @@ test('nextMilestoneAt: the earliest startsAt, expiring milestone, expires or end
   assert.equal(nextMilestoneAt([license(3, {})], at(0)), null, 'no startsAt, never expires');
 });
 
-test('nextMilestoneAt: before it, dueMilestones answers as it does now (random licenses and instants)', () => {
-  // From 30 days before the licenses were added: their createdAt is 31 days before.
-  const instant = fc.integer({ min: -30, max: 80 }).map((d) => d * DAY + (d % 3) * 3_600_000);
-  const claims = fc.record({
+/** Random time claims, each instant from `instant` (milliseconds from some origin). */
+function timeClaims(instant: fc.Arbitrary<number>) {
+  return fc.record({
     startsAt: fc.option(instant, { nil: undefined }),
     expires: fc.option(instant, { nil: undefined }),
     graceDays: fc.constantFrom(0, 0, 3, 10),
     hardExpiration: fc.boolean(),
   });
+}
+
+test('nextMilestoneAt: before it, dueMilestones answers as it does now (random licenses and instants)', () => {
+  // From 30 days before the licenses were added: their createdAt is 31 days before.
+  const instant = fc.integer({ min: -30, max: 80 }).map((d) => d * DAY + (d % 3) * 3_600_000);
+  const claims = timeClaims(instant);
   fc.assert(
     fc.property(
       fc.array(fc.tuple(claims, fc.constantFrom('live', 'deleted', 'invalidated')), {
@@ -301,12 +306,7 @@ test('lookForMilestones: a license added before the last look (another clock) is
 test('lookForMilestones answers as dueMilestones at every poll (random adds, deletes and clock steps)', () => {
   // The clock only moves forward here: a full look each poll is the model.
   const offset = fc.integer({ min: -40, max: 60 }).map((d) => d * DAY + (d % 4) * 3_600_000);
-  const claims = fc.record({
-    startsAt: fc.option(offset, { nil: undefined }),
-    expires: fc.option(offset, { nil: undefined }),
-    graceDays: fc.constantFrom(0, 0, 3, 10),
-    hardExpiration: fc.boolean(),
-  });
+  const claims = timeClaims(offset);
   const op = fc.oneof(
     // Added at the clock or a little before it (another instance's clock).
     {
