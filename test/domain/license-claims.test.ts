@@ -532,7 +532,7 @@ describe('checkLicenseKeyLimits: the cost of one key is bounded', () => {
   test('a handler too deep to write out is LICENSE_KEY_TOO_LARGE, not a stack overflow', () => {
     let deep: Record<string, unknown> = {};
     for (let i = 0; i < 100_000; i++) deep = { d: deep };
-    // Up to Node 24, JSON.stringify overflows the stack on this; Node 26 writes it out (700 KB).
+    // Up to Node 24, JSON.stringify overflows the stack on this; Node 26 writes it out (600 KB).
     // Refused either way: by the overflow, or by the entry's size.
     let written: string | undefined;
     try {
