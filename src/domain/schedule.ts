@@ -167,24 +167,22 @@ export function lookForMilestones(
   now: Date,
 ): { due: DueMilestone[]; look: MilestoneLook } | undefined {
   const t = now.getTime();
-  const before = (at: Date | null): boolean => at === null || t < at.getTime();
-  if (last !== undefined && last.licenses === licenses && before(last.until)) return undefined;
-  const appended =
-    last !== undefined && t >= last.at.getTime() && before(last.until)
-      ? appendedAfter(last, licenses)
-      : undefined;
-  if (last === undefined || appended === undefined)
-    return {
-      due: dueMilestones(licenses, since, now),
-      look: { licenses, at: now, until: nextMilestoneAt(licenses, now) },
-    };
-  const standing = live(appended);
-  let everyone: LicenseRecord[] | undefined;
-  const due = milestonesOf(standing, () => (everyone ??= live(licenses)), since, now);
-  const next = nextMilestoneAt(standing, now);
-  const until =
-    last.until === null ? next : next === null || last.until.getTime() <= next.getTime() ? last.until : next;
-  return { due, look: { licenses, at: now, until } };
+  if (last !== undefined && (last.until === null || t < last.until.getTime())) {
+    if (last.licenses === licenses) return undefined;
+    const appended = t >= last.at.getTime() ? appendedAfter(last, licenses) : undefined;
+    if (appended !== undefined) {
+      const standing = live(appended);
+      let everyone: LicenseRecord[] | undefined;
+      const due = milestonesOf(standing, () => (everyone ??= live(licenses)), since, now);
+      const next = nextMilestoneAt(standing, now);
+      const until = next !== null && (last.until === null || next < last.until) ? next : last.until;
+      return { due, look: { licenses, at: now, until } };
+    }
+  }
+  return {
+    due: dueMilestones(licenses, since, now),
+    look: { licenses, at: now, until: nextMilestoneAt(licenses, now) },
+  };
 }
 
 /**

@@ -24,7 +24,7 @@ export class Scheduler {
   readonly #pollMs: number;
   #state: { since: Date; produced: Set<string> } | undefined;
   /** The last pass that finished: what it looked at, when, and the next instant anything falls due. */
-  #quiet: MilestoneLook | undefined;
+  #lastLook: MilestoneLook | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
@@ -62,7 +62,7 @@ export class Scheduler {
     const { since, produced } = this.#state;
     const now = this.#clock.now();
     const licenses = await this.#store.listLicenses();
-    const looked = lookForMilestones(this.#quiet, licenses, since, now);
+    const looked = lookForMilestones(this.#lastLook, licenses, since, now);
     if (looked === undefined) return;
     const due = looked.due.filter((m) => !produced.has(`${m.licenseId}:${m.key}`));
     if (due.length > 0) {
@@ -79,6 +79,6 @@ export class Scheduler {
       if (made.length > 0) this.#log.info({ produced: made }, 'time-based events produced');
     }
     // Only now: a pass that failed above is tried again at the next poll.
-    this.#quiet = looked.look;
+    this.#lastLook = looked.look;
   }
 }

@@ -9,7 +9,7 @@ import {
   nextMilestoneAt,
   type MilestoneLook,
 } from '../../src/domain/schedule.js';
-import { licenseRecord } from '../helpers/records.js';
+import { countingClaimReads, licenseRecord } from '../helpers/records.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 // licenseRecord's licenses were added at this instant.
@@ -223,16 +223,7 @@ test('nextMilestoneAt: before it, dueMilestones answers as it does now (random l
 
 /** `license` as added at `addedMs` (its `updatedAt`), counting how often a look reads its claims. */
 function addedAt(id: number, addedMs: number, claims: Record<string, unknown>) {
-  const record = { ...license(id, claims), updatedAt: at(addedMs) };
-  let reads = 0;
-  const watched: LicenseRecord = {
-    ...record,
-    get claims() {
-      reads++;
-      return record.claims;
-    },
-  };
-  return { license: watched, reads: () => reads };
+  return countingClaimReads({ ...license(id, claims), updatedAt: at(addedMs) });
 }
 
 test('lookForMilestones: licenses only added since the last look, and only those are looked at', () => {

@@ -19,3 +19,16 @@ export function licenseRecord(
     invalidated: state.invalidated ?? false,
   };
 }
+
+/** `record` with its claims counting how often they are read: a test sees what a rule looked at. */
+export function countingClaimReads(record: LicenseRecord): { license: LicenseRecord; reads: () => number } {
+  let reads = 0;
+  const license = {
+    ...record,
+    get claims() {
+      reads++;
+      return record.claims;
+    },
+  };
+  return { license, reads: () => reads };
+}

@@ -6,32 +6,22 @@ import { effectiveLicense, type LicenseRecord } from '../../src/domain/license.j
 import type { ReadView, Store } from '../../src/store/store.js';
 import type { ScheduledEvent } from '../../src/store/webhook-store.js';
 import { Scheduler } from '../../src/webhooks/scheduler.js';
-import { licenseRecord } from '../helpers/records.js';
+import { countingClaimReads, licenseRecord } from '../helpers/records.js';
 
 // licenseRecord's licenses were added at this instant.
 const ADDED = Date.parse('2026-01-01T00:00:00.000Z');
 const DAY = 24 * 60 * 60 * 1000;
 
 /** A license whose claims count how often a look reads them. */
-function watched(
-  id: number,
-  claims: Record<string, unknown>,
-): { license: LicenseRecord; reads: () => number } {
-  const record = licenseRecord(id, {
-    uuid: `00000000-0000-4000-8000-00000000000${id}`,
-    createdAt: '2025-12-01T00:00:00.000Z',
-    seats: 5,
-    ...claims,
-  });
-  let reads = 0;
-  const license = {
-    ...record,
-    get claims() {
-      reads++;
-      return record.claims;
-    },
-  };
-  return { license, reads: () => reads };
+function watched(id: number, claims: Record<string, unknown>) {
+  return countingClaimReads(
+    licenseRecord(id, {
+      uuid: `00000000-0000-4000-8000-00000000000${id}`,
+      createdAt: '2025-12-01T00:00:00.000Z',
+      seats: 5,
+      ...claims,
+    }),
+  );
 }
 
 /** The parts of a store the scheduler uses: the snapshot's live licenses and the scheduled events. */
