@@ -13,7 +13,7 @@ import { registerMetrics, RequestSeries } from './metrics.js';
 import { AuthFailureLimiter, type AuthFailureLimit } from './auth-failure-limiter.js';
 import { registerAuth } from './auth.js';
 import { RequestLogController, requestLoggerFactory } from './request-logger.js';
-import { observeAnswers, observeRequests } from './request-observer.js';
+import { AnswerLog, observeAnswers, observeRequests } from './request-observer.js';
 import { openapiOptions } from './openapi.js';
 import { handleError, sendProblem, toLicensorError } from './problem.js';
 import { adminRoutes } from './routes/admin-routes.js';
@@ -119,6 +119,8 @@ export const schemaCompilers: Required<CompilersFactory> = { buildValidator, bui
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const log = options.logger ?? pino({ level: 'silent' });
+  const requests = new RequestSeries();
+  const answers = new AnswerLog(requests, log);
   const app = Fastify({
     // Fastify gets no logger of its own: with one, it sets up response listeners and log checks on
     // every request (docs/performance.md#the-request-lifecycle). Requests still log through
@@ -138,9 +140,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     keepAliveTimeout: options.keepAliveTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS,
     // Errors the router raises before any route runs (a bad URL, an over-long parameter) are
-    // problems like any other, not Fastify's own bodies.
-    frameworkErrors: (error, _request, reply) => {
+    // problems like any other, not Fastify's own bodies. No hook runs for them, so they are
+    // counted and logged here (docs/deployment.md#logs); the router's request has no
+    // `clientAddress` (nor a forwarded address), only the connection's peer.
+    frameworkErrors: (error, request, reply) => {
+      const started = performance.now();
       void sendProblem(reply, toLicensorError(error));
+      const seconds = (performance.now() - started) / 1000;
+      answers.answered(request, reply.statusCode, seconds, request.socket.remoteAddress ?? 'unknown');
     },
     schemaController: { compilersFactory: schemaCompilers },
     // Route URLs are case-sensitive and exact; a trailing slash is the same route.
@@ -172,8 +179,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(swagger, openapiOptions(options.version ?? '0.0.0'));
   observeRequests(app);
   registerAudit(app, options.store, options.clock, log);
-  const requests = new RequestSeries();
-  observeAnswers(app, requests, log);
+  observeAnswers(app, answers);
   registerAuth(
     app,
     options.store,

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { RequestSeries } from './metrics.js';
 
@@ -30,24 +30,45 @@ export function observeRequests(app: FastifyInstance): void {
 }
 
 /**
- * Counts and logs each answer. Registered after the audit's hook, whose refusals it times and
- * whose `clientAddress` it logs (kept also when the client has reset its connection).
+ * Counts and logs answers: each request's through `observeAnswers`' hook, and through `answered`
+ * the answers the router gives before any hook runs (docs/deployment.md#logs).
  */
-export function observeAnswers(app: FastifyInstance, requests: RequestSeries, log: Logger): void {
-  app.addHook('onSend', (request, reply, payload, done) => {
-    const seconds = (performance.now() - request.startedAt) / 1000;
-    const status = reply.statusCode;
+export class AnswerLog {
+  readonly #requests: RequestSeries;
+  readonly #log: Logger;
+
+  constructor(requests: RequestSeries, log: Logger) {
+    this.#requests = requests;
+    this.#log = log;
+  }
+
+  /**
+   * One answer of `status`, `seconds` after the request started. `remoteAddress` is the address
+   * the audit names (`clientAddress`), which the router's own requests do not carry.
+   */
+  answered(request: FastifyRequest, status: number, seconds: number, remoteAddress: string): void {
     // The route pattern, never the raw URL: ids and junk paths must not explode the label set.
-    requests.observe(request.method, request.routeOptions.url ?? 'unmatched', status, seconds);
-    if (log.isLevelEnabled('info'))
+    this.#requests.observe(request.method, request.routeOptions.url ?? 'unmatched', status, seconds);
+    if (this.#log.isLevelEnabled('info'))
       request.log.info(
         {
-          req: { method: request.method, url: request.url, remoteAddress: request.clientAddress },
+          req: { method: request.method, url: request.url, remoteAddress },
           res: { statusCode: status },
           responseTime: seconds * 1000,
         },
         'request completed',
       );
+  }
+}
+
+/**
+ * Counts and logs each answer. Registered after the audit's hook, whose refusals it times and
+ * whose `clientAddress` it logs (kept also when the client has reset its connection).
+ */
+export function observeAnswers(app: FastifyInstance, answers: AnswerLog): void {
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const seconds = (performance.now() - request.startedAt) / 1000;
+    answers.answered(request, reply.statusCode, seconds, request.clientAddress);
     done(null, payload);
   });
 }

@@ -96,6 +96,24 @@ describe('request logs', () => {
     assert.ok(!JSON.stringify(lines).includes(ADMIN_TOKEN), 'the token is redacted');
   });
 
+  test('a URL the router cannot decode writes its access line too', async (t) => {
+    const { stream, lines } = logSink();
+    const app = await loggingApp(t, 'info', stream);
+    for (const url of ['/%zz', '/admin/license/%E0%A4%A?x=1']) {
+      const res = await app.inject({ url, headers: { 'x-request-id': `bad-${url.length}` } });
+      assert.equal(res.statusCode, 400);
+      assert.equal(res.json().code, 'VALIDATION_FAILED');
+      const mine = lines.filter((line) => line.reqId === `bad-${url.length}`);
+      assert.deepEqual(
+        mine.map((line) => [line.msg, line.req, line.res]),
+        [['request completed', { method: 'GET', url, remoteAddress: '127.0.0.1' }, { statusCode: 400 }]],
+        `lines of ${url}: ${JSON.stringify(lines)}`,
+      );
+      const took = mine[0]?.responseTime;
+      assert.ok(typeof took === 'number' && took >= 0 && took < 60_000, `responseTime ${String(took)}`);
+    }
+  });
+
   test("the server's logger redacts every secret path, whoever logs it", () => {
     const { stream, lines } = logSink();
     const log = serverLogger('info', stream);
@@ -197,10 +215,12 @@ describe('request metrics', () => {
         }),
       ),
       ...Array.from({ length: 3 }, (_, i) => h.app.inject({ method: 'GET', url: `/no/such/${i}` })),
+      // Answered by the router before any hook runs (frameworkErrors), and counted all the same.
+      ...Array.from({ length: 2 }, (_, i) => h.app.inject({ method: 'GET', url: `/admin/license/%zz${i}` })),
     ]);
     assert.deepEqual(
       results.map((r) => r.statusCode).sort(),
-      [...Array(n).fill(200), ...Array(7).fill(401), ...Array(3).fill(404)].sort(),
+      [...Array(n).fill(200), ...Array(7).fill(401), ...Array(3).fill(404), ...Array(2).fill(400)].sort(),
     );
     const text = (await h.request({ method: 'GET', url: '/metrics' })).body;
     const status = 'route="/admin/license/licenseStatus"';
@@ -210,6 +230,10 @@ describe('request metrics', () => {
     assert.equal(
       series(text, 'licensor_http_requests_total', 'method="GET",route="unmatched",status="404"'),
       3,
+    );
+    assert.equal(
+      series(text, 'licensor_http_requests_total', 'method="GET",route="unmatched",status="400"'),
+      2,
     );
     assert.doesNotMatch(text, /route="\/no\/such/);
 
