@@ -69,6 +69,17 @@ function uniqueApplicationName(): string {
   return `licensor_test_${randomBytes(6).toString('hex')}`;
 }
 
+/** How many of the named store's connections wait on a lock. */
+async function lockWaiters(applicationName: string): Promise<number> {
+  return withTestClient(async (c) => {
+    const { rows } = await c.query(
+      "SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+      [applicationName],
+    );
+    return rows.length;
+  });
+}
+
 async function terminateConnections(applicationName: string, onlyWaiting = false): Promise<number> {
   return withTestClient(async (c) => {
     const { rows } = await c.query<{ pid: number }>(
@@ -626,6 +637,38 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
           await store.ping();
         } finally {
           await store.close();
+        }
+      }));
+
+    it('close() answers the calls already waiting for a connection, then ends the pool', () =>
+      withSchema(async (schema) => {
+        // A connect timeout far longer than the test: a waiter the pool dropped at its end would
+        // fail only when it ran out, as "cannot be reached".
+        const applicationName = uniqueApplicationName();
+        const store = await openIn(schema, { poolMax: 1, connectTimeoutMs: 60_000, applicationName });
+        let closed: Promise<void> | undefined;
+        try {
+          const unlock = await lockTable(schema, 'licenses');
+          let calls: Promise<unknown>[] = [];
+          try {
+            // The pool's only connection waits on the lock; the two after it wait for the connection.
+            // Asked in this turn, they are queued by the time the first one waits on the lock.
+            calls = [store.listLicenses(), store.listLicenses(), store.ping()];
+            while ((await lockWaiters(applicationName)) === 0) await sleep(5);
+            closed = store.close();
+            // Asked after close(): refused at once, whatever the pool holds.
+            await assert.rejects(store.listLicenses(), /the database is closed/);
+          } finally {
+            await unlock();
+          }
+          const settled = await Promise.allSettled(calls);
+          assert.deepEqual(
+            settled.map((o) => (o.status === 'fulfilled' ? 'done' : String(o.reason))),
+            ['done', 'done', 'done'],
+          );
+          await closed;
+        } finally {
+          await (closed ?? store.close());
         }
       }));
   });

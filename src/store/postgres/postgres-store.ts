@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import type { PoolClient } from 'pg';
 import { auditEntry, type SnapshotPart, usageRaise } from '../../domain/changes.js';
@@ -314,11 +315,17 @@ export class PostgresStore extends ComposedStore implements Store {
 
   /**
    * Answers the batched changes already asked for (they commit as usual), then ends the listener
-   * and the pool after its connections are returned; idempotent.
+   * and the pool after its connections are returned; idempotent. The calls already waiting for a
+   * connection are served first: pg's pool, once ended, serves no waiter, which would then hang
+   * until its connect timeout and fail as "cannot be reached". No new waiter can come (every call
+   * after close() is refused), and each one waits at most the connect timeout, so this ends.
    */
   close(): Promise<void> {
     this.#closing ??= Promise.all(this.#batches.map((b) => b.drain()))
       .then(() => this.#coherence.close())
+      .then(async () => {
+        while (this.#pool.waitingCount > 0) await sleep(5);
+      })
       .then(() => this.#pool.end());
     return this.#closing;
   }
