@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
+import { fullFormats } from 'ajv-formats/dist/formats.js';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { LicensorError } from '../domain/errors.js';
@@ -80,8 +81,21 @@ const common = {
   strict: false,
   addUsedSchema: false,
 } as const;
-const strictAjv = addFormats.default(new Ajv({ ...common, coerceTypes: false }));
-const coercingAjv = addFormats.default(new Ajv({ ...common, coerceTypes: 'array' }));
+const strictAjv = withInstants(addFormats.default(new Ajv({ ...common, coerceTypes: false })));
+const coercingAjv = withInstants(addFormats.default(new Ajv({ ...common, coerceTypes: 'array' })));
+
+/**
+ * `date-time` as ajv-formats checks it (RFC 3339), and an instant JavaScript can represent: RFC 3339
+ * allows a leap second (`23:59:60Z`), which `Date` cannot hold, and which the stores' filters would
+ * then fail on with a 500. Refused as any other bad date-time (docs/errors.md).
+ */
+function withInstants(ajv: Ajv): Ajv {
+  const rfc3339 = fullFormats['date-time'] as { validate: (s: string) => boolean };
+  return ajv.addFormat('date-time', {
+    type: 'string',
+    validate: (s: string) => rfc3339.validate(s) && !Number.isNaN(Date.parse(s)),
+  });
+}
 const validators = new Map<string, Validator>();
 const serializers = new Map<string, Serializer>();
 

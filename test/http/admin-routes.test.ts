@@ -437,6 +437,25 @@ describe('GET /admin/audit', () => {
     );
   });
 
+  test('a time filter must be an instant: a leap second is 400 VALIDATION_FAILED, not a 500', async (t) => {
+    const h = await buildTestApp(t);
+    // RFC 3339 allows second 60 at 23:59 UTC; JavaScript's Date cannot hold it.
+    for (const query of [
+      'from=2026-06-30T23:59:60Z',
+      'to=9999-12-31T23:59:60Z',
+      'from=2026-07-01T01:59:60%2B02:00',
+      'to=2026-06-30T23:59:60.5Z',
+    ]) {
+      const res = await h.request({ method: 'GET', url: `/admin/audit?${query}` });
+      expectProblem(res, 400, 'VALIDATION_FAILED', query);
+      assert.match(res.json().detail, /must match format "date-time"/, query);
+    }
+    for (const query of ['from=2026-06-30T23:59:59.999Z', 'to=2026-07-01T01:59:59%2B02:00']) {
+      const res = await h.request({ method: 'GET', url: `/admin/audit?${query}` });
+      assert.equal(res.statusCode, 200, `${query}: ${res.body}`);
+    }
+  });
+
   test('bad paging is 400 INVALID_PAGE, an unknown parameter VALIDATION_FAILED', async (t) => {
     const h = await buildTestApp(t);
     for (const query of ['?size=0', '?size=1001', '?offset=-1', '?verb=x']) {
