@@ -123,6 +123,15 @@ const buildSerializer: SerializerFactory = (externalSchemas, options) => {
   return (route) => memo(serializers, `${prefix}\n${JSON.stringify(route.schema)}`, () => compile(route));
 };
 
+function isValidJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The app's schema compilers (exported for their tests). */
 export const schemaCompilers: Required<CompilersFactory> = { buildValidator, buildSerializer };
 
@@ -179,8 +188,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text === '') done(null, undefined);
-    else void parseJson(request, text, done);
+    else
+      void parseJson(request, text, (err, parsed) => {
+        // Fastify's parser refuses a `__proto__` or `constructor.prototype` key with the words it
+        // uses for JSON that does not parse; say which it was (docs/errors.md#how-inputs-are-read).
+        if (err && isValidJson(text))
+          done(
+            new LicensorError(
+              'MALFORMED_JSON',
+              'the body has a "__proto__" or "constructor" key holding "prototype", which is refused',
+            ),
+            undefined,
+          );
+        else done(err, parsed);
+      });
   });
+  // Every body is JSON: without its parser text/plain is 415 like any other type, not a string
+  // that a route without a body ignores and one with a body calls "not an object".
+  app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) =>

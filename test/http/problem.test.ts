@@ -125,6 +125,28 @@ describe('error mapping', () => {
         415,
         'UNSUPPORTED_MEDIA_TYPE',
       ],
+      // Text is not read as a string: JSON in it is not taken, and a route without a body does
+      // not ignore it.
+      [
+        {
+          method: 'POST',
+          url: '/admin/users',
+          payload: '{"userid":"t1","iamid":"okta"}',
+          headers: { 'content-type': 'text/plain' },
+        },
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      ],
+      [
+        {
+          method: 'POST',
+          url: '/admin/users/1/activity',
+          payload: 'hello',
+          headers: { 'content-type': 'text/plain; charset=utf-8' },
+        },
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      ],
       [
         { method: 'POST', url: '/admin/users', payload: { userid: 'x'.repeat(3000) } },
         413,
@@ -141,5 +163,18 @@ describe('error mapping', () => {
       const res = await h.request(request as Parameters<typeof h.request>[0]);
       assert.deepEqual([res.statusCode, res.json().code], [status, code], `${request.method} ${request.url}`);
     }
+    // A poisoning key is named as such; JSON that does not parse is not.
+    for (const payload of ['{"__proto__":{"x":1}}', '{"a":{"constructor":{"prototype":{"x":1}}}}']) {
+      const res = await h.request({ method: 'POST', url: '/admin/users', payload, headers: json });
+      assert.equal(res.json().code, 'MALFORMED_JSON', payload);
+      assert.match(res.json().detail, /"__proto__" or "constructor" key/, payload);
+    }
+    const broken = await h.request({ method: 'POST', url: '/admin/users', payload: '{"a":', headers: json });
+    assert.doesNotMatch(broken.json().detail, /__proto__/);
+    assert.equal(
+      (await h.request({ method: 'GET', url: '/admin/users' })).json().total,
+      0,
+      'nothing created',
+    );
   });
 });
