@@ -4,7 +4,7 @@ import { LicensorError } from '../domain/errors.js';
 import { grants, type Permission } from '../domain/permissions.js';
 import type { Store, TokenRecord } from '../store/store.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
-import { documentPageErrors } from './paging.js';
+import { documentPageErrors, strictQueryIntegers } from './paging.js';
 
 /** Who may call a route. Every route declares one; a route without is refused at startup. */
 export type Access = 'public' | 'token' | Permission;
@@ -96,6 +96,7 @@ export function registerAuth(app: FastifyInstance, store: Store, limiter?: AuthF
   });
   // This is the hook that sees every route as it is added, before its schema is compiled.
   app.addHook('onRoute', documentPageErrors);
+  app.addHook('onRoute', strictQueryIntegers);
   const hashes = new SecretHashes();
   // Decides a request once its token is known. The token is looked up first: a valid token is
   // served whatever its address has done (one bad script behind a shared proxy address must not

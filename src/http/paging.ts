@@ -1,5 +1,5 @@
-import type { RouteOptions } from 'fastify';
-import { ERROR_STATUS, type ErrorCode } from '../domain/errors.js';
+import type { preValidationHookHandler, RouteOptions } from 'fastify';
+import { ERROR_STATUS, LicensorError, type ErrorCode } from '../domain/errors.js';
 import { PAGE_PARAMETERS, PROBLEM_CONTENT_TYPE } from './problem.js';
 import { problemResponses } from './problem-responses.js';
 
@@ -24,4 +24,40 @@ export function documentPageErrors(route: RouteOptions): void {
   const codes = Object.keys(listed ?? {}).filter((code): code is ErrorCode => code in ERROR_STATUS);
   if (PAGE_ERRORS.every((code) => codes.includes(code))) return;
   schema.response = { ...responses, [status]: problemResponses(...codes, ...PAGE_ERRORS)[status] };
+}
+
+/** A whole number as query text: decimal digits without a leading zero, a minus the only sign. */
+const WHOLE_NUMBER = /^(?:0|-?[1-9][0-9]*)$/;
+
+/**
+ * Makes every integer in a route's query string a whole number written in decimal digits. The
+ * query's validator coerces text to numbers as JavaScript's Number() does, so it took `0x10`, `1e3`,
+ * `+1`, `007`, `1.0` and a blank as numbers (docs/errors.md#how-inputs-are-read). Checked on the
+ * text before that, in a preValidation hook added only to the routes with such a parameter, so no
+ * other route pays for it. Refused as the validator refuses the parameter: INVALID_PAGE for `offset`
+ * and `size`, VALIDATION_FAILED for the others. An onRoute hook.
+ */
+export function strictQueryIntegers(route: RouteOptions): void {
+  const query = route.schema?.querystring as { properties?: Record<string, { type?: unknown }> } | undefined;
+  const names = Object.entries(query?.properties ?? {})
+    .filter(([, property]) => property.type === 'integer')
+    .map(([name]) => name);
+  if (names.length === 0) return;
+  const check: preValidationHookHandler = (request, _reply, done) => {
+    const values = request.query as Record<string, unknown>;
+    for (const name of names) {
+      const value = values[name];
+      if (value === undefined) continue;
+      // A repeated parameter is a list: each must be a number; the validator then refuses the list.
+      if ([value].flat().some((text) => typeof text !== 'string' || !WHOLE_NUMBER.test(text))) {
+        const code = (PAGE_PARAMETERS as readonly string[]).includes(name)
+          ? 'INVALID_PAGE'
+          : 'VALIDATION_FAILED';
+        done(new LicensorError(code, `querystring/${name} must be a whole number in decimal digits`));
+        return;
+      }
+    }
+    done();
+  };
+  route.preValidation = [...[route.preValidation ?? []].flat(), check];
 }

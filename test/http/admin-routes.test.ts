@@ -458,13 +458,28 @@ describe('GET /admin/audit', () => {
 
   test('bad paging is 400 INVALID_PAGE, an unknown parameter VALIDATION_FAILED', async (t) => {
     const h = await buildTestApp(t);
-    for (const query of ['?size=0', '?size=1001', '?offset=-1', '?verb=x']) {
+    // Whole numbers in decimal digits only: the query's validator alone took each of the last
+    // nine as a number (0x10 as 16, a blank as 0).
+    const lenient = ['0x10', '0b1', '0o7', '1e3', '%20', '%09', '1%0A', '%2B1', '007', '1.0', '-0', ''];
+    for (const query of [
+      '?size=0',
+      '?size=1001',
+      '?offset=-1',
+      '?verb=x',
+      ...lenient.map((text) => `?offset=${text}`),
+      ...lenient.map((text) => `?size=${text}`),
+      '?offset=1&offset=0x1',
+    ]) {
       expectProblem(
         await h.request({ method: 'GET', url: `/admin/audit${query}` }),
         400,
         query === '?verb=x' ? 'VALIDATION_FAILED' : 'INVALID_PAGE',
         query,
       );
+    }
+    for (const query of ['?offset=0&size=1000', '?offset=10&size=1', '?size=25']) {
+      const res = await h.request({ method: 'GET', url: `/admin/audit${query}` });
+      assert.equal(res.statusCode, 200, `${query}: ${res.body}`);
     }
   });
 });
