@@ -16,6 +16,9 @@ export const PROBLEM_CODES = [
   'UNSUPPORTED_MEDIA_TYPE',
   'ROUTE_NOT_FOUND',
   'METHOD_NOT_ALLOWED',
+  'MALFORMED_REQUEST',
+  'REQUEST_TIMEOUT',
+  'HEADERS_TOO_LARGE',
 
   // License keys: each way a key can be refused has its own code
   'MALFORMED_LICENSE_KEY',

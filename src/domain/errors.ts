@@ -14,6 +14,10 @@ export const ERROR_STATUS = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   ROUTE_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  // Node's HTTP parser, before any route (http/problem.ts, answerClientError)
+  MALFORMED_REQUEST: 400,
+  REQUEST_TIMEOUT: 408,
+  HEADERS_TOO_LARGE: 431,
 
   // License keys: each way a key can be refused has its own code
   MALFORMED_LICENSE_KEY: 400,

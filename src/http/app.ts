@@ -16,7 +16,7 @@ import { registerAuth } from './auth.js';
 import { RequestLogController, requestLoggerFactory } from './request-logger.js';
 import { AnswerLog, observeAnswers, observeRequests } from './request-observer.js';
 import { openapiOptions } from './openapi.js';
-import { handleError, sendProblem, toLicensorError } from './problem.js';
+import { answerClientError, handleError, sendProblem, toLicensorError } from './problem.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { consoleRoutes } from './routes/console-routes.js';
 import { hostRoutes } from './routes/host-routes.js';
@@ -166,6 +166,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // problems like any other, not Fastify's own bodies. No hook runs for them, so they are
     // counted and logged here (docs/deployment.md#logs); the router's request has no
     // `clientAddress` (nor a forwarded address), only the connection's peer.
+    // Requests Node's HTTP parser refuses before Fastify sees them, answered as problems too.
+    clientErrorHandler: answerClientError,
     frameworkErrors: (error, request, reply) => {
       const started = performance.now();
       void sendProblem(reply, toLicensorError(error));

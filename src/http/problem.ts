@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { isLicensorError, LicensorError, type ErrorCode } from '../domain/errors.js';
+import { ERROR_STATUS, isLicensorError, LicensorError, type ErrorCode } from '../domain/errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -101,4 +102,34 @@ export function handleError(err: unknown, request: FastifyRequest, reply: Fastif
     : toLicensorError(err);
   if (error.status >= 500) request.log.error({ err }, 'request failed');
   return sendProblem(reply, error);
+}
+
+/** What each error of Node's HTTP parser is answered with; anything else is MALFORMED_REQUEST. */
+const CLIENT_ERRORS: Record<string, [ErrorCode, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: ['REQUEST_TIMEOUT', "the request's headers and body did not arrive in time"],
+  HPE_HEADER_OVERFLOW: ['HEADERS_TOO_LARGE', "the request's headers are larger than the server takes"],
+};
+
+/**
+ * Fastify's `clientErrorHandler`: a request Node's HTTP parser refuses (a bad request line, header
+ * or chunk, headers over the limit, a request not received in time) never reaches a route, and
+ * Fastify's own answer is a bare JSON body without a code. This answers a problem like any other
+ * (docs/errors.md), without a request id (there is no request), and closes the connection, as
+ * Node and Fastify do: what follows on it cannot be read. A connection already gone gets nothing.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [code, detail] = CLIENT_ERRORS[err.code ?? ''] ?? [
+    'MALFORMED_REQUEST',
+    'the request is not well-formed HTTP/1.1',
+  ];
+  const status = ERROR_STATUS[code];
+  const title = STATUS_CODES[status] ?? 'Error';
+  const body = JSON.stringify({ type: `urn:licensor:problem:${code}`, title, status, detail, code });
+  if (socket.writable)
+    socket.write(
+      `HTTP/1.1 ${status} ${title}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  socket.destroy(err);
 }

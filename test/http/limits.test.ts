@@ -23,6 +23,14 @@ function raw(
   });
 }
 
+/** The problem a raw answer carries: its status line, content type and code. */
+function rawProblem(text: string): { status: number; type: string | undefined; code: unknown } {
+  const [head = '', body = ''] = text.split('\r\n\r\n');
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]);
+  const type = /^content-type: (.*)$/im.exec(head)?.[1];
+  return { status, type, code: (JSON.parse(body) as { code?: unknown }).code };
+}
+
 describe('limits', () => {
   test('a body over the limit is 413; a page over 1000 is 400 INVALID_PAGE; a path parameter over 100 characters is 414', async (t) => {
     const h = await buildTestApp(t, { bodyLimitBytes: 2048 });
@@ -61,7 +69,45 @@ describe('limits', () => {
       port,
       `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(17 * 1024)}\r\n\r\n`,
     );
-    assert.match(res.text, /^HTTP\/1\.1 431/);
+    assert.deepEqual(rawProblem(res.text), {
+      status: 431,
+      type: 'application/problem+json',
+      code: 'HEADERS_TOO_LARGE',
+    });
+  });
+
+  test('a request that is not HTTP/1.1 is a 400 MALFORMED_REQUEST problem, and the connection closed', async (t) => {
+    const h = await buildTestApp(t);
+    await h.app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (h.app.server.address() as { port: number }).port;
+    const post = (headers: string, body: string): string =>
+      `POST /admin/users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\n${headers}\r\n\r\n${body}`;
+    for (const [what, data] of [
+      ['a request line that is not one', 'HELLO\r\n\r\n'],
+      ['a header name with a space', 'GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n'],
+      ['a target without a slash', 'GET healthz HTTP/1.1\r\nHost: x\r\n\r\n'],
+      ['a length that is not a number', post('Content-Type: application/json\r\nContent-Length: abc', '{}')],
+      [
+        'both Content-Length and Transfer-Encoding',
+        post(
+          'Content-Type: application/json\r\nContent-Length: 2\r\nTransfer-Encoding: chunked',
+          '2\r\n{}\r\n0\r\n\r\n',
+        ),
+      ],
+      [
+        'a chunk size that is not hex',
+        post('Content-Type: application/json\r\nTransfer-Encoding: chunked', 'zz\r\n{}\r\n0\r\n\r\n'),
+      ],
+    ] as const) {
+      const res = await raw(port, data);
+      assert.deepEqual(
+        rawProblem(res.text),
+        { status: 400, type: 'application/problem+json', code: 'MALFORMED_REQUEST' },
+        `${what}: ${res.text}`,
+      );
+    }
+    // Nothing was created by any of them, and the server still answers.
+    assert.equal((await h.request({ method: 'GET', url: '/admin/users' })).json().total, 0);
   });
 
   test('a request that does not arrive in time is cut with 408; an idle keep-alive connection is closed', async (t) => {
@@ -73,7 +119,11 @@ describe('limits', () => {
       port,
       `POST /admin/users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{`,
     );
-    assert.match(slow.text, /^HTTP\/1\.1 408/);
+    assert.deepEqual(rawProblem(slow.text), {
+      status: 408,
+      type: 'application/problem+json',
+      code: 'REQUEST_TIMEOUT',
+    });
     assert.ok(slow.closedAfterMs < 3000, `closed after ${Math.round(slow.closedAfterMs)} ms`);
     // A complete request, then silence: the server closes the idle connection.
     const idle = await raw(port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
