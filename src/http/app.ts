@@ -16,7 +16,13 @@ import { registerAuth } from './auth.js';
 import { RequestLogController, requestLoggerFactory } from './request-logger.js';
 import { AnswerLog, observeAnswers, observeRequests } from './request-observer.js';
 import { openapiOptions } from './openapi.js';
-import { answerClientError, handleError, sendProblem, toLicensorError } from './problem.js';
+import {
+  answerClientError,
+  describeValidation,
+  handleError,
+  sendProblem,
+  toLicensorError,
+} from './problem.js';
 import { adminRoutes } from './routes/admin-routes.js';
 import { consoleRoutes } from './routes/console-routes.js';
 import { hostRoutes } from './routes/host-routes.js';
@@ -168,6 +174,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // `clientAddress` (nor a forwarded address), only the connection's peer.
     // Requests Node's HTTP parser refuses before Fastify sees them, answered as problems too.
     clientErrorHandler: answerClientError,
+    schemaErrorFormatter: describeValidation,
     frameworkErrors: (error, request, reply) => {
       const started = performance.now();
       void sendProblem(reply, toLicensorError(error));

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { ERROR_STATUS, isLicensorError, LicensorError, type ErrorCode } from '../domain/errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -132,4 +132,40 @@ export function answerClientError(err: Error & { code?: string }, socket: Socket
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   socket.destroy(err);
+}
+
+/**
+ * Fastify's `schemaErrorFormatter`: the message of a failed validation, as Fastify writes it
+ * ("body/name must be string"), except for a value that must be one of several (a union of
+ * constants, with or without null), where Ajv reports each alternative and then the union
+ * ("must be equal to constant" twice, then "must match a schema in anyOf") without naming any:
+ * that is said once, naming them ("body/userType must be "dataConsumer" or "policyOwner"",
+ * "body/userCap must be an integer or null").
+ * Each message is given once.
+ */
+export function describeValidation(errors: FastifySchemaValidationError[], dataVar: string): Error {
+  const union = errors.find((e) => e.keyword === 'anyOf');
+  const alternatives = errors.filter((e) => e !== union);
+  if (
+    union !== undefined &&
+    alternatives.length > 0 &&
+    alternatives.every(
+      (e) => e.instancePath === union.instancePath && (e.keyword === 'const' || e.keyword === 'type'),
+    )
+  ) {
+    const allowed = alternatives.map((e) =>
+      e.keyword === 'const' ? JSON.stringify(e.params.allowedValue) : article(String(e.params.type)),
+    );
+    const last = allowed.pop();
+    const listed = allowed.length === 0 ? last : `${allowed.join(', ')} or ${String(last)}`;
+    return new Error(`${dataVar}${union.instancePath} must be ${String(listed)}`);
+  }
+  const messages = errors.map((e) => `${dataVar}${e.instancePath} ${e.message ?? 'is not valid'}`);
+  return new Error([...new Set(messages)].join(', '));
+}
+
+/** A JSON type named as a value of it: "an integer", "a string", "null". */
+function article(type: string): string {
+  if (type === 'null') return 'null';
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
 }

@@ -101,6 +101,51 @@ describe('error mapping', () => {
     }
   });
 
+  test('a value that must be one of several is told which, once', async (t) => {
+    const h = await buildTestApp(t);
+    await h.request({ method: 'POST', url: '/admin/users', payload: { userid: 'a', iamid: 'b' } });
+    const cases: [string, string, unknown, string][] = [
+      [
+        'PATCH',
+        '/admin/users/1',
+        { userType: 'bad' },
+        'body/userType must be "dataConsumer" or "policyOwner"',
+      ],
+      [
+        'PUT',
+        '/admin/settings/seats',
+        { userCap: null, whenFull: 'x' },
+        'body/whenFull must be "refuse" or "queue"',
+      ],
+      [
+        'PUT',
+        '/admin/settings/seats',
+        { userCap: 'x', whenFull: 'refuse' },
+        'body/userCap must be an integer or null',
+      ],
+      ['GET', '/admin/audit?outcome=x', undefined, 'querystring/outcome must be "success" or "refused"'],
+      [
+        'POST',
+        '/admin/tokens',
+        { name: 'x', permissions: ['NOPE'] },
+        'body/permissions/0 must be "APPLICATION_ADMIN" or "USER_ADMIN"',
+      ],
+      // Anything else is worded as Fastify words it.
+      ['GET', '/admin/users?active=maybe', undefined, 'querystring/active must be boolean'],
+      ['POST', '/admin/users', { userid: 7, iamid: 'b' }, 'body/userid must be string'],
+    ];
+    for (const [method, url, payload, detail] of cases) {
+      const res = await h.request({ method, url, ...(payload !== undefined && { payload }) } as Parameters<
+        typeof h.request
+      >[0]);
+      assert.deepEqual(
+        [res.statusCode, res.json().code, res.json().detail],
+        [400, 'VALIDATION_FAILED', detail],
+        url,
+      );
+    }
+  });
+
   test("Fastify's client errors over HTTP keep sensible codes", async (t) => {
     const h = await buildTestApp(t, { bodyLimitBytes: 2048 });
     const json = { 'content-type': 'application/json' };
