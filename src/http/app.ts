@@ -179,7 +179,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       const started = performance.now();
       void sendProblem(reply, toLicensorError(error));
       const seconds = (performance.now() - started) / 1000;
-      answers.answered(request, reply.statusCode, seconds, request.socket.remoteAddress ?? 'unknown');
+      answers.answered(request, reply.statusCode, seconds, () => request.socket.remoteAddress ?? 'unknown');
     },
     schemaController: { compilersFactory: schemaCompilers },
     // Route URLs are case-sensitive and exact; a trailing slash is the same route.

@@ -141,7 +141,6 @@ export function answerClientError(err: Error & { code?: string }, socket: Socket
  * ("must be equal to constant" twice, then "must match a schema in anyOf") without naming any:
  * that is said once, naming them ("body/userType must be "dataConsumer" or "policyOwner"",
  * "body/userCap must be an integer or null").
- * Each message is given once.
  */
 export function describeValidation(errors: FastifySchemaValidationError[], dataVar: string): Error {
   const union = errors.find((e) => e.keyword === 'anyOf');
@@ -153,15 +152,25 @@ export function describeValidation(errors: FastifySchemaValidationError[], dataV
       (e) => e.instancePath === union.instancePath && (e.keyword === 'const' || e.keyword === 'type'),
     )
   ) {
-    const allowed = alternatives.map((e) =>
-      e.keyword === 'const' ? JSON.stringify(e.params.allowedValue) : article(String(e.params.type)),
+    // A constant's alternative is its type and its value ({type: 'string', const: 'a'}): a value
+    // of another type fails both, and the constant names the alternative.
+    const named = alternatives.filter(
+      (e, i) => !(e.keyword === 'type' && alternatives[i + 1]?.keyword === 'const'),
     );
+    const allowed = [
+      ...new Set(
+        named.map((e) =>
+          e.keyword === 'const' ? JSON.stringify(e.params.allowedValue) : article(String(e.params.type)),
+        ),
+      ),
+    ];
     const last = allowed.pop();
     const listed = allowed.length === 0 ? last : `${allowed.join(', ')} or ${String(last)}`;
     return new Error(`${dataVar}${union.instancePath} must be ${String(listed)}`);
   }
-  const messages = errors.map((e) => `${dataVar}${e.instancePath} ${e.message ?? 'is not valid'}`);
-  return new Error([...new Set(messages)].join(', '));
+  return new Error(
+    errors.map((e) => `${dataVar}${e.instancePath} ${e.message ?? 'is not valid'}`).join(', '),
+  );
 }
 
 /** A JSON type named as a value of it: "an integer", "a string", "null". */

@@ -43,16 +43,17 @@ export class AnswerLog {
   }
 
   /**
-   * One answer of `status`, `seconds` after the request started. `remoteAddress` is the address
-   * the audit names (`clientAddress`), which the router's own requests do not carry.
+   * One answer of `status`, `seconds` after the request started. `remoteAddress` gives the address
+   * the audit names (`clientAddress`, which the router's own requests do not carry), asked only
+   * when the line is written: behind a trusted proxy it parses `X-Forwarded-For`.
    */
-  answered(request: FastifyRequest, status: number, seconds: number, remoteAddress: string): void {
+  answered(request: FastifyRequest, status: number, seconds: number, remoteAddress: () => string): void {
     // The route pattern, never the raw URL: ids and junk paths must not explode the label set.
     this.#requests.observe(request.method, request.routeOptions.url ?? 'unmatched', status, seconds);
     if (this.#log.isLevelEnabled('info'))
       request.log.info(
         {
-          req: { method: request.method, url: request.url, remoteAddress },
+          req: { method: request.method, url: request.url, remoteAddress: remoteAddress() },
           res: { statusCode: status },
           responseTime: seconds * 1000,
         },
@@ -68,7 +69,7 @@ export class AnswerLog {
 export function observeAnswers(app: FastifyInstance, answers: AnswerLog): void {
   app.addHook('onSend', (request, reply, payload, done) => {
     const seconds = (performance.now() - request.startedAt) / 1000;
-    answers.answered(request, reply.statusCode, seconds, request.clientAddress);
+    answers.answered(request, reply.statusCode, seconds, () => request.clientAddress);
     done(null, payload);
   });
 }

@@ -28,6 +28,8 @@ function rawProblem(text: string): { status: number; type: string | undefined; c
   const [head = '', body = ''] = text.split('\r\n\r\n');
   const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]);
   const type = /^content-type: (.*)$/im.exec(head)?.[1];
+  // The connection is closed after it, and the answer says so.
+  assert.match(head, /^connection: close$/im, head);
   return { status, type, code: (JSON.parse(body) as { code?: unknown }).code };
 }
 

@@ -124,6 +124,26 @@ describe('error mapping', () => {
         'body/userCap must be an integer or null',
       ],
       ['GET', '/admin/audit?outcome=x', undefined, 'querystring/outcome must be "success" or "refused"'],
+      // A value of another type fails each constant's type as well as its value: still said once.
+      ['PATCH', '/admin/users/1', { userType: 5 }, 'body/userType must be "dataConsumer" or "policyOwner"'],
+      [
+        'PATCH',
+        '/admin/users/1',
+        { userType: null },
+        'body/userType must be "dataConsumer" or "policyOwner"',
+      ],
+      [
+        'PUT',
+        '/admin/settings/seats',
+        { userCap: null, whenFull: 3 },
+        'body/whenFull must be "refuse" or "queue"',
+      ],
+      [
+        'GET',
+        '/admin/audit?outcome=success&outcome=refused',
+        undefined,
+        'querystring/outcome must be "success" or "refused"',
+      ],
       [
         'POST',
         '/admin/tokens',

@@ -69,6 +69,16 @@ function uniqueApplicationName(): string {
   return `licensor_test_${randomBytes(6).toString('hex')}`;
 }
 
+/** How many connections the named store has open. */
+async function storeConnections(applicationName: string): Promise<number> {
+  return withTestClient(async (c) => {
+    const { rows } = await c.query('SELECT 1 FROM pg_stat_activity WHERE application_name = $1', [
+      applicationName,
+    ]);
+    return rows.length;
+  });
+}
+
 /** How many of the named store's connections wait on a lock. */
 async function lockWaiters(applicationName: string): Promise<number> {
   return withTestClient(async (c) => {
@@ -643,7 +653,7 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
     it('close() answers the calls already waiting for a connection, then ends the pool', () =>
       withSchema(async (schema) => {
         // A connect timeout far longer than the test: a waiter the pool dropped at its end would
-        // fail only when it ran out, as "cannot be reached".
+        // wait for it, and pg's timer does not keep the process alive.
         const applicationName = uniqueApplicationName();
         const store = await openIn(schema, { poolMax: 1, connectTimeoutMs: 60_000, applicationName });
         let closed: Promise<void> | undefined;
@@ -658,12 +668,22 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
             closed = store.close();
             // Asked after close(): refused at once, whatever the pool holds.
             await assert.rejects(store.listLicenses(), /the database is closed/);
+            // The lock is held until close() is past its listener (the store's only other
+            // connection), the last thing it waits for before the pool: ended now, the pool would
+            // drop the two waiters while the first call still holds the connection.
+            while ((await storeConnections(applicationName)) > 1) await sleep(5);
+            await sleep(100);
           } finally {
             await unlock();
           }
-          const settled = await Promise.allSettled(calls);
+          const settled = await Promise.race([
+            Promise.allSettled(calls),
+            sleep(10_000).then(() => 'still waiting after 10 s' as const),
+          ]);
           assert.deepEqual(
-            settled.map((o) => (o.status === 'fulfilled' ? 'done' : String(o.reason))),
+            typeof settled === 'string'
+              ? settled
+              : settled.map((o) => (o.status === 'fulfilled' ? 'done' : String(o.reason))),
             ['done', 'done', 'done'],
           );
           await closed;

@@ -317,8 +317,10 @@ export class PostgresStore extends ComposedStore implements Store {
    * Answers the batched changes already asked for (they commit as usual), then ends the listener
    * and the pool after its connections are returned; idempotent. The calls already waiting for a
    * connection are served first: pg's pool, once ended, serves no waiter, which would then hang
-   * until its connect timeout and fail as "cannot be reached". No new waiter can come (every call
-   * after close() is refused), and each one waits at most the connect timeout, so this ends.
+   * until its connect timeout and fail as "cannot be reached". Each waiter waits at most the connect
+   * timeout. The store's calls after close() are refused, so only the calls already under way and
+   * the webhook store (which the server stops before it closes the store) can still add waiters:
+   * once they stop, so does this (docs/deployment.md#shutdown).
    */
   close(): Promise<void> {
     this.#closing ??= Promise.all(this.#batches.map((b) => b.drain()))
