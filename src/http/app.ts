@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { pino, type Logger } from 'pino';
 import { LicensorError } from '../domain/errors.js';
 import { InstanceSigner } from '../keys/instance-signer.js';
+import { findDuplicateMember } from '../keys/strict-json.js';
 import type { AppContext } from './app-context.js';
 import { registerAudit } from './audit.js';
 import { registerMetrics, RequestSeries } from './metrics.js';
@@ -209,7 +210,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
             ),
             undefined,
           );
-        else done(err, parsed);
+        else if (err) done(err, undefined);
+        else {
+          // JSON.parse keeps the last of two members of one name, other parsers (a proxy's, a
+          // WAF's) the first: a body that says two things is refused, not guessed at.
+          const twice = findDuplicateMember(text);
+          if (twice === undefined) done(null, parsed);
+          else
+            done(
+              new LicensorError('MALFORMED_JSON', `the body has the member "${twice}" twice in one object`),
+              undefined,
+            );
+        }
       });
   });
   // Every body is JSON: without its parser text/plain is 415 like any other type, not a string

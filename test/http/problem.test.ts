@@ -234,6 +234,23 @@ describe('error mapping', () => {
       assert.equal(res.json().code, 'MALFORMED_JSON', payload);
       assert.match(res.json().detail, /"__proto__" or "constructor" key/, payload);
     }
+    // A member named twice in one object is refused, at any depth; the same name in two objects is not.
+    for (const payload of [
+      '{"userid":"a","iamid":"b","userid":"c"}',
+      '{"name":"n","permissions":["USER_ADMIN"],"name":"m"}',
+      '{"userid":"a","iamid":"b","x":{"k":1,"k":2}}',
+    ]) {
+      const res = await h.request({ method: 'POST', url: '/admin/users', payload, headers: json });
+      assert.deepEqual([res.statusCode, res.json().code], [400, 'MALFORMED_JSON'], payload);
+      assert.match(res.json().detail, /twice in one object/, payload);
+    }
+    const nested = await h.request({
+      method: 'PUT',
+      url: '/admin/settings/seats',
+      payload: '{"userCap":null,"whenFull":"refuse","x":[{"a":1},{"a":2}]}',
+      headers: json,
+    });
+    assert.doesNotMatch(nested.json().detail ?? '', /twice/, 'the same name in two objects is no duplicate');
     const broken = await h.request({ method: 'POST', url: '/admin/users', payload: '{"a":', headers: json });
     assert.doesNotMatch(broken.json().detail, /__proto__/);
     assert.equal(
