@@ -17,7 +17,12 @@ export const ATTEMPT_TIMEOUT_MS = 10_000;
 
 export const MAX_WEBHOOK_URL_LENGTH = 2048;
 
-/** Only http: and https: URLs without credentials; refused with INVALID_WEBHOOK_URL. */
+/**
+ * Only http: and https: URLs without credentials or a fragment (an empty `#` included), at most
+ * MAX_WEBHOOK_URL_LENGTH characters as stored: normalising percent-encodes what is not ASCII, so a
+ * URL within the limit as sent can be six times longer stored (docs/webhooks.md). Refused with
+ * INVALID_WEBHOOK_URL.
+ */
 export function checkWebhookUrl(raw: string): string {
   let url: URL;
   try {
@@ -25,14 +30,19 @@ export function checkWebhookUrl(raw: string): string {
   } catch {
     throw new LicensorError('INVALID_WEBHOOK_URL', 'url is not an absolute URL');
   }
-  if (raw.length > MAX_WEBHOOK_URL_LENGTH)
-    throw new LicensorError('INVALID_WEBHOOK_URL', `url is longer than ${MAX_WEBHOOK_URL_LENGTH} characters`);
+  const href = url.toString();
+  if (raw.length > MAX_WEBHOOK_URL_LENGTH || href.length > MAX_WEBHOOK_URL_LENGTH)
+    throw new LicensorError(
+      'INVALID_WEBHOOK_URL',
+      `url is longer than ${MAX_WEBHOOK_URL_LENGTH} characters${href.length > raw.length ? ' once normalised' : ''}`,
+    );
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new LicensorError('INVALID_WEBHOOK_URL', `url must be http: or https:, not ${url.protocol}`);
   if (url.username !== '' || url.password !== '')
     throw new LicensorError('INVALID_WEBHOOK_URL', 'url must not carry credentials (user:password@)');
-  if (url.hash !== '') throw new LicensorError('INVALID_WEBHOOK_URL', 'url must not have a #fragment');
-  return url.toString();
+  if (url.hash !== '' || href.endsWith('#'))
+    throw new LicensorError('INVALID_WEBHOOK_URL', 'url must not have a #fragment');
+  return href;
 }
 
 /** The filter as stored: `*` alone when it names every type, else the types once each in list order. */

@@ -20,6 +20,9 @@ const code = (fn: () => unknown) => {
 test('webhook URLs: http and https only, no credentials, no fragment', () => {
   assert.equal(checkWebhookUrl('https://example.com/hook'), 'https://example.com/hook');
   assert.equal(checkWebhookUrl('http://127.0.0.1:8080/x?y=1'), 'http://127.0.0.1:8080/x?y=1');
+  // Exactly the limit once normalised is taken.
+  const longest = `https://example.com/${'é'.repeat(338)}`;
+  assert.equal(checkWebhookUrl(longest).length, 2048);
   for (const bad of [
     'ftp://example.com/',
     'file:///etc/passwd',
@@ -27,7 +30,11 @@ test('webhook URLs: http and https only, no credentials, no fragment', () => {
     'https://u@example.com/',
     'not a url',
     'https://example.com/#frag',
+    // An empty fragment is a fragment too.
+    'https://example.com/#',
     `https://example.com/${'a'.repeat(2100)}`,
+    // Within the limit as sent (1,020 characters), 6,020 once its é are percent-encoded.
+    `https://example.com/${'é'.repeat(1000)}`,
   ])
     assert.equal(
       code(() => checkWebhookUrl(bad)),
