@@ -20,6 +20,13 @@ test('settings seats and users pending/approve/reject against a real server', as
     assert.match(out, /^When full: +queue/m);
     assertUsage(await l.run(['settings', 'seats', '--cap', 'many']), /--cap/);
     assertUsage(await l.run(['settings', 'seats', '--when-full', 'later']), /--when-full/);
+    // Both at once is refused, whichever comes last, and changes nothing (the cap stays 1).
+    for (const args of [
+      ['--cap', '5', '--no-cap'],
+      ['--no-cap', '--cap', '5'],
+    ])
+      assertUsage(await l.run(['settings', 'seats', ...args]), /give --cap or --no-cap, not both/);
+    assert.equal(okJson(await l.run(['settings', 'seats', '--json'])).userCap, 1);
   });
 
   await t.test(

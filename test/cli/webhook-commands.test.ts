@@ -18,6 +18,12 @@ test('licensor webhooks and licensor events against a real server and receiver',
   assert.match(secret ?? '', /^whsec_[A-Za-z0-9+/]{43}=$/);
   assert.deepEqual(rest, ['']);
   assertUsage(await l.run(['webhooks', 'add', receiver.url, '--event', 'license.nope']), /--event must be/);
+  // An --event naming nothing is not every type; the list below still holds webhook 1 alone.
+  for (const blank of ['', ',', 'license.added,'])
+    assertUsage(
+      await l.run(['webhooks', 'add', receiver.url, '--event', blank]),
+      /--event names no event type/,
+    );
   assertRefused(await l.run(['webhooks', 'add', 'ftp://example.com/']), 'INVALID_WEBHOOK_URL');
 
   const list = assertOk(await l.run(['webhooks', 'list']));

@@ -26,9 +26,13 @@ export function settingsCommands(program: Command): void {
     .description('site settings (APPLICATION_ADMIN)')
     .usage('seats [options]');
 
+  // --cap and --no-cap set one value, the last given winning; both at once is a contradiction.
+  const capFlags = new Set<string>();
+  const seats = settings.command('seats');
+  seats.on('option:cap', () => capFlags.add('--cap'));
+  seats.on('option:no-cap', () => capFlags.add('--no-cap'));
   withConnectionOptions(
-    settings
-      .command('seats')
+    seats
       .description('show the user cap and what a full site does; change them with the options')
       .option('--cap <n>', 'at most this many active users, below the licenses')
       .option('--no-cap', 'remove the cap: the licenses alone set the limit')
@@ -39,6 +43,7 @@ export function settingsCommands(program: Command): void {
         ).choices(['refuse', 'queue']),
       ),
   ).action(async (options: SeatOptions, command: Command) => {
+    if (capFlags.size > 1) throw new UsageError('give --cap or --no-cap, not both');
     const noCap = options.cap === false;
     const cap = typeof options.cap === 'string' ? capOption(options.cap) : undefined;
     const conn = connect(command);

@@ -9,14 +9,18 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 
 /** `--event` values, repeated or comma-separated: event types or `*`; all of them when none. */
 function eventsOf(values: string[]): string[] {
-  const names = values
-    .flatMap((v) => v.split(','))
-    .map((v) => v.trim())
-    .filter((v) => v !== '');
+  // No --event is every type; an --event that names none (`--event ""`, `--event ,`) is a mistake,
+  // not every type, as the API refuses an empty list.
+  if (values.length === 0) return ['*'];
+  const names = values.flatMap((v) => v.split(',')).map((v) => v.trim());
   for (const name of names)
     if (name !== '*' && !isEventType(name))
-      throw new UsageError(`--event must be * or one of ${EVENT_TYPES.join(', ')}, not "${name}"`);
-  return names.length === 0 ? ['*'] : names;
+      throw new UsageError(
+        name === ''
+          ? '--event names no event type (leave it out for every type)'
+          : `--event must be * or one of ${EVENT_TYPES.join(', ')}, not "${name}"`,
+      );
+  return names;
 }
 
 /** `licensor webhooks ...` and `licensor events`: where events go, and the event log (docs/webhooks.md). */
