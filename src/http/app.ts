@@ -130,13 +130,30 @@ const buildSerializer: SerializerFactory = (externalSchemas, options) => {
   return (route) => memo(serializers, `${prefix}\n${JSON.stringify(route.schema)}`, () => compile(route));
 };
 
-function isValidJson(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
+/**
+ * Why a JSON body is refused, given what Fastify's parser (secure-json-parse) said of it; null when
+ * it is taken (docs/errors.md#how-inputs-are-read):
+ * - the parser refuses a `__proto__` or `constructor.prototype` key in the words it uses for JSON
+ *   that does not parse: JSON that parses is said to be refused for that key;
+ * - JSON.parse keeps the last of two members of one name, other parsers (a proxy's, a WAF's) the
+ *   first: a body that says two things is refused, not guessed at.
+ */
+function jsonBodyRefusal(text: string, err: Error | null): Error | null {
+  if (err !== null) {
+    try {
+      JSON.parse(text);
+    } catch {
+      return err;
+    }
+    return new LicensorError(
+      'MALFORMED_JSON',
+      'the body has a "__proto__" or "constructor" key holding "prototype", which is refused',
+    );
   }
+  const twice = findDuplicateMember(text);
+  return twice === undefined
+    ? null
+    : new LicensorError('MALFORMED_JSON', `the body has the member "${twice}" twice in one object`);
 }
 
 /** The app's schema compilers (exported for their tests). */
@@ -169,13 +186,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       connectionsCheckingInterval: Math.max(100, Math.min(5000, requestTimeout / 4)),
     },
     keepAliveTimeout: options.keepAliveTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS,
+    // Requests Node's HTTP parser refuses before Fastify sees them, answered as problems too.
+    clientErrorHandler: answerClientError,
+    schemaErrorFormatter: describeValidation,
     // Errors the router raises before any route runs (a bad URL, an over-long parameter) are
     // problems like any other, not Fastify's own bodies. No hook runs for them, so they are
     // counted and logged here (docs/deployment.md#logs); the router's request has no
     // `clientAddress` (nor a forwarded address), only the connection's peer.
-    // Requests Node's HTTP parser refuses before Fastify sees them, answered as problems too.
-    clientErrorHandler: answerClientError,
-    schemaErrorFormatter: describeValidation,
     frameworkErrors: (error, request, reply) => {
       const started = performance.now();
       void sendProblem(reply, toLicensorError(error));
@@ -200,28 +217,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (text === '') done(null, undefined);
     else
       void parseJson(request, text, (err, parsed) => {
-        // Fastify's parser refuses a `__proto__` or `constructor.prototype` key with the words it
-        // uses for JSON that does not parse; say which it was (docs/errors.md#how-inputs-are-read).
-        if (err && isValidJson(text))
-          done(
-            new LicensorError(
-              'MALFORMED_JSON',
-              'the body has a "__proto__" or "constructor" key holding "prototype", which is refused',
-            ),
-            undefined,
-          );
-        else if (err) done(err, undefined);
-        else {
-          // JSON.parse keeps the last of two members of one name, other parsers (a proxy's, a
-          // WAF's) the first: a body that says two things is refused, not guessed at.
-          const twice = findDuplicateMember(text);
-          if (twice === undefined) done(null, parsed);
-          else
-            done(
-              new LicensorError('MALFORMED_JSON', `the body has the member "${twice}" twice in one object`),
-              undefined,
-            );
-        }
+        const refusal = jsonBodyRefusal(text, err);
+        done(refusal, refusal === null ? parsed : undefined);
       });
   });
   // Every body is JSON: without its parser text/plain is 415 like any other type, not a string

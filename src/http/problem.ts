@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
-import { ERROR_STATUS, isLicensorError, LicensorError, type ErrorCode } from '../domain/errors.js';
+import { isLicensorError, LicensorError, type ErrorCode } from '../domain/errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -78,19 +78,19 @@ export function sendProblem(reply: FastifyReply, error: LicensorError): FastifyR
   if (error.status === 401) reply.header('www-authenticate', 'Bearer realm="licensor"');
   reply.request.problemCode = error.code;
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
-  return reply
-    .code(error.status)
-    .type(PROBLEM_CONTENT_TYPE)
-    .send(
-      JSON.stringify({
-        type: `urn:licensor:problem:${error.code}`,
-        title: STATUS_CODES[error.status] ?? 'Error',
-        status: error.status,
-        detail: error.detail,
-        code: error.code,
-        requestId: reply.request.id,
-      }),
-    );
+  return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(problemJson(error, reply.request.id));
+}
+
+/** The problem's body (docs/errors.md); without a request id when there is no request. */
+function problemJson(error: LicensorError, requestId?: string): string {
+  return JSON.stringify({
+    type: `urn:licensor:problem:${error.code}`,
+    title: STATUS_CODES[error.status] ?? 'Error',
+    status: error.status,
+    detail: error.detail,
+    code: error.code,
+    ...(requestId !== undefined && { requestId }),
+  });
 }
 
 /** The one error handler: 4xx say what was wrong, 5xx say nothing internal (the log has it). */
@@ -123,13 +123,13 @@ export function answerClientError(err: Error & { code?: string }, socket: Socket
     'MALFORMED_REQUEST',
     'the request is not well-formed HTTP/1.1',
   ];
-  const status = ERROR_STATUS[code];
-  const title = STATUS_CODES[status] ?? 'Error';
-  const body = JSON.stringify({ type: `urn:licensor:problem:${code}`, title, status, detail, code });
+  const error = new LicensorError(code, detail);
+  const body = problemJson(error);
   if (socket.writable)
     socket.write(
-      `HTTP/1.1 ${status} ${title}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}\r\n` +
+        `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Connection: close\r\n\r\n${body}`,
     );
   socket.destroy(err);
 }
@@ -157,13 +157,9 @@ export function describeValidation(errors: FastifySchemaValidationError[], dataV
     const named = alternatives.filter(
       (e, i) => !(e.keyword === 'type' && alternatives[i + 1]?.keyword === 'const'),
     );
-    const allowed = [
-      ...new Set(
-        named.map((e) =>
-          e.keyword === 'const' ? JSON.stringify(e.params.allowedValue) : article(String(e.params.type)),
-        ),
-      ),
-    ];
+    const allowed = named.map((e) =>
+      e.keyword === 'const' ? JSON.stringify(e.params.allowedValue) : article(String(e.params.type)),
+    );
     const last = allowed.pop();
     const listed = allowed.length === 0 ? last : `${allowed.join(', ')} or ${String(last)}`;
     return new Error(`${dataVar}${union.instancePath} must be ${String(listed)}`);

@@ -69,21 +69,12 @@ function uniqueApplicationName(): string {
   return `licensor_test_${randomBytes(6).toString('hex')}`;
 }
 
-/** How many connections the named store has open. */
-async function storeConnections(applicationName: string): Promise<number> {
-  return withTestClient(async (c) => {
-    const { rows } = await c.query('SELECT 1 FROM pg_stat_activity WHERE application_name = $1', [
-      applicationName,
-    ]);
-    return rows.length;
-  });
-}
-
-/** How many of the named store's connections wait on a lock. */
-async function lockWaiters(applicationName: string): Promise<number> {
+/** How many connections the named store has open, or only those waiting on a lock. */
+async function storeConnections(applicationName: string, onlyWaiting = false): Promise<number> {
   return withTestClient(async (c) => {
     const { rows } = await c.query(
-      "SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'",
+      `SELECT 1 FROM pg_stat_activity
+       WHERE application_name = $1 ${onlyWaiting ? "AND wait_event_type = 'Lock'" : ''}`,
       [applicationName],
     );
     return rows.length;
@@ -664,7 +655,7 @@ describe('PostgresStore', { skip: skip ?? false }, () => {
             // The pool's only connection waits on the lock; the two after it wait for the connection.
             // Asked in this turn, they are queued by the time the first one waits on the lock.
             calls = [store.listLicenses(), store.listLicenses(), store.ping()];
-            while ((await lockWaiters(applicationName)) === 0) await sleep(5);
+            while ((await storeConnections(applicationName, true)) === 0) await sleep(5);
             closed = store.close();
             // Asked after close(): refused at once, whatever the pool holds.
             await assert.rejects(store.listLicenses(), /the database is closed/);
