@@ -1,5 +1,11 @@
 import { changeAudit, type AuditDraft } from './changes.js';
-import { dataAccessEvents, seatFigures, seatThresholds, type EventDraft } from './events.js';
+import {
+  dataAccessEvents,
+  seatFigures,
+  seatThresholdLevels,
+  seatThresholds,
+  type EventDraft,
+} from './events.js';
 import type { LicenseClaims } from './license-claims.js';
 import { LicenseList } from './license-list.js';
 import { licenseView } from './license-view.js';
@@ -120,4 +126,36 @@ export function licenseChangeEffects(
     ],
     firedThresholds: thresholds.fired,
   };
+}
+
+/** The active user counts, before and after, at which a run of adds decides the same. */
+export interface AddCountRange {
+  minCount: number;
+  maxCount: number;
+}
+
+/**
+ * The active user counts at which license adds decided at `count` decide exactly the same
+ * (docs/licenses.md#guarded-adds), or undefined when they must be decided at the count read under
+ * the lock: when an add has an event besides its `license.added` (a `seats.threshold` or
+ * `data_access.*` event names the count itself). `adds` are the adds in order, each with its
+ * effects and the licensed seats of the effective license it leaves. An add moves no user, so
+ * seatThresholds() compares one count with each level of those seats, to re-arm a threshold and to
+ * fire one: every count on the same side of every level decides the same.
+ */
+export function guardedAddCounts(
+  count: number,
+  adds: readonly { effects: LicenseChangeEffects; licenseSeatsAfter: number }[],
+): AddCountRange | undefined {
+  let minCount = 0;
+  let maxCount = Number.MAX_SAFE_INTEGER;
+  for (const { effects, licenseSeatsAfter } of adds) {
+    if (effects.events.length !== 1) return undefined;
+    if (licenseSeatsAfter === 0) continue;
+    for (const level of seatThresholdLevels(licenseSeatsAfter)) {
+      if (level <= count) minCount = Math.max(minCount, level);
+      else maxCount = Math.min(maxCount, level - 1);
+    }
+  }
+  return { minCount, maxCount };
 }
