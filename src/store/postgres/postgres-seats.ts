@@ -4,6 +4,7 @@ import type { SeatSettings } from '../../domain/seat-policy.js';
 import { claimSeat, type SeatClaim, type SeatState } from '../../domain/user-changes.js';
 import { activeSince, type UserType } from '../../domain/users.js';
 import type { EffectiveLicense } from '../../domain/license.js';
+import type { EffectiveSpan } from '../../domain/license-stacking.js';
 import type { Snapshot } from '../snapshot.js';
 import * as q from './postgres-queries.js';
 import { batch } from './postgres-sql.js';
@@ -54,6 +55,16 @@ export class PostgresSeats {
   /** The effective license of `licenses` at `now`, memoised by the snapshot. */
   effectiveAt(licenses: LicenseList, now: Date): EffectiveLicense {
     return this.#snapshot.effectiveAt(licenses, now);
+  }
+
+  /** The same, with the interval around `now` over which it holds (EffectiveSpan). */
+  spanAt(licenses: LicenseList, now: Date): EffectiveSpan {
+    return this.#snapshot.spanAt(licenses, now);
+  }
+
+  /** The live licenses this process keeps at generation `gen`, if it keeps that one. */
+  keptLicenses(gen: string): LicenseList | undefined {
+    return this.#live?.gen === gen ? this.#live.licenses : undefined;
   }
 
   /** The live licenses under a shared licenses lock, so no license change is half done meanwhile. */
