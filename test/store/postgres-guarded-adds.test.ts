@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { ManualClock } from '../../src/domain/clock.js';
 import { LicensorError } from '../../src/domain/errors.js';
+import { LOCK_LICENSES, storeLockSql } from '../../src/store/postgres/postgres-connection.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { createIssuer, DAY } from '../helpers/issuer.js';
 import { postgresSkipReason, TEST_DATABASE_URL, withSchema } from '../helpers/postgres.js';
@@ -23,7 +25,7 @@ const HOUR = 60 * 60 * 1000;
 describe('PostgresStore: license adds decided before their locks', { skip: skip ?? false }, () => {
   async function withStores(
     fn: (a: PostgresStore, b: PostgresStore, sql: pg.Client, clock: ManualClock) => Promise<void>,
-    options: { activityWindowDays?: number } = {},
+    options: { activityWindowDays?: number; queryTimeoutMs?: number } = {},
   ): Promise<void> {
     await withSchema(async (schema) => {
       const a = await PostgresStore.open({ url: TEST_DATABASE_URL, schema, ...options });
@@ -89,6 +91,77 @@ describe('PostgresStore: license adds decided before their locks', { skip: skip 
     });
   });
 
+  it('re-arms a threshold another instance fired in between, at a count the add would decide the same', () => {
+    clock.set(T);
+    return withStores(async (a, b, sql) => {
+      await a.addLicense(license({ seats: 10 }), ctx);
+      // 8 of 10 fires 80 %: the thresholds change, the licenses do not.
+      for (let i = 1; i <= 8; i++) await b.createUser(newUser({ userid: `u${i}` }), ctx);
+      const fired = async (): Promise<number[]> =>
+        (await sql.query('SELECT percent FROM seat_alerts ORDER BY percent')).rows.map((r) =>
+          Number(r.percent),
+        );
+      assert.deepEqual(await fired(), [80]);
+      // 8 of 20 is under 80 % (16): armed again. Decided from the thresholds the first add left
+      // ([]), the add would write nothing and leave 80 fired.
+      await a.addLicense(license({ seats: 10 }), ctx);
+      assert.deepEqual(await fired(), []);
+    });
+  });
+
+  it('never keeps a change of this process waiting on an add that has not taken its locks', () => {
+    clock.set(T);
+    return withStores(
+      async (a, b, sql) => {
+        await a.addLicense(license({ seats: 100 }), ctx);
+        // Another instance's add: the generation the next add of `a` expects is the one it made.
+        await b.addLicense(license({ seats: 5 }), ctx);
+        await sql.query('BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE');
+        let released = 0;
+        const took = (p: Promise<unknown>): Promise<string> =>
+          p.then(
+            () => `done ${Date.now() - released} ms after the users table was let go`,
+            (err: unknown) => `failed: ${(err as { code?: string }).code ?? String(err)}`,
+          );
+        // The create holds the shared licenses lock and waits on the users table.
+        const created = took(a.createUser(newUser({ userid: 'u1' }), ctx));
+        await sleep(200);
+        // The add waits for the licenses lock the create holds.
+        const added = took(a.addLicense(license({ seats: 7 }), ctx));
+        await sleep(200);
+        await sql.query('COMMIT');
+        released = Date.now();
+        const [create, add] = [await created, await added];
+        assert.match(add, /^done/);
+        // Without the rule, the create waits for the add's outcome, which comes only when the add's
+        // wait for the licenses lock runs out (2 s, GUARDED_LOCK_WAIT_SQL; without that, the 30 s
+        // query timeout, and the add fails with STORE_UNAVAILABLE). With it, the create needs only
+        // the users table.
+        assert.ok(Number(/^done (\d+) ms/.exec(create)?.[1]) < 1000, create);
+      },
+      { queryTimeoutMs: 10_000 },
+    );
+  });
+
+  it('dates an add that waited long for its locks with the clock read after them', () => {
+    clock.set(T);
+    return withStores(async (a, _b, sql) => {
+      await a.addLicense(license({ seats: 1 }), ctx);
+      // Another session holds the licenses lock (LOCK_LICENSES) for 2.5 s.
+      await sql.query(`BEGIN; ${storeLockSql(LOCK_LICENSES)}`);
+      const later = new Date(T.getTime() + 60_000);
+      const added = a.addLicense(license({ seats: 1 }), ctx);
+      await sleep(100);
+      clock.set(later);
+      await sleep(2400);
+      await sql.query('COMMIT');
+      // Decided before the lock at T, it gave up waiting after 2 s (GUARDED_LOCK_WAIT_SQL) and was
+      // decided again under the locks, at the clock read there. Without the limit it would wait
+      // and commit dated T, a minute before it committed by this clock.
+      assert.deepEqual((await added).updatedAt, later);
+    });
+  });
+
   it('refuses a hard-deleted license added again, though nothing else changed since the last add', () => {
     clock.set(T);
     return withStores(async (a) => {
@@ -111,7 +184,8 @@ describe('PostgresStore: license adds decided before their locks', { skip: skip 
         "SELECT max(n) AS n FROM (SELECT nextval(pg_get_serial_sequence('licenses', 'id')) AS n FROM generate_series(1, 3)) s",
       );
       const next = await a.addLicense(license({ seats: 1 }), ctx);
-      assert.equal(next.id, Number(taken.rows[0].n) + 1);
+      // Above every id taken: the add checked the ids it was decided with as it took them.
+      assert.ok(next.id > Number(taken.rows[0].n), `${next.id}`);
     });
   });
 

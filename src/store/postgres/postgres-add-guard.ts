@@ -23,25 +23,22 @@ export interface AddGuardBasis extends AddCountRange {
   /** The window's start at the first add's instant. */
   since: Date;
   fired: readonly number[];
-  /** The license id sequence's last value: the adds' ids follow it. */
-  lastLicenseId: number;
   uuids: readonly string[];
 }
 
 /**
  * One statement, answering the active count as `n`: fails (a cast of a non-number) unless the
- * fired thresholds and the license id sequence are the ones decided with, no license has one of
- * the uuids (a deleted one is not among the live licenses kept), and the active count is in the
+ * fired thresholds are the ones decided with, no license has one of the uuids (a deleted one is not among the live licenses kept), and the active count is in the
  * range both at `since` and for the next COUNT_LOOKAHEAD_MS (the users whose activity leaves the
  * window by then subtracted: the count only falls as time passes, and the adds commit within that
- * time of their clock). The licenses' generation is checked by advanceGenerationTo(), next.
+ * time of their clock). The licenses' generation and the ids are checked by advanceGenerationTo()
+ * and takeLicenseIds(), next.
  */
 export function addGuard(basis: AddGuardBasis): string {
   const [counts] = seatCountStatements(basis.since);
   const soon = new Date(basis.since.getTime() + COUNT_LOOKAHEAD_MS);
   const ok = `c.n <= ${basis.maxCount} AND c.n - l.n >= ${basis.minCount}
       AND (SELECT coalesce(string_agg(percent::text, ',' ORDER BY percent), '') FROM seat_alerts) = ${sql`${basis.fired.join(',')}`}
-      AND pg_sequence_last_value(pg_get_serial_sequence('licenses', 'id')::regclass) IS NOT DISTINCT FROM ${basis.lastLicenseId}
       AND (${sql`SELECT count(*) FROM licenses WHERE uuid = ANY(${basis.uuids})`}) = 0`;
   // The failing branch depends on the count, so the planner cannot fold the cast ahead of time.
   return sql`WITH c AS (SELECT coalesce(sum(n), 0)::bigint AS n FROM (${new Raw(counts as string)}) AS counts),
@@ -59,4 +56,15 @@ export function addGuard(basis: AddGuardBasis): string {
 export function advanceGenerationTo(part: SnapshotPart, gen: string): string {
   return sql`SELECT CAST(CASE WHEN nextval(${`snapshot_gen_${part}`}::regclass) = ${gen}::bigint
     THEN '1' ELSE ${ADD_GUARD_FAILED} END AS integer) AS ok`;
+}
+
+/**
+ * Takes `count` ids from the license id sequence, failing as the guard does unless they are the
+ * ones after `lastId`, the ids the adds were decided with: taken one by one, nothing can take an
+ * id meanwhile that they would then reuse.
+ */
+export function takeLicenseIds(lastId: number, count: number): string {
+  return sql`SELECT CAST(CASE WHEN count(*) = ${count} AND min(id) = ${lastId + 1} AND max(id) = ${lastId + count}
+    THEN '1' ELSE ${ADD_GUARD_FAILED} END AS integer) AS ok
+    FROM (SELECT nextval(pg_get_serial_sequence('licenses', 'id')) AS id FROM generate_series(1, ${count})) AS ids`;
 }

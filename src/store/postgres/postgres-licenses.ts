@@ -16,7 +16,7 @@ import { licenseFromRow, type LicenseRow } from '../rows.js';
 import type { ChangeContext, NewLicense } from '../store.js';
 import { ChangeBatches, isRefusal, type Outcome, type Queued } from './postgres-batches.js';
 import type { EffectsAt, PostgresChanges } from './postgres-change.js';
-import { addGuard, advanceGenerationTo, isAddGuardFailure } from './postgres-add-guard.js';
+import { addGuard, advanceGenerationTo, isAddGuardFailure, takeLicenseIds } from './postgres-add-guard.js';
 import * as q from './postgres-queries.js';
 import type { PostgresSeats } from './postgres-seats.js';
 import { batch, sql } from './postgres-sql.js';
@@ -175,31 +175,37 @@ export class PostgresLicenses {
       since: activeSince(first, this.#seats.windowDays),
       ...range,
       fired: basis.fired,
-      lastLicenseId: basis.lastId,
       uuids: adds.map((a) => a.input.claims.uuid),
     });
     // Whatever else becomes of the transaction, the next batch reads under the locks again.
     this.#basis = undefined;
     const written = await this.#c.tx(async (client) => {
       try {
-        const results = await this.#seats.commitLicenses(client, gen, decided.live, [
-          'BEGIN',
-          q.LOCK_LICENSES_SQL,
-          q.LOCK_SEATS_SQL,
-          guard,
-          advanceGenerationTo('licenses', gen),
-          sql`SELECT setval(pg_get_serial_sequence('licenses', 'id'), ${lastId})`,
-          ...decided.statements,
-          ...this.#c.effectRows(decided.effects),
-          'COMMIT',
-        ]);
-        const count = Number(results[3]?.[0]?.n);
+        const results = await this.#seats.commitLicenses(
+          client,
+          gen,
+          decided.live,
+          [
+            'BEGIN',
+            q.GUARDED_LOCK_WAIT_SQL,
+            q.LOCK_LICENSES_SQL,
+            q.LOCK_SEATS_SQL,
+            guard,
+            advanceGenerationTo('licenses', gen),
+            takeLicenseIds(basis.lastId, adds.length),
+            ...decided.statements,
+            ...this.#c.effectRows(decided.effects),
+            'COMMIT',
+          ],
+          false,
+        );
+        const count = Number(results[4]?.[0]?.n);
         return {
           outcomes: decided.outcomes,
           basis: { licensesGen: gen, lastId, fired: decided.fired, count },
         };
       } catch (err) {
-        if (!isAddGuardFailure(err)) throw err;
+        if (!isAddGuardFailure(err) && !q.isLockWaitTimeout(err)) throw err;
         await client.query('ROLLBACK');
         return undefined;
       }

@@ -53,6 +53,18 @@ export const SEAT_SETTINGS_SQL = 'SELECT user_cap, when_full FROM seat_settings 
 export const LIVE_LICENSES_SQL = `SELECT ${LICENSE_COLUMNS} FROM licenses WHERE NOT deleted ORDER BY id`;
 export const LIVE_TOKENS_SQL = `SELECT ${TOKEN_COLUMNS}, hash FROM tokens WHERE revoked_at IS NULL ORDER BY id`;
 
+/**
+ * How long a change decided before its locks waits for them (docs/licenses.md#guarded-adds): well
+ * within COUNT_LOOKAHEAD_MS, the time its guard checked the count for. Past it, the lock wait fails
+ * (SQLSTATE 55P03) and the change is decided again under its locks.
+ */
+export const GUARDED_LOCK_WAIT_SQL = 'SET LOCAL lock_timeout = 2000';
+
+/** Whether `err` is a lock wait that ran out (GUARDED_LOCK_WAIT_SQL). */
+export function isLockWaitTimeout(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === '55P03';
+}
+
 /** How far past the window's start a seat decision reads ahead; see seatCountAt(). */
 export const COUNT_LOOKAHEAD_MS = 5000;
 

@@ -157,17 +157,21 @@ export class PostgresSeats {
 
   /**
    * Sends a license change's writes and COMMIT (the last of `statements`), announcing the
-   * licenses; `liveAfter` becomes the live licenses at `gen` once it commits.
+   * licenses; `liveAfter` becomes the live licenses at `gen` once it commits. `locked`: the
+   * change read `gen` under the licenses lock, so other changes of this process that read it may
+   * wait for this one's outcome; a change that only expects `gen` (docs/licenses.md#guarded-adds)
+   * must not be waited for, as it may never come to it and may itself wait for a lock they hold.
    */
   async commitLicenses(
     client: PoolClient,
     gen: string,
     liveAfter: LicenseList,
     statements: string[],
+    locked = true,
   ): Promise<QueryResultRow[][]> {
     let settle: (committed: boolean) => void = () => undefined;
     const committed = new Promise<boolean>((resolve) => (settle = resolve));
-    this.#pendingLive.set(gen, { licenses: liveAfter, committed });
+    if (locked) this.#pendingLive.set(gen, { licenses: liveAfter, committed });
     const commit = statements.pop() as string;
     try {
       const written = await batch(client, [...statements, q.notifyChange(this.#schema, 'licenses'), commit]);
@@ -178,7 +182,7 @@ export class PostgresSeats {
       settle(false);
       throw err;
     } finally {
-      this.#pendingLive.delete(gen);
+      if (locked) this.#pendingLive.delete(gen);
     }
   }
 }
