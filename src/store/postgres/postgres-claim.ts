@@ -1,7 +1,8 @@
 import type { GuardedClaim } from '../../domain/seat-claim-guard.js';
 import type { SeatSettings } from '../../domain/seat-policy.js';
+import type { UsageRaise } from '../../domain/changes.js';
 import type { UserType } from '../../domain/users.js';
-import { seatCountStatements, USAGE_RAISE_ON_CONFLICT } from './postgres-queries.js';
+import { COUNT_LOOKAHEAD_MS, seatCountStatements, USAGE_RAISE_ON_CONFLICT } from './postgres-queries.js';
 import { Raw, sql } from './postgres-sql.js';
 
 /**
@@ -57,4 +58,57 @@ export function guardedUsageRaise(guarded: GuardedClaim, basis: ClaimBasis): str
     SELECT ${usage.day}, g.n + 1, g.dc + ${plus('dataConsumer')}, g.po + ${plus('policyOwner')},
       ${usage.licenseSeats}, ${usage.hardSeats} FROM g WHERE g.ok = 1
     ${new Raw(USAGE_RAISE_ON_CONFLICT)}`;
+}
+
+/** What a batch of creates was decided with, from what the last batch left (docs/seats.md#guarded-batches). */
+export interface BatchClaimBasis {
+  /** The window's start at the first create's instant. */
+  since: Date;
+  /** The range of the active count before the batch at which every claim decides the same. */
+  minCount: number;
+  maxCount: number;
+  licensesGen: string;
+  settings: SeatSettings;
+  fired: readonly number[];
+  identityKeys: readonly string[];
+  /** How many of the batch's claims are for users of each type. */
+  claimants: Record<UserType, number>;
+  /** The day's usage row the claims raise (its licensed and hard seats). */
+  usage: UsageRaise;
+}
+
+/**
+ * One statement for a batch of claims decided before the seat lock: counts the active users at
+ * `basis.since` under the lock, by type, and answers them (`n`, `dc`, `po`); fails (a cast of a
+ * non-number) unless the count is in the range at `since` and for the next COUNT_LOOKAHEAD_MS (the
+ * users whose activity leaves the window by then subtracted: the count only falls as time passes,
+ * and the batch commits within that time of its clock), the licenses' generation, the settings and
+ * the fired thresholds are unchanged and none of the users is registered yet; then raises the day's
+ * usage peaks to those counts plus the batch's claimants, as the claims one by one would.
+ */
+export function guardedBatchUsageRaise(basis: BatchClaimBasis): string {
+  const [counts] = seatCountStatements(basis.since);
+  const soon = new Date(basis.since.getTime() + COUNT_LOOKAHEAD_MS);
+  const { userCap, whenFull } = basis.settings;
+  const { dataConsumer, policyOwner } = basis.claimants;
+  const usage = basis.usage;
+  const ok = `c.n <= ${basis.maxCount} AND c.n - l.n >= ${basis.minCount}
+      AND (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM snapshot_gen_licenses) = ${sql`${basis.licensesGen}`}::bigint
+      AND ${sql`(SELECT count(*) FROM seat_settings WHERE id = 1 AND user_cap IS NOT DISTINCT FROM ${userCap}::bigint AND when_full = ${whenFull})`} = 1
+      AND (SELECT coalesce(string_agg(percent::text, ',' ORDER BY percent), '') FROM seat_alerts) = ${sql`${basis.fired.join(',')}`}
+      AND (${sql`SELECT count(*) FROM users WHERE identity_key = ANY(${basis.identityKeys})`}) = 0`;
+  // The failing branch depends on the count, so the planner cannot fold the cast ahead of time.
+  return sql`WITH t AS (SELECT user_type, n FROM (${new Raw(counts as string)}) AS counts),
+    c AS (SELECT coalesce(sum(n), 0)::bigint AS n,
+      coalesce(sum(n) FILTER (WHERE user_type = 'dataConsumer'), 0)::bigint AS dc,
+      coalesce(sum(n) FILTER (WHERE user_type = 'policyOwner'), 0)::bigint AS po FROM t),
+    l AS (SELECT count(*)::bigint AS n FROM users
+      WHERE NOT disabled AND last_activity_at >= ${basis.since} AND last_activity_at < ${soon}),
+    g AS (SELECT c.n, c.dc, c.po, CAST(CASE WHEN ${new Raw(ok)} THEN '1' ELSE ${CLAIM_GUARD_FAILED} || ' (' || c.n || ')' END AS integer) AS ok FROM c, l),
+    raised AS (INSERT INTO usage_daily
+      (day, peak_active_users, peak_data_consumers, peak_policy_owners, license_seats, hard_seats)
+    SELECT ${usage.day}, g.n + ${dataConsumer + policyOwner}, g.dc + ${dataConsumer}, g.po + ${policyOwner},
+      ${usage.licenseSeats}, ${usage.hardSeats} FROM g WHERE g.ok = 1
+    ${new Raw(USAGE_RAISE_ON_CONFLICT)} RETURNING 1)
+    SELECT g.n, g.dc, g.po, g.ok FROM g`;
 }

@@ -1,5 +1,7 @@
 import type { QueryResultRow } from 'pg';
-import { changeAudit } from '../../domain/changes.js';
+import { changeAudit, type UsageRaise } from '../../domain/changes.js';
+import { guardedClaim } from '../../domain/seat-claim-guard.js';
+import type { SeatSettings } from '../../domain/seat-policy.js';
 import {
   afterClaims,
   claimSeatOrQueue,
@@ -7,19 +9,38 @@ import {
   planPendingUser,
   type EarlierClaim,
   type SeatState,
+  type UserPlan,
   type UserValues,
 } from '../../domain/user-changes.js';
 import { identityKey } from '../../domain/user-identity.js';
-import { activeSince, type UserRecord } from '../../domain/users.js';
+import { activeSince, type UserRecord, type UserType } from '../../domain/users.js';
 import { userFromRow, type UserRow } from '../rows.js';
 import type { ChangeContext, NewUser } from '../store.js';
-import { ChangeBatches, isRefusal, oneOf, type Outcome, type Queued } from './postgres-batches.js';
+import { ChangeBatches, isRefusal, oneOf, settle, type Outcome, type Queued } from './postgres-batches.js';
+import { guardedBatchUsageRaise, isClaimGuardFailure } from './postgres-claim.js';
 import type { EffectsAt, PostgresChanges } from './postgres-change.js';
 import * as q from './postgres-queries.js';
 import type { PostgresSeats } from './postgres-seats.js';
 import { batch, sql } from './postgres-sql.js';
 
 type QueuedCreate = Queued<NewUser, UserRecord>;
+
+/** How many user ids a process takes from the sequence ahead of its creates. */
+const RESERVE = 64;
+
+/** Takes `n` ids from the users sequence, as `id`, in order (none when `n` is 0). */
+function reserveIds(n: number): string {
+  return sql`SELECT nextval(pg_get_serial_sequence('users', 'id')) AS id FROM generate_series(1, ${n})`;
+}
+
+/** What the seat state was left at by the last batch of creates (docs/seats.md#guarded-batches). */
+interface CreateBasis {
+  /** The active users by type at the batch's instant, its own claims included. */
+  byType: Record<UserType, number>;
+  fired: readonly number[];
+  licensesGen: string;
+  settings: SeatSettings;
+}
 
 /** A create of a batch that writes: its row and its effects. */
 interface Writing {
@@ -47,6 +68,13 @@ export class PostgresCreateBatches {
   readonly #c: PostgresChanges;
   readonly #seats: PostgresSeats;
   readonly #batches: ChangeBatches<NewUser, UserRecord>;
+  /**
+   * User ids taken from the sequence ahead (docs/seats.md#guarded-batches), in order: every create
+   * of this process takes the next one, so its users are numbered in the order it created them.
+   */
+  readonly #ids: number[] = [];
+  /** What the last batch left, while nothing is known to have changed since. */
+  #basis: CreateBasis | undefined;
 
   /**
    * `guarded`: one create decided before the seat lock, or undefined, with nothing written, when it
@@ -59,13 +87,25 @@ export class PostgresCreateBatches {
   ) {
     this.#c = changes;
     this.#seats = seats;
-    const together = (creates: QueuedCreate[]): Promise<Outcome<NewUser, UserRecord>[]> =>
-      this.#commit(creates);
-    const locked = oneOf(together);
+    const locked = oneOf((creates: QueuedCreate[]) => this.#commit(creates));
     this.#batches = new ChangeBatches(
-      together,
-      async (user, ctx) => (await guarded(user, ctx)) ?? locked(user, ctx),
+      async (creates) => (await this.#guardedBatch(creates)) ?? this.#commit(creates),
+      async (user, ctx) => {
+        let queued: QueuedCreate | undefined;
+        const answered = new Promise<UserRecord>((resolve, reject) => {
+          queued = { input: user, ctx, resolve, reject };
+        });
+        const outcomes = await this.#guardedBatch([queued as QueuedCreate]);
+        if (!outcomes) return (await guarded(user, ctx)) ?? locked(user, ctx);
+        settle(outcomes);
+        return answered;
+      },
     );
+  }
+
+  /** An id from those this process holds, in order; undefined when it holds none. */
+  reservedId(): number | undefined {
+    return this.#ids.shift();
   }
 
   create(user: NewUser, ctx: ChangeContext): Promise<UserRecord> {
@@ -79,18 +119,21 @@ export class PostgresCreateBatches {
 
   /** The batch's transaction; answers what each create came to once it has committed. */
   async #commit(creates: QueuedCreate[]): Promise<Outcome<NewUser, UserRecord>[]> {
+    this.#basis = undefined;
     const keys = creates.map((c) => identityKey(c.input.iamid, c.input.userid));
+    const more = creates.length > this.#ids.length ? creates.length - this.#ids.length + RESERVE : 0;
     const results = await this.#c.tx(async (client) => {
       const since0 = activeSince(creates[0]?.ctx.clock.now() ?? new Date(), this.#seats.windowDays);
       const read = await batch(client, [
         'BEGIN',
         ...this.#seats.readStatements(since0),
         sql`SELECT identity_key, id FROM users WHERE identity_key = ANY(${keys})`,
-        sql`SELECT nextval(pg_get_serial_sequence('users', 'id')) AS id FROM generate_series(1, ${creates.length})`,
+        reserveIds(more),
       ]);
       const reads = this.#seats.reads(read, 1);
       const taken = new Map((read[7] ?? []).map((r) => [String(r.identity_key), Number(r.id)]));
-      const ids = (read[8] ?? []).map((r) => Number(r.id));
+      this.#ids.push(...(read[8] ?? []).map((r) => Number(r.id)));
+      const ids = this.#ids.splice(0, creates.length);
       const earlier: EarlierClaim[] = [];
       const decided: Decided[] = [];
       for (const [i, create] of creates.entries()) {
@@ -110,9 +153,17 @@ export class PostgresCreateBatches {
         }
       }
       const writing = decided.filter((d): d is Writing => d.writes);
+      const lastNow = decided.at(-1)?.create.ctx.clock.now() ?? new Date();
+      const after = afterClaims(await this.#seats.state(client, reads, since0, lastNow), earlier);
+      const basis: CreateBasis = {
+        byType: after.activeByType,
+        fired: after.firedThresholds,
+        licensesGen: reads.licensesGen,
+        settings: reads.settings,
+      };
       if (writing.length === 0) {
         await client.query('ROLLBACK');
-        return { decided, rows: new Map<number, QueryResultRow>(), touches: [] };
+        return { decided, rows: new Map<number, QueryResultRow>(), touches: [], basis };
       }
       // Pending users hold no seat: a batch of only them alters nothing the snapshot holds.
       const touches = [...new Set(writing.flatMap((d) => d.effects.effects.touches))];
@@ -122,13 +173,141 @@ export class PostgresCreateBatches {
         ...this.#c.commitStatements(touches),
       ]);
       const rows = new Map((inserted ?? []).map((row) => [Number(row.id), row]));
-      return { decided, rows, touches };
+      return { decided, rows, touches, basis };
     });
+    this.#basis = results.basis;
     // Answered only once committed: a create told of its user survives a crash.
     this.#c.committed(results.touches);
     return results.decided.map((one) =>
       one.writes
         ? { change: one.create, result: () => userFromRow(results.rows.get(one.id) as UserRow) }
+        : { change: one.create, refusal: one.refusal },
+    );
+  }
+
+  /**
+   * Creates decided before the seat lock from what the last batch left, and sent with the lock, a
+   * guard and their writes in one round trip (docs/seats.md#guarded-batches); undefined, with
+   * nothing written, when they must be decided under the lock.
+   */
+  async #guardedBatch(creates: QueuedCreate[]): Promise<Outcome<NewUser, UserRecord>[] | undefined> {
+    const basis = this.#basis;
+    const live = basis && this.#seats.keptLicenses(basis.licensesGen);
+    if (!basis || !live || this.#ids.length < creates.length) return undefined;
+    const first = (creates[0] as QueuedCreate).ctx.clock.now();
+    const span = this.#seats.spanAt(live, first);
+    const start: SeatState = {
+      activeUserCount: basis.byType.dataConsumer + basis.byType.policyOwner,
+      activeByType: basis.byType,
+      effective: span.value,
+      settings: basis.settings,
+      firedThresholds: basis.fired,
+    };
+    const keys = creates.map((c) => identityKey(c.input.iamid, c.input.userid));
+    const ids = this.#ids.slice(0, creates.length);
+    const taken = new Map<string, number>();
+    const earlier: EarlierClaim[] = [];
+    const decided: Decided[] = [];
+    let minCount = 0;
+    let maxCount = Number.MAX_SAFE_INTEGER;
+    let usage: UsageRaise | undefined;
+    for (const [i, create] of creates.entries()) {
+      const now = create.ctx.clock.now();
+      if (now.getTime() < first.getTime() || now.getTime() - first.getTime() >= q.COUNT_LOOKAHEAD_MS)
+        return undefined;
+      const id = ids[i] as number;
+      const key = keys[i] as string;
+      let plan: UserPlan;
+      try {
+        plan = planCreateUser(create.input, taken.get(key), now);
+      } catch (refusal) {
+        if (!isRefusal(refusal)) throw refusal;
+        decided.push({ create, refusal, writes: false });
+        continue;
+      }
+      taken.set(key, id);
+      const guarded = guardedClaim(afterClaims(start, earlier), span.until, now, create.input.userType);
+      if (!guarded || (usage && guarded.claim.usage.day !== usage.day)) return undefined;
+      // The claim before it in the batch counts: its own count is the batch's plus theirs.
+      minCount = Math.max(minCount, guarded.minCount - earlier.length);
+      maxCount = Math.min(maxCount, guarded.maxCount - earlier.length);
+      usage = guarded.claim.usage;
+      earlier.push({ claim: guarded.claim, claimant: create.input.userType });
+      const next = plan.next as UserValues;
+      decided.push({
+        create,
+        writes: true,
+        id,
+        row: next,
+        effects: {
+          ctx: create.ctx,
+          now,
+          effects: {
+            audit: changeAudit('user.create', 'user', id, next.userid),
+            counters: plan.counters,
+            touches: ['users'],
+          },
+        },
+      });
+    }
+    const writing = decided.filter((d): d is Writing => d.writes);
+    if (!usage || writing.length === 0 || minCount > maxCount) return undefined;
+    const claimants = { dataConsumer: 0, policyOwner: 0 };
+    for (const { claimant } of earlier) claimants[claimant]++;
+    const fired = afterClaims(start, earlier).firedThresholds;
+    const guard = guardedBatchUsageRaise({
+      since: activeSince(first, this.#seats.windowDays),
+      minCount,
+      maxCount,
+      licensesGen: basis.licensesGen,
+      settings: basis.settings,
+      fired: basis.fired,
+      identityKeys: keys,
+      claimants,
+      usage,
+    });
+    this.#basis = undefined;
+    // The ids are this process's whatever becomes of the transaction: used if it committed, kept for
+    // the next creates if the guard turned it back, dropped if it is not known which.
+    this.#ids.splice(0, creates.length);
+    const more = this.#ids.length < RESERVE ? RESERVE - this.#ids.length : 0;
+    const results = await this.#c.tx(async (client) => {
+      try {
+        return await batch(client, [
+          'BEGIN',
+          q.GUARDED_LOCK_WAIT_SQL,
+          q.LOCK_SEATS_SQL,
+          guard,
+          reserveIds(more),
+          q.insertUsers(writing.map((d) => ({ id: d.id, user: d.row }))),
+          ...q.setFiredThresholds(basis.fired, fired),
+          ...this.#c.effectRows(writing.map((d) => d.effects)),
+          ...this.#c.commitStatements(['users']),
+        ]);
+      } catch (err) {
+        if (!isClaimGuardFailure(err) && !q.isLockWaitTimeout(err)) throw err;
+        await client.query('ROLLBACK');
+        this.#ids.unshift(...ids);
+        return undefined;
+      }
+    });
+    if (!results) return undefined;
+    this.#ids.push(...(results[4] ?? []).map((r) => Number(r.id)));
+    const counted = results[3]?.[0] ?? {};
+    this.#basis = {
+      byType: {
+        dataConsumer: Number(counted.dc) + claimants.dataConsumer,
+        policyOwner: Number(counted.po) + claimants.policyOwner,
+      },
+      fired,
+      licensesGen: basis.licensesGen,
+      settings: basis.settings,
+    };
+    this.#c.committed(['users']);
+    const rows = new Map((results[5] ?? []).map((row) => [Number(row.id), row]));
+    return decided.map((one) =>
+      one.writes
+        ? { change: one.create, result: () => userFromRow(rows.get(one.id) as UserRow) }
         : { change: one.create, refusal: one.refusal },
     );
   }

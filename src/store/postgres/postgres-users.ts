@@ -85,12 +85,16 @@ export class PostgresUsers {
     const since0 = activeSince(ctx.clock.now(), this.#seats.windowDays);
     const key = identityKey(user.iamid, user.userid);
     const [, ...seatReads] = this.#seats.readStatements(since0);
+    // An id this process holds, if any, keeps its users numbered in the order it created them.
+    const reserved = this.#batches.reservedId();
     const results = await batch(client, [
       'BEGIN',
       q.LOCK_LICENSES_SHARED_SQL,
       ...seatReads,
       sql`SELECT id FROM users WHERE identity_key = ${key}`,
-      `SELECT nextval(pg_get_serial_sequence('users', 'id')) AS id`,
+      reserved === undefined
+        ? `SELECT nextval(pg_get_serial_sequence('users', 'id')) AS id`
+        : sql`SELECT ${reserved}::bigint AS id`,
     ]);
     const reads = this.#seats.reads(results, 1);
     const now = ctx.clock.now();
