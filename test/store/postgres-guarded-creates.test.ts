@@ -131,6 +131,57 @@ describe('PostgresStore: batches of creates decided before the seat lock', { ski
       );
     }));
 
+  it('dates a create alone that waited long for the seat lock with the clock read after it', () =>
+    withStores(100, async (a, _b, sql) => {
+      assert.equal(created(await together(a, 'a1', 'a2')), 2);
+      await sql.query(`BEGIN; ${storeLockSql(LOCK_SEATS)}`);
+      const later = new Date(T.getTime() + 60_000);
+      const outcome = together(a, 'a3');
+      await sleep(100);
+      clock.set(later);
+      await sleep(2400);
+      await sql.query('COMMIT');
+      // Decided again under the lock, not guarded on its own (which reads its clock before the
+      // lock and then waits for it as long as it takes).
+      assert.deepEqual(((await outcome)[0] as UserRecord).createdAt, later);
+    }));
+
+  it("raises the day's peak as creates one by one would when a user leaves the window between them", () =>
+    withSchema(async (schema) => {
+      const window = 30;
+      const t0 = new Date('2026-06-01T12:00:00.000Z');
+      // At `edge` the window starts at t0: u, active at t0, is in it; a millisecond later it is not.
+      const edge = new Date(t0.getTime() + window * 86_400_000);
+      clock.set(t0);
+      const a = await PostgresStore.open({ url: TEST_DATABASE_URL, schema, activityWindowDays: window });
+      const sql = new pg.Client({ connectionString: TEST_DATABASE_URL, options: `-c search_path=${schema}` });
+      sql.on('error', () => undefined);
+      try {
+        await sql.connect();
+        await a.addLicense(issuer.newLicense({ seats: 100 }, t0), ctx);
+        await a.createUser(newUser({ userid: 'u' }), ctx);
+        clock.set(new Date(edge.getTime() - 60_000));
+        assert.equal(created(await together(a, 'p1', 'p2')), 2);
+        const at = (ms: number) => ({
+          clock: new ManualClock(new Date(edge.getTime() + ms)),
+          actor: TEST_ACTOR,
+        });
+        await Promise.all([
+          a.createUser(newUser({ userid: 'c1' }), at(0)),
+          a.createUser(newUser({ userid: 'c2' }), at(1)),
+        ]);
+        // c1 makes 4 active (u, p1, p2, c1); then u leaves, and c2 makes 4 again. Counted once at
+        // c1's instant and raised by both, the peak would be 5.
+        const { rows } = await sql.query(
+          `SELECT peak_active_users FROM usage_daily WHERE day = '2026-07-01'`,
+        );
+        assert.equal(Number(rows[0]?.peak_active_users), 4);
+      } finally {
+        await sql.end().catch(() => undefined);
+        await a.close();
+      }
+    }));
+
   it('dates creates that waited long for the seat lock with the clock read after it', () =>
     withStores(100, async (a, _b, sql) => {
       assert.equal(created(await together(a, 'a1', 'a2')), 2);

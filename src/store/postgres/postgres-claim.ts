@@ -64,6 +64,8 @@ export function guardedUsageRaise(guarded: GuardedClaim, basis: ClaimBasis): str
 export interface BatchClaimBasis {
   /** The window's start at the first create's instant. */
   since: Date;
+  /** The window's start at the last create's instant. */
+  sinceLast: Date;
   /** The range of the active count before the batch at which every claim decides the same. */
   minCount: number;
   maxCount: number;
@@ -80,11 +82,12 @@ export interface BatchClaimBasis {
 /**
  * One statement for a batch of claims decided before the seat lock: counts the active users at
  * `basis.since` under the lock, by type, and answers them (`n`, `dc`, `po`); fails (a cast of a
- * non-number) unless the count is in the range at `since` and for the next COUNT_LOOKAHEAD_MS (the
- * users whose activity leaves the window by then subtracted: the count only falls as time passes,
- * and the batch commits within that time of its clock), the licenses' generation, the settings and
- * the fired thresholds are unchanged and none of the users is registered yet; then raises the day's
- * usage peaks to those counts plus the batch's claimants, as the claims one by one would.
+ * non-number) unless no user leaves the window between the first create's instant and the last's
+ * (so each create's count is that one), the count is in the range at `since` and for the next
+ * COUNT_LOOKAHEAD_MS (the users whose activity leaves the window by then subtracted: the count only
+ * falls as time passes), the licenses' generation, the settings and the fired thresholds are
+ * unchanged and none of the users is registered yet; then raises the day's usage peaks to those
+ * counts plus the batch's claimants, as the claims one by one would.
  */
 export function guardedBatchUsageRaise(basis: BatchClaimBasis): string {
   const [counts] = seatCountStatements(basis.since);
@@ -92,7 +95,7 @@ export function guardedBatchUsageRaise(basis: BatchClaimBasis): string {
   const { userCap, whenFull } = basis.settings;
   const { dataConsumer, policyOwner } = basis.claimants;
   const usage = basis.usage;
-  const ok = `c.n <= ${basis.maxCount} AND c.n - l.n >= ${basis.minCount}
+  const ok = `c.n <= ${basis.maxCount} AND c.n - l.n >= ${basis.minCount} AND l.inside = 0
       AND (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM snapshot_gen_licenses) = ${sql`${basis.licensesGen}`}::bigint
       AND ${sql`(SELECT count(*) FROM seat_settings WHERE id = 1 AND user_cap IS NOT DISTINCT FROM ${userCap}::bigint AND when_full = ${whenFull})`} = 1
       AND (SELECT coalesce(string_agg(percent::text, ',' ORDER BY percent), '') FROM seat_alerts) = ${sql`${basis.fired.join(',')}`}
@@ -102,7 +105,8 @@ export function guardedBatchUsageRaise(basis: BatchClaimBasis): string {
     c AS (SELECT coalesce(sum(n), 0)::bigint AS n,
       coalesce(sum(n) FILTER (WHERE user_type = 'dataConsumer'), 0)::bigint AS dc,
       coalesce(sum(n) FILTER (WHERE user_type = 'policyOwner'), 0)::bigint AS po FROM t),
-    l AS (SELECT count(*)::bigint AS n FROM users
+    l AS (SELECT count(*)::bigint AS n,
+        count(*) FILTER (WHERE last_activity_at < ${basis.sinceLast}) AS inside FROM users
       WHERE NOT disabled AND last_activity_at >= ${basis.since} AND last_activity_at < ${soon}),
     g AS (SELECT c.n, c.dc, c.po, CAST(CASE WHEN ${new Raw(ok)} THEN '1' ELSE ${CLAIM_GUARD_FAILED} || ' (' || c.n || ')' END AS integer) AS ok FROM c, l),
     raised AS (INSERT INTO usage_daily

@@ -57,12 +57,14 @@ type Decided = Writing | { create: QueuedCreate; refusal: unknown; writes: false
 /**
  * Batched creates on PostgreSQL (docs/seats.md#batched-creates): the creates this process is asked
  * for while it commits others are decided and committed together (ChangeBatches), in one
- * transaction under one seat lock, in two round trips: the locks and reads, then every create's
- * writes, audit entry and events and one COMMIT. The domain decides them in the order asked, each
- * from the count read under the lock plus the claims decided before it (afterClaims), so the limit
- * and the thresholds stay as exact as one create at a time. A refused create (a duplicate, no seat)
- * writes nothing and the others go on. A create alone is guarded (docs/seats.md#guarded-claims) and,
- * when the guard says no, a batch of one.
+ * transaction under one seat lock. The domain decides them in the order asked, each from the count
+ * plus the claims decided before it (afterClaims), so the limit and the thresholds stay as exact as
+ * one create at a time. A refused create (a duplicate, no seat) writes nothing and the others go
+ * on. A batch (a create alone included) is first decided from what the last one left and sent in
+ * one round trip with its guard (docs/seats.md#guarded-batches); when it cannot be, it is decided
+ * under the lock in two round trips (the lock and reads, then the writes and COMMIT), a create
+ * alone first guarded on its own (docs/seats.md#guarded-claims). After a lock wait that ran out,
+ * only under the lock: a create decided before the lock must not wait long for it.
  */
 export class PostgresCreateBatches {
   readonly #c: PostgresChanges;
@@ -89,14 +91,22 @@ export class PostgresCreateBatches {
     this.#seats = seats;
     const locked = oneOf((creates: QueuedCreate[]) => this.#commit(creates));
     this.#batches = new ChangeBatches(
-      async (creates) => (await this.#guardedBatch(creates)) ?? this.#commit(creates),
+      async (creates) => {
+        const outcomes = await this.#guardedBatch(creates);
+        return Array.isArray(outcomes) ? outcomes : this.#commit(creates);
+      },
       async (user, ctx) => {
         let queued: QueuedCreate | undefined;
         const answered = new Promise<UserRecord>((resolve, reject) => {
           queued = { input: user, ctx, resolve, reject };
         });
         const outcomes = await this.#guardedBatch([queued as QueuedCreate]);
-        if (!outcomes) return (await guarded(user, ctx)) ?? locked(user, ctx);
+        if (outcomes === 'locked') return locked(user, ctx);
+        if (outcomes === undefined) {
+          // What the last batch left does not count the user a create on its own may commit.
+          this.#basis = undefined;
+          return (await guarded(user, ctx)) ?? locked(user, ctx);
+        }
         settle(outcomes);
         return answered;
       },
@@ -187,10 +197,13 @@ export class PostgresCreateBatches {
 
   /**
    * Creates decided before the seat lock from what the last batch left, and sent with the lock, a
-   * guard and their writes in one round trip (docs/seats.md#guarded-batches); undefined, with
-   * nothing written, when they must be decided under the lock.
+   * guard and their writes in one round trip (docs/seats.md#guarded-batches); with nothing written,
+   * undefined when they must be decided otherwise, 'locked' when under the lock only (its wait ran
+   * out).
    */
-  async #guardedBatch(creates: QueuedCreate[]): Promise<Outcome<NewUser, UserRecord>[] | undefined> {
+  async #guardedBatch(
+    creates: QueuedCreate[],
+  ): Promise<Outcome<NewUser, UserRecord>[] | undefined | 'locked'> {
     const basis = this.#basis;
     const live = basis && this.#seats.keptLicenses(basis.licensesGen);
     if (!basis || !live || this.#ids.length < creates.length) return undefined;
@@ -252,11 +265,13 @@ export class PostgresCreateBatches {
     }
     const writing = decided.filter((d): d is Writing => d.writes);
     if (!usage || writing.length === 0 || minCount > maxCount) return undefined;
+    const last = Math.max(...writing.map((d) => d.effects.now.getTime()));
     const claimants = { dataConsumer: 0, policyOwner: 0 };
     for (const { claimant } of earlier) claimants[claimant]++;
     const fired = afterClaims(start, earlier).firedThresholds;
     const guard = guardedBatchUsageRaise({
       since: activeSince(first, this.#seats.windowDays),
+      sinceLast: activeSince(new Date(last), this.#seats.windowDays),
       minCount,
       maxCount,
       licensesGen: basis.licensesGen,
@@ -285,13 +300,14 @@ export class PostgresCreateBatches {
           ...this.#c.commitStatements(['users']),
         ]);
       } catch (err) {
-        if (!isClaimGuardFailure(err) && !q.isLockWaitTimeout(err)) throw err;
+        const waited = q.isLockWaitTimeout(err);
+        if (!isClaimGuardFailure(err) && !waited) throw err;
         await client.query('ROLLBACK');
         this.#ids.unshift(...ids);
-        return undefined;
+        return waited ? ('locked' as const) : undefined;
       }
     });
-    if (!results) return undefined;
+    if (!Array.isArray(results)) return results;
     this.#ids.push(...(results[4] ?? []).map((r) => Number(r.id)));
     const counted = results[3]?.[0] ?? {};
     this.#basis = {
