@@ -83,6 +83,10 @@ try {
       err.code === 'commander.helpDisplayed' ||
       err.code === 'commander.version' ||
       (err.code === 'commander.help' && err.exitCode === 0);
+    // `help NAME` for a name that is no command shows the program's help: say why.
+    const [first, name] = program.args;
+    if (!ok && first === 'help' && name !== undefined)
+      process.stderr.write(`licensor: help: unknown command '${name}'\n`);
     process.exitCode = ok ? EXIT.ok : EXIT.usage;
   } else if (err instanceof UsageError) {
     process.stderr.write(`licensor: ${err.message}\n`);

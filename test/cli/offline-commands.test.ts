@@ -107,3 +107,30 @@ test('inspect: a correctly signed key over the limits has a valid signature and 
   assert.match(res.stdout, /^signature: +valid$/m);
   assert.match(res.stderr, /LICENSE_KEY_TOO_LARGE/);
 });
+
+test('help for a name that is no command says so, with the usage error exit code', async () => {
+  assertUsage(await runCli(['help', 'nope']), /licensor: help: unknown command 'nope'/);
+  assertUsage(await runCli(['--json', 'help', 'nope']), /unknown command 'nope'/);
+  assert.match(assertOk(await runCli(['help', 'keygen'])), /--out <dir>/);
+});
+
+test('an --out that cannot be written is a usage error naming it, before any work is done', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  assertUsage(await runCli(['keygen', '--out', file]), /--out .*a-file: is a file, not a folder/);
+  assertUsage(
+    await runCli(['keygen', '--out', join(file, 'sub')]),
+    /--out .*: cannot be written \(a part of the path is a file/,
+  );
+  // Checked before the server is asked: none answers at this URL.
+  const offline = ['--url', 'http://127.0.0.1:9', '--token', 't'];
+  assertUsage(
+    await runCli([...offline, 'report', 'export', '--out', dir]),
+    /--out .*: is a folder; name a file in it/,
+  );
+  assertUsage(
+    await runCli([...offline, 'report', 'export', '--out', join(dir, 'missing', 'q1.jws')]),
+    /--out .*: the folder .*missing does not exist/,
+  );
+});

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { checkOutputFile, writeFailed } from '../output-path.js';
 import type { Command } from 'commander';
 import {
   checkReport,
@@ -170,13 +171,18 @@ export function reportCommands(program: Command): void {
       if (value !== undefined && !DAY.test(value))
         throw new UsageError(`--${name} must be a day, YYYY-MM-DD`);
     }
+    if (options.out !== undefined) checkOutputFile('--out', options.out);
     const conn = connect(command);
     const jws = await call(conn, (c) => c.usageReport({ from: options.from, to: options.to }));
     if (options.out === undefined) {
       process.stdout.write(`${jws}\n`);
       return;
     }
-    writeFileSync(options.out, `${jws}\n`);
+    try {
+      writeFileSync(options.out, `${jws}\n`);
+    } catch (err) {
+      throw writeFailed('--out', options.out, err);
+    }
     process.stdout.write(`wrote ${options.out}\n`);
   });
 
