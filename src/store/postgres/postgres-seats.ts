@@ -44,7 +44,10 @@ export class PostgresSeats {
    * read that generation under the lock before that (its reply may be handled first): it then waits
    * for the outcome instead of reading every license again.
    */
-  readonly #pendingLive = new Map<string, { licenses: LicenseList; committed: Promise<boolean> }>();
+  readonly #pendingLive = new Map<
+    string,
+    { licenses: LicenseList; committed: Promise<boolean>; tentative: boolean }
+  >();
 
   constructor(snapshot: Snapshot, schema: string, windowDays: number) {
     this.#snapshot = snapshot;
@@ -79,7 +82,8 @@ export class PostgresSeats {
   async licensesAt(client: PoolClient, gen: string): Promise<LicenseList> {
     if (this.#live?.gen === gen) return this.#live.licenses;
     const pending = this.#pendingLive.get(gen);
-    if (pending && (await pending.committed)) return pending.licenses;
+    if (pending && (await (pending.tentative ? briefly(pending.committed) : pending.committed)))
+      return pending.licenses;
     const [rows] = await batch(client, [q.LIVE_LICENSES_SQL]);
     const licenses = LicenseList.of(q.licensesFromRows(rows ?? []));
     this.#live = { gen, licenses };
@@ -158,9 +162,10 @@ export class PostgresSeats {
   /**
    * Sends a license change's writes and COMMIT (the last of `statements`), announcing the
    * licenses; `liveAfter` becomes the live licenses at `gen` once it commits. `locked`: the
-   * change read `gen` under the licenses lock, so other changes of this process that read it may
-   * wait for this one's outcome; a change that only expects `gen` (docs/licenses.md#guarded-adds)
-   * must not be waited for, as it may never come to it and may itself wait for a lock they hold.
+   * change read `gen` under the licenses lock, so other changes of this process that read it wait
+   * for this one's outcome. A change that only expects `gen` (docs/licenses.md#guarded-adds) may
+   * never come to it (another instance made it) and may itself wait for a lock they hold: they wait
+   * for it only TENTATIVE_WAIT_MS, then read the licenses.
    */
   async commitLicenses(
     client: PoolClient,
@@ -171,7 +176,7 @@ export class PostgresSeats {
   ): Promise<QueryResultRow[][]> {
     let settle: (committed: boolean) => void = () => undefined;
     const committed = new Promise<boolean>((resolve) => (settle = resolve));
-    if (locked) this.#pendingLive.set(gen, { licenses: liveAfter, committed });
+    this.#pendingLive.set(gen, { licenses: liveAfter, committed, tentative: !locked });
     const commit = statements.pop() as string;
     try {
       const written = await batch(client, [...statements, q.notifyChange(this.#schema, 'licenses'), commit]);
@@ -182,7 +187,23 @@ export class PostgresSeats {
       settle(false);
       throw err;
     } finally {
-      if (locked) this.#pendingLive.delete(gen);
+      if (this.#pendingLive.get(gen)?.committed === committed) this.#pendingLive.delete(gen);
     }
   }
+}
+
+/**
+ * How long a change waits for the outcome of a license change that only expected the generation it
+ * read: its reply is usually on its way (the change committed and released the lock it read under);
+ * when another instance made that generation, the change it waits for may be waiting for its lock.
+ */
+const TENTATIVE_WAIT_MS = 200;
+
+/** Whether a change committed, as far as TENTATIVE_WAIT_MS tells: false when not heard by then. */
+function briefly(committed: Promise<boolean>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), TENTATIVE_WAIT_MS);
+  });
+  return Promise.race([committed, late]).finally(() => clearTimeout(timer));
 }
