@@ -1,6 +1,6 @@
 import type { AddCountRange } from '../../domain/license-changes.js';
 import type { SnapshotPart } from '../../domain/changes.js';
-import { COUNT_LOOKAHEAD_MS, seatCountStatements } from './postgres-queries.js';
+import { COUNT_LOOKAHEAD_MS, firedThresholdsAre, seatCountStatements } from './postgres-queries.js';
 import { Raw, sql } from './postgres-sql.js';
 
 /**
@@ -28,17 +28,17 @@ export interface AddGuardBasis extends AddCountRange {
 
 /**
  * One statement, answering the active count as `n`: fails (a cast of a non-number) unless the
- * fired thresholds are the ones decided with, no license has one of the uuids (a deleted one is not among the live licenses kept), and the active count is in the
- * range both at `since` and for the next COUNT_LOOKAHEAD_MS (the users whose activity leaves the
- * window by then subtracted: the count only falls as time passes, and the adds commit within that
- * time of their clock). The licenses' generation and the ids are checked by advanceGenerationTo()
- * and takeLicenseIds(), next.
+ * fired thresholds are the ones decided with, no license has one of the uuids (a deleted one is not
+ * among the live licenses kept), and the active count is in the range both at `since` and for the
+ * next COUNT_LOOKAHEAD_MS (the users whose activity leaves the window by then subtracted: the count
+ * only falls as time passes, and the adds commit within that time of their clock). The licenses'
+ * generation and the ids are checked by advanceGenerationTo() and takeLicenseIds(), next.
  */
 export function addGuard(basis: AddGuardBasis): string {
   const [counts] = seatCountStatements(basis.since);
   const soon = new Date(basis.since.getTime() + COUNT_LOOKAHEAD_MS);
   const ok = `c.n <= ${basis.maxCount} AND c.n - l.n >= ${basis.minCount}
-      AND (SELECT coalesce(string_agg(percent::text, ',' ORDER BY percent), '') FROM seat_alerts) = ${sql`${basis.fired.join(',')}`}
+      AND ${firedThresholdsAre(basis.fired)}
       AND (${sql`SELECT count(*) FROM licenses WHERE uuid = ANY(${basis.uuids})`}) = 0`;
   // The failing branch depends on the count, so the planner cannot fold the cast ahead of time.
   return sql`WITH c AS (SELECT coalesce(sum(n), 0)::bigint AS n FROM (${new Raw(counts as string)}) AS counts),

@@ -2,7 +2,14 @@ import type { GuardedClaim } from '../../domain/seat-claim-guard.js';
 import type { SeatSettings } from '../../domain/seat-policy.js';
 import type { UsageRaise } from '../../domain/changes.js';
 import type { UserType } from '../../domain/users.js';
-import { COUNT_LOOKAHEAD_MS, seatCountStatements, USAGE_RAISE_ON_CONFLICT } from './postgres-queries.js';
+import {
+  COUNT_LOOKAHEAD_MS,
+  firedThresholdsAre,
+  licensesGenIs,
+  seatCountStatements,
+  seatSettingsAre,
+  USAGE_RAISE_ON_CONFLICT,
+} from './postgres-queries.js';
 import { Raw, sql } from './postgres-sql.js';
 
 /**
@@ -39,13 +46,12 @@ export interface ClaimBasis {
  */
 export function guardedUsageRaise(guarded: GuardedClaim, basis: ClaimBasis): string {
   const [counts] = seatCountStatements(basis.since);
-  const { userCap, whenFull } = basis.settings;
   const usage = guarded.claim.usage;
   const plus = (type: UserType): number => (guarded.claimant === type ? 1 : 0);
   const ok = `c.n BETWEEN ${guarded.minCount} AND ${guarded.maxCount}
-      AND (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM snapshot_gen_licenses) = ${sql`${basis.licensesGen}`}::bigint
-      AND ${sql`(SELECT count(*) FROM seat_settings WHERE id = 1 AND user_cap IS NOT DISTINCT FROM ${userCap}::bigint AND when_full = ${whenFull})`} = 1
-      AND (SELECT coalesce(string_agg(percent::text, ',' ORDER BY percent), '') FROM seat_alerts) = ${sql`${basis.fired.join(',')}`}
+      AND ${licensesGenIs(basis.licensesGen)}
+      AND ${seatSettingsAre(basis.settings)}
+      AND ${firedThresholdsAre(basis.fired)}
       AND NOT EXISTS (${sql`SELECT 1 FROM users WHERE identity_key = ${basis.identityKey}`})`;
   // The failing branch depends on the count, so the planner cannot fold the cast ahead of time.
   return sql`WITH t AS (SELECT user_type, n FROM (${new Raw(counts as string)}) AS counts),
@@ -92,13 +98,12 @@ export interface BatchClaimBasis {
 export function guardedBatchUsageRaise(basis: BatchClaimBasis): string {
   const [counts] = seatCountStatements(basis.since);
   const soon = new Date(basis.since.getTime() + COUNT_LOOKAHEAD_MS);
-  const { userCap, whenFull } = basis.settings;
   const { dataConsumer, policyOwner } = basis.claimants;
   const usage = basis.usage;
   const ok = `c.n <= ${basis.maxCount} AND c.n - l.n >= ${basis.minCount} AND l.inside = 0
-      AND (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM snapshot_gen_licenses) = ${sql`${basis.licensesGen}`}::bigint
-      AND ${sql`(SELECT count(*) FROM seat_settings WHERE id = 1 AND user_cap IS NOT DISTINCT FROM ${userCap}::bigint AND when_full = ${whenFull})`} = 1
-      AND (SELECT coalesce(string_agg(percent::text, ',' ORDER BY percent), '') FROM seat_alerts) = ${sql`${basis.fired.join(',')}`}
+      AND ${licensesGenIs(basis.licensesGen)}
+      AND ${seatSettingsAre(basis.settings)}
+      AND ${firedThresholdsAre(basis.fired)}
       AND (${sql`SELECT count(*) FROM users WHERE identity_key = ANY(${basis.identityKeys})`}) = 0`;
   // The failing branch depends on the count, so the planner cannot fold the cast ahead of time.
   return sql`WITH t AS (SELECT user_type, n FROM (${new Raw(counts as string)}) AS counts),

@@ -65,6 +65,22 @@ export function isLockWaitTimeout(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === '55P03';
 }
 
+/**
+ * The conditions of the guards of changes decided before their locks (postgres-claim.ts,
+ * postgres-add-guard.ts), each SQL that is true while what the decision read still holds.
+ */
+export function firedThresholdsAre(fired: readonly number[]): string {
+  return sql`(SELECT coalesce(string_agg(percent::text, ',' ORDER BY percent), '') FROM seat_alerts) = ${fired.join(',')}`;
+}
+
+export function licensesGenIs(gen: string): string {
+  return `(${LICENSES_GEN_SQL}) = ${sql`${gen}`}::bigint`;
+}
+
+export function seatSettingsAre({ userCap, whenFull }: SeatSettings): string {
+  return sql`(SELECT count(*) FROM seat_settings WHERE id = 1 AND user_cap IS NOT DISTINCT FROM ${userCap}::bigint AND when_full = ${whenFull}) = 1`;
+}
+
 /** How far past the window's start a seat decision reads ahead; see seatCountAt(). */
 export const COUNT_LOOKAHEAD_MS = 5000;
 
