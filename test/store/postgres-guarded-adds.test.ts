@@ -183,9 +183,16 @@ describe('PostgresStore: license adds decided before their locks', { skip: skip 
       const taken = await sql.query(
         "SELECT max(n) AS n FROM (SELECT nextval(pg_get_serial_sequence('licenses', 'id')) AS n FROM generate_series(1, 3)) s",
       );
+      const generation = async (): Promise<number> =>
+        Number((await sql.query('SELECT last_value FROM snapshot_gen_licenses')).rows[0].last_value);
+      const before = await generation();
       const next = await a.addLicense(license({ seats: 1 }), ctx);
       // Above every id taken: the add checked the ids it was decided with as it took them.
       assert.ok(next.id > Number(taken.rows[0].n), `${next.id}`);
+      // One generation, the add's under the locks: the refused try checked its ids before it
+      // advanced the generation, so the licenses kept were still current and nothing read them
+      // all again.
+      assert.equal(await generation(), before + 1);
     });
   });
 

@@ -191,8 +191,11 @@ export class PostgresLicenses {
             q.LOCK_LICENSES_SQL,
             q.LOCK_SEATS_SQL,
             guard,
-            advanceGenerationTo('licenses', gen),
+            // The ids before the generation: a batch refused for its ids alone (something outside
+            // Licensor took one) leaves the generation kept, so deciding it again under the locks
+            // does not read every license again.
             takeLicenseIds(basis.lastId, adds.length),
+            advanceGenerationTo('licenses', gen),
             ...decided.statements,
             ...this.#c.effectRows(decided.effects),
             'COMMIT',
