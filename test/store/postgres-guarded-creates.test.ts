@@ -141,8 +141,24 @@ describe('PostgresStore: batches of creates decided before the seat lock', { ski
       clock.set(later);
       await sleep(2400);
       await sql.query('COMMIT');
-      // Decided again under the lock, not guarded on its own (which reads its clock before the
-      // lock and then waits for it as long as it takes).
+      // Decided again under the lock, not guarded on its own (which would read its clock before
+      // the lock again and wait up to 2 s more).
+      assert.deepEqual(((await outcome)[0] as UserRecord).createdAt, later);
+    }));
+
+  it('dates a create guarded on its own that waited long for the seat lock with the clock read after it', () =>
+    withStores(100, async (a, _b, sql) => {
+      // The first create of `a`: no batch before it left anything to decide from, so it is guarded
+      // on its own (docs/seats.md#guarded-claims), its clock read before the seat lock.
+      await sql.query(`BEGIN; ${storeLockSql(LOCK_SEATS)}`);
+      const later = new Date(T.getTime() + 60_000);
+      const outcome = together(a, 'a1');
+      await sleep(100);
+      clock.set(later);
+      await sleep(2400);
+      await sql.query('COMMIT');
+      // It gave up the seat lock after 2 s and was decided again under it. Without the limit it
+      // would wait as long as it takes and commit dated T, a minute before its commit by this clock.
       assert.deepEqual(((await outcome)[0] as UserRecord).createdAt, later);
     }));
 

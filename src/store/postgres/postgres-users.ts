@@ -109,7 +109,10 @@ export class PostgresUsers {
     const id = Number(results[8]?.[0]?.id);
     const basis = { since: activeSince(now, this.#seats.windowDays), identityKey: key, ...reads };
     try {
+      // The seat lock waited for 2 s at most, as a guarded batch's: the create is dated with the
+      // clock read before it (docs/seats.md#guarded-claims).
       const written = await batch(client, [
+        q.GUARDED_LOCK_WAIT_SQL,
         q.LOCK_SEATS_SQL,
         guardedUsageRaise(decided, basis),
         q.insertUser(id, plan.next as NonNullable<UserPlan['next']>),
@@ -124,9 +127,9 @@ export class PostgresUsers {
           now,
         ),
       ]);
-      return userFromRow(written[2]?.[0] as UserRow);
+      return userFromRow(written[3]?.[0] as UserRow);
     } catch (err) {
-      if (!isClaimGuardFailure(err)) throw err;
+      if (!isClaimGuardFailure(err) && !q.isLockWaitTimeout(err)) throw err;
       await client.query('ROLLBACK');
       return undefined;
     }
