@@ -14,6 +14,7 @@ import { tokenCommands } from './commands/token-commands.js';
 import { userCommands } from './commands/user-commands.js';
 import { webhookCommands } from './commands/webhook-commands.js';
 import { DEFAULT_URL, withConnectionOptions } from './connect.js';
+import { repeatable } from './option-values.js';
 
 const HELP_AFTER = `
 Administrator commands (add ... audit) talk to a running server. Their --url,
@@ -66,13 +67,38 @@ for (const add of [
   webhookCommands,
 ])
   add(program);
-const exitOverrideAll = (command: Command): void => {
-  for (const sub of command.commands) {
-    sub.exitOverride();
-    exitOverrideAll(sub);
+/**
+ * An option that takes one value, given twice to the same command, is a usage error: commander
+ * would keep the last one without a word (`users add ada --email a@x --email b@x`). So is one of
+ * the program's options given both before and after the command name (`--url A status --url B`),
+ * where the command's would win.
+ */
+const refuseRepeats = (command: Command): void => {
+  for (const option of command.options) {
+    if (option.variadic || option.parseArg === repeatable || !(option.required || option.optional)) continue;
+    const name = option.attributeName();
+    let seen = 0;
+    command.on(`option:${option.name()}`, () => {
+      let before = false;
+      for (let up = command.parent; up; up = up.parent)
+        before ||=
+          up.options.some((o) => o.attributeName() === name) && up.getOptionValueSource(name) === 'cli';
+      if (++seen > 1 || before)
+        command.error(`error: option '${option.flags}' given more than once`, {
+          code: 'licensor.repeatedOption',
+          exitCode: EXIT.usage,
+        });
+    });
   }
 };
-exitOverrideAll(program);
+const configureAll = (command: Command): void => {
+  refuseRepeats(command);
+  for (const sub of command.commands) {
+    sub.exitOverride();
+    configureAll(sub);
+  }
+};
+configureAll(program);
 
 try {
   await program.parseAsync(process.argv);

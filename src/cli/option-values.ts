@@ -6,6 +6,12 @@ import { UsageError } from './cli-errors.js';
  */
 export const MAX_PAGE_SIZE = 1000;
 
+/**
+ * The parser of an option that may be given more than once (`--feature a --feature b`): the values
+ * in order. Every other option that takes a value may be given once (main.ts refuses a repeat).
+ */
+export const repeatable = (value: string, previous: string[]): string[] => [...previous, value];
+
 /** Checked here, not by the server, so a typo is a usage error (exit 2) and no request is made. */
 
 /** An id argument: a positive integer, as the API's paths take. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { KEY_LIMITS } from '../../src/domain/license-claims.js';
@@ -133,4 +133,51 @@ test('an --out that cannot be written is a usage error naming it, before any wor
     await runCli([...offline, 'report', 'export', '--out', join(dir, 'missing', 'q1.jws')]),
     /--out .*: the folder .*missing does not exist/,
   );
+});
+
+test('an option that takes one value given twice is a usage error; a repeatable one collects', async (t) => {
+  const dir = tempDir(t);
+  const [a, b] = [join(dir, 'a'), join(dir, 'b')];
+  // Commander alone keeps the last value without a word: here keygen would write to b.
+  assertUsage(await runCli(['keygen', '--out', a, '--out', b]), /option '--out <dir>' given more than once/);
+  assert.equal(existsSync(a) || existsSync(b), false, 'nothing is written');
+  assertUsage(
+    await runCli([
+      '--url',
+      'http://127.0.0.1:9',
+      '--token',
+      't',
+      'users',
+      'add',
+      'ada',
+      '--email',
+      'a@x',
+      '--email',
+      'b@x',
+    ]),
+    /option '--email <email>' given more than once/,
+  );
+  // The program's --url before the command name and the command's after it: one would be dropped.
+  assertUsage(
+    await runCli(['--url', 'http://127.0.0.1:9', 'status', '--url', 'http://127.0.0.1:8']),
+    /option '--url <url>' given more than once/,
+  );
+  assertOk(await runCli(['keygen', '--out', a]));
+  const key = assertOk(
+    await runCli([
+      'issue',
+      '--key',
+      join(a, 'issuer.key'),
+      '--seats',
+      '1',
+      '--feature',
+      'x',
+      '--feature',
+      'y',
+    ]),
+  ).trim();
+  assert.deepEqual(Object.keys(okJson(await runCli(['inspect', key, '--json'])).payload.features), [
+    'x',
+    'y',
+  ]);
 });

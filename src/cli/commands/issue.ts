@@ -10,6 +10,7 @@ import {
 } from '../../domain/license-claims.js';
 import { signLicenseKey } from '../../keys/license-jws.js';
 import { UsageError } from '../cli-errors.js';
+import { repeatable } from '../option-values.js';
 
 interface IssueOptions {
   key: string;
@@ -31,8 +32,6 @@ interface IssueOptions {
   licenseeEmail?: string;
   licenseeCompany?: string;
 }
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /**
  * RFC 3339, or a bare date as an issuer would type it: for --starts-at the start of that day UTC,
@@ -129,12 +128,12 @@ export function issueCommand(program: Command): void {
       '--starts-at <time>',
       'not in force before this time: RFC 3339, or YYYY-MM-DD for the start of that day (00:00 UTC)',
     )
-    .option('--feature <name>', 'enable a feature (repeatable)', collect, [])
-    .option('--handler <name>', 'cover a data handler (repeatable)', collect, [])
+    .option('--feature <name>', 'enable a feature (repeatable)', repeatable, [])
+    .option('--handler <name>', 'cover a data handler (repeatable)', repeatable, [])
     .option(
       '--supersedes <uuid>',
       'invalidate this license when the new one is added (repeatable)',
-      collect,
+      repeatable,
       [],
     )
     .option('--hard-expiration', 'block all data access once the license expires', false)

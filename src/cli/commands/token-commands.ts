@@ -3,10 +3,8 @@ import type { Permission } from '../../client/types.js';
 import { PERMISSIONS, isPermission } from '../../domain/permissions.js';
 import { UsageError } from '../cli-errors.js';
 import { call, connect, withConnectionOptions } from '../connect.js';
-import { idArgument } from '../option-values.js';
+import { idArgument, repeatable } from '../option-values.js';
 import { formatTime, printable } from '../output.js';
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /** `--permission` values, repeated or comma-separated, each one of PERMISSIONS, no duplicates. */
 function permissionsOf(values: string[]): Permission[] {
@@ -37,7 +35,7 @@ export function tokenCommands(program: Command): void {
       .option(
         '--permission <permission>',
         `${PERMISSIONS.join(' or ')} (repeatable; APPLICATION_ADMIN includes USER_ADMIN)`,
-        collect,
+        repeatable,
         [],
       ),
   ).action(async (name: string, options: { permission: string[] }, command: Command) => {

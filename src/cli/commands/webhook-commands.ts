@@ -2,10 +2,8 @@ import type { Command } from 'commander';
 import { EVENT_TYPES, isEventType } from '../../domain/events.js';
 import { UsageError } from '../cli-errors.js';
 import { call, connect, withConnectionOptions } from '../connect.js';
-import { idArgument, pageOf, type PageOptions } from '../option-values.js';
+import { idArgument, pageOf, type PageOptions, repeatable } from '../option-values.js';
 import { formatTime, pageLine, printable } from '../output.js';
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /** `--event` values, repeated or comma-separated: event types or `*`; all of them when none. */
 function eventsOf(values: string[]): string[] {
@@ -70,7 +68,7 @@ export function webhookCommands(program: Command): void {
       .command('add')
       .description('add an endpoint; its signing secret is printed once and never again')
       .argument('<url>', 'http: or https: URL the events are POSTed to')
-      .option('--event <type>', 'an event type, or * (repeatable; default *)', collect, [])
+      .option('--event <type>', 'an event type, or * (repeatable; default *)', repeatable, [])
       .option('--description <text>', 'what the endpoint is for'),
   ).action(async (url: string, options: { event: string[]; description?: string }, command: Command) => {
     const events = eventsOf(options.event);
