@@ -64,6 +64,23 @@ describe('PostgresStore: batches of creates decided before the seat lock', { ski
   const created = (outcomes: (UserRecord | string)[]): number =>
     outcomes.filter((o) => typeof o !== 'string').length;
 
+  /** A minute after T: the clock when the seat lock is let go in whileSeatLockHeld(). */
+  const LATER = new Date(T.getTime() + 60_000);
+
+  /**
+   * `creates`, asked for while another session holds the seat lock for 2.5 s (past the 2 s a
+   * create decided before the lock waits for it), the clock set to LATER 100 ms in.
+   */
+  async function whileSeatLockHeld<R>(sql: pg.Client, creates: () => Promise<R>): Promise<R> {
+    await sql.query(`BEGIN; ${storeLockSql(LOCK_SEATS)}`);
+    const outcome = creates();
+    await sleep(100);
+    clock.set(LATER);
+    await sleep(2400);
+    await sql.query('COMMIT');
+    return outcome;
+  }
+
   it('counts the users another instance created in between', () =>
     withStores(100, async (a, b) => {
       await a.setSeatSettings({ userCap: 5, whenFull: 'refuse' }, ctx);
@@ -134,32 +151,20 @@ describe('PostgresStore: batches of creates decided before the seat lock', { ski
   it('dates a create alone that waited long for the seat lock with the clock read after it', () =>
     withStores(100, async (a, _b, sql) => {
       assert.equal(created(await together(a, 'a1', 'a2')), 2);
-      await sql.query(`BEGIN; ${storeLockSql(LOCK_SEATS)}`);
-      const later = new Date(T.getTime() + 60_000);
-      const outcome = together(a, 'a3');
-      await sleep(100);
-      clock.set(later);
-      await sleep(2400);
-      await sql.query('COMMIT');
+      const outcome = whileSeatLockHeld(sql, () => together(a, 'a3'));
       // Decided again under the lock, not guarded on its own (which would read its clock before
       // the lock again and wait up to 2 s more).
-      assert.deepEqual(((await outcome)[0] as UserRecord).createdAt, later);
+      assert.deepEqual(((await outcome)[0] as UserRecord).createdAt, LATER);
     }));
 
   it('dates a create guarded on its own that waited long for the seat lock with the clock read after it', () =>
     withStores(100, async (a, _b, sql) => {
       // The first create of `a`: no batch before it left anything to decide from, so it is guarded
       // on its own (docs/seats.md#guarded-claims), its clock read before the seat lock.
-      await sql.query(`BEGIN; ${storeLockSql(LOCK_SEATS)}`);
-      const later = new Date(T.getTime() + 60_000);
-      const outcome = together(a, 'a1');
-      await sleep(100);
-      clock.set(later);
-      await sleep(2400);
-      await sql.query('COMMIT');
+      const outcome = whileSeatLockHeld(sql, () => together(a, 'a1'));
       // It gave up the seat lock after 2 s and was decided again under it. Without the limit it
       // would wait as long as it takes and commit dated T, a minute before its commit by this clock.
-      assert.deepEqual(((await outcome)[0] as UserRecord).createdAt, later);
+      assert.deepEqual(((await outcome)[0] as UserRecord).createdAt, LATER);
     }));
 
   it("raises the day's peak as creates one by one would when a user leaves the window between them", () =>
@@ -201,15 +206,9 @@ describe('PostgresStore: batches of creates decided before the seat lock', { ski
   it('dates creates that waited long for the seat lock with the clock read after it', () =>
     withStores(100, async (a, _b, sql) => {
       assert.equal(created(await together(a, 'a1', 'a2')), 2);
-      await sql.query(`BEGIN; ${storeLockSql(LOCK_SEATS)}`);
-      const later = new Date(T.getTime() + 60_000);
-      const outcomes = together(a, 'a3', 'a4');
-      await sleep(100);
-      clock.set(later);
-      await sleep(2400);
-      await sql.query('COMMIT');
+      const outcomes = whileSeatLockHeld(sql, () => together(a, 'a3', 'a4'));
       // Decided before the lock at T, the batch gave up waiting after 2 s (GUARDED_LOCK_WAIT_SQL)
       // and was decided again under the lock, at the clock read there.
-      for (const user of await outcomes) assert.deepEqual((user as UserRecord).createdAt, later);
+      for (const user of await outcomes) assert.deepEqual((user as UserRecord).createdAt, LATER);
     }));
 });
